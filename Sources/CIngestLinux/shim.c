@@ -1,0 +1,43 @@
+#include "CIngestLinux.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+const unsigned int CIngestLinux_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const int CIngestLinux_F_SETLEASE = F_SETLEASE;
+const int CIngestLinux_F_GETLEASE = F_GETLEASE;
+const int CIngestLinux_F_RDLCK = F_RDLCK;
+const int CIngestLinux_F_UNLCK = F_UNLCK;
+
+int CIngestLinux_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int CIngestLinux_setLease(int fd, int type) {
+    return fcntl(fd, F_SETLEASE, type);
+}
+
+int CIngestLinux_peerCredentials(int fd, CIngestLinux_ucred *out) {
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    out->pid = cred.pid;
+    out->uid = cred.uid;
+    out->gid = cred.gid;
+    return 0;
+}
+
+int CIngestLinux_availableBytes(const char *path, uint64_t *out) {
+    struct statvfs s;
+    if (statvfs(path, &s) != 0) return -1;
+    *out = (uint64_t)s.f_bavail * (uint64_t)s.f_frsize;
+    return 0;
+}

@@ -1,0 +1,20 @@
+/// Every configuration key the SPEC defines; the one list of keys ingestd accepts.
+public enum ConfigKey: String, CaseIterable, Sendable {
+    case storagePath = "STORAGE_PATH"
+    case dropPath = "DROP_PATH"
+    case controlSocket = "CONTROL_SOCKET"
+    case uploadMaxSize = "UPLOAD_MAX_SIZE"
+    case allowedExtensions = "ALLOWED_EXTENSIONS"
+    case ffmpegThreads = "FFMPEG_THREADS"
+    case videoOutputFormat = "VIDEO_OUTPUT_FORMAT"
+    case thumbnailWidth = "THUMBNAIL_WIDTH"
+    case settleMS = "SETTLE_MS"
+    case defaultProject = "DEFAULT_PROJECT"
+    case duplicates = "DUPLICATES"
+    case controlSocketMode = "CONTROL_SOCKET_MODE"
+    case controlSocketGroup = "CONTROL_SOCKET_GROUP"
+    case logLevel = "LOG_LEVEL"
+    case minFreeBytes = "MIN_FREE_BYTES"
+    case catalogURL = "CATALOG_URL"
+    case projectQuotaBytes = "PROJECT_QUOTA_BYTES"
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Builds every path below `STORAGE_PATH`. Each path it hands out is made of a fixed category
+/// name, a sanitized `project_<id>` and a single sanitized file name, so it cannot leave the root.
+public struct StorageLayout: Sendable, Equatable {
+    /// Absolute, normalized storage root (no trailing slash).
+    public let root: String
+
+    /// `root` may be relative; it is made absolute against the current directory and normalized.
+    public init(root: String) {
+        self.root = StorageLayout.normalize(root)
+    }
+
+    /// `STORAGE_PATH/<category>`.
+    public func categoryPath(_ category: StorageCategory) -> String { root + "/" + category.rawValue }
+
+    /// `STORAGE_PATH/<category>/project_<id>`.
+    public func projectPath(_ category: StorageCategory, _ project: ProjectID) -> String {
+        categoryPath(category) + "/" + project.folderName
+    }
+
+    /// `<category>/project_<id>/<name>` relative to the root; `name` must be one safe path component.
+    public func relativePath(_ category: StorageCategory, _ project: ProjectID, _ name: String) throws -> String {
+        guard StorageLayout.isSafeComponent(name) else { throw StorageError.unsafeName(name) }
+        return category.rawValue + "/" + project.folderName + "/" + name
+    }
+
+    /// Absolute path of a relative path this layout handed out; refuses anything that would leave the root.
+    public func absolute(_ relative: String) throws -> String {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        guard !relative.hasPrefix("/"), !parts.isEmpty,
+            parts.allSatisfy({ StorageLayout.isSafeComponent(String($0)) })
+        else { throw StorageError.outsideStorage(relative) }
+        return root + "/" + relative
+    }
+
+    /// `STORAGE_PATH/metadata/catalog.sqlite`.
+    public var catalogPath: String { categoryPath(.metadata) + "/catalog.sqlite" }
+
+    /// `STORAGE_PATH/.staging`: same filesystem as `uploads/`, where a file is hashed before it is placed.
+    public var stagingPath: String { root + "/.staging" }
+
+    /// Creates the root and every category folder (mode 0755).
+    public func createCategoryFolders() throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for c in StorageCategory.allCases {
+            try FileManager.default.createDirectory(atPath: categoryPath(c), withIntermediateDirectories: true)
+        }
+        try FileManager.default.createDirectory(atPath: stagingPath, withIntermediateDirectories: true)
+    }
+
+    /// A single path component that cannot climb or hide: non-empty, not `.`/`..`, no `/` or NUL.
+    public static func isSafeComponent(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0x2F) && !name.utf8.contains(0)
+            && name.utf8.count <= 255
+    }
+
+    /// Absolute, `.`/`..`-free form of `path` (lexical; symlinks are not resolved).
+    public static func normalize(_ path: String) -> String {
+        var base = path
+        if !path.hasPrefix("/") {
+            base = FileManager.default.currentDirectoryPath + "/" + path
+        }
+        var out: [Substring] = []
+        for part in base.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = out.popLast(); continue }
+            out.append(part)
+        }
+        return "/" + out.joined(separator: "/")
+    }
+}
