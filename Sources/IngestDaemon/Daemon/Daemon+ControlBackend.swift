@@ -1,0 +1,181 @@
+import Foundation
+import NIOHTTP1
+import NIOPosix
+import StorageKit
+
+/// `GET /health`.
+struct HealthReport: Encodable, Sendable {
+    struct Queues: Encodable, Sendable {
+        let ingest: Int
+        let thumbnails: Int
+        let settling: Int
+    }
+    let status: String
+    let version: String
+    let uptimeSeconds: Double
+    let queues: Queues
+    let reasons: [String]?
+    let ingested: Int
+
+    enum CodingKeys: String, CodingKey {
+        case status, version, queues, reasons, ingested
+        case uptimeSeconds = "uptime_seconds"
+    }
+}
+
+/// The daemon's answers to the control API.
+extension Daemon: ControlBackend {
+    func health() async -> any Encodable & Sendable {
+        let reasons = await degradedReasons()
+        let uptime = ContinuousClock.now - context.startedAt
+        return HealthReport(
+            status: reasons.isEmpty ? "ok" : "degraded", version: IngestdVersion.string,
+            uptimeSeconds: (Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18 * 1000).rounded() / 1000,
+            queues: .init(ingest: await ingestQueue.depth, thumbnails: await thumbnails.depth, settling: await settle.count),
+            reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
+    }
+
+    func storageStats(project: ProjectID?) async throws -> any Encodable & Sendable {
+        let layout = context.layout
+        return try await NIOThreadPool.singleton.runIfActive {
+            try StorageStatistics.compute(layout: layout, project: project)
+        }
+    }
+
+    func listAssets(project: ProjectID, limit: Int?, after: String?) async throws -> [Asset] {
+        try context.catalog.list(project: project, limit: limit, after: after)
+    }
+
+    func asset(project: ProjectID, id: String) async throws -> Asset? {
+        try context.catalog.asset(project: project, id: id)
+    }
+
+    func deleteAsset(project: ProjectID, id: String) async throws -> Bool {
+        guard let asset = try context.catalog.asset(project: project, id: id) else { return false }
+        // The record goes first: a crash after it leaves files that repair reports, never a record without a file.
+        _ = try context.catalog.delete(id: asset.id)
+        unlink(try context.layout.absolute(asset.relativePath))
+        if let thumb = asset.thumbnailPath { unlink(try context.layout.absolute(thumb)) }
+        let expected = try context.layout.relativePath(.thumbnails, project, ThumbnailNaming.name(forStored: asset.filename))
+        unlink(try context.layout.absolute(expected))
+        context.logger.notice(
+            "deleted", metadata: ["project.id": "\(project)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"])
+        await context.events.publish(
+            IngestEvent(type: .deleted, projectID: project.rawValue, assetID: asset.id, filename: asset.filename))
+        return true
+    }
+
+    func purgeProject(_ project: ProjectID) async throws -> any Encodable & Sendable {
+        let layout = context.layout
+        let catalog = context.catalog
+        let summary = try await NIOThreadPool.singleton.runIfActive {
+            try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
+        }
+        context.logger.notice(
+            "project storage deleted",
+            metadata: ["project.id": "\(project)", "files_removed": "\(summary.filesRemoved)", "bytes_freed": "\(summary.bytesFreed)"])
+        await context.events.publish(IngestEvent(type: .deleted, projectID: project.rawValue))
+        return summary
+    }
+
+    func rescan() async {
+        watcher.requestRescan()
+    }
+
+    func repair(dryRun: Bool) async throws -> any Encodable & Sendable {
+        let layout = context.layout
+        let catalog = context.catalog
+        let logger = context.logger
+        let summary = try await NIOThreadPool.singleton.runIfActive {
+            try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger)
+        }
+        for id in summary.thumbnailAssetIDs { await thumbnails.enqueue(id) }
+        return summary
+    }
+
+    func rejected(project: ProjectID) async throws -> any Encodable & Sendable {
+        try context.ingestor.rejected.list(project: project)
+    }
+
+    func retryRejected(project: ProjectID, name: String) async throws -> Bool {
+        let folder = context.layout.projectPath(.rejected, project)
+        let path = folder + "/" + name
+        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil else {
+            return false
+        }
+        // Back into the drop under the project's folder: the watcher takes it from there, and a crash leaves it
+        // in the drop.
+        let original = (try? JSONDecoder().decode(Rejection.self, from: Data(contentsOf: URL(fileURLWithPath: path + ".reason.json"))))?
+            .originalFilename ?? name
+        let dropFolder = context.dropRoot.appending(Array(project.rawValue.utf8))
+        try FileOps.makeDirectories(dropFolder.description)
+        let baseName = StorageLayout.isSafeComponent(original) ? original : name
+        for n in 0..<10_000 {
+            let candidate = n == 0 ? baseName : RejectedStore.numberedName(baseName, n)
+            switch try FileOps.renameNoReplace(path, dropFolder.appending(Array(candidate.utf8))) {
+            case .renamed:
+                unlink(path + ".reason.json")
+                context.logger.notice("rejected file retried", metadata: ["project.id": "\(project)", "filename": "\(name)"])
+                await settle.note(dropFolder.appending(Array(candidate.utf8)))
+                return true
+            case .targetExists: continue
+            case .sourceMissing: return false
+            case .crossDevice:
+                // Drop on another filesystem: ingest it straight from rejected/.
+                unlink(path + ".reason.json")
+                let config = context.config.current
+                let ingestor = context.ingestor
+                let outcome = try await NIOThreadPool.singleton.runIfActive {
+                    ingestor.ingestDropped(source: RawPath(path), project: project, config: config)
+                }
+                await handle(outcome, source: RawPath(path))
+                return true
+            }
+        }
+        return false
+    }
+
+    func events(since: Int64?) async throws -> AsyncStream<[UInt8]> {
+        try await context.events.subscribe(since: since)
+    }
+
+    func metrics() async -> String {
+        context.metrics.ingestQueue.set(Double(await ingestQueue.depth))
+        context.metrics.thumbnailQueue.set(Double(await thumbnails.depth))
+        context.metrics.settleQueue.set(Double(await settle.count))
+        if let st = try? FileOps.lstat(context.layout.catalogPath) {
+            context.metrics.catalogBytes.set(Double(st.size))
+        }
+        return context.metrics.render()
+    }
+
+    var uploadLimits: UploadLimits {
+        get async {
+            let config = context.config.current
+            return UploadLimits(
+                maxSize: config.uploadMaxSize, allowedExtensions: config.allowedExtensions,
+                stagingDirectory: context.layout.stagingPath)
+        }
+    }
+
+    func ingestUpload(project: ProjectID, originalFilename: String, stagedFile: String, size: Int64, sha256: String)
+        async throws -> UploadOutcome
+    {
+        let config = context.config.current
+        let ingestor = context.ingestor
+        let outcome = try await NIOThreadPool.singleton.runIfActive {
+            ingestor.ingestUpload(
+                staged: stagedFile, originalFilename: originalFilename, project: project, size: size, checksum: sha256,
+                config: config)
+        }
+        await handle(outcome, source: RawPath(originalFilename))
+        switch outcome {
+        case .stored(let asset): return .stored(asset)
+        case .rejected(let rejection, _, _): return .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
+        case .failed(let error):
+            throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: error)
+        case .notReady, .vanished:
+            throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: "\(outcome)")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import NIOPosix
+import StorageKit
+import Synchronization
+
+/// The running daemon: recovery, watcher, settle tracker, ingest workers, thumbnails and the control socket,
+/// started in that order and stopped in reverse.
+final class Daemon: Sendable {
+    let context: DaemonContext
+    let watcher: InotifyWatcher
+    let settle: SettleTracker
+    let ingestQueue = WorkQueue<RawPath>(capacity: 4096)
+    let thumbnails: ThumbnailService
+    private let ingestPool: NIOThreadPool
+    private let lastError = Mutex<String?>(nil)
+    private let ingestedCount = Atomic<Int>(0)
+
+    init(context: DaemonContext) throws {
+        self.context = context
+        watcher = try InotifyWatcher(root: context.dropRoot.description, logger: context.logger)
+        settle = SettleTracker(config: context.config, queue: ingestQueue, storageRoot: context.layout.root)
+        thumbnails = ThumbnailService(context: context)
+        ingestPool = NIOThreadPool(numberOfThreads: max(2, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    /// Finishes or rolls back what a crash interrupted; runs before anything else.
+    func recover() async throws {
+        let summary = try context.ingestor.recover()
+        if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads > 0 {
+            context.logger.notice(
+                "recovered interrupted work",
+                metadata: [
+                    "returned_to_drop": "\(summary.returnedToDrop)", "finished": "\(summary.finished.count)",
+                    "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
+                ])
+        }
+        for asset in summary.finished {
+            await context.events.publish(
+                IngestEvent(type: .ingested, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+        }
+    }
+
+    /// Starts the watcher (its thread queues the start-up scan) and the pipeline tasks in `group`.
+    func start(in group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+        try await thumbnails.requeueFromCatalog()
+        ingestPool.start()
+        watcher.start()
+        group.addTask { await self.consumeWatchEvents() }
+        group.addTask { await self.settle.run() }
+        let workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        for _ in 0..<workers {
+            group.addTask { await self.ingestWorker() }
+        }
+        group.addTask { await self.thumbnails.run() }
+    }
+
+    /// Stops taking new files, lets files in flight finish (bounded by `grace`), stops thumbnails.
+    func stop(grace: Duration) async {
+        watcher.stop()
+        await ingestQueue.close()
+        let deadline = ContinuousClock.now + grace
+        while !(await ingestQueue.isIdle), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        await thumbnails.stop()
+        try? await ingestPool.shutdownGracefully()
+        await context.events.finishAll()
+    }
+
+    private func consumeWatchEvents() async {
+        for await event in watcher.events {
+            switch event {
+            case .candidate(let path):
+                await settle.note(path)
+            case .scanFinished(let files):
+                context.logger.debug("drop scanned", metadata: ["files": "\(files)"])
+            }
+        }
+    }
+
+    private func ingestWorker() async {
+        while let path = await ingestQueue.pop() {
+            await ingest(path)
+            await ingestQueue.done(path)
+        }
+    }
+
+    private func ingest(_ path: RawPath) async {
+        guard let location = context.location(of: path) else { return }
+        let config = context.config.current
+        let ingestor = context.ingestor
+        let start = ContinuousClock.now
+        let outcome: IngestOutcome
+        do {
+            outcome = try await ingestPool.runIfActive {
+                ingestor.ingestDropped(source: path, project: location.project, config: config)
+            }
+        } catch {
+            // The pool is shutting down: the file stays in the drop for the next start.
+            return
+        }
+        context.metrics.ingestDuration.record(ContinuousClock.now - start)
+        await handle(outcome, source: path)
+    }
+
+    /// Reports an outcome and schedules what follows it (thumbnail, another settle round).
+    func handle(_ outcome: IngestOutcome, source: RawPath) async {
+        await context.report(outcome, source: source.description)
+        switch outcome {
+        case .stored(let asset):
+            ingestedCount.add(1, ordering: .relaxed)
+            await thumbnails.enqueue(asset.id)
+        case .notReady:
+            await settle.note(source, after: .milliseconds(context.config.current.settleMS))
+        case .failed(let error):
+            lastError.withLock { $0 = error }
+            await settle.note(source, after: .seconds(5))
+        case .rejected, .vanished:
+            break
+        }
+    }
+
+    /// Files ingested since start.
+    var ingested: Int { ingestedCount.load(ordering: .relaxed) }
+
+    /// The most recent ingest error, for `STATUS=`.
+    var lastErrorText: String? { lastError.withLock { $0 } }
+
+    /// Proves the pipeline's actors answer (the watchdog's liveness probe).
+    func isAlive() async -> Bool {
+        _ = await settle.count
+        _ = await ingestQueue.depth
+        _ = await thumbnails.depth
+        return true
+    }
+
+    /// Reasons `/health` reports `degraded`.
+    func degradedReasons() async -> [String] {
+        var reasons: [String] = []
+        if let waiting = await settle.waitingReason { reasons.append(waiting) }
+        if watcher.watchLimitReached {
+            reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")
+        }
+        return reasons
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import StorageKit
+
+/// The shared, long-lived parts every service of the daemon uses.
+final class DaemonContext: Sendable {
+    let layout: StorageLayout
+    let catalog: Catalog
+    let config: ConfigStore
+    let events: EventBus
+    let metrics: DaemonMetrics
+    let logger: Logger
+    let ingestor: Ingestor
+    let startedAt = ContinuousClock.now
+    let dropRoot: RawPath
+
+    init(config: IngestConfiguration, logger: Logger) throws {
+        layout = StorageLayout(root: config.storagePath)
+        do {
+            try layout.createCategoryFolders()
+        } catch {
+            throw StorageError(code: .io, message: "STORAGE_PATH=\(config.storagePath): cannot create the storage folders: \(error)")
+        }
+        guard access(layout.root, W_OK) == 0 else {
+            throw StorageError(code: .io, message: "STORAGE_PATH=\(config.storagePath): not writable by uid \(geteuid())")
+        }
+        let drop = StorageLayout.normalize(config.dropPath)
+        try FileOps.makeDirectories(drop)
+        dropRoot = RawPath(drop)
+        catalog = try Catalog.open(layout: layout)
+        self.config = ConfigStore(config)
+        self.logger = logger
+        events = EventBus(catalog: catalog, logger: logger)
+        metrics = DaemonMetrics()
+        ingestor = Ingestor(layout: layout, catalog: catalog, logger: logger)
+    }
+
+    /// The project a dropped path belongs to (nil project: invalid folder name), or nil when outside the drop.
+    func location(of path: RawPath) -> DropLocation? {
+        let defaultProject = ProjectID(exactly: config.current.defaultProject) ?? ProjectID(sanitizing: "default")!
+        return DropLocation(path: path, root: dropRoot, defaultProject: defaultProject)
+    }
+
+    /// Publishes the event and counts the metric for an outcome.
+    func report(_ outcome: IngestOutcome, source: String) async {
+        switch outcome {
+        case .stored(let asset):
+            metrics.countIngested(project: asset.projectID)
+            metrics.bytesIngested.increment(by: asset.sizeBytes)
+            logger.info(
+                "ingested",
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"])
+            await events.publish(
+                IngestEvent(type: .ingested, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+        case .rejected(let rejection, let project, let storedAs):
+            metrics.countRejected(reason: rejection.reason.rawValue)
+            logger.notice(
+                "rejected",
+                metadata: [
+                    "project.id": "\(project)", "filename": "\(source)", "reason": "\(rejection.reason.rawValue)",
+                    "detail": "\(rejection.detail)",
+                ])
+            await events.publish(
+                IngestEvent(
+                    type: .rejected, projectID: project.rawValue, filename: storedAs ?? rejection.originalFilename,
+                    reason: rejection.reason.rawValue, detail: rejection.detail))
+        case .failed(let error):
+            logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
+        case .notReady, .vanished:
+            break
+        }
+    }
+}

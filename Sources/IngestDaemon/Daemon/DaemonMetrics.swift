@@ -1,0 +1,68 @@
+import Prometheus
+import StorageKit
+import Synchronization
+
+/// The daemon's Prometheus metrics (`GET /metrics`), names prefixed `ingestd_`.
+final class DaemonMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let ingested: Mutex<[String: Counter]> = Mutex([:])
+    private let rejectedByReason: Mutex<[String: Counter]> = Mutex([:])
+    let failed: Counter
+    let ingestedTotal: Counter
+    let bytesIngested: Counter
+    let ingestQueue: Gauge
+    let thumbnailQueue: Gauge
+    let settleQueue: Gauge
+    let catalogBytes: Gauge
+    let hashDuration: DurationHistogram
+    let ingestDuration: DurationHistogram
+    let thumbnailDuration: DurationHistogram
+
+    init() {
+        ingestedTotal = registry.makeCounter(name: "ingestd_files_ingested_total", help: "Files stored as ready")
+        failed = registry.makeCounter(name: "ingestd_files_failed_total", help: "Assets that failed for good after storage")
+        bytesIngested = registry.makeCounter(name: "ingestd_bytes_ingested_total", help: "Bytes stored in uploads/")
+        ingestQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "ingest")], help: "Items waiting or in progress")
+        thumbnailQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "thumbnails")], help: "Items waiting or in progress")
+        settleQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "settle")], help: "Items waiting or in progress")
+        catalogBytes = registry.makeGauge(name: "ingestd_catalog_size_bytes", help: "Size of the SQLite catalog file")
+        let buckets: [Duration] = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+            .seconds(10), .seconds(30),
+        ]
+        ingestDuration = registry.makeDurationHistogram(
+            name: "ingestd_stage_duration_seconds", labels: [("stage", "ingest")], buckets: buckets,
+            help: "Time spent per file in each stage")
+        hashDuration = registry.makeDurationHistogram(
+            name: "ingestd_stage_duration_seconds", labels: [("stage", "hash")], buckets: buckets,
+            help: "Time spent per file in each stage")
+        thumbnailDuration = registry.makeDurationHistogram(
+            name: "ingestd_stage_duration_seconds", labels: [("stage", "thumbnail")], buckets: buckets,
+            help: "Time spent per file in each stage")
+        for reason in RejectionReason.allCases { countRejected(reason: reason.rawValue, by: 0) }
+    }
+
+    func countIngested(project: String) {
+        ingested.withLock { counters in
+            let c = counters[project] ?? registry.makeCounter(
+                name: "ingestd_project_files_ingested_total", labels: [("project", project)],
+                help: "Files stored as ready, by project")
+            counters[project] = c
+            c.increment()
+        }
+        ingestedTotal.increment()
+    }
+
+    func countRejected(reason: String, by amount: Int64 = 1) {
+        rejectedByReason.withLock { counters in
+            let c = counters[reason] ?? registry.makeCounter(
+                name: "ingestd_files_rejected_total", labels: [("reason", reason)], help: "Files moved to rejected/")
+            counters[reason] = c
+            c.increment(by: amount)
+        }
+    }
+
+    /// Text exposition format.
+    func render() -> String { registry.emitToString() }
+}

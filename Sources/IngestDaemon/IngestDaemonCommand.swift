@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import IngestConfig
+import Logging
+import StorageKit
+import UnixSignals
+
+/// `ingestd`: resolves the configuration, then runs the daemon until SIGTERM/SIGINT.
+@main
+struct IngestDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingestd",
+        abstract: "Watches a drop directory and ingests video files into managed storage.",
+        discussion: """
+            Configuration is read in this order, later wins: built-in defaults, the --config KEY=VALUE file, \
+            the environment (only ingestd's keys), the flags below. See config/ingestd.env for every key.
+            """,
+        version: IngestdVersion.string)
+
+    @Option(name: .long, help: "A KEY=VALUE configuration file (systemd EnvironmentFile= format).")
+    var config: String?
+
+    @Option(name: .long, help: "STORAGE_PATH: root of managed storage.")
+    var storage: String?
+
+    @Option(name: .long, help: "DROP_PATH: the watched drop directory.")
+    var drop: String?
+
+    @Option(name: .long, help: "CONTROL_SOCKET: the control socket path.")
+    var socket: String?
+
+    /// Values given as flags, by the key they set.
+    var flagValues: [ConfigKey: String] {
+        var flags: [ConfigKey: String] = [:]
+        flags[.storagePath] = storage
+        flags[.dropPath] = drop
+        flags[.controlSocket] = socket
+        return flags
+    }
+
+    func run() async throws {
+        // Writes to a vanished peer must fail with EPIPE, not kill us; a lease break must not either.
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGIO, SIG_IGN)
+        let configuration: IngestConfiguration
+        do {
+            configuration = try loadConfiguration()
+        } catch {
+            FileHandle.standardError.write(Data("ingestd: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG: RestartPreventExitStatus=78 keeps systemd from looping.
+        }
+        let runner = DaemonRunner(configuration: configuration, loadConfiguration: { try loadConfiguration() })
+        try await runner.run()
+    }
+
+    /// Defaults < --config file < environment < flags; also refuses what this build cannot do.
+    func loadConfiguration() throws -> IngestConfiguration {
+        let resolved = try IngestConfiguration.load(
+            configFile: config, environment: ProcessInfo.processInfo.environment, flags: flagValues)
+        guard resolved.catalogURL == "sqlite:" else {
+            throw ConfigurationError(
+                key: ConfigKey.catalogURL.rawValue, value: resolved.catalogURL,
+                allowed: "this build keeps its catalog in SQLite only: expected sqlite:", origin: "configuration")
+        }
+        return resolved
+    }
+}

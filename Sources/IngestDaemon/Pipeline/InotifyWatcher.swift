@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+import StorageKit
+import Synchronization
+
+/// Watches `DROP_PATH` and every folder below it with inotify on a dedicated OS thread (never the cooperative
+/// pool) and scans folders when asked, when they appear, and after an overflow.
+///
+/// The thread never waits on the pipeline: events go into an `AsyncStream` with a bounded buffer, and a full
+/// buffer (like the kernel's `IN_Q_OVERFLOW`) means "rescan".
+final class InotifyWatcher: Sendable {
+    let root: RawPath
+    let events: AsyncStream<WatchEvent>
+    private let continuation: AsyncStream<WatchEvent>.Continuation
+    private let inotifyFD: Int32
+    private let wakeFD: Int32
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// What the thread and the API share.
+    private struct State {
+        var pathsByWatch: [Int32: RawPath] = [:]
+        var rescanRequested = false
+        var stopRequested = false
+        var watchLimitReached = false
+        var watchCount = 0
+    }
+
+    /// The narrow mask: no IN_OPEN/IN_ACCESS/IN_MODIFY, so the daemon's own reads never flood the queue.
+    private static let mask: UInt32 =
+        UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_MOVED_FROM)
+        | UInt32(IN_DELETE_SELF) | UInt32(IN_ATTRIB) | UInt32(IN_ONLYDIR_COMPAT)
+
+    init(root: String, logger: Logger, bufferLimit: Int = 65_536) throws {
+        self.root = RawPath(StorageLayout.normalize(root))
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard inotifyFD >= 0 else { throw StorageError.syscall("inotify_init1", path: root, errno: errno) }
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wakeFD >= 0 else {
+            close(inotifyFD)
+            throw StorageError.syscall("eventfd", path: root, errno: errno)
+        }
+    }
+
+    /// True when `max_user_watches` ran out and some folders are not watched (reported in `/health`).
+    var watchLimitReached: Bool { state.withLock { $0.watchLimitReached } }
+
+    /// Folders watched now.
+    var watchCount: Int { state.withLock { $0.watchCount } }
+
+    /// Starts the thread; it adds the watches, then scans the whole drop once (the start-up scan).
+    func start() {
+        state.withLock { $0.rescanRequested = true }
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "ingestd-inotify"
+        thread.start()
+    }
+
+    /// Asks for a full scan of the drop (rescan requests coalesce).
+    func requestRescan() {
+        state.withLock { $0.rescanRequested = true }
+        wake()
+    }
+
+    /// Stops the thread; the event stream finishes.
+    func stop() {
+        state.withLock { $0.stopRequested = true }
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: - The thread
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var lastRescan = ContinuousClock.now - .seconds(3600)
+        var rescanBackoff = Duration.milliseconds(250)
+        var deferredRescanAt: ContinuousClock.Instant? = nil
+        defer {
+            close(inotifyFD)
+            close(wakeFD)
+            continuation.finish()
+        }
+        while true {
+            let (stop, rescan) = state.withLock { s -> (Bool, Bool) in
+                let r = s.rescanRequested
+                s.rescanRequested = false
+                return (s.stopRequested, r)
+            }
+            if stop { return }
+            if rescan || (deferredRescanAt.map { ContinuousClock.now >= $0 } ?? false) {
+                // Back off when overflow rescans repeat: a storm of events must not become a storm of walks.
+                let now = ContinuousClock.now
+                if now - lastRescan < rescanBackoff && deferredRescanAt == nil {
+                    deferredRescanAt = lastRescan + rescanBackoff
+                    rescanBackoff = min(rescanBackoff * 2, .seconds(30))
+                } else {
+                    deferredRescanAt = nil
+                    if now - lastRescan > .seconds(60) { rescanBackoff = .milliseconds(250) }
+                    lastRescan = now
+                    let count = scan(root, addWatches: true)
+                    yield(.scanFinished(files: count))
+                }
+            }
+            var fds = [
+                pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            ]
+            var timeout: Int32 = -1
+            if let at = deferredRescanAt {
+                let left = at - ContinuousClock.now
+                timeout = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            }
+            let rc = poll(&fds, 2, timeout)
+            if rc < 0 && errno != EINTR {
+                logger.critical("inotify poll failed", metadata: ["errno": "\(errno)"])
+                return
+            }
+            if fds[1].revents != 0 {
+                var value: UInt64 = 0
+                _ = read(wakeFD, &value, 8)
+            }
+            if fds[0].revents != 0 { drain(&buffer) }
+        }
+    }
+
+    private func drain(_ buffer: inout [UInt8]) {
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(inotifyFD, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            var offset = 0
+            while offset + 16 <= n {
+                let (wd, mask, nameLength) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, Int) in
+                    (
+                        raw.loadUnaligned(fromByteOffset: offset, as: Int32.self),
+                        raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self),
+                        Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                    )
+                }
+                var name = Array(buffer[(offset + 16)..<min(n, offset + 16 + nameLength)])
+                while name.last == 0 { name.removeLast() }
+                offset += 16 + nameLength
+                handle(wd: wd, mask: mask, name: name)
+            }
+        }
+    }
+
+    private func handle(wd: Int32, mask: UInt32, name: [UInt8]) {
+        if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+            logger.warning("inotify queue overflowed; rescanning the drop")
+            state.withLock { $0.rescanRequested = true }
+            return
+        }
+        if mask & UInt32(IN_IGNORED) != 0 {
+            state.withLock { s in
+                if s.pathsByWatch.removeValue(forKey: wd) != nil { s.watchCount -= 1 }
+            }
+            return
+        }
+        guard let dir = state.withLock({ $0.pathsByWatch[wd] }), !name.isEmpty else { return }
+        let path = dir.appending(name)
+        if mask & UInt32(IN_ISDIR) != 0 {
+            if mask & (UInt32(IN_CREATE) | UInt32(IN_MOVED_TO)) != 0 {
+                // A folder created and filled before its watch exists gets no events: scan it after watching.
+                _ = scan(path, addWatches: true)
+            } else if mask & UInt32(IN_MOVED_FROM) != 0 {
+                forgetWatches(below: path)
+            }
+            return
+        }
+        if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_ATTRIB)) != 0 {
+            yield(.candidate(path))
+        }
+    }
+
+    private func yield(_ event: WatchEvent) {
+        if case .dropped = continuation.yield(event) {
+            // The pipeline is behind: what was dropped is found again by a rescan.
+            state.withLock { $0.rescanRequested = true }
+        }
+    }
+
+    /// Adds a watch on `dir` and, recursively, on every folder below; yields every non-folder entry.
+    @discardableResult
+    private func scan(_ dir: RawPath, addWatches: Bool) -> Int {
+        if addWatches { addWatch(dir) }
+        guard let d = dir.withCString({ opendir($0) }) else { return 0 }
+        defer { closedir(d) }
+        var files = 0
+        var subdirs: [RawPath] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [UInt8] in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            let path = dir.appending(name)
+            var type = entry.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var s = stat()
+                if path.withCString({ lstat($0, &s) }) == 0 {
+                    type = (s.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : UInt8(DT_REG)
+                }
+            }
+            if type == UInt8(DT_DIR) {
+                subdirs.append(path)
+            } else {
+                files += 1
+                yield(.candidate(path))
+            }
+        }
+        for sub in subdirs { files += scan(sub, addWatches: addWatches) }
+        return files
+    }
+
+    private func addWatch(_ dir: RawPath) {
+        let wd = dir.withCString { inotify_add_watch(inotifyFD, $0, Self.mask) }
+        if wd >= 0 {
+            state.withLock { s in
+                if s.pathsByWatch.updateValue(dir, forKey: wd) == nil { s.watchCount += 1 }
+            }
+            return
+        }
+        let e = errno
+        if e == ENOSPC {
+            let first = state.withLock { s -> Bool in
+                defer { s.watchLimitReached = true }
+                return !s.watchLimitReached
+            }
+            if first {
+                logger.error(
+                    "inotify watch limit reached (fs.inotify.max_user_watches): folders below are not watched; raise the limit and rescan",
+                    metadata: ["filename": "\(dir)"])
+            }
+        } else if e != ENOENT && e != ENOTDIR {
+            logger.warning("cannot watch folder", metadata: ["filename": "\(dir)", "errno": "\(e)"])
+        }
+    }
+
+    private func forgetWatches(below dir: RawPath) {
+        let prefix = dir.bytes + [0x2F]
+        let gone = state.withLock { s in
+            s.pathsByWatch.filter { $0.value == dir || $0.value.bytes.starts(with: prefix) }.map(\.key)
+        }
+        for wd in gone { inotify_rm_watch(inotifyFD, wd) }
+    }
+}
+
+/// `IN_ONLYDIR` keeps a watch from landing on a file that replaced a folder.
+private let IN_ONLYDIR_COMPAT: Int32 = 0x0100_0000

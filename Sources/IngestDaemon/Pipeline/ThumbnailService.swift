@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+import NIOPosix
+import StorageKit
+import Synchronization
+
+/// Makes thumbnails for `ready` assets on dedicated threads (never the cooperative pool), `FFMPEG_THREADS`
+/// at a time. The catalog is the queue's source of truth: at start-up every `ready` asset without a
+/// thumbnail is queued again, and an attempt is recorded before each decode so that a decoder that crashes
+/// the daemon twice marks its asset `failed` instead of starting a crash loop.
+final class ThumbnailService: Sendable {
+    private let context: DaemonContext
+    private let pool: NIOThreadPool
+    private let queue = WorkQueue<String>()
+    /// Set on shutdown: FFmpeg's interrupt callback polls it.
+    private let stopping = Atomic<Bool>(false)
+    static let maxWorkers = 16
+    /// Longest one thumbnail may take.
+    static let timeLimit = Duration.seconds(60)
+
+    init(context: DaemonContext) {
+        self.context = context
+        pool = NIOThreadPool(numberOfThreads: Self.maxWorkers)
+    }
+
+    /// Assets waiting or being rendered.
+    var depth: Int { get async { await queue.depth } }
+
+    func enqueue(_ assetID: String) async { await queue.push(assetID) }
+
+    /// Queues what the catalog says is missing; marks assets whose decoder crashed the daemon twice.
+    func requeueFromCatalog() async throws {
+        for asset in try context.catalog.assetsWithCrashedThumbnails() {
+            await fail(asset, "decoder crashed twice while making the thumbnail; not tried again")
+        }
+        for asset in try context.catalog.assetsMissingThumbnail() { await queue.push(asset.id) }
+    }
+
+    /// Runs the workers until the queue closes.
+    func run() async {
+        pool.start()
+        await withDiscardingTaskGroup { group in
+            for index in 0..<Self.maxWorkers {
+                group.addTask { await self.worker(index) }
+            }
+        }
+        try? await pool.shutdownGracefully()
+    }
+
+    /// Stops promptly: queued work stays in the catalog for the next start; a running decode is interrupted.
+    func stop() async {
+        stopping.store(true, ordering: .relaxed)
+        await queue.close()
+    }
+
+    private func worker(_ index: Int) async {
+        while true {
+            let threads = context.config.current.ffmpegThreads
+            if index >= threads {
+                // Idle beyond FFMPEG_THREADS; a reload may raise it.
+                if await queue.isClosed { return }
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            guard let id = await queue.pop() else { return }
+            await render(id, workers: threads)
+            await queue.done(id)
+        }
+    }
+
+    private func render(_ id: String, workers: Int) async {
+        guard let asset = try? context.catalog.asset(id: id), asset.status == .ready, asset.thumbnailPath == nil else {
+            return
+        }
+        let config = context.config.current
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let renderer = ThumbnailRenderer(width: config.thumbnailWidth, decoderThreads: max(1, cores / max(1, workers)))
+        let start = ContinuousClock.now
+        let stopping = self.stopping
+        let outcome: Result<Thumbnail, any Error>
+        do {
+            _ = try context.catalog.beginThumbnailAttempt(id: id)
+            let path = try context.layout.absolute(asset.relativePath)
+            let duration = asset.metadata?.durationSeconds
+            outcome = try await pool.runIfActive {
+                Result {
+                    try renderer.render(
+                        path: path, durationHint: duration,
+                        shouldAbort: { stopping.load(ordering: .relaxed) }, timeLimit: Self.timeLimit)
+                }
+            }
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let thumbnail):
+            await store(thumbnail, for: asset)
+            context.metrics.thumbnailDuration.record(ContinuousClock.now - start)
+        case .failure(let error as MediaError) where error.kind == .interrupted:
+            try? context.catalog.resetThumbnailAttempts(id: id)
+        case .failure(let error as MediaError):
+            try? context.catalog.resetThumbnailAttempts(id: id)
+            await fail(asset, "thumbnail: \(error.detail)")
+        case .failure(let error):
+            try? context.catalog.resetThumbnailAttempts(id: id)
+            if stopping.load(ordering: .relaxed) { return }
+            await fail(asset, "thumbnail: \(error)")
+        }
+    }
+
+    private func store(_ thumbnail: Thumbnail, for asset: Asset) async {
+        guard let project = ProjectID(exactly: asset.projectID) else { return }
+        let name = ThumbnailNaming.name(forStored: asset.filename)
+        do {
+            let relative = try context.layout.relativePath(.thumbnails, project, name)
+            try FileOps.makeDirectories(context.layout.projectPath(.thumbnails, project))
+            try FileOps.writeAtomically(Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true)
+            guard var current = try context.catalog.asset(id: asset.id) else {
+                // Deleted while rendering: the thumbnail has no owner.
+                unlink(try context.layout.absolute(relative))
+                return
+            }
+            current.thumbnailPath = relative
+            current.updatedAt = ISO8601Millis.now()
+            try context.catalog.update(current)
+            try context.catalog.resetThumbnailAttempts(id: asset.id)
+            await context.events.publish(
+                IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+            context.logger.info(
+                "thumbnail ready",
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"])
+        } catch {
+            await fail(asset, "thumbnail could not be stored: \(error)")
+        }
+    }
+
+    private func fail(_ asset: Asset, _ reason: String) async {
+        guard var current = try? context.catalog.asset(id: asset.id) else { return }
+        current.status = .failed
+        current.error = reason
+        current.updatedAt = ISO8601Millis.now()
+        try? context.catalog.update(current)
+        context.metrics.failed.increment()
+        context.logger.error(
+            "asset failed", metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"])
+        await context.events.publish(
+            IngestEvent(type: .failed, projectID: asset.projectID, assetID: asset.id, filename: asset.filename, error: reason))
+    }
+}

@@ -1,0 +1,68 @@
+/// A bounded FIFO of unique items with waiting consumers: between the settle tracker and the ingest workers,
+/// and in front of the thumbnail workers. An item is never queued or in progress twice.
+actor WorkQueue<Item: Hashable & Sendable> {
+    private var items: [Item] = []
+    private var head = 0
+    private var members: Set<Item> = []
+    private var active = 0
+    private var waiters: [CheckedContinuation<Item?, Never>] = []
+    private(set) var isClosed = false
+    let capacity: Int
+
+    init(capacity: Int = .max) { self.capacity = capacity }
+
+    /// Waiting plus in progress.
+    var depth: Int { items.count - head + active }
+
+    /// Nothing waiting and nothing in progress.
+    var isIdle: Bool { items.count - head == 0 && active == 0 }
+
+    /// Queues `item`; `false` only when the queue is full (the caller retries later). An item already
+    /// queued or in progress counts as queued.
+    @discardableResult
+    func push(_ item: Item) -> Bool {
+        if members.contains(item) { return true }
+        if isClosed { return true }
+        guard items.count - head < capacity else { return false }
+        members.insert(item)
+        if !waiters.isEmpty {
+            active += 1
+            waiters.removeFirst().resume(returning: item)
+            return true
+        }
+        items.append(item)
+        return true
+    }
+
+    /// The next item, or `nil` once the queue is closed.
+    func pop() async -> Item? {
+        if head < items.count {
+            let item = items[head]
+            head += 1
+            if head > 1024 && head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            active += 1
+            return item
+        }
+        if isClosed { return nil }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// A consumer finished `item`.
+    func done(_ item: Item) {
+        members.remove(item)
+        active -= 1
+    }
+
+    /// Stops handing out items: what waits stays where it is (the drop, the catalog) for the next start.
+    func close() {
+        isClosed = true
+        for item in items[head...] { members.remove(item) }
+        items.removeAll()
+        head = 0
+        for w in waiters { w.resume(returning: nil) }
+        waiters.removeAll()
+    }
+}

@@ -1,0 +1,309 @@
+import Foundation
+import Logging
+
+/// Takes one complete candidate from the drop (or a staged upload) through validation, hashing, probing and
+/// placement, keeping the crash-safety journal (`pending_moves`) so that a SIGKILL at any instant leaves the
+/// file in the drop, in `uploads/` with a record, or in `rejected/`.
+///
+/// Blocking: call it from a thread pool, never from Swift's cooperative pool.
+public final class Ingestor: Sendable {
+    public let layout: StorageLayout
+    public let catalog: Catalog
+    public let rejected: RejectedStore
+    let logger: Logger
+
+    public init(layout: StorageLayout, catalog: Catalog, logger: Logger) {
+        self.layout = layout
+        self.catalog = catalog
+        self.rejected = RejectedStore(layout: layout)
+        self.logger = logger
+    }
+
+    /// The journal stages of a pending move.
+    enum Stage {
+        /// Renamed into staging (same filesystem); rolled back to the drop after a crash.
+        static let staged = "staged"
+        /// Being copied into staging from another filesystem; the source in the drop is authoritative.
+        static let copying = "copying"
+        /// Record inserted, being renamed into `uploads/`.
+        static let placing = "placing"
+        /// Copied from another filesystem, placed; the source in the drop is yet to be removed.
+        static let placedCopy = "placed-copy"
+        /// An HTTP upload in staging: nothing to return it to.
+        static let upload = "upload"
+    }
+
+    // MARK: - Dropped files
+
+    /// Ingests the file at `source` for `project` (`nil`: the drop folder's name sanitized to nothing, so the
+    /// file is rejected as `invalid_project` under `DEFAULT_PROJECT`).
+    public func ingestDropped(source: RawPath, project: ProjectID?, config: IngestConfiguration) -> IngestOutcome {
+        do {
+            return try ingestDroppedThrowing(source: source, project: project, config: config)
+        } catch {
+            logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
+            return .failed("\(error)")
+        }
+    }
+
+    private func ingestDroppedThrowing(source: RawPath, project: ProjectID?, config: IngestConfiguration) throws
+        -> IngestOutcome
+    {
+        let name = source.lastComponent
+        let nameText = String(decoding: name, as: UTF8.self)
+        let defaultProject = ProjectID(exactly: config.defaultProject) ?? ProjectID(sanitizing: "default")!
+        guard let st = try FileOps.lstat(source) else { return .vanished }
+
+        func reject(_ reason: RejectionReason, _ detail: String, in p: ProjectID? = nil) throws -> IngestOutcome {
+            let target = p ?? project ?? defaultProject
+            let r = Rejection(reason: reason, detail: detail, originalFilename: nameText)
+            let storedAs = try rejected.reject(path: source, as: nameText, project: target, rejection: r)
+            return storedAs == nil ? .vanished : .rejected(r, project: target, storedAs: storedAs)
+        }
+
+        guard let project else {
+            return try reject(.invalidProject, "the drop folder's name has no character from A-Z a-z 0-9 _ - and cannot name a project", in: defaultProject)
+        }
+        switch st.kind {
+        case .directory: return .vanished
+        case .symlink: return try reject(.symlink, "symbolic links are never followed; drop the file itself")
+        case .fifo, .socket, .device, .other:
+            return try reject(.specialFile, "only regular files are ingested; this is a \(st.kind)")
+        case .regular: break
+        }
+        if st.linkCount > 1 {
+            return try reject(.hardLinks, "the file has \(st.linkCount) hard links; moving it would leave another name sharing the stored bytes")
+        }
+        let ext = StoredName.lowercasedExtension(name)
+        guard config.allows(extension: ext) else {
+            return try reject(
+                .extensionNotAllowed,
+                "extension \(ext.isEmpty ? "(none)" : "." + ext) is not allowed; allowed: \(config.allowedExtensions.joined(separator: ", "))")
+        }
+        if st.size == 0 { return try reject(.empty, "the file is empty") }
+        if st.size > config.uploadMaxSize {
+            return try reject(.tooLarge, "the file has \(st.size) bytes; UPLOAD_MAX_SIZE is \(config.uploadMaxSize)")
+        }
+        if config.projectQuotaBytes > 0 {
+            let used = try catalog.uploadBytes(project: project)
+            if used + st.size > config.projectQuotaBytes {
+                return try reject(.quotaExceeded, "project \(project) holds \(used) bytes; this file's \(st.size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)")
+            }
+        }
+
+        let fd = try FileOps.openForReading(source)
+        defer { close(fd) }
+        let before = try FileOps.fstat(fd, path: source)
+        guard before.kind == .regular, before.device == st.device, before.inode == st.inode else {
+            return .notReady("replaced between lstat and open")
+        }
+
+        let assetID = UUID().uuidString.lowercased()
+        let staging = layout.stagingPath + "/" + assetID + "." + ext
+        var move = try catalog.addPendingMove(
+            PendingMove(
+                id: 0, assetID: assetID, projectID: project.rawValue, sourcePath: PathCoding.encode(source),
+                stagingPath: staging, targetRelativePath: nil, stage: Stage.staged, createdAt: ISO8601Millis.now()))
+
+        let digest: StreamingHasher.Digest
+        var copied = false
+        switch try FileOps.renameNoReplace(source, staging) {
+        case .renamed:
+            digest = try StreamingHasher().hash(fd: fd)
+        case .sourceMissing:
+            try catalog.removePendingMove(id: move.id)
+            return .vanished
+        case .targetExists:
+            try catalog.removePendingMove(id: move.id)
+            return .failed("staging name \(staging) exists")
+        case .crossDevice:
+            // Drop and storage on different filesystems: copy while hashing (one read), fsync, and remove the
+            // source only once the copy is placed.
+            move.stage = Stage.copying
+            try catalog.updatePendingMove(move)
+            let out = try FileOps.createExclusive(staging)
+            do {
+                digest = try StreamingHasher().hash(fd: fd, copyTo: out)
+                guard fsync(out) == 0 else { throw StorageError.syscall("fsync", path: staging, errno: errno) }
+                close(out)
+            } catch {
+                close(out)
+                unlink(staging)
+                try? catalog.removePendingMove(id: move.id)
+                throw error
+            }
+            copied = true
+        }
+
+        let after = try FileOps.fstat(fd, path: staging)
+        guard after.isUnchanged(comparedTo: before), digest.bytes == after.size else {
+            // A writer was still at work: the file goes back to settle. Nothing is lost.
+            try undoStaging(move: move, copied: copied)
+            return .notReady("the file changed while it was being read")
+        }
+        return try finish(
+            staged: staging, fd: fd, originalFilename: nameText, project: project, size: digest.bytes,
+            checksum: digest.hex, move: move, copiedFrom: copied ? source : nil, config: config)
+    }
+
+    /// Returns a staged file to its place in the drop (or drops the copy when the source is still there).
+    private func undoStaging(move: PendingMove, copied: Bool) throws {
+        if copied {
+            unlink(move.stagingPath)
+        } else {
+            try returnToDrop(staging: move.stagingPath, source: PathCoding.decode(move.sourcePath))
+        }
+        try catalog.removePendingMove(id: move.id)
+    }
+
+    /// Renames a staged file back to its drop path, or to `<stem>-<n><ext>` beside it when that name was taken.
+    func returnToDrop(staging: String, source: RawPath) throws {
+        let folder = source.parent
+        try FileOps.makeDirectories(folder.description)
+        let (stem, ext) = StoredName.split(source.lastComponent)
+        for n in 0..<10_000 {
+            var name = stem
+            if n > 0 { name.append(contentsOf: Array("-\(n)".utf8)) }
+            if !ext.isEmpty { name.append(0x2E); name.append(contentsOf: ext) }
+            switch try FileOps.renameNoReplace(staging, folder.appending(name)) {
+            case .renamed, .sourceMissing: return
+            case .targetExists: continue
+            case .crossDevice:
+                throw StorageError(code: .io, message: "cannot return \(staging) to \(folder): different filesystems")
+            }
+        }
+    }
+
+    // MARK: - Uploads
+
+    /// Ingests a file an HTTP client uploaded into staging (already hashed while it streamed in).
+    public func ingestUpload(
+        staged: String, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
+        config: IngestConfiguration
+    ) -> IngestOutcome {
+        do {
+            let assetID = UUID().uuidString.lowercased()
+            let move = try catalog.addPendingMove(
+                PendingMove(
+                    id: 0, assetID: assetID, projectID: project.rawValue, sourcePath: "", stagingPath: staged,
+                    targetRelativePath: nil, stage: Stage.upload, createdAt: ISO8601Millis.now()))
+            if size == 0 {
+                return try rejectStaged(staged, .empty, "the upload is empty", originalFilename, project, move)
+            }
+            if config.projectQuotaBytes > 0 {
+                let used = try catalog.uploadBytes(project: project)
+                if used + size > config.projectQuotaBytes {
+                    return try rejectStaged(
+                        staged, .quotaExceeded,
+                        "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)",
+                        originalFilename, project, move)
+                }
+            }
+            let fd = try FileOps.openForReading(staged)
+            defer { close(fd) }
+            return try finish(
+                staged: staged, fd: fd, originalFilename: originalFilename, project: project, size: size,
+                checksum: checksum, move: move, copiedFrom: nil, config: config)
+        } catch {
+            logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
+            return .failed("\(error)")
+        }
+    }
+
+    // MARK: - Shared tail: validate content, name, record, place
+
+    private func finish(
+        staged: String, fd: Int32, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
+        move: PendingMove, copiedFrom source: RawPath?, config: IngestConfiguration
+    ) throws -> IngestOutcome {
+        let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
+        func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
+            let outcome = try rejectStaged(staged, reason, detail, originalFilename, project, move)
+            if let source { _ = source.withCString { unlink($0) } }
+            return outcome
+        }
+
+        switch ContainerCheck.check(fd: fd, size: size, ext: ext) {
+        case .ok: break
+        case .truncated(let detail): return try reject(.truncated, detail)
+        case .notMedia(let detail): return try reject(.notMedia, detail)
+        }
+        let probe: ProbeResult
+        do {
+            probe = try MediaProbe.probe(path: staged)
+        } catch let error as MediaError {
+            switch error.kind {
+            case .noVideo: return try reject(.noVideo, error.detail)
+            case .truncated: return try reject(.truncated, error.detail)
+            default: return try reject(.notMedia, error.detail)
+            }
+        }
+        guard probe.hasVideo else { return try reject(.noVideo, "the container holds no video stream") }
+        guard MediaProbe.formatMatchesExtension(formatName: probe.formatName, ext: ext) else {
+            return try reject(.notMedia, "the content is \(probe.formatName), not what .\(ext) promises")
+        }
+        if config.duplicates == .reject, let existing = try catalog.existing(project: project, checksum: checksum) {
+            return try reject(.duplicate, "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)")
+        }
+
+        let folder = layout.projectPath(.uploads, project)
+        try FileOps.makeDirectories(folder)
+        let now = ISO8601Millis.now()
+        var name = StoredName(project: project, originalFilename: originalFilename, timestamp: Int64(now.timeIntervalSince1970 * 1000))
+        var asset = Asset(
+            id: move.assetID, projectID: project.rawValue, filename: "", originalFilename: originalFilename,
+            relativePath: "", checksum: checksum, sizeBytes: size, mimeType: MediaProbe.mimeType(forExtension: ext),
+            status: .processing, metadata: probe.metadata, createdAt: now, updatedAt: now)
+        var placingMove = move
+        placingMove.stage = source == nil ? Stage.placing : Stage.placedCopy
+        var inserted = false
+        for _ in 0..<10_000 {
+            let relative = try layout.relativePath(.uploads, project, name.filename)
+            if try FileOps.lstat(try layout.absolute(relative)) != nil {
+                name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
+                continue
+            }
+            asset.filename = name.filename
+            asset.relativePath = relative
+            placingMove.targetRelativePath = relative
+            do {
+                try catalog.write { tx in
+                    if inserted { try tx.update(asset) } else { try tx.insert(asset) }
+                    try tx.updatePendingMove(placingMove)
+                }
+                inserted = true
+            } catch let error as StorageError where error.code == .conflict {
+                name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
+                continue
+            }
+            switch try FileOps.renameNoReplace(staged, try layout.absolute(relative)) {
+            case .renamed:
+                FileOps.syncDirectory(folder)
+                if let source { _ = source.withCString { unlink($0) } }
+                asset.status = .ready
+                asset.updatedAt = ISO8601Millis.now()
+                try catalog.write { tx in
+                    try tx.update(asset)
+                    try tx.removePendingMove(id: move.id)
+                }
+                return .stored(asset)
+            case .targetExists:
+                name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
+                continue
+            case .sourceMissing, .crossDevice:
+                throw StorageError(code: .io, message: "staged file \(staged) could not be placed at \(relative)")
+            }
+        }
+        throw StorageError(code: .conflict, message: "no free stored name for \(originalFilename) in \(folder)")
+    }
+
+    private func rejectStaged(
+        _ staged: String, _ reason: RejectionReason, _ detail: String, _ originalFilename: String,
+        _ project: ProjectID, _ move: PendingMove
+    ) throws -> IngestOutcome {
+        let r = Rejection(reason: reason, detail: detail, originalFilename: originalFilename)
+        let storedAs = try rejected.reject(path: staged, as: originalFilename, project: project, rejection: r)
+        try catalog.removePendingMove(id: move.id)
+        return .rejected(r, project: project, storedAs: storedAs)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// One entry of `rejected/project_<id>/`: the file and its reason.
+public struct RejectedFile: Codable, Sendable, Equatable {
+    public var name: String
+    public var sizeBytes: Int64
+    public var reason: String
+    public var detail: String
+    public var rejectedAt: String
+    public var originalFilename: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case sizeBytes = "size_bytes"
+        case reason, detail
+        case rejectedAt = "rejected_at"
+        case originalFilename = "original_filename"
+    }
+}
+
+/// Moves files that were not accepted into `rejected/project_<id>/` with a `<name>.reason.json` beside them.
+/// Never copies, never deletes, never overwrites.
+public struct RejectedStore: Sendable {
+    public let layout: StorageLayout
+
+    public init(layout: StorageLayout) { self.layout = layout }
+
+    /// Moves `path` (any file type: a symlink or FIFO is moved as itself, never opened) under `name` or
+    /// `<stem>-<n><ext>`, writing the reason file first so that a rejected file always has its reason.
+    /// Returns the name used, or `nil` when `path` vanished before it could be moved.
+    @discardableResult
+    public func reject(path: some SyscallPath, as name: String, project: ProjectID, rejection: Rejection) throws -> String? {
+        let folder = layout.projectPath(.rejected, project)
+        try FileOps.makeDirectories(folder)
+        let safeName = RejectedStore.safeName(name)
+        let reasonJSON = try RejectedStore.encoder.encode(rejection)
+        for n in 0..<100_000 {
+            let candidate = n == 0 ? safeName : RejectedStore.numberedName(safeName, n)
+            let target = folder + "/" + candidate
+            let reasonPath = target + ".reason.json"
+            if try FileOps.lstat(target) != nil { continue }
+            guard try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath) == .renamed else { continue }
+            switch try FileOps.renameNoReplace(path, target) {
+            case .renamed:
+                FileOps.syncDirectory(folder)
+                return candidate
+            case .targetExists:
+                unlink(reasonPath)
+                continue
+            case .sourceMissing:
+                unlink(reasonPath)
+                return nil
+            case .crossDevice:
+                unlink(reasonPath)
+                throw StorageError(
+                    code: .io,
+                    message: "cannot move \(path) to \(target): different filesystems; rejected files are only moved, never copied")
+            }
+        }
+        throw StorageError(code: .conflict, message: "no free name for \(name) in \(folder)")
+    }
+
+    /// Lists a project's rejected files with their reasons (reason files themselves are not listed).
+    public func list(project: ProjectID) throws -> [RejectedFile] {
+        let folder = layout.projectPath(.rejected, project)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var out: [RejectedFile] = []
+        for name in names.sorted() where !name.hasSuffix(".reason.json") && !name.contains(".reason.json.tmp-") {
+            let path = folder + "/" + name
+            let size = (try? FileOps.lstat(path))??.size ?? 0
+            var entry = RejectedFile(name: name, sizeBytes: size, reason: "unknown", detail: "no reason file", rejectedAt: "")
+            if let data = FileManager.default.contents(atPath: path + ".reason.json"),
+                let r = try? JSONDecoder().decode(Rejection.self, from: data)
+            {
+                entry.reason = r.reason.rawValue
+                entry.detail = r.detail
+                entry.rejectedAt = ISO8601Millis.string(from: r.rejectedAt)
+                entry.originalFilename = r.originalFilename
+            }
+            out.append(entry)
+        }
+        return out
+    }
+
+    /// A name safe as one path component: `/` and NUL cannot occur in names from the file system, but
+    /// upload names come from clients.
+    static func safeName(_ name: String) -> String {
+        var s = name.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "\0", with: "_")
+        if s.isEmpty || s == "." || s == ".." { s = "unnamed" }
+        if s.utf8.count > 200 { s = String(decoding: Array(s.utf8.prefix(200)), as: UTF8.self) }
+        return s
+    }
+
+    /// `<stem>-<n><ext>`: the name tried when `<stem><ext>` is taken.
+    public static func numberedName(_ name: String, _ n: Int) -> String {
+        let (stem, ext) = StoredName.split(Array(name.utf8))
+        let e = ext.isEmpty ? "" : "." + String(decoding: ext, as: UTF8.self)
+        return String(decoding: stem, as: UTF8.self) + "-\(n)" + e
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+}

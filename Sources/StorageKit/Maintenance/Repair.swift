@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+
+/// What `POST /repair` found and (unless a dry run) fixed.
+public struct RepairSummary: Codable, Sendable, Equatable {
+    public var dryRun: Bool
+    public var recordsChecked = 0
+    public var filesChecked = 0
+    /// Files in `uploads/` that had no record: hashed, probed and recorded.
+    public var recordsCreated = 0
+    /// Records whose file is gone.
+    public var recordsRemoved = 0
+    /// Records whose file no longer matches (size differs): marked `failed`.
+    public var recordsMarkedFailed = 0
+    /// Assets whose thumbnail is missing, queued again.
+    public var thumbnailsQueued = 0
+    /// Thumbnails that belonged to no record.
+    public var orphanThumbnailsRemoved = 0
+    /// Files in `uploads/` that could not be recorded (left untouched: repair never deletes media).
+    public var unreadableFiles: [String] = []
+    /// Ids of assets that need a thumbnail (for the caller's queue; not part of the JSON).
+    public var thumbnailAssetIDs: [String] = []
+
+    public init(dryRun: Bool) { self.dryRun = dryRun }
+
+    enum CodingKeys: String, CodingKey {
+        case dryRun = "dry_run"
+        case recordsChecked = "records_checked"
+        case filesChecked = "files_checked"
+        case recordsCreated = "records_created"
+        case recordsRemoved = "records_removed"
+        case recordsMarkedFailed = "records_marked_failed"
+        case thumbnailsQueued = "thumbnails_queued"
+        case orphanThumbnailsRemoved = "orphan_thumbnails_removed"
+        case unreadableFiles = "unreadable_files"
+    }
+}
+
+/// Checks the catalog against storage and rebuilds where they differ. Never deletes a media file.
+public enum Repair {
+    /// Runs the check; with `dryRun` only reports. Blocking: call it off the cooperative pool.
+    public static func run(layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger) throws -> RepairSummary {
+        var summary = RepairSummary(dryRun: dryRun)
+        let records = try catalog.allAssets()
+        summary.recordsChecked = records.count
+        var known = Set<String>()
+        var knownThumbnails = Set<String>()
+
+        for var asset in records {
+            known.insert(asset.relativePath)
+            guard let st = try FileOps.lstat(try layout.absolute(asset.relativePath)) else {
+                if asset.status != .processing {
+                    summary.recordsRemoved += 1
+                    if !dryRun { _ = try catalog.delete(id: asset.id) }
+                }
+                continue
+            }
+            if st.size != asset.sizeBytes && asset.status != .failed {
+                summary.recordsMarkedFailed += 1
+                if !dryRun {
+                    asset.status = .failed
+                    asset.error = "repair: the stored file has \(st.size) bytes, the record says \(asset.sizeBytes)"
+                    asset.updatedAt = ISO8601Millis.now()
+                    try catalog.update(asset)
+                }
+                continue
+            }
+            if let thumb = asset.thumbnailPath {
+                knownThumbnails.insert(thumb)
+                if try FileOps.lstat(try layout.absolute(thumb)) == nil, asset.status == .ready {
+                    summary.thumbnailsQueued += 1
+                    summary.thumbnailAssetIDs.append(asset.id)
+                    if !dryRun {
+                        asset.thumbnailPath = nil
+                        asset.updatedAt = ISO8601Millis.now()
+                        try catalog.update(asset)
+                        try catalog.resetThumbnailAttempts(id: asset.id)
+                    }
+                }
+            } else if asset.status == .ready {
+                summary.thumbnailsQueued += 1
+                summary.thumbnailAssetIDs.append(asset.id)
+                if !dryRun { try catalog.resetThumbnailAttempts(id: asset.id) }
+            }
+        }
+
+        let hasher = StreamingHasher()
+        for (project, folder) in projectFolders(layout, .uploads) {
+            for name in regularFiles(in: folder) {
+                summary.filesChecked += 1
+                let relative = try layout.relativePath(.uploads, project, name)
+                guard !known.contains(relative) else { continue }
+                do {
+                    let asset = try record(name: name, relative: relative, project: project, layout: layout, hasher: hasher)
+                    summary.recordsCreated += 1
+                    summary.thumbnailsQueued += 1
+                    summary.thumbnailAssetIDs.append(asset.id)
+                    if !dryRun { try catalog.insert(asset) }
+                } catch {
+                    summary.unreadableFiles.append(relative)
+                    logger.warning("repair: cannot record file", metadata: ["filename": "\(relative)", "error": "\(error)"])
+                }
+            }
+        }
+
+        // A thumbnail belongs to a record if it is its `thumbnail_path` or the name one would get (being written).
+        for asset in records {
+            knownThumbnails.insert("thumbnails/project_\(asset.projectID)/" + ThumbnailNaming.name(forStored: asset.filename))
+        }
+        for (project, folder) in projectFolders(layout, .thumbnails) {
+            for name in regularFiles(in: folder) {
+                let relative = try layout.relativePath(.thumbnails, project, name)
+                if !knownThumbnails.contains(relative) {
+                    summary.orphanThumbnailsRemoved += 1
+                    if !dryRun { unlink(folder + "/" + name) }
+                }
+            }
+        }
+        if dryRun { summary.thumbnailAssetIDs = [] }
+        return summary
+    }
+
+    /// Builds a `ready` record for a stored file that has none: hashed and probed like an ingested one.
+    private static func record(name: String, relative: String, project: ProjectID, layout: StorageLayout, hasher: StreamingHasher) throws -> Asset {
+        let path = try layout.absolute(relative)
+        let fd = try FileOps.openForReading(path)
+        defer { close(fd) }
+        let digest = try hasher.hash(fd: fd)
+        let probe = try MediaProbe.probe(path: path)
+        guard probe.hasVideo else { throw MediaError(kind: .noVideo, detail: "no video stream") }
+        let ext = StoredName.lowercasedExtension(Array(name.utf8))
+        let now = ISO8601Millis.now()
+        return Asset(
+            projectID: project.rawValue, filename: name, originalFilename: name, relativePath: relative,
+            checksum: digest.hex, sizeBytes: digest.bytes, mimeType: MediaProbe.mimeType(forExtension: ext),
+            status: .ready, metadata: probe.metadata, createdAt: now, updatedAt: now)
+    }
+
+    static func projectFolders(_ layout: StorageLayout, _ category: StorageCategory) -> [(ProjectID, String)] {
+        let base = layout.categoryPath(category)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return [] }
+        return names.sorted().compactMap { name in
+            guard name.hasPrefix("project_"), let id = ProjectID(exactly: String(name.dropFirst(8))) else { return nil }
+            return (id, base + "/" + name)
+        }
+    }
+
+    static func regularFiles(in folder: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return names.sorted().filter { name in
+            guard !name.contains(".tmp-"), let st = try? FileOps.lstat(folder + "/" + name) else { return false }
+            return st.kind == .regular
+        }
+    }
+}
+
+/// The thumbnail of a stored file `<stem>-<hash10><ext>` is `<stem>-<hash10>.jpg`.
+public enum ThumbnailNaming {
+    public static func name(forStored storedName: String) -> String {
+        let (stem, _) = StoredName.split(Array(storedName.utf8))
+        return String(decoding: stem, as: UTF8.self) + ".jpg"
+    }
+}

@@ -1,0 +1,190 @@
+import CIngestLinux
+import Foundation
+
+/// What `lstat`/`fstat` say about a file, reduced to what ingest decisions need.
+public struct FileStatus: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case regular, directory, symlink, fifo, socket, device, other }
+    public let kind: Kind
+    public let device: UInt64
+    public let inode: UInt64
+    public let linkCount: UInt64
+    public let size: Int64
+    /// Modification and status-change times in nanoseconds since the epoch.
+    public let mtimeNanos: Int64
+    public let ctimeNanos: Int64
+
+    init(_ s: stat) {
+        switch s.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        case S_IFIFO: kind = .fifo
+        case S_IFSOCK: kind = .socket
+        case S_IFCHR, S_IFBLK: kind = .device
+        default: kind = .other
+        }
+        device = UInt64(s.st_dev)
+        inode = UInt64(s.st_ino)
+        linkCount = UInt64(s.st_nlink)
+        size = Int64(s.st_size)
+        mtimeNanos = Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec)
+        ctimeNanos = Int64(s.st_ctim.tv_sec) * 1_000_000_000 + Int64(s.st_ctim.tv_nsec)
+    }
+
+    /// Same file, same bytes as far as the inode can tell (size, mtime, ctime, inode).
+    public func isUnchanged(comparedTo other: FileStatus) -> Bool {
+        device == other.device && inode == other.inode && size == other.size && mtimeNanos == other.mtimeNanos
+            && ctimeNanos == other.ctimeNanos
+    }
+
+    /// The later of mtime and ctime: ctime cannot be set back by a writer, so it bounds the last change.
+    public var lastChangeNanos: Int64 { max(mtimeNanos, ctimeNanos) }
+}
+
+/// Thin wrappers over the syscalls ingest uses. Each retries `EINTR` and throws a ``StorageError`` naming the path.
+public enum FileOps {
+    /// `lstat(2)`: never follows a symlink. Returns `nil` when the path does not exist.
+    public static func lstat(_ path: some SyscallPath) throws -> FileStatus? {
+        var s = stat()
+        if path.withCString({ Glibc.lstat($0, &s) }) == 0 { return FileStatus(s) }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw StorageError.syscall("lstat", path: path.description, errno: errno)
+    }
+
+    /// `fstat(2)` on an open descriptor.
+    public static func fstat(_ fd: Int32, path: some SyscallPath) throws -> FileStatus {
+        var s = stat()
+        guard Glibc.fstat(fd, &s) == 0 else { throw StorageError.syscall("fstat", path: path.description, errno: errno) }
+        return FileStatus(s)
+    }
+
+    /// Opens a file for reading without following a symlink and without blocking on a FIFO.
+    public static func openForReading(_ path: some SyscallPath) throws -> Int32 {
+        while true {
+            let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw StorageError.syscall("open", path: path.description, errno: errno)
+        }
+    }
+
+    /// Creates a new file; fails if one exists (`O_EXCL`).
+    public static func createExclusive(_ path: String, mode: mode_t = 0o640) throws -> Int32 {
+        while true {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw StorageError.syscall("create", path: path, errno: errno)
+        }
+    }
+
+    /// Writes every byte of `data` to `fd`.
+    public static func writeAll(_ fd: Int32, _ data: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < data.count {
+            let n = write(fd, data.baseAddress! + offset, data.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StorageError.syscall("write", path: "fd \(fd)", errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// Outcome of ``renameNoReplace(_:_:)``.
+    public enum RenameResult: Sendable, Equatable { case renamed, targetExists, sourceMissing, crossDevice }
+
+    /// Moves `from` to `to` and never overwrites: `renameat2(RENAME_NOREPLACE)`, or `link`+`unlink` where the
+    /// filesystem does not support the flag (regular files only).
+    public static func renameNoReplace(_ from: some SyscallPath, _ to: some SyscallPath) throws -> RenameResult {
+        while true {
+            let rc = from.withCString { f in
+                to.withCString { t in CIngestLinux_renameat2(AT_FDCWD, f, AT_FDCWD, t, CIngestLinux_RENAME_NOREPLACE) }
+            }
+            if rc == 0 { return .renamed }
+            switch errno {
+            case EINTR: continue
+            case EEXIST: return .targetExists
+            case ENOENT:
+                return .sourceMissing
+            case EXDEV: return .crossDevice
+            case EINVAL, ENOSYS:
+                // No RENAME_NOREPLACE here (some FUSE/NFS): link(2) refuses an existing target just the same.
+                if from.withCString({ f in to.withCString { t in link(f, t) } }) == 0 {
+                    _ = from.withCString { unlink($0) }
+                    return .renamed
+                }
+                if errno == EEXIST { return .targetExists }
+                throw StorageError.syscall("link", path: "\(from) -> \(to)", errno: errno)
+            default:
+                throw StorageError.syscall("rename", path: "\(from) -> \(to)", errno: errno)
+            }
+        }
+    }
+
+    /// `fsync(2)` of a directory so that a rename into it survives a power cut.
+    public static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Creates `path` and its parents (0755) unless it is already a directory.
+    public static func makeDirectories(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StorageError(code: .io, message: "cannot create directory \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `data` to `path` atomically: a temporary file beside it, `fsync`, then `rename` over nothing
+    /// (fails with `targetExists` instead of replacing when `replace` is false).
+    @discardableResult
+    public static func writeAtomically(_ data: [UInt8], to path: String, replace: Bool = false) throws -> RenameResult {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = try createExclusive(tmp, mode: 0o644)
+        do {
+            try data.withUnsafeBytes { try writeAll(fd, $0) }
+            guard fsync(fd) == 0 else { throw StorageError.syscall("fsync", path: tmp, errno: errno) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        if replace {
+            guard rename(tmp, path) == 0 else {
+                let e = errno
+                unlink(tmp)
+                throw StorageError.syscall("rename", path: "\(tmp) -> \(path)", errno: e)
+            }
+            return .renamed
+        }
+        let result = try renameNoReplace(tmp, path)
+        if result != .renamed { unlink(tmp) }
+        return result
+    }
+
+    /// Bytes available to unprivileged users on the filesystem holding `path`.
+    public static func availableBytes(_ path: String) -> Int64? {
+        var out: UInt64 = 0
+        guard CIngestLinux_availableBytes(path, &out) == 0 else { return nil }
+        return Int64(clamping: out)
+    }
+
+    /// Raw bytes of a path's last component.
+    public static func lastComponent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// The directory part of a path.
+    public static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
