@@ -90,6 +90,12 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
+        // Hand-run benchmark of in-process probe/thumbnail against the FFmpeg CLIs (bench/thumbnail-bench.sh).
+        .executableTarget(
+            name: "bench-media",
+            dependencies: ["StorageKit"],
+            swiftSettings: strictness
+        ),
         .testTarget(
             name: "StorageKitTests",
             dependencies: ["StorageKit", "IngestConfig"],

@@ -1,0 +1,81 @@
+import CFFmpeg
+
+/// An opened `AVFormatContext` (after `avformat_open_input` and `avformat_find_stream_info`), closed on deinit.
+/// Its `interrupt_callback` polls an `Interrupter`, which this object keeps alive for as long as FFmpeg may
+/// call it.
+final class MediaInput {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    let interrupter: Interrupter
+
+    init(path: String, interrupter: Interrupter) throws(MediaError) {
+        FFmpegLog.installDefault()
+        self.interrupter = interrupter
+        guard let allocated = avformat_alloc_context() else {
+            throw MediaError(.notMedia, "avformat_alloc_context: out of memory.")
+        }
+        // Set the callback before opening so that even probing the file can be interrupted.
+        allocated.pointee.interrupt_callback = AVIOInterruptCB(
+            callback: { opaque in
+                guard let opaque else { return 0 }
+                return Unmanaged<Interrupter>.fromOpaque(opaque).takeUnretainedValue().shouldStop() ? 1 : 0
+            },
+            opaque: Unmanaged.passUnretained(interrupter).toOpaque()
+        )
+        var opened: UnsafeMutablePointer<AVFormatContext>? = allocated
+        // On failure avformat_open_input frees the context itself and sets the pointer to nil.
+        let openStatus = avformat_open_input(&opened, path, nil, nil)
+        guard openStatus >= 0, let opened else {
+            if interrupter.firedReason != nil { throw interrupter.error("opening \(path)") }
+            throw .ffmpeg(.notMedia, "libavformat cannot open \(path)", code: openStatus,
+                          function: "avformat_open_input")
+        }
+        let infoStatus = avformat_find_stream_info(opened, nil)
+        guard infoStatus >= 0 else {
+            // `context` is not assigned yet, so deinit will not run: close here.
+            var closing: UnsafeMutablePointer<AVFormatContext>? = opened
+            avformat_close_input(&closing)
+            if interrupter.firedReason != nil { throw interrupter.error("reading stream info of \(path)") }
+            throw .ffmpeg(.notMedia, "libavformat cannot read the streams of \(path)", code: infoStatus,
+                          function: "avformat_find_stream_info")
+        }
+        context = opened
+    }
+
+    deinit {
+        var closing: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&closing)
+    }
+
+    /// The container's streams.
+    var streams: [UnsafeMutablePointer<AVStream>] {
+        guard let list = context.pointee.streams else { return [] }
+        return (0..<Int(context.pointee.nb_streams)).compactMap { list[$0] }
+    }
+
+    /// The first real video stream: attached pictures (cover art) do not count as video.
+    var firstVideoStream: UnsafeMutablePointer<AVStream>? {
+        streams.first { stream in
+            guard let parameters = stream.pointee.codecpar else { return false }
+            return parameters.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                && stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+        }
+    }
+
+    /// The first audio stream.
+    var firstAudioStream: UnsafeMutablePointer<AVStream>? {
+        streams.first { $0.pointee.codecpar?.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
+    }
+
+    /// The container duration in seconds, nil when libavformat does not know it.
+    var durationSeconds: Double? {
+        let duration = context.pointee.duration
+        guard duration != CFFmpeg_AV_NOPTS_VALUE(), duration > 0 else { return nil }
+        return Double(duration) / Double(AV_TIME_BASE)
+    }
+
+    /// libavformat's short name of the demuxer, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    var formatName: String {
+        guard let name = context.pointee.iformat?.pointee.name else { return "" }
+        return String(cString: name)
+    }
+}

@@ -1,0 +1,137 @@
+import CFFmpeg
+
+/// Renders a JPEG thumbnail of a video in-process: libavformat seeks near 10 % of the duration, libavcodec
+/// decodes the frame at the keyframe there, libswscale scales it and FFmpeg's MJPEG encoder writes the JPEG.
+/// Nearly black, white or flat frames are passed over for later candidates (20 %, 30 %, 50 %).
+public struct ThumbnailRenderer: Sendable {
+    /// Thumbnail width in pixels; the height follows the displayed aspect ratio, rounded to an even number.
+    public var width: Int
+    /// Decoder threads per render.
+    public var decoderThreads: Int
+
+    /// Where candidate frames are looked for, as fractions of the duration.
+    static let candidateFractions = [0.1, 0.2, 0.3, 0.5]
+    /// Candidate times in seconds when the duration is unknown.
+    static let candidateSecondsWithoutDuration = [0.0, 1.0, 2.0, 4.0]
+
+    /// Makes a renderer for thumbnails `width` pixels wide decoding with `decoderThreads` threads.
+    public init(width: Int = 320, decoderThreads: Int = 2) {
+        self.width = width
+        self.decoderThreads = decoderThreads
+    }
+
+    /// Renders the thumbnail of the video at `path`, drawn as displayed (rotation and sample aspect ratio
+    /// applied).
+    ///
+    /// - Parameters:
+    ///   - durationHint: the duration from an earlier probe, in seconds; read from the file when nil.
+    ///   - shouldAbort: polled during I/O and between packets; returning true stops the work (`.interrupted`).
+    ///   - timeLimit: the work stops with `.timedOut` once this much time has passed.
+    /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame could be decoded, or conversion failed),
+    ///   `.interrupted` or `.timedOut`. No image is ever made up.
+    public func render(
+        path: String, durationHint: Double? = nil, shouldAbort: @escaping @Sendable () -> Bool = { false },
+        timeLimit: Duration = .seconds(30)
+    ) throws(MediaError) -> Thumbnail {
+        guard width >= 2 else { throw MediaError(.decodeFailed, "Thumbnail width \(width) is too small.") }
+        let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
+        let input = try MediaInput(path: path, interrupter: interrupter)
+        guard let stream = input.firstVideoStream else {
+            throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
+        }
+        let rotation = DisplayRotation.clockwiseDegrees(of: stream)
+        let decoder = try VideoDecoder(stream: stream, threads: decoderThreads)
+        let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
+        let picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation,
+                                   duration: durationHint ?? input.durationSeconds)
+        guard let picked else {
+            let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
+            throw MediaError(
+                .decodeFailed,
+                "No frame of the \(decoder.codecName) video in \(path) could be decoded "
+                    + "(\(reader.rejectedPackets) packets or frames rejected).\(reason)")
+        }
+        try interrupter.check("encoding the thumbnail")
+        let upright: AVFrameBox
+        if rotation == 0 {
+            upright = picked
+        } else {
+            upright = try AVFrameBox()
+            let turned = rotation == 180
+            try upright.allocate(
+                width: Int(turned ? picked.pointer.pointee.width : picked.pointer.pointee.height),
+                height: Int(turned ? picked.pointer.pointee.height : picked.pointer.pointee.width),
+                format: AV_PIX_FMT_YUVJ420P)
+            PictureRotation.rotate(picked.pointer, clockwise: rotation, into: upright.pointer)
+        }
+        let jpeg = try JPEGEncoder.encode(upright.pointer)
+        return Thumbnail(jpeg: jpeg, width: Int(upright.pointer.pointee.width),
+                         height: Int(upright.pointer.pointee.height))
+    }
+
+    /// Decodes the candidate frames and returns the first informative one, scaled (not yet rotated), or the
+    /// best one seen; nil when no frame decodes.
+    private func pickFrame(
+        reader: VideoFrameReader, input: MediaInput, stream: UnsafeMutablePointer<AVStream>, rotation: Int,
+        duration: Double?
+    ) throws(MediaError) -> AVFrameBox? {
+        let times: [Double]
+        if let duration, duration > 0 {
+            times = Self.candidateFractions.map { $0 * duration }
+        } else {
+            times = Self.candidateSecondsWithoutDuration
+        }
+        let scaler = FrameScaler()
+        var scratch = try AVFrameBox()
+        var best: (frame: AVFrameBox, statistics: LumaStatistics)?
+        var lastTimestamp: Int64?
+        for (index, seconds) in times.enumerated() {
+            let target = reader.timestamp(atSeconds: seconds)
+            if let lastTimestamp, lastTimestamp >= target { continue }
+            // Jump to the keyframe at or before the target when that moves us forward: its first frame is the
+            // cheap candidate. Otherwise decode on from where we are up to the target.
+            var notBefore: Int64? = nil
+            let keyframe = reader.keyframe(atOrBefore: target)
+            let seekHelps = index == 0 || (keyframe.map { key in lastTimestamp.map { key > $0 } ?? true } ?? false)
+            if seekHelps, try reader.seek(toKeyframeAtOrBefore: target) {
+                notBefore = index == 0 ? nil : lastTimestamp.map { $0 + 1 }
+            } else {
+                notBefore = target
+            }
+            guard let frame = try reader.nextFrame(notBefore: notBefore) else { break }
+            lastTimestamp = frame.pointee.best_effort_timestamp == CFFmpeg_AV_NOPTS_VALUE()
+                ? target : frame.pointee.best_effort_timestamp
+            let size = scaledSize(of: frame, input: input, stream: stream, rotation: rotation)
+            if scratch.pointer.pointee.width != Int32(size.width) || scratch.pointer.pointee.height != Int32(size.height)
+                || scratch.pointer.pointee.buf.0 == nil
+            {
+                try scratch.allocate(width: size.width, height: size.height, format: AV_PIX_FMT_YUVJ420P)
+            }
+            try scaler.scale(frame, into: scratch.pointer)
+            av_frame_unref(frame)
+            let statistics = LumaStatistics(of: scratch.pointer)
+            if statistics.isInformative { return scratch }
+            if best.map({ statistics > $0.statistics }) ?? true {
+                let previous = best?.frame
+                best = (scratch, statistics)
+                if let previous { scratch = previous } else { scratch = try AVFrameBox() }
+            }
+        }
+        return best?.frame
+    }
+
+    /// The size to scale a decoded frame to before it is turned by `rotation`, so that after turning it is
+    /// `width` wide and as high as the displayed aspect ratio says, rounded to an even number.
+    private func scaledSize(
+        of frame: UnsafeMutablePointer<AVFrame>, input: MediaInput, stream: UnsafeMutablePointer<AVStream>,
+        rotation: Int
+    ) -> (width: Int, height: Int) {
+        let aspect = av_guess_sample_aspect_ratio(input.context, stream, frame)
+        let sampleAspect = aspect.num > 0 && aspect.den > 0 ? Double(aspect.num) / Double(aspect.den) : 1
+        var displayWidth = Double(frame.pointee.width) * sampleAspect
+        var displayHeight = Double(frame.pointee.height)
+        if rotation == 90 || rotation == 270 { swap(&displayWidth, &displayHeight) }
+        let height = max(2, Int((Double(width) * displayHeight / displayWidth / 2).rounded()) * 2)
+        return rotation == 90 || rotation == 270 ? (height, width) : (width, height)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import StorageKit
+
+@Suite("ContainerCheck")
+struct ContainerCheckTests {
+    /// Opens `path` and checks it as a file with extension `ext`.
+    func verdict(_ path: String, ext: String) throws -> ContainerVerdict {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var info = stat()
+        try #require(fstat(fd, &info) == 0)
+        return ContainerCheck.check(fd: fd, size: Int64(info.st_size), ext: ext)
+    }
+
+    /// Writes `bytes` to a new file in `clips` and checks it.
+    func verdict(bytes: [UInt8], ext: String, in clips: ClipFactory) throws -> ContainerVerdict {
+        let path = clips.path("synthetic.\(ext)")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return try verdict(path, ext: ext)
+    }
+
+    func isTruncated(_ verdict: ContainerVerdict) -> Bool {
+        if case .truncated = verdict { return true }
+        return false
+    }
+
+    func isNotMedia(_ verdict: ContainerVerdict) -> Bool {
+        if case .notMedia = verdict { return true }
+        return false
+    }
+
+    @Test("complete MP4, MOV and AVI files pass")
+    func complete() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        #expect(try verdict(try clips.h264WithAudio(), ext: "mp4") == .ok)
+        #expect(try verdict(try clips.rotated("rotated.mov", clockwise: 90), ext: "mov") == .ok)
+        #expect(try verdict(try clips.avi("clip.avi", codec: "mjpeg"), ext: "avi") == .ok)
+        #expect(try verdict(try clips.avi("clip4.avi", codec: "mpeg4"), ext: "AVI") == .ok)
+    }
+
+    @Test("the first 60 % of an MP4 is truncated, whether its index is at the end or the start")
+    func truncatedMP4() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let plain = try clips.h264WithAudio()
+        let fastStart = try clips.make(
+            "faststart.mp4", video: "testsrc2=size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
+        for source in [plain, fastStart] {
+            let cut = try clips.truncatedCopy(of: source, named: "cut.mp4", fraction: 0.6)
+            let result = try verdict(cut, ext: "mp4")
+            #expect(isTruncated(result), "\(source): \(result)")
+            // libavformat still opens the moov-first copy: this check is what catches it.
+            if source == fastStart { #expect(throws: Never.self) { try MediaProbe.probe(path: cut) } }
+        }
+    }
+
+    @Test("a truncated AVI is truncated")
+    func truncatedAVI() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let cut = try clips.truncatedCopy(of: try clips.avi("clip.avi", codec: "mjpeg"), named: "cut.avi", fraction: 0.6)
+        #expect(isTruncated(try verdict(cut, ext: "avi")))
+    }
+
+    @Test("a zero-filled tail after the last box is truncated")
+    func zeroTail() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let padded = try clips.zeroPadded(try clips.h264VideoOnly(), named: "padded.mp4", count: 4096)
+        #expect(isTruncated(try verdict(padded, ext: "mp4")))
+    }
+
+    @Test("garbage, an AVI named .mp4 and an MP4 named .avi are not_media")
+    func notMedia() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        #expect(isNotMedia(try verdict(try clips.garbage("fake.mp4"), ext: "mp4")))
+        #expect(isNotMedia(try verdict(try clips.garbage("fake.avi"), ext: "avi")))
+        #expect(isNotMedia(try verdict(try clips.avi("really-avi.mp4", codec: "mpeg4"), ext: "mp4")))
+        #expect(isNotMedia(try verdict(try clips.h264VideoOnly("really-mp4.avi"), ext: "avi")))
+        #expect(isNotMedia(try verdict(bytes: [0x00, 0x01], ext: "mp4", in: clips)))
+        #expect(isNotMedia(try verdict(bytes: [], ext: "mp4", in: clips)))
+    }
+
+    /// An ISO-BMFF box with a 32-bit size.
+    func box(_ type: String, payload: Int) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(8 + payload).bigEndian, Array.init) + Array(type.utf8) + [UInt8](repeating: 7, count: payload)
+    }
+
+    @Test("box sizes: 64-bit largesize, size 0 to the end, a box past the end, a missing moov")
+    func syntheticBoxes() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let ftyp = box("ftyp", payload: 16)
+        let moov = box("moov", payload: 40)
+        let large = withUnsafeBytes(of: UInt32(1).bigEndian, Array.init) + Array("mdat".utf8)
+            + withUnsafeBytes(of: UInt64(16 + 100).bigEndian, Array.init) + [UInt8](repeating: 1, count: 100)
+        let toEnd = withUnsafeBytes(of: UInt32(0).bigEndian, Array.init) + Array("mdat".utf8) + [UInt8](repeating: 2, count: 50)
+        #expect(try verdict(bytes: ftyp + moov + large, ext: "mp4", in: clips) == .ok)
+        #expect(try verdict(bytes: ftyp + moov + toEnd, ext: "mov", in: clips) == .ok)
+        #expect(isTruncated(try verdict(bytes: ftyp + moov + large.dropLast(1), ext: "mp4", in: clips)))
+        #expect(isTruncated(try verdict(bytes: ftyp + large, ext: "mp4", in: clips)))
+        #expect(isTruncated(try verdict(bytes: ftyp + moov + Array(large.prefix(12)), ext: "mp4", in: clips)))
+        #expect(isNotMedia(try verdict(bytes: box("zzzz", payload: 8) + moov, ext: "mp4", in: clips)))
+        #expect(isNotMedia(try verdict(bytes: ftyp + moov + [0, 0, 0, 4] + Array("free".utf8), ext: "mp4", in: clips)))
+    }
+
+    /// A RIFF chunk of `form` with `payload` bytes.
+    func riff(_ form: String, payload: Int) -> [UInt8] {
+        Array("RIFF".utf8) + withUnsafeBytes(of: UInt32(4 + payload).littleEndian, Array.init) + Array(form.utf8)
+            + [UInt8](repeating: 3, count: payload)
+    }
+
+    @Test("RIFF: exact length, OpenDML AVIX chunks, pad bytes, a short file, trailing junk")
+    func syntheticRIFF() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        #expect(try verdict(bytes: riff("AVI ", payload: 100), ext: "avi", in: clips) == .ok)
+        #expect(try verdict(bytes: riff("AVI ", payload: 100) + riff("AVIX", payload: 60), ext: "avi", in: clips) == .ok)
+        #expect(try verdict(bytes: riff("AVI ", payload: 101) + [0] + riff("AVIX", payload: 60), ext: "avi", in: clips) == .ok)
+        #expect(isTruncated(try verdict(bytes: Array(riff("AVI ", payload: 100).dropLast(10)), ext: "avi", in: clips)))
+        #expect(isTruncated(try verdict(bytes: riff("AVI ", payload: 100) + Array(riff("AVIX", payload: 60).dropLast(1)), ext: "avi", in: clips)))
+        #expect(isTruncated(try verdict(bytes: Array("RIFF".utf8) + [1, 2], ext: "avi", in: clips)))
+        #expect(isNotMedia(try verdict(bytes: riff("AVI ", payload: 100) + [UInt8](repeating: 9, count: 20), ext: "avi", in: clips)))
+        #expect(isNotMedia(try verdict(bytes: riff("WAVE", payload: 100), ext: "avi", in: clips)))
+    }
+
+    @Test("unknown extensions are not checked")
+    func unknownExtension() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        #expect(try verdict(try clips.garbage("clip.mkv"), ext: "mkv") == .ok)
+    }
+}

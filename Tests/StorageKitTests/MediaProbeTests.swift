@@ -1,0 +1,144 @@
+import Testing
+
+@testable import StorageKit
+
+@Suite("MediaProbe")
+struct MediaProbeTests {
+    @Test("h264 + AAC in MP4: every metadata key")
+    func h264WithAudio() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let result = try MediaProbe.probe(path: try clips.h264WithAudio())
+        let metadata = result.metadata
+        #expect(result.hasVideo && result.hasAudio)
+        #expect(result.formatName == "mov,mp4,m4a,3gp,3g2,mj2")
+        #expect(metadata.formatName == "mov,mp4,m4a,3gp,3g2,mj2")
+        #expect(metadata.width == 320)
+        #expect(metadata.height == 180)
+        #expect(metadata.rotation == 0)
+        #expect(metadata.videoCodec == "h264")
+        #expect(metadata.frameRate == 25)
+        #expect(metadata.audioCodec == "aac")
+        #expect(metadata.sampleRate == 48000)
+        #expect(metadata.channels == 2)
+        #expect(abs((metadata.durationSeconds ?? 0) - 2) < 0.1)
+        #expect(result.durationSeconds == metadata.durationSeconds)
+        #expect((metadata.bitRate ?? 0) > 0)
+    }
+
+    @Test("video-only MP4 leaves the audio keys absent")
+    func videoOnly() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let result = try MediaProbe.probe(path: try clips.h264VideoOnly())
+        #expect(result.hasVideo && !result.hasAudio)
+        #expect(result.metadata.audioCodec == nil)
+        #expect(result.metadata.sampleRate == nil)
+        #expect(result.metadata.channels == nil)
+        #expect(result.metadata.rotation == 0)
+    }
+
+    @Test("rotation is clockwise degrees from the display matrix", arguments: [90, 180, 270])
+    func rotation(clockwise: Int) throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let metadata = try MediaProbe.probe(path: try clips.rotated("rotated.mov", clockwise: clockwise)).metadata
+        #expect(metadata.rotation == clockwise)
+        // width and height stay the coded size.
+        #expect(metadata.width == 320)
+        #expect(metadata.height == 180)
+    }
+
+    @Test("AVI with MJPEG and MPEG-4 Part 2", arguments: ["mjpeg", "mpeg4"])
+    func avi(codec: String) throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let result = try MediaProbe.probe(path: try clips.avi("clip.avi", codec: codec))
+        #expect(result.formatName == "avi")
+        #expect(result.metadata.videoCodec == codec)
+        #expect(result.metadata.width == 320)
+        #expect(result.metadata.height == 240)
+        #expect(result.metadata.frameRate == 25)
+        #expect(result.metadata.rotation == 0)
+        #expect(result.metadata.audioCodec == nil)
+        #expect(abs((result.metadata.durationSeconds ?? 0) - 1) < 0.1)
+    }
+
+    @Test("an audio-only MP4 is no_video")
+    func audioOnly() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let path = try clips.audioOnly()
+        #expect {
+            try MediaProbe.probe(path: path)
+        } throws: { error in
+            (error as? MediaError)?.kind == .noVideo
+        }
+    }
+
+    @Test("random bytes named .mp4 are not_media, with FFmpeg's reason")
+    func garbage() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let path = try clips.garbage("fake.mp4")
+        do {
+            _ = try MediaProbe.probe(path: path)
+            Issue.record("garbage probed as media")
+        } catch {
+            #expect(error.kind == .notMedia)
+            #expect(error.detail.contains("Invalid data found when processing input"))
+        }
+    }
+
+    @Test("a missing file is not_media")
+    func missing() throws {
+        #expect(throws: MediaError.self) { try MediaProbe.probe(path: "/nonexistent/clip.mp4") }
+    }
+
+    @Test("an AVI named .mp4 probes as avi, which does not match its extension")
+    func aviNamedMP4() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let path = try clips.avi("really-avi.mp4", codec: "mpeg4")
+        let result = try MediaProbe.probe(path: path)
+        #expect(result.formatName == "avi")
+        #expect(!MediaProbe.formatMatchesExtension(formatName: result.formatName, ext: "mp4"))
+    }
+
+    @Test(
+        "format name against extension",
+        arguments: [
+            ("mov,mp4,m4a,3gp,3g2,mj2", "mp4", true), ("mov,mp4,m4a,3gp,3g2,mj2", "MOV", true),
+            ("mov,mp4,m4a,3gp,3g2,mj2", ".mp4", true), ("avi", "avi", true), ("avi", "mp4", false),
+            ("mov,mp4,m4a,3gp,3g2,mj2", "avi", false), ("matroska,webm", "mp4", false), ("avi", "mkv", false),
+        ])
+    func formatMatches(formatName: String, ext: String, expected: Bool) {
+        #expect(MediaProbe.formatMatchesExtension(formatName: formatName, ext: ext) == expected)
+    }
+
+    @Test(
+        "MIME types",
+        arguments: [
+            ("mp4", "video/mp4"), ("MP4", "video/mp4"), ("mov", "video/quicktime"), ("avi", "video/x-msvideo"),
+            ("mkv", nil),
+        ] as [(String, String?)])
+    func mimeTypes(ext: String, expected: String?) {
+        #expect(MediaProbe.mimeType(forExtension: ext) == expected)
+    }
+
+    @Test("display rotation normalizes to quarter turns")
+    func normalization() {
+        #expect(DisplayRotation.normalized(clockwise: 90) == 90)
+        #expect(DisplayRotation.normalized(clockwise: -90) == 270)
+        #expect(DisplayRotation.normalized(clockwise: -180) == 180)
+        #expect(DisplayRotation.normalized(clockwise: 359.6) == 0)
+        #expect(DisplayRotation.normalized(clockwise: -0.0) == 0)
+    }
+
+    @Test("FFmpeg error codes turn into text")
+    func errorText() {
+        let error = FFmpegError(code: -2, function: "avformat_open_input")
+        #expect(error.message == "No such file or directory")
+        #expect(error.description.contains("avformat_open_input"))
+    }
+}
