@@ -7,7 +7,8 @@ import Glibc
 /// Symlinks, FIFOs, sockets and devices are skipped; folders are descended into.
 ///
 /// Entries that vanish during the walk are skipped (storage is live). A starting folder that
-/// does not exist, is not a folder, or is a symlink counts as empty.
+/// does not exist or is not a folder counts as empty. The starting path itself is resolved as
+/// given; below it (including the `components` of `totals(in:below:)`) no link is followed.
 public enum DiskWalker {
     /// A regular file found below the starting folder.
     public struct File: Sendable, Equatable {
@@ -36,8 +37,14 @@ public enum DiskWalker {
 
     /// Bytes and count of every regular file below `path` (no per-file strings are built).
     public static func totals(below path: String) throws -> Totals {
+        try totals(in: path, below: [])
+    }
+
+    /// Bytes and count of every regular file below `root/components…`, where each component must
+    /// be a real folder: a symlinked `uploads` or `project_<id>` counts as empty, not as its target.
+    public static func totals(in root: String, below components: [String]) throws -> Totals {
         var totals = Totals()
-        try walk(path, wantNames: false) { _, _, size in
+        try walk(root, components, wantNames: false) { _, _, size in
             totals.bytes += size
             totals.fileCount += 1
         }
@@ -46,7 +53,13 @@ public enum DiskWalker {
 
     /// Calls `visit` for every regular file below `path`, in directory order.
     public static func forEachFile(below path: String, _ visit: (File) throws -> Void) throws {
-        try walk(path, wantNames: true) { parent, name, size in
+        try forEachFile(in: path, below: [], visit)
+    }
+
+    /// Calls `visit` for every regular file below `root/components…` (each component a real
+    /// folder, as for `totals(in:below:)`); relative paths start below the last component.
+    public static func forEachFile(in root: String, below components: [String], _ visit: (File) throws -> Void) throws {
+        try walk(root, components, wantNames: true) { parent, name, size in
             let leaf = String(cString: name)
             try visit(File(relativePath: parent.isEmpty ? leaf : parent + "/" + leaf, size: size))
         }
@@ -62,16 +75,35 @@ public enum DiskWalker {
     /// The walk itself. `visit` gets the parent's relative path, the file's name (valid only
     /// during the call) and its size.
     static func walk(
-        _ path: String, wantNames: Bool, _ visit: (String, UnsafePointer<CChar>, Int64) throws -> Void
+        _ root: String, _ components: [String], wantNames: Bool,
+        _ visit: (String, UnsafePointer<CChar>, Int64) throws -> Void
     ) throws {
-        // O_NOFOLLOW|O_DIRECTORY: a symlinked or missing starting folder is not walked.
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard let fd = try openFolder(root, components) else { return }
+        let path = ([root] + components).joined(separator: "/")
+        try walkDirectory(fd, root: path, relative: "", visit)
+    }
+
+    /// Opens `root` (which may be a symlink: it is the operator's chosen path, such as a
+    /// `STORAGE_PATH` pointing at another disk), then each of `components` below it with
+    /// `O_NOFOLLOW`. `nil` when a step is missing, not a folder, or a symlink.
+    static func openFolder(_ root: String, _ components: [String]) throws -> Int32? {
+        var fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        var path = root
+        for component in components {
+            if fd < 0 { break }
+            path += "/" + component
+            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let e = errno
+            close(fd)
+            fd = next
+            errno = e
+        }
         if fd < 0 {
             let e = errno
-            if e == ENOENT || e == ENOTDIR || e == ELOOP { return }
+            if e == ENOENT || e == ENOTDIR || e == ELOOP { return nil }
             throw StorageError.syscall("open", path: path, errno: e)
         }
-        try walkDirectory(fd, root: path, relative: "", visit)
+        return fd
     }
 
     /// Reads the directory open on `fd` (taking ownership of it) and recurses into sub-folders.

@@ -35,17 +35,17 @@ public struct StorageStatistics: Codable, Sendable, Equatable {
     public static func compute(layout: StorageLayout, project: ProjectID? = nil) throws -> StorageStatistics {
         var categories: [String: CategoryUsage] = [:]
         for category in StorageCategory.allCases {
-            let path: String
+            var components = [category.rawValue]
             if let project {
                 guard category != .metadata else {
                     categories[category.rawValue] = .zero
                     continue
                 }
-                path = layout.projectPath(category, project)
-            } else {
-                path = layout.categoryPath(category)
+                components.append(project.folderName)
             }
-            let totals = try DiskWalker.totals(below: path)
+            // Opened step by step without following links: a symlinked category or project
+            // folder is not storage and counts as empty.
+            let totals = try DiskWalker.totals(in: layout.root, below: components)
             categories[category.rawValue] = CategoryUsage(bytes: totals.bytes, fileCount: totals.fileCount)
         }
         return StorageStatistics(root: layout.root, projectID: project?.rawValue, categories: categories)

@@ -10,6 +10,8 @@ extension Catalog {
             // A rowid table on purpose: the implicit rowid is the insertion order that breaks
             // created_at ties, and every index carries it, so (project_id, created_at) sorts by
             // (project_id, created_at, rowid) and paging stays stable for equal timestamps.
+            // The checksum index ends in created_at too, so the duplicate look-up ("oldest match")
+            // is answered from it without a sort, and the planner never prefers the listing index.
             try db.execute(
                 sql: """
                     CREATE TABLE assets (
@@ -30,7 +32,7 @@ extension Catalog {
                         thumbnail_attempts INTEGER NOT NULL DEFAULT 0
                     );
                     CREATE INDEX assets_project_created ON assets(project_id, created_at);
-                    CREATE INDEX assets_project_checksum ON assets(project_id, checksum);
+                    CREATE INDEX assets_project_checksum ON assets(project_id, checksum, created_at);
                     CREATE INDEX assets_status ON assets(status);
                     """)
         }
