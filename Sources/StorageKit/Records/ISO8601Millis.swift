@@ -4,7 +4,7 @@ import Foundation
 public enum ISO8601Millis {
     /// Formats `date` in UTC with exactly three fraction digits.
     public static func string(from date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = milliseconds(date)
         var seconds = time_t(millis / 1000)
         let fraction = Int(millis - Int64(seconds) * 1000)
         var parts = tm()
@@ -19,14 +19,29 @@ public enum ISO8601Millis {
     public static func date(from string: String) throws -> Date {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: string) { return d }
+        // Normalized onto the millisecond so that a parsed time equals the one that was formatted.
+        if let d = f.date(from: string) { return date(milliseconds: milliseconds(d)) }
         f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: string) { return d }
+        if let d = f.date(from: string) { return date(milliseconds: milliseconds(d)) }
         throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not an ISO-8601 time: \(string)"))
+    }
+
+    /// Whole milliseconds since 1970 of `date`, truncated. A date that already sits on a millisecond
+    /// (one made by `date(milliseconds:)` or `now()`) gives exactly that millisecond back: `Date`
+    /// keeps seconds since 2001 as a `Double`, so `t * 1000` can land a hair below the integer.
+    public static func milliseconds(_ date: Date) -> Int64 {
+        let scaled = date.timeIntervalSince1970 * 1000
+        let nearest = scaled.rounded()
+        return Int64(abs(scaled - nearest) < 1e-3 ? nearest : scaled.rounded(.down))
+    }
+
+    /// The date `millis` milliseconds after 1970-01-01T00:00:00Z.
+    public static func date(milliseconds millis: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 
     /// Now, truncated to whole milliseconds so that a stored and re-read record compares equal.
     public static func now() -> Date {
-        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        date(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }

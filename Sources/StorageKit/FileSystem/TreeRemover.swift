@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Removes a directory entry and, for a folder, everything below it, through directory file
+/// descriptors only (`openat(O_NOFOLLOW|O_DIRECTORY)`, `unlinkat`). A symlink anywhere in the
+/// tree is unlinked as a link: its target, wherever it is, is never opened or touched.
+enum TreeRemover {
+    /// What was removed: non-directory entries and the sum of their `lstat` sizes.
+    struct Tally: Sendable, Equatable {
+        var files = 0
+        var bytes: Int64 = 0
+    }
+
+    /// Removes `name` inside the directory open on `parent`. `path` is that entry's full path, for
+    /// error messages only. An entry that does not exist is not an error.
+    static func remove(_ name: String, in parent: Int32, path: String, tally: inout Tally) throws {
+        try name.withCString { try remove($0, in: parent, path: path, tally: &tally) }
+    }
+
+    /// As above with the raw name bytes, which need not be UTF-8 (rejected files keep their names).
+    static func remove(_ name: UnsafePointer<CChar>, in parent: Int32, path: String, tally: inout Tally) throws {
+        var info = stat()
+        // lstat semantics: a symlink to a folder is seen as the link it is.
+        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+            let e = errno
+            if e == ENOENT { return }
+            throw StorageError.syscall("fstatat", path: path, errno: e)
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            // O_NOFOLLOW: if the folder was swapped for a symlink since fstatat, this fails with
+            // ELOOP and the link itself is unlinked below instead of being followed.
+            let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 {
+                try removeContents(fd, path: path, tally: &tally)
+                // The folder is empty now; AT_REMOVEDIR is rmdir relative to `parent`.
+                guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else {
+                    let e = errno
+                    if e == ENOENT { return }
+                    throw StorageError.syscall("rmdir", path: path, errno: e)
+                }
+                return
+            }
+            let e = errno
+            if e == ENOENT { return }
+            guard e == ELOOP || e == ENOTDIR else { throw StorageError.syscall("openat", path: path, errno: e) }
+            guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                if errno == ENOENT { return }
+                throw StorageError.syscall("fstatat", path: path, errno: errno)
+            }
+        }
+        // A file, symlink, FIFO, socket or device: unlink the entry itself.
+        guard unlinkat(parent, name, 0) == 0 else {
+            let e = errno
+            if e == ENOENT { return }
+            throw StorageError.syscall("unlink", path: path, errno: e)
+        }
+        tally.files += 1
+        tally.bytes += Int64(info.st_size)
+    }
+
+    /// Removes every entry of the directory open on `fd` (taking ownership of `fd`).
+    private static func removeContents(_ fd: Int32, path: String, tally: inout Tally) throws {
+        guard let dir = fdopendir(fd) else {
+            let e = errno
+            close(fd)
+            throw StorageError.syscall("fdopendir", path: path, errno: e)
+        }
+        defer { closedir(dir) }
+        // Names are read in full before anything is unlinked: removing entries while readdir is
+        // part-way through a directory may make it skip others.
+        // Kept as raw bytes (NUL-terminated): a name that is not UTF-8 must reach unlinkat unchanged.
+        var names: [[CChar]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                let e = errno
+                if e != 0 { throw StorageError.syscall("readdir", path: path, errno: e) }
+                break
+            }
+            let name = DiskWalker.namePointer(entry)
+            if DiskWalker.isDotOrDotDot(name) { continue }
+            names.append(Array(UnsafeBufferPointer(start: name, count: strlen(name) + 1)))
+        }
+        let dfd = dirfd(dir)
+        for name in names {
+            try name.withUnsafeBufferPointer { bytes in
+                let raw = bytes.baseAddress!
+                try remove(raw, in: dfd, path: path + "/" + String(cString: raw), tally: &tally)
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// One entry of the `/events` stream (SPEC "Control API", `GET /events`). Stored in the catalog,
+/// which gives it a consecutive integer `id`; JSON keys are snake_case and `nil` fields are left out.
+public struct IngestEvent: Codable, Sendable, Equatable {
+    /// What happened; the raw values are the SPEC's event type names.
+    public enum EventType: String, Codable, Sendable, CaseIterable {
+        case ingested
+        case rejected
+        case thumbnailReady = "thumbnail_ready"
+        case deleted
+        case failed
+    }
+
+    /// Consecutive id assigned by the catalog (1, 2, 3 …); `0` before the event is stored.
+    public var id: Int64
+    public var type: EventType
+    /// When it happened; encoded as ISO-8601 UTC with milliseconds.
+    public var at: Date
+    public var projectID: String
+    public var assetID: String?
+    public var filename: String?
+    /// Rejection reason code (`extension_not_allowed`, `duplicate`, …).
+    public var reason: String?
+    /// Why a step failed.
+    public var error: String?
+    /// A human sentence with more context.
+    public var detail: String?
+
+    /// A new event; `id` stays `0` until `Catalog.appendEvent` stores it.
+    public init(
+        id: Int64 = 0, type: EventType, at: Date = ISO8601Millis.now(), projectID: String,
+        assetID: String? = nil, filename: String? = nil, reason: String? = nil, error: String? = nil,
+        detail: String? = nil
+    ) {
+        self.id = id
+        self.type = type
+        self.at = at
+        self.projectID = projectID
+        self.assetID = assetID
+        self.filename = filename
+        self.reason = reason
+        self.error = error
+        self.detail = detail
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, at
+        case projectID = "project_id"
+        case assetID = "asset_id"
+        case filename, reason, error, detail
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(type, forKey: .type)
+        try c.encode(ISO8601Millis.string(from: at), forKey: .at)
+        try c.encode(projectID, forKey: .projectID)
+        try c.encodeIfPresent(assetID, forKey: .assetID)
+        try c.encodeIfPresent(filename, forKey: .filename)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(error, forKey: .error)
+        try c.encodeIfPresent(detail, forKey: .detail)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int64.self, forKey: .id)
+        type = try c.decode(EventType.self, forKey: .type)
+        at = try ISO8601Millis.date(from: c.decode(String.self, forKey: .at))
+        projectID = try c.decode(String.self, forKey: .projectID)
+        assetID = try c.decodeIfPresent(String.self, forKey: .assetID)
+        filename = try c.decodeIfPresent(String.self, forKey: .filename)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+    }
+}

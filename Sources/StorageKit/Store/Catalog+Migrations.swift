@@ -1,0 +1,75 @@
+import GRDB
+
+extension Catalog {
+    /// The schema, one named step per table. Steps are never edited once shipped: a change is a new
+    /// step, so that a catalog written by an older daemon is brought forward on open.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+
+        m.registerMigration("v1-assets") { db in
+            // A rowid table on purpose: the implicit rowid is the insertion order that breaks
+            // created_at ties, and every index carries it, so (project_id, created_at) sorts by
+            // (project_id, created_at, rowid) and paging stays stable for equal timestamps.
+            // The checksum index ends in created_at too, so the duplicate look-up ("oldest match")
+            // is answered from it without a sort, and the planner never prefers the listing index.
+            try db.execute(
+                sql: """
+                    CREATE TABLE assets (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        project_id TEXT NOT NULL,
+                        filename TEXT NOT NULL,
+                        original_filename TEXT NOT NULL,
+                        relative_path TEXT NOT NULL UNIQUE,
+                        checksum TEXT NOT NULL,
+                        size_bytes INTEGER NOT NULL,
+                        mime_type TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        thumbnail_path TEXT,
+                        metadata TEXT,
+                        error TEXT,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        thumbnail_attempts INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX assets_project_created ON assets(project_id, created_at);
+                    CREATE INDEX assets_project_checksum ON assets(project_id, checksum, created_at);
+                    CREATE INDEX assets_status ON assets(status);
+                    """)
+        }
+
+        m.registerMigration("v1-events") { db in
+            // AUTOINCREMENT: ids are never reused after pruning, so `?since=N` stays meaningful.
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        type TEXT NOT NULL,
+                        at INTEGER NOT NULL,
+                        project_id TEXT NOT NULL,
+                        asset_id TEXT,
+                        filename TEXT,
+                        reason TEXT,
+                        error TEXT,
+                        detail TEXT
+                    );
+                    """)
+        }
+
+        m.registerMigration("v1-pending-moves") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE pending_moves (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        asset_id TEXT NOT NULL,
+                        project_id TEXT NOT NULL,
+                        source_path TEXT NOT NULL,
+                        staging_path TEXT NOT NULL,
+                        target_relative_path TEXT,
+                        stage TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    """)
+        }
+        return m
+    }
+}

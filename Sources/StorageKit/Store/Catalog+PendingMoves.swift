@@ -1,0 +1,23 @@
+/// The ingest pipeline's crash-safety journal.
+extension Catalog {
+    /// Journals `move`, returning it with its assigned id.
+    @discardableResult
+    public func addPendingMove(_ move: PendingMove) throws -> PendingMove {
+        try writing("add pending move of \(move.sourcePath)") { try PendingMoveTable.add(move, $0) }
+    }
+
+    /// Replaces the journal entry with `move.id`. Throws `.notFound` if there is none.
+    public func updatePendingMove(_ move: PendingMove) throws {
+        try writing("update pending move \(move.id)") { try PendingMoveTable.update(move, $0) }
+    }
+
+    /// Drops the journal entry `id`. Throws `.notFound` if there is none.
+    public func removePendingMove(id: Int64) throws {
+        try writing("remove pending move \(id)") { try PendingMoveTable.remove(id: id, $0) }
+    }
+
+    /// Every journal entry, oldest first.
+    public func pendingMoves() throws -> [PendingMove] {
+        try reading("list pending moves") { try PendingMoveTable.all($0) }
+    }
+}

@@ -1,0 +1,25 @@
+/// Thumbnail bookkeeping: which ready assets still need one, and a crash-loop guard.
+extension Catalog {
+    /// How many thumbnail attempts an asset gets before it is left without one.
+    public static let maxThumbnailAttempts = 2
+
+    /// `ready` records with no thumbnail and fewer than `maxThumbnailAttempts` attempts, oldest first.
+    public func assetsMissingThumbnail() throws -> [Asset] {
+        try reading("assets missing thumbnail") {
+            try AssetTable.missingThumbnail(maxAttempts: Catalog.maxThumbnailAttempts, $0)
+        }
+    }
+
+    /// Counts one more thumbnail attempt for `id` and returns the new count. Committed before the
+    /// decoder runs, so a file that crashes the process is not retried forever.
+    /// Throws `.notFound` if there is no such asset.
+    public func beginThumbnailAttempt(id: String) throws -> Int {
+        try writing("begin thumbnail attempt of \(id)") { try AssetTable.beginThumbnailAttempt(id: id, $0) }
+    }
+
+    /// Sets `id`'s attempt count back to 0 (after success, or when an operator retries).
+    /// Throws `.notFound` if there is no such asset.
+    public func resetThumbnailAttempts(id: String) throws {
+        try writing("reset thumbnail attempts of \(id)") { try AssetTable.resetThumbnailAttempts(id: id, $0) }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The metadata store: asset records, the event log and the pending-move journal, in SQLite
+/// through GRDB. On disk it is a WAL-mode `DatabasePool` (readers never wait for the writer);
+/// `inMemory()` gives a private `DatabaseQueue` for tests. Every method is one transaction;
+/// `write(_:)` groups several.
+public struct Catalog: Sendable {
+    let writer: any DatabaseWriter
+    /// The database file, or `:memory:`; named in every error.
+    public let location: String
+
+    init(writer: any DatabaseWriter, location: String) {
+        self.writer = writer
+        self.location = location
+    }
+
+    /// Opens (creating it if needed) the catalog at `layout.catalogPath`, creating
+    /// `STORAGE_PATH/metadata/` first, and brings its schema up to date.
+    ///
+    /// - Throws: `StorageError` `.io` naming the folder that cannot be created, `.catalog` naming the
+    ///   file when it is not an SQLite database or cannot be opened.
+    public static func open(layout: StorageLayout) throws -> Catalog {
+        try Directories.create(layout.categoryPath(.metadata))
+        let path = layout.catalogPath
+        var config = Configuration()
+        // Readers use their own WAL snapshots; the busy timeout only covers a second process
+        // (repair tooling, sqlite3 shell) holding the write lock for a moment.
+        config.busyMode = .timeout(5)
+        config.label = "catalog"
+        do {
+            let pool = try DatabasePool(path: path, configuration: config)
+            let catalog = Catalog(writer: pool, location: path)
+            try migrator.migrate(pool)
+            return catalog
+        } catch let error as DatabaseError {
+            throw mapOpenError(error, path: path)
+        }
+    }
+
+    /// A private catalog in memory, for tests and benchmarks.
+    public static func inMemory() throws -> Catalog {
+        do {
+            let queue = try DatabaseQueue(configuration: Configuration())
+            try migrator.migrate(queue)
+            return Catalog(writer: queue, location: ":memory:")
+        } catch let error as DatabaseError {
+            throw StorageError.catalog(":memory:", "open", error.description)
+        }
+    }
+
+    /// Runs `body` in one write transaction: everything it did is committed together, or, when it
+    /// throws, rolled back and the error rethrown.
+    public func write<T>(_ body: (CatalogTransaction) throws -> T) throws -> T {
+        try guarded("write") {
+            try writer.write { db in try body(CatalogTransaction(db: db)) }
+        }
+    }
+
+    /// One write transaction around a table function.
+    func writing<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        try guarded(operation) { try writer.write(body) }
+    }
+
+    /// One read (a consistent snapshot) around a table function.
+    func reading<T>(_ operation: String, _ body: (Database) throws -> T) throws -> T {
+        try guarded(operation) { try writer.read(body) }
+    }
+
+    /// Turns SQLite failures into `StorageError.catalog` naming the file and the operation; errors
+    /// that already are `StorageError`s, or come from a caller's closure, pass through.
+    private func guarded<T>(_ operation: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_NOTADB { throw StorageError.notSQLite(location) }
+            throw StorageError.catalog(location, operation, error.description)
+        }
+    }
+
+    private static func mapOpenError(_ error: DatabaseError, path: String) -> StorageError {
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .notSQLite(path)
+        default: return .catalog(path, "open", error.description)
+        }
+    }
+}

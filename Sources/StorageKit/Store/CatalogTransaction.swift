@@ -1,0 +1,40 @@
+import GRDB
+
+/// The catalog inside one write transaction (see `Catalog.write(_:)`). Its methods have the same
+/// meaning as `Catalog`'s; nothing is visible to readers until the transaction commits, and all
+/// of it is rolled back if the closure throws. Valid only inside that closure.
+public struct CatalogTransaction {
+    let db: Database
+
+    /// Stores a new record. Throws `.conflict` if its id or relative path is taken.
+    public func insert(_ asset: Asset) throws { try AssetTable.insert(asset, db) }
+
+    /// Replaces the stored record with the same id. Throws `.notFound` if there is none.
+    public func update(_ asset: Asset) throws { try AssetTable.update(asset, db) }
+
+    /// Removes the record and returns it; `nil` if there was none.
+    @discardableResult
+    public func delete(id: String) throws -> Asset? { try AssetTable.delete(id: id, db) }
+
+    /// The record with `id`, seeing this transaction's own writes.
+    public func asset(id: String) throws -> Asset? { try AssetTable.asset(id: id, db) }
+
+    /// The oldest `ready` or `processing` record of `project` with `checksum`.
+    public func existing(project: ProjectID, checksum: String) throws -> Asset? {
+        try AssetTable.existing(project: project, checksum: checksum, db)
+    }
+
+    /// Stores `event`, returning it with its consecutive id.
+    @discardableResult
+    public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, db) }
+
+    /// Journals `move`, returning it with its id.
+    @discardableResult
+    public func addPendingMove(_ move: PendingMove) throws -> PendingMove { try PendingMoveTable.add(move, db) }
+
+    /// Replaces the journal entry with `move.id`. Throws `.notFound` if there is none.
+    public func updatePendingMove(_ move: PendingMove) throws { try PendingMoveTable.update(move, db) }
+
+    /// Drops the journal entry `id`. Throws `.notFound` if there is none.
+    public func removePendingMove(id: Int64) throws { try PendingMoveTable.remove(id: id, db) }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A journal entry of the ingest pipeline: a file on its way from the drop into storage.
+/// Written before the first rename and removed after the last, so that start-up can finish or
+/// roll back a move a crash interrupted.
+public struct PendingMove: Codable, Sendable, Equatable {
+    /// Assigned by `Catalog.addPendingMove`; `0` before.
+    public var id: Int64
+    public var assetID: String
+    public var projectID: String
+    /// Absolute path of the file in the drop directory.
+    public var sourcePath: String
+    /// Absolute path of the file in `STORAGE_PATH/.staging`.
+    public var stagingPath: String
+    /// Where the file goes, relative to `STORAGE_PATH`, once its name is chosen.
+    public var targetRelativePath: String?
+    /// Free text naming the step reached, e.g. `staged` or `placing`.
+    public var stage: String
+    public var createdAt: Date
+
+    /// A new entry; `id` stays `0` until the catalog stores it.
+    public init(
+        id: Int64 = 0, assetID: String, projectID: String, sourcePath: String, stagingPath: String,
+        targetRelativePath: String? = nil, stage: String, createdAt: Date = ISO8601Millis.now()
+    ) {
+        self.id = id
+        self.assetID = assetID
+        self.projectID = projectID
+        self.sourcePath = sourcePath
+        self.stagingPath = stagingPath
+        self.targetRelativePath = targetRelativePath
+        self.stage = stage
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case assetID = "asset_id"
+        case projectID = "project_id"
+        case sourcePath = "source_path"
+        case stagingPath = "staging_path"
+        case targetRelativePath = "target_relative_path"
+        case stage
+        case createdAt = "created_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(assetID, forKey: .assetID)
+        try c.encode(projectID, forKey: .projectID)
+        try c.encode(sourcePath, forKey: .sourcePath)
+        try c.encode(stagingPath, forKey: .stagingPath)
+        try c.encodeIfPresent(targetRelativePath, forKey: .targetRelativePath)
+        try c.encode(stage, forKey: .stage)
+        try c.encode(ISO8601Millis.string(from: createdAt), forKey: .createdAt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int64.self, forKey: .id)
+        assetID = try c.decode(String.self, forKey: .assetID)
+        projectID = try c.decode(String.self, forKey: .projectID)
+        sourcePath = try c.decode(String.self, forKey: .sourcePath)
+        stagingPath = try c.decode(String.self, forKey: .stagingPath)
+        targetRelativePath = try c.decodeIfPresent(String.self, forKey: .targetRelativePath)
+        stage = try c.decode(String.self, forKey: .stage)
+        createdAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .createdAt))
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@testable import StorageKit
+
+struct CatalogPendingMoveTests {
+    static func move(_ n: Int) -> PendingMove {
+        PendingMove(
+            assetID: "asset-\(n)", projectID: "demo", sourcePath: "/srv/drop/demo/clip \(n).mp4",
+            stagingPath: "/srv/storage/.staging/\(n).tmp", stage: "staged",
+            createdAt: ISO8601Millis.date(milliseconds: Fixture.baseMillis + Int64(n)))
+    }
+
+    @Test func addAssignsIdsAndListsOldestFirst() throws {
+        let catalog = try Catalog.inMemory()
+        let a = try catalog.addPendingMove(Self.move(1))
+        let b = try catalog.addPendingMove(Self.move(2))
+        #expect(a.id == 1 && b.id == 2)
+        var expectedA = Self.move(1)
+        expectedA.id = 1
+        #expect(a == expectedA)
+        #expect(try catalog.pendingMoves() == [a, b])
+    }
+
+    @Test func updateAndRemove() throws {
+        let catalog = try Catalog.inMemory()
+        var a = try catalog.addPendingMove(Self.move(1))
+        let b = try catalog.addPendingMove(Self.move(2))
+        a.stage = "placing"
+        a.targetRelativePath = "uploads/project_demo/clip_1-0123456789.mp4"
+        try catalog.updatePendingMove(a)
+        #expect(try catalog.pendingMoves() == [a, b])
+        try catalog.removePendingMove(id: a.id)
+        #expect(try catalog.pendingMoves() == [b])
+    }
+
+    @Test func unknownIdsAreNotFound() throws {
+        let catalog = try Catalog.inMemory()
+        var ghost = Self.move(9)
+        ghost.id = 77
+        #expect(throwsStorageError(.notFound, { try catalog.updatePendingMove(ghost) }) { $0.message.contains("77") })
+        #expect(throwsStorageError(.notFound, { try catalog.removePendingMove(id: 78) }) { $0.message.contains("78") })
+    }
+
+    @Test func jsonKeysAreSnakeCase() throws {
+        var m = Self.move(3)
+        m.targetRelativePath = "uploads/project_demo/x.mp4"
+        let data = try JSONEncoder().encode(m)
+        let keys = Set(try (JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]).keys)
+        #expect(keys == ["id", "asset_id", "project_id", "source_path", "staging_path", "target_relative_path", "stage", "created_at"])
+        #expect(try JSONDecoder().decode(PendingMove.self, from: data) == m)
+    }
+}
