@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -40,4 +41,8 @@ int CIngestLinux_availableBytes(const char *path, uint64_t *out) {
     if (statvfs(path, &s) != 0) return -1;
     *out = (uint64_t)s.f_bavail * (uint64_t)s.f_frsize;
     return 0;
+}
+
+int CIngestLinux_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }

@@ -32,4 +32,7 @@ int CIngestLinux_peerCredentials(int fd, CIngestLinux_ucred *out);
 /// statfs-free check of free bytes available to unprivileged users on the filesystem of `path`.
 int CIngestLinux_availableBytes(const char *path, uint64_t *out);
 
+/// eventfd(2) with EFD_CLOEXEC|EFD_NONBLOCK: wakes a thread blocked in poll().
+int CIngestLinux_eventfd(void);
+
 #endif

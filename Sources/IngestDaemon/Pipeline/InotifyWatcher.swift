@@ -1,3 +1,4 @@
+import CIngestLinux
 import Foundation
 import Logging
 import StorageKit
@@ -37,7 +38,7 @@ final class InotifyWatcher: Sendable {
         (events, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotifyFD >= 0 else { throw StorageError.syscall("inotify_init1", path: root, errno: errno) }
-        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        wakeFD = CIngestLinux_eventfd()
         guard wakeFD >= 0 else {
             close(inotifyFD)
             throw StorageError.syscall("eventfd", path: root, errno: errno)

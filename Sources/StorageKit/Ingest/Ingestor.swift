@@ -231,7 +231,7 @@ public final class Ingestor: Sendable {
         let probe: ProbeResult
         do {
             probe = try MediaProbe.probe(path: staged)
-        } catch let error as MediaError {
+        } catch {
             switch error.kind {
             case .noVideo: return try reject(.noVideo, error.detail)
             case .truncated: return try reject(.truncated, error.detail)
@@ -252,7 +252,7 @@ public final class Ingestor: Sendable {
         var name = StoredName(project: project, originalFilename: originalFilename, timestamp: Int64(now.timeIntervalSince1970 * 1000))
         var asset = Asset(
             id: move.assetID, projectID: project.rawValue, filename: "", originalFilename: originalFilename,
-            relativePath: "", checksum: checksum, sizeBytes: size, mimeType: MediaProbe.mimeType(forExtension: ext),
+            relativePath: "", checksum: checksum, sizeBytes: size, mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
             status: .processing, metadata: probe.metadata, createdAt: now, updatedAt: now)
         var placingMove = move
         placingMove.stage = source == nil ? Stage.placing : Stage.placedCopy

@@ -127,12 +127,12 @@ public enum Repair {
         defer { close(fd) }
         let digest = try hasher.hash(fd: fd)
         let probe = try MediaProbe.probe(path: path)
-        guard probe.hasVideo else { throw MediaError(kind: .noVideo, detail: "no video stream") }
+        guard probe.hasVideo else { throw MediaError(.noVideo, "no video stream") }
         let ext = StoredName.lowercasedExtension(Array(name.utf8))
         let now = ISO8601Millis.now()
         return Asset(
             projectID: project.rawValue, filename: name, originalFilename: name, relativePath: relative,
-            checksum: digest.hex, sizeBytes: digest.bytes, mimeType: MediaProbe.mimeType(forExtension: ext),
+            checksum: digest.hex, sizeBytes: digest.bytes, mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
             status: .ready, metadata: probe.metadata, createdAt: now, updatedAt: now)
     }
 

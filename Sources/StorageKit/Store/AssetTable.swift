@@ -131,6 +131,16 @@ enum AssetTable {
         return try fetch(statement, [maxAttempts])
     }
 
+    static func crashedThumbnails(maxAttempts: Int, _ db: Database) throws -> [Asset] {
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT \(Asset.selectColumns) FROM assets
+                WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts >= ?
+                ORDER BY created_at, rowid
+                """)
+        return try fetch(statement, [maxAttempts])
+    }
+
     static func beginThumbnailAttempt(id: String, _ db: Database) throws -> Int {
         try db.execute(
             sql: "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ?", arguments: [id])

@@ -10,6 +10,14 @@ extension Catalog {
         }
     }
 
+    /// `ready` records with no thumbnail whose attempts all ended with the daemon dying mid-decode: the
+    /// attempt counter is raised before decoding and reset after any outcome the daemon lived to see.
+    public func assetsWithCrashedThumbnails() throws -> [Asset] {
+        try reading("assets whose thumbnail decoder crashed") {
+            try AssetTable.crashedThumbnails(maxAttempts: Catalog.maxThumbnailAttempts, $0)
+        }
+    }
+
     /// Counts one more thumbnail attempt for `id` and returns the new count. Committed before the
     /// decoder runs, so a file that crashes the process is not retried forever.
     /// Throws `.notFound` if there is no such asset.
