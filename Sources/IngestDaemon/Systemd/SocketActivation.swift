@@ -24,14 +24,17 @@ enum SocketActivation {
         // 0 when none were passed to this pid, or a negative errno for malformed variables.
         let count = sd_listen_fds(1)
         if count < 0 {
-            throw Failure(description: "socket activation: LISTEN_FDS/LISTEN_PID are malformed (\(Self.errorText(-count)))")
+            throw Failure(
+                description: "socket activation: LISTEN_FDS/LISTEN_PID are malformed (\(Self.errorText(-count)))"
+            )
         }
         if count == 0 {
             return nil
         }
         if count > 1 {
             throw Failure(
-                description: "socket activation: systemd passed \(count) file descriptors, but ingestd takes exactly one "
+                description:
+                    "socket activation: systemd passed \(count) file descriptors, but ingestd takes exactly one "
                     + "(a single ListenStream= for the control socket in ingestd.socket)"
             )
         }
@@ -40,11 +43,14 @@ enum SocketActivation {
         // negative errno when fd is not a socket at all or fstat fails.
         let isListeningUnixStream = sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0)
         if isListeningUnixStream < 0 {
-            throw Failure(description: "socket activation: fd \(fd) cannot be checked (\(Self.errorText(-isListeningUnixStream)))")
+            throw Failure(
+                description: "socket activation: fd \(fd) cannot be checked (\(Self.errorText(-isListeningUnixStream)))"
+            )
         }
         if isListeningUnixStream == 0 {
             throw Failure(
-                description: "socket activation: fd \(fd) is \(Self.describe(fd)), but ingestd needs a listening AF_UNIX "
+                description:
+                    "socket activation: fd \(fd) is \(Self.describe(fd)), but ingestd needs a listening AF_UNIX "
                     + "SOCK_STREAM socket (ListenStream=/run/ingestd/control.sock, Accept=no)"
             )
         }
@@ -58,7 +64,9 @@ enum SocketActivation {
         guard fstat(fd, &status) == 0 else { return "not open" }
         guard (status.st_mode & S_IFMT) == S_IFSOCK else { return "not a socket" }
         if sd_is_socket(fd, AF_UNIX, 0, -1) <= 0 { return "a non-Unix socket" }
-        if sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), -1, nil, 0) <= 0 { return "a Unix socket of another type" }
+        if sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), -1, nil, 0) <= 0 {
+            return "a Unix socket of another type"
+        }
         return "a Unix stream socket that is not listening"
     }
 
