@@ -1,0 +1,76 @@
+import Glibc
+import Logging
+
+/// Sets up swift-log for the daemon: journald when stderr is the journal, a readable line format otherwise.
+///
+/// Call ``bootstrap(level:environment:)`` once, first thing in `main`, before any `Logger` is created, with the
+/// configured `LOG_LEVEL`. After a SIGHUP reload, call ``setLevel(_:)`` with the new `LOG_LEVEL`; it takes
+/// effect at once for every logger that did not set its own level.
+enum LoggingBootstrap {
+    /// Where log entries go.
+    enum Destination: Equatable, Sendable {
+        /// The systemd journal, with structured fields.
+        case journald
+        /// One line per entry on stderr.
+        case terminal
+    }
+
+    /// The level every handler made by ``bootstrap(level:environment:)`` follows.
+    static let sharedLevel = SharedLogLevel(.info)
+
+    /// The `SYSLOG_IDENTIFIER` of journal entries.
+    static let identifier = "ingestd"
+
+    /// Chooses the destination, installs the handlers (`LoggingSystem.bootstrap`, allowed once per process)
+    /// and sets the level.
+    /// - Parameters:
+    ///   - level: the configured `LOG_LEVEL`.
+    ///   - environment: the process environment (only `JOURNAL_STREAM` is read).
+    /// - Returns: the destination chosen, for a first log line that says so.
+    @discardableResult
+    static func bootstrap(level: Logger.Level, environment: [String: String]) -> Destination {
+        let destination = Self.destination(journalStream: environment["JOURNAL_STREAM"])
+        Self.setLevel(level)
+        let sharedLevel = Self.sharedLevel
+        switch destination {
+        case .journald:
+            LoggingSystem.bootstrap { label in
+                JournaldLogHandler(label: label, identifier: Self.identifier, level: sharedLevel)
+            }
+        case .terminal:
+            LoggingSystem.bootstrap { label in
+                TerminalLogHandler(label: label, level: sharedLevel)
+            }
+        }
+        return destination
+    }
+
+    /// Changes the level of every logger that follows the shared level (a SIGHUP reload of `LOG_LEVEL`).
+    static func setLevel(_ level: Logger.Level) {
+        Self.sharedLevel.level = level
+    }
+
+    /// `.journald` when `journalStream` (the `JOURNAL_STREAM` variable) names the file stderr is open on,
+    /// else `.terminal`. systemd sets `JOURNAL_STREAM` when it connects stdout or stderr to the journal; a child
+    /// that redirects stderr inherits the variable but no longer matches, and then gets the line format.
+    static func destination(journalStream: String?, fileDescriptor: Int32 = STDERR_FILENO) -> Destination {
+        guard let journalStream, Self.journalStream(journalStream, matches: fileDescriptor) else { return .terminal }
+        return .journald
+    }
+
+    /// Whether a `JOURNAL_STREAM` value (`<device>:<inode>`, both decimal) names the file `fileDescriptor` is open on.
+    static func journalStream(_ value: String, matches fileDescriptor: Int32) -> Bool {
+        guard let (device, inode) = Self.parseJournalStream(value) else { return false }
+        var status = stat()
+        // fstat(2) on our own stderr; failure (a closed fd) simply means "not the journal".
+        guard fstat(fileDescriptor, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+    }
+
+    /// The device and inode numbers of a `JOURNAL_STREAM` value, or nil when it is malformed.
+    static func parseJournalStream(_ value: String) -> (device: UInt64, inode: UInt64)? {
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return nil }
+        return (device, inode)
+    }
+}
