@@ -1,0 +1,99 @@
+import NIOCore
+import NIOHTTP1
+
+/// Answers malformed HTTP with a JSON 400 (431 when the header block is too large) and closes the connection.
+///
+/// Replaces NIO's `HTTPServerProtocolErrorHandler`, whose answers have an empty body, so that every error the
+/// control API sends has the `{"error","detail"}` shape.
+final class ControlProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var hasUnterminatedResponse = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if !hasUnterminatedResponse {
+            let answer: ControlAPIError
+            if case .headerOverflow = parserError {
+                answer = ControlAPIError(
+                    status: .requestHeaderFieldsTooLarge, error: "headers_too_large",
+                    detail: "the request's header block is larger than the server accepts")
+            } else {
+                answer = .badRequest("malformed_request", "the request is not valid HTTP/1.1 (\(parserError))")
+            }
+            let body = ControlResponse.errorBody(answer)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(body.readableBytes))
+            headers.add(name: "Connection", value: "close")
+            let head = HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                loopBound.value.close(promise: nil)
+            }
+        } else {
+            context.close(promise: nil)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.code < 200: break
+        case .head: hasUnterminatedResponse = true
+        case .body: break
+        case .end: hasUnterminatedResponse = false
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+/// Closes a connection whose reads went idle (an `IdleStateHandler` read event) unless a response is being
+/// produced: a long backend call or an `/events` stream never times out, a silent client does.
+final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var requestEnded = false
+    private var responsePending = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: requestEnded = false; responsePending = true
+        case .body: break
+        case .end: requestEnded = true
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { responsePending = false }
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // Busy: the whole request is in and its answer is still being produced.
+            if !(requestEnded && responsePending) { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// A failure to start or run the control server, with a message that names the socket and what failed.
+struct ControlServerError: Error, Sendable, CustomStringConvertible, Equatable {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}

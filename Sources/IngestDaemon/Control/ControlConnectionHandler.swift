@@ -1,0 +1,288 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import StorageKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An accepted connection's async channel of HTTP parts.
+typealias ControlHTTPChannel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+/// One accepted connection and the verdict of the peer-credential check.
+struct ControlConnection: Sendable {
+    var channel: ControlHTTPChannel
+    var peer: PeerCredentials?
+    var allowed: Bool
+}
+
+/// Serves the requests of one connection in order (keep-alive, pipelined requests answered one at a time).
+struct ControlConnectionHandler: Sendable {
+    let backend: any ControlBackend
+    let logger: Logger
+    let configuration: ControlServerConfiguration
+    let threadPool: NIOThreadPool
+
+    /// Serves `connection` until the client closes it, a request asks to close, or the task is cancelled.
+    func serve(_ connection: ControlConnection) async {
+        do {
+            try await connection.channel.executeThenClose { inbound, outbound in
+                var parts = inbound.makeAsyncIterator()
+                while let part = try await parts.next() {
+                    // Body parts of a request already answered early (with Connection: close) are skipped.
+                    guard case .head(let head) = part else { continue }
+                    guard connection.allowed else {
+                        let uid = connection.peer.map { String($0.uid) } ?? "unknown"
+                        let error = ControlAPIError(
+                            status: .forbidden, error: "forbidden",
+                            detail: "uid \(uid) is not allowed on the control socket (only root, the daemon's user "
+                                + "and members of CONTROL_SOCKET_GROUP are)")
+                        try await send(.error(error), to: outbound, for: head, keepAlive: false)
+                        return
+                    }
+                    let keepOpen = try await handle(head, parts: &parts, outbound: outbound, channel: connection.channel.channel)
+                    if !keepOpen || !head.isKeepAlive { return }
+                }
+            }
+        } catch {
+            logger.debug("control connection ended: \(error)")
+        }
+    }
+
+    /// Answers one request whose head is `head`; returns whether the connection may serve another request.
+    private func handle(
+        _ head: HTTPRequestHead, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel
+    ) async throws -> Bool {
+        let target: ControlRequestTarget
+        do {
+            target = try ControlRouter.resolve(method: head.method, uri: head.uri)
+        } catch {
+            // A body we did not read makes the connection unusable: answer and close.
+            let close = Self.hasBody(head)
+            try await send(.error(error, close: close), to: outbound, for: head, keepAlive: !close)
+            return !close
+        }
+        switch target.route {
+        case .uploadVideo(let project):
+            return try await upload(project: project, target: target, head: head, parts: &parts, outbound: outbound)
+        case .events:
+            guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
+            return try await streamEvents(target: target, head: head, outbound: outbound, channel: channel)
+        default:
+            guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
+            let response: ControlResponse
+            do {
+                response = try await respond(to: target)
+            } catch {
+                let apiError = ControlAPIError(mapping: error)
+                if apiError.status.code >= 500 {
+                    logger.error("control \(head.method.rawValue) \(head.uri) failed: \(error)")
+                }
+                response = .error(apiError)
+            }
+            try await send(response, to: outbound, for: head, keepAlive: true)
+            return true
+        }
+    }
+
+    /// Calls the backend for a route with a complete answer.
+    private func respond(to target: ControlRequestTarget) async throws -> ControlResponse {
+        switch target.route {
+        case .health:
+            return try .json(await backend.health())
+        case .storageStats:
+            return try .json(await backend.storageStats(project: nil))
+        case .projectStorageStats(let project):
+            return try .json(await backend.storageStats(project: project))
+        case .listVideos(let project):
+            let limit = try target.query.limit(max: ControlRouter.maxPageSize)
+            var after: String? = nil
+            if let raw = target.query["after"] { after = try ControlRouter.assetID(raw) }
+            return try .json(await backend.listAssets(project: project, limit: limit, after: after))
+        case .getVideo(let project, let id):
+            guard let asset = try await backend.asset(project: project, id: id) else {
+                throw ControlAPIError.notFound("no asset \(id) in project \(project)")
+            }
+            return try .json(asset)
+        case .deleteVideo(let project, let id):
+            guard try await backend.deleteAsset(project: project, id: id) else {
+                throw ControlAPIError.notFound("no asset \(id) in project \(project)")
+            }
+            return ControlResponse(status: .noContent)
+        case .purgeProject(let project):
+            return try .json(await backend.purgeProject(project))
+        case .rescan:
+            await backend.rescan()
+            return try .json(AcceptedBody(detail: "the drop directory will be scanned again"), status: .accepted)
+        case .repair:
+            let dryRun = try target.query.dryRun()
+            return try .json(await backend.repair(dryRun: dryRun))
+        case .rejected(let project):
+            return try .json(await backend.rejected(project: project))
+        case .retryRejected(let project, let name):
+            guard try await backend.retryRejected(project: project, name: name) else {
+                throw ControlAPIError.notFound("no rejected file \(String(reflecting: name)) in project \(project)")
+            }
+            return try .json(
+                AcceptedBody(detail: "\(name) goes back through the pipeline"), status: .accepted)
+        case .metrics:
+            return .text(await backend.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case .uploadVideo, .events:
+            preconditionFailure("streaming routes are answered by their own handlers")
+        }
+    }
+
+    // MARK: - Upload
+
+    /// `POST /projects/{id}/videos`: stages the body, hands it to the backend, answers 201 with the record.
+    private func upload(
+        project: ProjectID, target: ControlRequestTarget, head: HTTPRequestHead,
+        parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws -> Bool {
+        let limits = await backend.uploadLimits
+        let receiver = UploadReceiver(limits: limits, threadPool: threadPool, configuration: configuration)
+        let staged: StagedUpload
+        do {
+            staged = try await receiver.receive(head: head, query: target.query, parts: &parts) {
+                try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .continue)))
+            }
+        } catch {
+            let apiError = ControlAPIError(mapping: error)
+            logger.notice("control upload to \(project) refused: \(apiError)")
+            // The body may be partly unread: answer and close.
+            try await send(.error(apiError, close: true), to: outbound, for: head, keepAlive: false)
+            return false
+        }
+        let response: ControlResponse
+        do {
+            let outcome = try await backend.ingestUpload(
+                project: project, originalFilename: staged.originalFilename, stagedFile: staged.path,
+                size: staged.size, sha256: staged.sha256)
+            switch outcome {
+            case .stored(let asset):
+                var r = try ControlResponse.json(asset, status: .created)
+                r.headers.append(("Location", "/projects/\(project)/videos/\(asset.id)"))
+                response = r
+            case .rejected(let reason, let detail):
+                response = .error(
+                    ControlAPIError(status: UploadOutcome.status(forRejection: reason), error: reason, detail: detail))
+            }
+        } catch {
+            let apiError = ControlAPIError(mapping: error)
+            if apiError.status.code >= 500 { logger.error("control upload to \(project) failed: \(error)") }
+            response = .error(apiError)
+        }
+        StagingFile.unlinkIfPresent(staged.path)
+        try await send(response, to: outbound, for: head, keepAlive: true)
+        return true
+    }
+
+    // MARK: - Events
+
+    /// `GET /events`: NDJSON, chunked, one flush per event, until the stream ends or the client goes away.
+    private func streamEvents(
+        target: ControlRequestTarget, head: HTTPRequestHead,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel
+    ) async throws -> Bool {
+        let stream: AsyncStream<[UInt8]>
+        do {
+            stream = try await backend.events(since: try target.query.since())
+        } catch {
+            try await send(.error(ControlAPIError(mapping: error)), to: outbound, for: head, keepAlive: true)
+            return true
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/x-ndjson")
+        headers.add(name: "Cache-Control", value: "no-cache")
+        headers.add(name: "Connection", value: "close")
+        try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers)))
+
+        // The peer's close is noticed through closeFuture; an AsyncStream makes that wait cancellable.
+        let (closed, closedContinuation) = AsyncStream<Void>.makeStream()
+        channel.closeFuture.whenComplete { _ in closedContinuation.finish() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for await line in stream {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: line))))
+                    }
+                } catch {
+                    // The client went away while we wrote: the subscription ends with this task.
+                }
+            }
+            group.addTask {
+                for await _ in closed {}
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        try? await outbound.write(.end(nil))
+        return false
+    }
+
+    // MARK: - Helpers
+
+    /// Reads and discards a small request body; answers 413 and returns `false` when it is too large.
+    private func drainBody(
+        _ head: HTTPRequestHead, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws -> Bool {
+        var total = 0
+        let tooLarge = ControlAPIError(
+            status: .payloadTooLarge, error: "body_too_large",
+            detail: "this endpoint takes no request body larger than \(configuration.maxRequestBodyBytes) bytes")
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > configuration.maxRequestBodyBytes
+        {
+            try await send(.error(tooLarge, close: true), to: outbound, for: head, keepAlive: false)
+            return false
+        }
+        while let part = try await parts.next() {
+            switch part {
+            case .head: return false  // cannot happen: the decoder ends a request before the next head
+            case .body(let buffer):
+                total += buffer.readableBytes
+                if total > configuration.maxRequestBodyBytes {
+                    try await send(.error(tooLarge, close: true), to: outbound, for: head, keepAlive: false)
+                    return false
+                }
+            case .end: return true
+            }
+        }
+        return false
+    }
+
+    /// Whether the request announces a body (a non-zero Content-Length or any Transfer-Encoding).
+    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+        if head.headers.contains(name: "transfer-encoding") { return true }
+        if let length = head.headers.first(name: "content-length"), length != "0" { return true }
+        return false
+    }
+
+    /// Writes `response` as head, body and end in one flush.
+    private func send(
+        _ response: ControlResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        for request: HTTPRequestHead, keepAlive: Bool
+    ) async throws {
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        if response.status != .noContent {
+            headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+        }
+        if !keepAlive || !request.isKeepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if request.version == .http1_0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
+        if let body = response.body, body.readableBytes > 0 {
+            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(body)), .end(nil)])
+        } else {
+            try await outbound.write(contentsOf: [.head(head), .end(nil)])
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import Crypto
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request body fully written to the staging directory.
+struct StagedUpload: Sendable, Equatable {
+    /// Absolute or staging-relative path of the staged file.
+    var path: String
+    /// The client's file name reduced to one safe path component.
+    var originalFilename: String
+    var size: Int64
+    /// SHA-256 of the staged bytes, 64 lower-case hex digits.
+    var sha256: String
+}
+
+/// Streams an upload body (raw, or the one file part of `multipart/form-data`) to a new staging file while hashing
+/// it, without holding it in memory.
+///
+/// Checks before reading the body: the file name (400 when missing), its extension (415), and Content-Length
+/// against `UPLOAD_MAX_SIZE` (413). While reading: the running size (413). Reading is paced by the writes: at most
+/// ``ControlServerConfiguration/uploadFlushBytes`` are buffered before they are written and hashed on the thread
+/// pool, and the channel is not read meanwhile (NIOAsyncChannel's back-pressure). On any failure the staged file
+/// is unlinked.
+struct UploadReceiver {
+    let limits: UploadLimits
+    let threadPool: NIOThreadPool
+    let configuration: ControlServerConfiguration
+
+    /// Bytes a multipart envelope (boundaries and part headers) may add to Content-Length beyond `maxSize`.
+    static let multipartAllowance: Int64 = 64 * 1024
+
+    /// Receives the body that follows `head`. `sendContinue` answers `Expect: 100-continue` once the checks that
+    /// need no body have passed.
+    func receive(
+        head: HTTPRequestHead, query: ControlQuery,
+        parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        sendContinue: () async throws -> Void
+    ) async throws -> StagedUpload {
+        let contentType = head.headers.first(name: "content-type") ?? "application/octet-stream"
+        let boundary = try Self.multipartBoundary(contentType)
+        let declared: Int64?
+        if let raw = head.headers.first(name: "content-length") {
+            guard let n = Int64(raw), n >= 0 else {
+                throw ControlAPIError.badRequest("bad_content_length", "Content-Length \(String(reflecting: raw)) is not a size")
+            }
+            declared = n
+        } else {
+            declared = nil
+        }
+        let allowance = boundary == nil ? 0 : Self.multipartAllowance
+        if let declared, declared > limits.maxSize + allowance {
+            throw tooLarge("the upload's Content-Length of \(declared) bytes")
+        }
+        var filename: String? = nil
+        if let raw = query["filename"] {
+            guard let name = UploadFilename.sanitize(raw) else {
+                throw ControlAPIError.badRequest("bad_filename", "filename \(String(reflecting: raw)) has no usable name")
+            }
+            filename = name
+        }
+        if boundary == nil {
+            guard let name = filename else {
+                throw ControlAPIError.badRequest(
+                    "missing_filename", "a raw upload needs the file name in ?filename=…, or send multipart/form-data")
+            }
+            try checkExtension(name)
+        }
+        if head.headers.first(name: "expect")?.lowercased() == "100-continue" { try await sendContinue() }
+
+        var sink: StagingFile? = nil
+        do {
+            if let boundary {
+                var parser = MultipartStreamParser(boundary: boundary)
+                var inFilePart = false
+                var sawFile = false
+                var otherPartBytes = 0
+                func handle(_ events: [MultipartStreamParser.Event]) async throws {
+                    for event in events {
+                        switch event {
+                        case .partBegin(let headers):
+                            if let name = MultipartStreamParser.filename(fromPartHeaders: headers) {
+                                guard !sawFile else {
+                                    throw ControlAPIError.badRequest("malformed_multipart", "the upload has more than one file part")
+                                }
+                                guard let clean = UploadFilename.sanitize(name) ?? filename else {
+                                    throw ControlAPIError.badRequest("bad_filename", "file part name \(String(reflecting: name)) has no usable name")
+                                }
+                                try checkExtension(clean)
+                                filename = clean
+                                sink = try StagingFile.create(in: limits.stagingDirectory, threadPool: threadPool,
+                                    flushBytes: configuration.uploadFlushBytes)
+                                inFilePart = true
+                                sawFile = true
+                            } else {
+                                inFilePart = false
+                            }
+                        case .partData(let buffer):
+                            if inFilePart {
+                                try await append(buffer, to: sink!)
+                            } else {
+                                otherPartBytes += buffer.readableBytes
+                                if otherPartBytes > configuration.maxRequestBodyBytes {
+                                    throw ControlAPIError.badRequest("malformed_multipart", "non-file parts are larger than \(configuration.maxRequestBodyBytes) bytes")
+                                }
+                            }
+                        case .partEnd:
+                            inFilePart = false
+                        }
+                    }
+                }
+                loop: while let part = try await parts.next() {
+                    switch part {
+                    case .head: throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
+                    case .body(let buffer): try await handle(try parser.feed(buffer))
+                    case .end: break loop
+                    }
+                }
+                try parser.finish()
+                guard sawFile, let sink, let filename else {
+                    throw ControlAPIError.badRequest("missing_file_part", "the multipart body has no part with a filename")
+                }
+                let (size, digest) = try await sink.finish()
+                return StagedUpload(path: sink.path, originalFilename: filename, size: size, sha256: digest)
+            } else {
+                let file = try StagingFile.create(in: limits.stagingDirectory, threadPool: threadPool,
+                    flushBytes: configuration.uploadFlushBytes)
+                sink = file
+                loop: while let part = try await parts.next() {
+                    switch part {
+                    case .head: throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
+                    case .body(let buffer): try await append(buffer, to: file)
+                    case .end: break loop
+                    }
+                }
+                let (size, digest) = try await file.finish()
+                return StagedUpload(path: file.path, originalFilename: filename!, size: size, sha256: digest)
+            }
+        } catch {
+            sink?.abort()
+            throw error
+        }
+    }
+
+    private func append(_ buffer: ByteBuffer, to file: StagingFile) async throws {
+        if file.size + Int64(buffer.readableBytes) > limits.maxSize {
+            throw tooLarge("the upload's body (more than \(limits.maxSize) bytes so far)")
+        }
+        try await file.append(buffer)
+    }
+
+    private func checkExtension(_ name: String) throws {
+        guard limits.allows(filename: name) else {
+            let ext = UploadFilename.fileExtension(of: name).map { ".\($0)" } ?? "no extension"
+            throw ControlAPIError(
+                status: .unsupportedMediaType, error: "extension_not_allowed",
+                detail: "\(String(reflecting: name)) has \(ext); allowed: \(limits.allowedExtensions.joined(separator: ", "))")
+        }
+    }
+
+    private func tooLarge(_ what: String) -> ControlAPIError {
+        ControlAPIError(
+            status: .payloadTooLarge, error: "too_large",
+            detail: "\(what) exceeds UPLOAD_MAX_SIZE (\(limits.maxSize) bytes)")
+    }
+
+    /// The boundary of a `multipart/form-data` content type; `nil` for any other type (a raw body).
+    static func multipartBoundary(_ contentType: String) throws(ControlAPIError) -> String? {
+        let params = contentType.split(separator: ";").map { $0.trimmingSpaces() }
+        guard let type = params.first, type.lowercased() == "multipart/form-data" else { return nil }
+        for p in params.dropFirst() {
+            let kv = p.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, kv[0].trimmingSpaces().lowercased() == "boundary" else { continue }
+            var value = kv[1].trimmingSpaces()
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            guard (1...70).contains(value.utf8.count) else { break }
+            return value
+        }
+        throw ControlAPIError.badRequest("malformed_multipart", "multipart/form-data without a valid boundary parameter")
+    }
+}
+
+/// Client file names made safe to pass on: the last path component, without NUL or control characters.
+enum UploadFilename {
+    /// Reduces `raw` to its last component after `/` or `\`, drops control characters and trims spaces; `nil` when
+    /// nothing usable (empty, `.`, `..`) is left. Cut to 255 bytes, keeping the extension.
+    static func sanitize(_ raw: String) -> String? {
+        let last = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        var kept = String.UnicodeScalarView()
+        for s in last.unicodeScalars where s.value >= 0x20 && s.value != 0x7F { kept.append(s) }
+        var name = String(kept).trimmingSpaces()
+        guard !name.isEmpty, name != ".", name != ".." else { return nil }
+        if name.utf8.count > 255 {
+            let ext = fileExtension(of: name).map { "." + $0 } ?? ""
+            var stem = String(name.dropLast(ext.count))
+            while stem.utf8.count + ext.utf8.count > 255 { stem.removeLast() }
+            name = stem + ext
+        }
+        return name
+    }
+
+    /// The lower-cased extension after the last dot, if there is one.
+    static func fileExtension(of name: String) -> String? {
+        guard let dot = name.lastIndex(of: ".") else { return nil }
+        let ext = name[name.index(after: dot)...]
+        return ext.isEmpty ? nil : ext.lowercased()
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}
