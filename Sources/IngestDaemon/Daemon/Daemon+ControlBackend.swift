@@ -30,7 +30,7 @@ extension Daemon: ControlBackend {
         let uptime = ContinuousClock.now - context.startedAt
         return HealthReport(
             status: reasons.isEmpty ? "ok" : "degraded", version: IngestdVersion.string,
-            uptimeSeconds: (Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18 * 1000).rounded() / 1000,
+            uptimeSeconds: ((Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18) * 1000).rounded() / 1000,
             queues: .init(ingest: await ingestQueue.depth, thumbnails: await thumbnails.depth, settling: await settle.count),
             reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
     }

@@ -18,10 +18,10 @@ struct DaemonRunner {
     static let drainGrace = Duration.seconds(20)
 
     func run() async throws {
-        let logLevel = LoggingBootstrap.bootstrap(level: configuration.logLevel)
-        var logger = Logger(label: "ingestd")
-        logger.logLevel = .trace  // the handler's live level decides
-        let notifier = SystemdNotifier()
+        LoggingBootstrap.bootstrap(
+            level: Logger.Level(configuration.logLevel), environment: ProcessInfo.processInfo.environment)
+        let logger = Logger(label: "ingestd")
+        let notifier = SystemdNotifier(logger: logger)
 
         let context: DaemonContext
         let daemon: Daemon
@@ -38,13 +38,13 @@ struct DaemonRunner {
         let server: ControlServer
         do {
             if let fd = try SocketActivation.inheritedControlSocket() {
-                server = try await ControlServer.start(inheritedFD: fd, group: configuration.controlSocketGroup, backend: daemon, logger: logger)
+                server = try await ControlServer.start(
+                    inheritedFD: fd, socketGroup: configuration.controlSocketGroup, backend: daemon, logger: logger)
                 logger.info("control socket handed over by systemd", metadata: ["fd": "\(fd)"])
             } else {
                 server = try await ControlServer.start(
                     path: configuration.controlSocketPath, mode: configuration.controlSocketMode,
-                    group: configuration.controlSocketGroup, backend: daemon, logger: logger)
-                logger.info("control socket listening", metadata: ["filename": "\(configuration.controlSocketPath)"])
+                    socketGroup: configuration.controlSocketGroup, backend: daemon, logger: logger)
             }
         } catch {
             logger.critical("cannot open the control socket: \(error)")
@@ -64,7 +64,7 @@ struct DaemonRunner {
                 ])
             if let interval = notifier.watchdogInterval {
                 group.addTask {
-                    await runWatchdog(notifier: notifier, interval: interval, isAlive: { await daemon.isAlive() }, logger: logger)
+                    await runWatchdog(notifier: notifier, interval: interval, logger: logger, isAlive: { await daemon.isAlive() })
                 }
             }
             group.addTask { await Self.reportStatus(daemon: daemon, notifier: notifier) }
@@ -73,7 +73,7 @@ struct DaemonRunner {
             for await signal in signals {
                 switch signal {
                 case .sighup:
-                    await reload(context: context, daemon: daemon, notifier: notifier, logLevel: logLevel, logger: logger)
+                    await reload(context: context, notifier: notifier, logger: logger)
                 case .sigterm, .sigint:
                     if draining {
                         logger.warning("second stop signal while draining: exiting now; interrupted files are recovered at the next start")
@@ -97,7 +97,7 @@ struct DaemonRunner {
 
     /// SIGHUP: re-reads the configuration; live keys apply to later files, the others need a restart; a bad
     /// configuration is refused and the old one stays.
-    private func reload(context: DaemonContext, daemon: Daemon, notifier: SystemdNotifier, logLevel: LiveLogLevel, logger: Logger) async {
+    private func reload(context: DaemonContext, notifier: SystemdNotifier, logger: Logger) async {
         notifier.reloading()
         defer { notifier.ready() }
         let new: IngestConfiguration
@@ -117,7 +117,7 @@ struct DaemonRunner {
         if new.controlSocketGroup != old.controlSocketGroup { restartNeeded.append("CONTROL_SOCKET_GROUP"); applied.controlSocketGroup = old.controlSocketGroup }
         if new.catalogURL != old.catalogURL { restartNeeded.append("CATALOG_URL"); applied.catalogURL = old.catalogURL }
         context.config.replace(with: applied)
-        logLevel.set(applied.logLevel)
+        LoggingBootstrap.setLevel(Logger.Level(applied.logLevel))
         if !restartNeeded.isEmpty {
             logger.warning("configuration reloaded; these keys need a restart to change: \(restartNeeded.joined(separator: ", "))")
         } else {
@@ -140,5 +140,12 @@ struct DaemonRunner {
             }
             try? await Task.sleep(for: .seconds(1))
         }
+    }
+}
+
+extension Logger.Level {
+    /// The swift-log level of a `LOG_LEVEL` name (the names are the same).
+    init(_ name: LogLevelName) {
+        self = Logger.Level(rawValue: name.rawValue) ?? .info
     }
 }

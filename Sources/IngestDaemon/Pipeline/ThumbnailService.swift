@@ -76,7 +76,6 @@ final class ThumbnailService: Sendable {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let renderer = ThumbnailRenderer(width: config.thumbnailWidth, decoderThreads: max(1, cores / max(1, workers)))
         let start = ContinuousClock.now
-        let stopping = self.stopping
         let outcome: Result<Thumbnail, any Error>
         do {
             _ = try context.catalog.beginThumbnailAttempt(id: id)
@@ -86,7 +85,7 @@ final class ThumbnailService: Sendable {
                 Result {
                     try renderer.render(
                         path: path, durationHint: duration,
-                        shouldAbort: { stopping.load(ordering: .relaxed) }, timeLimit: Self.timeLimit)
+                        shouldAbort: { [self] in self.stopping.load(ordering: .relaxed) }, timeLimit: Self.timeLimit)
                 }
             }
         } catch {
@@ -103,7 +102,7 @@ final class ThumbnailService: Sendable {
             await fail(asset, "thumbnail: \(error.detail)")
         case .failure(let error):
             try? context.catalog.resetThumbnailAttempts(id: id)
-            if stopping.load(ordering: .relaxed) { return }
+            if self.stopping.load(ordering: .relaxed) { return }
             await fail(asset, "thumbnail: \(error)")
         }
     }

@@ -107,8 +107,15 @@ public final class Ingestor: Sendable {
 
         let digest: StreamingHasher.Digest
         var copied = false
+        // rename(2) changes ctime, so the reference for "unchanged while read" is taken after the move.
+        var reference = before
         switch try FileOps.renameNoReplace(source, staging) {
         case .renamed:
+            reference = try FileOps.fstat(fd, path: staging)
+            guard reference.size == before.size, reference.mtimeNanos == before.mtimeNanos else {
+                try undoStaging(move: move, copied: false)
+                return .notReady("the file changed while it was being taken")
+            }
             digest = try StreamingHasher().hash(fd: fd)
         case .sourceMissing:
             try catalog.removePendingMove(id: move.id)
@@ -136,7 +143,7 @@ public final class Ingestor: Sendable {
         }
 
         let after = try FileOps.fstat(fd, path: staging)
-        guard after.isUnchanged(comparedTo: before), digest.bytes == after.size else {
+        guard after.isUnchanged(comparedTo: reference), digest.bytes == after.size else {
             // A writer was still at work: the file goes back to settle. Nothing is lost.
             try undoStaging(move: move, copied: copied)
             return .notReady("the file changed while it was being read")
