@@ -102,7 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IngestDaemonTests",
-            dependencies: ["IngestDaemon", "StorageKit", "IngestConfig"],
+            dependencies: [
+                "IngestDaemon", "StorageKit", "IngestConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictness
         ),
     ]

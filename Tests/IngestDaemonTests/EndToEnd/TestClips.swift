@@ -1,0 +1,59 @@
+import Foundation
+
+/// Real clips for the end-to-end tests, made once per test run with the ffmpeg CLI (installed by
+/// scripts/install-deps.sh) and shared read-only.
+enum TestClips {
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    static let directory: String = {
+        let dir = NSTemporaryDirectory() + "ingestd-e2e-clips-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    private static let lock = NSLock()
+
+    /// 1 s 320×180 h264 + AAC in MP4.
+    static var mp4: String { get throws { try make("clip.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]) } }
+
+    /// 1 s 1280×720 h264 in MOV.
+    static var mov: String { get throws { try make("clip.mov", ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]) } }
+
+    /// 1 s 320×240 MJPEG in AVI.
+    static var avi: String { get throws { try make("clip.avi", ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-q:v", "5"]) } }
+
+    /// AAC only, in MP4.
+    static var audioOnly: String { get throws { try make("audio.mp4", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:a", "aac"]) } }
+
+    private static func make(_ name: String, _ arguments: [String]) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let path = directory + "/" + name
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        p.arguments = ["-nostdin", "-y", "-loglevel", "error"] + arguments + [path + ".tmp." + (name as NSString).pathExtension]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw Failure(description: "ffmpeg could not make \(name)") }
+        try FileManager.default.moveItem(atPath: path + ".tmp." + (name as NSString).pathExtension, toPath: path)
+        return path
+    }
+
+    /// `count` distinct valid MP4s: the clip plus a trailing `free` box holding a serial number, so every file
+    /// has its own SHA-256 while its boxes still tile it exactly.
+    static func distinctMP4s(_ count: Int, into folder: String) throws -> [String] {
+        let base = try Data(contentsOf: URL(fileURLWithPath: try mp4))
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return try (0..<count).map { i in
+            var data = base
+            var box = Data([0, 0, 0, 16]) + Data("free".utf8)
+            withUnsafeBytes(of: UInt64(i).bigEndian) { box.append(contentsOf: $0) }
+            data.append(box)
+            let path = folder + "/clip-\(i).mp4"
+            try data.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+    }
+}
