@@ -128,18 +128,7 @@ extension SystemdEnvironmentTests {
         }
 
         static func connect(_ fd: Int32, to path: String) -> Bool {
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-                buffer.copyBytes(from: bytes)
-                buffer[bytes.count] = 0
-            }
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-                }
-            }
+            SystemdTestSupport.withAddress(path) { Glibc.connect(fd, $0, $1) } == 0
         }
 
         static func fail(_ code: Int32, _ why: String) -> Never {

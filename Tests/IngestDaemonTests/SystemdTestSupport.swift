@@ -22,20 +22,7 @@ enum SystemdTestSupport {
     static func unixSocket(type: __socket_type, path: String, listen: Bool = false) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(type.rawValue), 0)
         guard fd >= 0 else { throw Failure("socket") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        precondition(bytes.count < MemoryLayout.size(ofValue: address.sun_path), "socket path too long: \(path)")
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-            buffer[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0 else {
+        guard Self.withAddress(path, { bind(fd, $0, $1) }) == 0 else {
             close(fd)
             throw Failure("bind \(path)")
         }
@@ -46,6 +33,21 @@ enum SystemdTestSupport {
             }
         }
         return fd
+    }
+
+    /// Calls `body` (bind or connect) with the `sockaddr_un` of `path` and its length.
+    static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        precondition(bytes.count < MemoryLayout.size(ofValue: address.sun_path), "socket path too long: \(path)")
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
     }
 
     /// Sets (or, for nil, unsets) environment variables for the duration of `body`, then restores them.

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Logging
 
@@ -25,10 +26,13 @@ enum LoggingBootstrap {
     /// and sets the level.
     /// - Parameters:
     ///   - level: the configured `LOG_LEVEL`.
-    ///   - environment: the process environment (only `JOURNAL_STREAM` is read).
+    ///   - environment: the process environment (only `JOURNAL_STREAM` is read); the real one by default.
     /// - Returns: the destination chosen, for a first log line that says so.
     @discardableResult
-    static func bootstrap(level: Logger.Level, environment: [String: String]) -> Destination {
+    static func bootstrap(
+        level: Logger.Level,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Destination {
         let destination = Self.destination(journalStream: environment["JOURNAL_STREAM"])
         Self.setLevel(level)
         let sharedLevel = Self.sharedLevel

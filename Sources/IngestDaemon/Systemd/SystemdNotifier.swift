@@ -76,6 +76,8 @@ final class SystemdNotifier: Sendable {
     ///
     /// Newlines in `text` become spaces, since the protocol is line-based.
     func status(_ text: String) {
+        // In a terminal run nobody listens: skip the rate-limit bookkeeping and its timer.
+        guard self.isEnabled else { return }
         let line = String(text.map { $0.isNewline ? " " : $0 })
         let now = ContinuousClock.now
         enum Action {
