@@ -61,7 +61,7 @@ install:
 	done
 	install -m 0644 systemd/ingestd.sysusers "$(DESTDIR)$(SYSUSERSDIR)/ingestd.conf"
 	install -m 0644 systemd/ingestd.tmpfiles "$(DESTDIR)$(TMPFILESDIR)/ingestd.conf"
-	install -m 0644 docs/systemd.md "$(DESTDIR)$(DOCDIR)/systemd.md"
+	install -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"
 	"$(BUILD_DIR)/ingestctl" --generate-completion-script bash > "$(DESTDIR)$(BASHCOMPDIR)/ingestctl"
 	"$(BUILD_DIR)/ingestctl" --generate-completion-script zsh > "$(DESTDIR)$(ZSHCOMPDIR)/_ingestctl"
 	"$(BUILD_DIR)/ingestctl" --generate-completion-script fish > "$(DESTDIR)$(FISHCOMPDIR)/ingestctl.fish"
