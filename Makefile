@@ -91,7 +91,7 @@ uninstall:
 	for u in $(UNITS); do rm -f "$(DESTDIR)$(UNITDIR)/$$u"; done
 	rm -f "$(DESTDIR)$(SYSUSERSDIR)/ingestd.conf" "$(DESTDIR)$(TMPFILESDIR)/ingestd.conf"
 	rm -f "$(DESTDIR)$(BASHCOMPDIR)/ingestctl" "$(DESTDIR)$(ZSHCOMPDIR)/_ingestctl" "$(DESTDIR)$(FISHCOMPDIR)/ingestctl.fish"
-	rm -f "$(DESTDIR)$(DOCDIR)/systemd.md"
+	rm -f "$(DESTDIR)$(DOCDIR)/README.md"
 	-rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/ingestd and /var/lib/ingestd (configuration and data); remove them by hand"
