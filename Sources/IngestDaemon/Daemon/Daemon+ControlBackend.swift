@@ -168,9 +168,12 @@ extension Daemon: ControlBackend {
                 staged: stagedFile, originalFilename: originalFilename, project: project, size: size, checksum: sha256,
                 config: config)
         }
-        await handle(outcome, source: RawPath(originalFilename))
+        await context.report(outcome, source: originalFilename)
         switch outcome {
-        case .stored(let asset): return .stored(asset)
+        case .stored(let asset):
+            ingestedCount.add(1, ordering: .relaxed)
+            await thumbnails.enqueue(asset.id)
+            return .stored(asset)
         case .rejected(let rejection, _, _): return .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
         case .failed(let error):
             throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: error)

@@ -14,7 +14,7 @@ final class Daemon: Sendable {
     let thumbnails: ThumbnailService
     private let ingestPool: NIOThreadPool
     private let lastError = Mutex<String?>(nil)
-    private let ingestedCount = Atomic<Int>(0)
+    let ingestedCount = Atomic<Int>(0)
 
     init(context: DaemonContext) throws {
         self.context = context

@@ -36,11 +36,12 @@ struct DaemonRunner {
         }
 
         let server: ControlServer
+        var socketDescription = configuration.controlSocketPath
         do {
             if let fd = try SocketActivation.inheritedControlSocket() {
                 server = try await ControlServer.start(
                     inheritedFD: fd, socketGroup: configuration.controlSocketGroup, backend: daemon, logger: logger)
-                logger.info("control socket handed over by systemd", metadata: ["fd": "\(fd)"])
+                socketDescription = "fd \(fd) from systemd"
             } else {
                 server = try await ControlServer.start(
                     path: configuration.controlSocketPath, mode: configuration.controlSocketMode,
@@ -60,7 +61,7 @@ struct DaemonRunner {
                 "ingestd ready",
                 metadata: [
                     "drop": "\(context.dropRoot)", "storage": "\(context.layout.root)",
-                    "socket": "\(configuration.controlSocketPath)",
+                    "socket": "\(socketDescription)",
                 ])
             if let interval = notifier.watchdogInterval {
                 group.addTask {

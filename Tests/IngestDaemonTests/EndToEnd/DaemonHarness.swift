@@ -48,8 +48,8 @@ final class DaemonHarness: @unchecked Sendable {
     static var ingestd: String { binDirectory + "/ingestd" }
     static var ingestctl: String { binDirectory + "/ingestctl" }
 
-    /// Starts the daemon and waits until `/health` answers.
-    func start(extraArguments: [String] = []) async throws {
+    /// Starts the daemon and (unless told not to) waits until `/health` answers.
+    func start(extraArguments: [String] = [], waitForHealth: Bool = true) async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.ingestd)
         p.arguments = ["--drop", drop, "--storage", storage, "--socket", socket] + extraArguments
@@ -65,6 +65,7 @@ final class DaemonHarness: @unchecked Sendable {
         p.standardError = log
         try p.run()
         process = p
+        guard waitForHealth else { return }
         try await waitUntil("the control socket answers", timeout: .seconds(20)) {
             (try? self.request("GET", "/health").status) == 200
         }
@@ -123,19 +124,24 @@ final class DaemonHarness: @unchecked Sendable {
         return Response(status: status, body: Data(out[..<newline]))
     }
 
-    /// Runs a program, returns stdout.
+    /// Runs a program, returns stdout. Output goes through a temporary file, not a pipe: a daemon spawned
+    /// concurrently by another test could inherit a pipe's write end and keep it from ever reaching EOF.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> [UInt8] {
+        let outPath = NSTemporaryDirectory() + "ingestd-e2e-out-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        defer { unlink(outPath) }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         if let environment { p.environment = environment }
-        let pipe = Pipe()
-        p.standardOutput = pipe
+        p.standardOutput = out
         p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
         try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return [UInt8](data)
+        try out.close()
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: outPath)))
     }
 
     // MARK: - Files

@@ -216,11 +216,12 @@ struct IngestEndToEndTests {
         p.executableURL = URL(fileURLWithPath: DaemonHarness.ingestd)
         p.arguments = ["--drop", h.drop, "--storage", h.storage]
         p.environment = ["DUPLICATES": "maybe", "PATH": "/usr/bin:/bin"]
-        let errors = Pipe()
-        p.standardError = errors
+        let errPath = h.root + "/stderr.txt"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try p.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
+        let message = try String(contentsOfFile: errPath, encoding: .utf8)
         #expect(p.terminationStatus == 78)
         #expect(message.contains("DUPLICATES=maybe"))
         #expect(message.contains("reject or keep"))

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon against real peers of the systemd protocols (no systemd runs as PID 1 here).
+@Suite(.timeLimit(.minutes(2)))
+struct SystemdEndToEndTests {
+    @Test func readyComesOnlyOnceTheSocketAnswersThenWatchdogStatusAndStopping() async throws {
+        let listener = try NotifyListener()
+        let h = try DaemonHarness(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
+        defer { h.remove() }
+        try await h.start(waitForHealth: false)
+        var ready = false
+        for _ in 0..<100 where !ready {
+            let messages = await listener.collect(for: .milliseconds(200))
+            ready = messages.contains { $0.message.split(separator: "\n").contains("READY=1") }
+        }
+        #expect(ready, "no READY=1")
+        // READY=1 promises a working socket.
+        #expect(try h.request("GET", "/health").status == 200)
+        let window = await listener.collect(for: .milliseconds(1500))
+        let pings = window.filter { $0.message.contains("WATCHDOG=1") }
+        // WATCHDOG_USEC=400 ms: pings at about half of it, i.e. roughly 7 in 1.5 s; never fewer than 4.
+        #expect(pings.count >= 4, "\(pings.count) watchdog pings in 1.5 s")
+        let statuses = window.map(\.message).filter { $0.hasPrefix("STATUS=") }
+        let allStatus = statuses + (await listener.collect(for: .milliseconds(1200))).map(\.message).filter { $0.hasPrefix("STATUS=") }
+        #expect(!allStatus.isEmpty || h.log.contains("ready"), "no STATUS= line")
+        kill(h.process!.processIdentifier, SIGTERM)
+        let after = await listener.collect(for: .seconds(2))
+        #expect(after.contains { $0.message.split(separator: "\n").contains("STOPPING=1") })
+        #expect(try await h.stop() == 0)
+    }
+
+    @Test func sighupChangesThumbnailWidthForTheNextFileAndRefusesABrokenFile() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        let config = h.root + "/ingestd.env"
+        try "THUMBNAIL_WIDTH=320\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try await h.start(extraArguments: ["--config", config])
+        let clips = try TestClips.distinctMP4s(3, into: h.root + "/clips")
+        try h.drop(clips[0], as: "w/first.mp4")
+        try await waitUntil("the first thumbnail exists") { try h.assets("w").first?["thumbnail_path"] as? String != nil }
+
+        try "THUMBNAIL_WIDTH=160\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(h.process!.processIdentifier, SIGHUP)
+        try await waitUntil("the reload is logged") { h.log.contains("configuration reloaded") }
+        try h.drop(clips[1], as: "w/second.mp4")
+        try await waitUntil("the second thumbnail exists") {
+            try h.assets("w").filter { $0["thumbnail_path"] as? String != nil }.count == 2
+        }
+
+        try "THUMBNAIL_WIDTH=lots\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(h.process!.processIdentifier, SIGHUP)
+        try await waitUntil("the refusal is logged") { h.log.contains("reload refused") }
+        #expect(h.log.contains("THUMBNAIL_WIDTH=lots"))
+        try h.drop(clips[2], as: "w/third.mp4")
+        try await waitUntil("the third thumbnail exists") {
+            try h.assets("w").filter { $0["thumbnail_path"] as? String != nil }.count == 3
+        }
+        var widths: [String: Int] = [:]
+        for asset in try h.assets("w") {
+            let thumb = try #require(asset["thumbnail_path"] as? String)
+            widths[asset["original_filename"] as? String ?? ""] = try Self.jpegWidth(h.storage + "/" + thumb)
+        }
+        #expect(widths == ["first.mp4": 320, "second.mp4": 160, "third.mp4": 160])
+        #expect(try await h.stop() == 0)
+    }
+
+    @Test func socketActivationServesOnTheHandedOverSocket() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        let socket = h.root + "/activated.sock"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        p.arguments = ["-l", socket, "-E", "MIN_FREE_BYTES=0", DaemonHarness.ingestd, "--drop", h.drop, "--storage", h.storage]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer {
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
+        try await waitUntil("the activation socket exists") { FileManager.default.fileExists(atPath: socket) }
+        let out = try DaemonHarness.run("/usr/bin/curl", ["-s", "--max-time", "10", "--unix-socket", socket, "http://localhost/health"])
+        let health = try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any]
+        #expect(health?["status"] as? String == "ok")
+        // The daemon did not bind a socket of its own.
+        #expect(!FileManager.default.fileExists(atPath: h.storage + "/ingestd.sock"))
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
+    @Test func sigtermDuringABurstExitsInTimeWithNothingLost() async throws {
+        let h = try DaemonHarness(settleMS: 50)
+        defer { h.remove() }
+        let clips = try TestClips.distinctMP4s(40, into: h.root + "/clips")
+        try await h.start()
+        for (i, clip) in clips.enumerated() {
+            try h.drop(clip, as: "t/c\(i).mp4")
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        #expect(try await h.stop(signal: SIGTERM) == 0)
+        #expect(ContinuousClock.now - start < .seconds(25))
+        // Every clip is either stored with a ready record or still in the drop; after a restart all are stored.
+        try await h.start()
+        try await waitUntil("all clips stored", timeout: .seconds(60)) { try h.assets("t").count == 40 }
+        #expect(h.files(in: "drop").isEmpty)
+        #expect(h.files(in: "storage/uploads/project_t").count == 40)
+        #expect(try await h.stop() == 0)
+    }
+
+    static func jpegWidth(_ path: String) throws -> Int {
+        let out = try DaemonHarness.run(
+            "/usr/bin/ffprobe", ["-v", "error", "-show_entries", "stream=width", "-of", "csv=p=0", path])
+        return Int(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+}
