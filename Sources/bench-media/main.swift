@@ -90,10 +90,10 @@ do {
         for index in 1...count {
             _ = try renderer.render(path: file)
             _ = try MediaProbe.probe(path: file)
-            if index == 100 { after100 = residentKiB() }
+            if index == min(100, count) { after100 = residentKiB() }
         }
         let atEnd = residentKiB()
-        print("VmRSS after 100 renders+probes:   \(after100) KiB")
+        print("VmRSS after \(min(100, count)) renders+probes:   \(after100) KiB")
         print("VmRSS after \(count) renders+probes: \(atEnd) KiB (growth \(atEnd - after100) KiB, target < 16384)")
     case "log":
         FFmpegLog.route { level, message in print("ffmpeg[\(level)] \(message)") }

@@ -109,6 +109,20 @@ struct ThumbnailRendererTests {
         #expect(mean > 60, "mean luma \(mean)")
     }
 
+    @Test("an all-black or all-white video still gets its real (full-range JPEG) frame", arguments: [
+        ("black", 0.0), ("white", 255.0),
+    ])
+    func flatVideo(colour: String, expected: Double) throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let path = try clips.make(
+            "\(colour).mp4", video: "color=c=\(colour):size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        let (_, pixels) = try renderAndDecode(path, clips: clips)
+        // Limited-range leakage would show as 16 or 235.
+        #expect(abs(meanLuma(pixels, width: 320, rows: 0..<180) - expected) < 4)
+    }
+
     @Test("a probeable file whose video payload is garbage is decode_failed")
     func corruptPayload() throws {
         let clips = try ClipFactory()

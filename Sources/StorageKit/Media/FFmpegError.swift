@@ -16,6 +16,7 @@ public struct FFmpegError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `av_strerror`'s text for `code`, e.g. "Invalid data found when processing input".
     public var message: String { Self.message(for: code) }
 
+    /// `function failed: message (code)`.
     public var description: String { "\(function) failed: \(message) (\(code))" }
 
     /// Turns an `AVERROR` code into `av_strerror`'s text.

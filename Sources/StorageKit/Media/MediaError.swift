@@ -31,5 +31,6 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         self.detail = detail
     }
 
+    /// `kind: detail`, e.g. `no_video: clip.mp4 has no video stream (format mov,mp4,m4a,3gp,3g2,mj2).`
     public var description: String { "\(kind.rawValue): \(detail)" }
 }
