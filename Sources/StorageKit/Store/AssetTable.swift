@@ -4,11 +4,11 @@ import GRDB
 /// The SQL of the `assets` table. Every function runs on a connection the caller holds, so the
 /// same code serves single calls and `Catalog.write` transactions.
 enum AssetTable {
-    static func insert(_ asset: Asset, _ db: Database, encoder: JSONEncoder = Asset.metadataEncoder()) throws {
+    static func insert(_ asset: Asset, _ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         do {
-            try statement.execute(arguments: StatementArguments(asset.catalogValues(encoder: encoder)))
+            try statement.execute(arguments: StatementArguments(asset.catalogValues()))
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw StorageError.conflict(
                 "asset \(asset.id) (\(asset.relativePath)) clashes with a stored asset of the same id or relative_path: \(error.message ?? "constraint failed")"
@@ -24,7 +24,7 @@ enum AssetTable {
                     error = ?, created_at = ?, updated_at = ?
                 WHERE id = ?
                 """)
-        var values = try asset.catalogValues(encoder: Asset.metadataEncoder())
+        var values = try asset.catalogValues()
         // catalogValues starts with the id; the UPDATE wants it last.
         values.append(values.removeFirst())
         do {
@@ -38,7 +38,7 @@ enum AssetTable {
 
     static func asset(id: String, _ db: Database) throws -> Asset? {
         let statement = try db.cachedStatement(sql: "SELECT \(Asset.selectColumns) FROM assets WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id]).map(Asset.init(catalogRow:))
+        return try Row.fetchOne(statement, arguments: [id]).map { try Asset(catalogRow: $0) }
     }
 
     static func delete(id: String, _ db: Database) throws -> Asset? {
@@ -100,7 +100,7 @@ enum AssetTable {
                 WHERE project_id = ? AND checksum = ? AND status IN ('ready', 'processing')
                 ORDER BY created_at, rowid LIMIT 1
                 """)
-        return try Row.fetchOne(statement, arguments: [project.rawValue, checksum]).map(Asset.init(catalogRow:))
+        return try Row.fetchOne(statement, arguments: [project.rawValue, checksum]).map { try Asset(catalogRow: $0) }
     }
 
     static func assets(status: AssetStatus, _ db: Database) throws -> [Asset] {
@@ -147,8 +147,9 @@ enum AssetTable {
 
     private static func fetch(_ statement: Statement, _ arguments: StatementArguments) throws -> [Asset] {
         var out: [Asset] = []
+        let decoder = JSONDecoder()
         let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try rows.next() { out.append(try Asset(catalogRow: row)) }
+        while let row = try rows.next() { out.append(try Asset(catalogRow: row, decoder: decoder)) }
         return out
     }
 }

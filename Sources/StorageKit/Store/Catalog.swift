@@ -32,6 +32,12 @@ public struct Catalog: Sendable {
         // (repair tooling, sqlite3 shell) holding the write lock for a moment.
         config.busyMode = .timeout(5)
         config.label = "catalog"
+        config.prepareDatabase { db in
+            // 32 MiB of page cache per connection (SQLite's default is 2 MiB): the checksum and
+            // relative_path indexes take inserts at random places, and with a small cache every
+            // batch re-reads and re-writes most of their pages. Memory grows only as pages are used.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
+        }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             let catalog = Catalog(writer: pool, location: path)
