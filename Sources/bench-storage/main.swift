@@ -20,7 +20,10 @@ struct Options {
         while let a = it.next() {
             guard a.hasPrefix("--") else { fail("unexpected argument \(a)") }
             let key = String(a.dropFirst(2))
-            if key == "keep" || key == "memory" { flags.insert(key); continue }
+            if key == "keep" || key == "memory" {
+                flags.insert(key)
+                continue
+            }
             guard let v = it.next() else { fail("--\(key) needs a value") }
             values[key] = v
         }
@@ -89,19 +92,37 @@ func catalogBench(_ options: Options) throws {
 
     let base: Int64 = 1_764_000_000_000
     let metadata = MediaMetadata(
-        durationSeconds: 12.5, formatName: "mov,mp4,m4a,3gp,3g2,mj2", bitRate: 1_200_000, width: 1280, height: 720,
-        rotation: 0, videoCodec: "h264", frameRate: 30, audioCodec: "aac", sampleRate: 48_000, channels: 2)
+        durationSeconds: 12.5,
+        formatName: "mov,mp4,m4a,3gp,3g2,mj2",
+        bitRate: 1_200_000,
+        width: 1280,
+        height: 720,
+        rotation: 0,
+        videoCodec: "h264",
+        frameRate: 30,
+        audioCodec: "aac",
+        sampleRate: 48_000,
+        channels: 2
+    )
     func asset(_ i: Int) -> Asset {
         let project = String(format: "p%03d", i % projects)
         let id = String(format: "%08x-0000-4000-8000-%012x", i, i)
         let hex = String(format: "%016llx", UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
         return Asset(
-            id: id, projectID: project, filename: "clip-\(i).mp4", originalFilename: "clip \(i).mp4",
+            id: id,
+            projectID: project,
+            filename: "clip-\(i).mp4",
+            originalFilename: "clip \(i).mp4",
             relativePath: "uploads/project_\(project)/clip-\(hex.prefix(10))-\(i).mp4",
-            checksum: String(repeating: hex, count: 4), sizeBytes: Int64(1_000_000 + i), mimeType: "video/mp4",
-            status: .ready, thumbnailPath: "thumbnails/project_\(project)/clip-\(i).jpg", metadata: metadata,
+            checksum: String(repeating: hex, count: 4),
+            sizeBytes: Int64(1_000_000 + i),
+            mimeType: "video/mp4",
+            status: .ready,
+            thumbnailPath: "thumbnails/project_\(project)/clip-\(i).jpg",
+            metadata: metadata,
             createdAt: Date(timeIntervalSince1970: Double(base + Int64(i) * 10) / 1000),
-            updatedAt: Date(timeIntervalSince1970: Double(base + Int64(i) * 10 + 5) / 1000))
+            updatedAt: Date(timeIntervalSince1970: Double(base + Int64(i) * 10 + 5) / 1000)
+        )
     }
 
     print("catalog: \(records) records, \(projects) projects, batches of \(batch), \(catalog.location)")
@@ -119,7 +140,8 @@ func catalogBench(_ options: Options) throws {
     let rate = Double(records) / seconds(insertTime)
     print(
         "  insert: \(fmt(seconds(insertTime), 3)) s wall, \(Int(rate)) inserts/s (target >= 20000);"
-            + " \(fmt(insertCPU, 3)) s CPU = \(Int(Double(records) / insertCPU)) inserts per CPU-second")
+            + " \(fmt(insertCPU, 3)) s CPU = \(Int(Double(records) / insertCPU)) inserts per CPU-second"
+    )
 
     let project = ProjectID(exactly: String(format: "p%03d", projects / 2))!
     let all = try catalog.list(project: project, limit: nil, after: nil)
@@ -137,8 +159,13 @@ func catalogBench(_ options: Options) throws {
     let dup = try timeRuns(1001) { _ = try catalog.existing(project: project, checksum: probe.checksum) }
     let get = try timeRuns(1001) { _ = try catalog.asset(id: probe.id) }
     print("  project \(project): \(all.count) records")
-    print("  newest page of 100 via list(after: cursor): median \(fmt(viaCursor.median, 3)) ms, max \(fmt(viaCursor.max, 3)) ms (target < 5 ms)")
-    print("  newest page of 100 via latest():           median \(fmt(latest.median, 3)) ms, max \(fmt(latest.max, 3)) ms")
+    print(
+        "  newest page of 100 via list(after: cursor): median \(fmt(viaCursor.median, 3)) ms,"
+            + " max \(fmt(viaCursor.max, 3)) ms (target < 5 ms)"
+    )
+    print(
+        "  newest page of 100 via latest():           median \(fmt(latest.median, 3)) ms, max \(fmt(latest.max, 3)) ms"
+    )
     print("  oldest page of 100 via list(after: nil):   median \(fmt(first.median, 3)) ms, max \(fmt(first.max, 3)) ms")
     print("  duplicate look-up existing(checksum):       median \(fmt(dup.median, 3)) ms")
     print("  asset(id:):                                 median \(fmt(get.median, 3)) ms")
@@ -181,7 +208,9 @@ func statsBench(_ options: Options) throws {
     print("stats: \(files) files in \(projects) projects made in \(fmt(seconds(made), 2)) s below \(layout.root)")
 
     var stats: StorageStatistics?
+    let cpu0 = cpuSeconds()
     let global = try timeRuns(7) { stats = try StorageStatistics.compute(layout: layout) }
+    let globalCPU = (cpuSeconds() - cpu0) / 7 * 1000
     for (category, (bytes, count)) in expected {
         let got = stats!.categories[category.rawValue]!
         guard got.bytes == bytes, got.fileCount == count else {
@@ -192,7 +221,10 @@ func statsBench(_ options: Options) throws {
         _ = try StorageStatistics.compute(layout: layout, project: ProjectID(exactly: "p001")!)
     }
     let total = stats!.categories.values.reduce(0) { $0 + $1.fileCount }
-    print("  global statistics (\(total) files): median \(fmt(global.median)) ms, max \(fmt(global.max)) ms (target < 300 ms)")
+    print(
+        "  global statistics (\(total) files): median \(fmt(global.median)) ms, max \(fmt(global.max)) ms"
+            + " (target < 300 ms); \(fmt(globalCPU)) ms CPU per run"
+    )
     print("  one project's statistics:           median \(fmt(one.median)) ms")
     print("  figures equal the files made: yes")
 }

@@ -44,15 +44,20 @@ struct MediaMetadataCatalogJSONTests {
     }
 
     @Test func fallbackReadsEscapesAndUnknownKeys() throws {
-        let m = try MediaMetadata(catalogJSON: #"{"format_name":"a\"b\u00e9","extra":[1,2],"width":2}"#, decoder: JSONDecoder())
+        let m = try MediaMetadata(
+            catalogJSON: #"{"format_name":"a\"b\u00e9","extra":[1,2],"width":2}"#,
+            decoder: JSONDecoder()
+        )
         #expect(m == MediaMetadata(formatName: "a\"bé", width: 2))
         #expect(throws: (any Error).self) { try MediaMetadata(catalogJSON: "{nope", decoder: JSONDecoder()) }
     }
 
     @Test func nonFiniteNumbersAreRefusedWithTheirKey() {
-        #expect(throwsStorageError(.invalidArgument, { _ = try MediaMetadata(durationSeconds: .nan).catalogJSON() }) {
-            $0.message.contains("duration_seconds")
-        })
+        #expect(
+            throwsStorageError(.invalidArgument, { _ = try MediaMetadata(durationSeconds: .nan).catalogJSON() }) {
+                $0.message.contains("duration_seconds")
+            }
+        )
         #expect(throwsStorageError(.invalidArgument, { _ = try MediaMetadata(frameRate: .infinity).catalogJSON() }))
     }
 }

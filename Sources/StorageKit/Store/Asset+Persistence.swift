@@ -26,11 +26,21 @@ extension Asset {
             }
         }
         self.init(
-            id: id, projectID: row[1], filename: row[2], originalFilename: row[3], relativePath: row[4],
-            checksum: row[5], sizeBytes: row[6], mimeType: row[7], status: status, thumbnailPath: row[9],
-            metadata: metadata, error: row[11],
+            id: id,
+            projectID: row[1],
+            filename: row[2],
+            originalFilename: row[3],
+            relativePath: row[4],
+            checksum: row[5],
+            sizeBytes: row[6],
+            mimeType: row[7],
+            status: status,
+            thumbnailPath: row[9],
+            metadata: metadata,
+            error: row[11],
             createdAt: ISO8601Millis.date(milliseconds: row[12]),
-            updatedAt: ISO8601Millis.date(milliseconds: row[13]))
+            updatedAt: ISO8601Millis.date(milliseconds: row[13])
+        )
     }
 
     /// The values for `id, project_id, …, updated_at` (the order of `selectColumns`).

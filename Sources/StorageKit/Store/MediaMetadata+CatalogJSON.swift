@@ -76,7 +76,9 @@ extension MediaMetadata {
     static func parseFlat(_ json: String) -> MediaMetadata? {
         var m = MediaMetadata()
         var bytes = Array(json.utf8)[...]
-        func skipSpace() { while let b = bytes.first, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { bytes.removeFirst() } }
+        func skipSpace() {
+            while let b = bytes.first, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { bytes.removeFirst() }
+        }
         func expect(_ b: UInt8) -> Bool {
             skipSpace()
             guard bytes.first == b else { return false }
@@ -85,21 +87,29 @@ extension MediaMetadata {
         }
         func string() -> String? {
             guard expect(0x22) else { return nil }
-            guard let end = bytes.firstIndex(where: { $0 == 0x22 || $0 == 0x5C }), bytes[end] == 0x22 else { return nil }
+            guard let end = bytes.firstIndex(where: { $0 == 0x22 || $0 == 0x5C }), bytes[end] == 0x22 else {
+                return nil
+            }
             let s = String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
             bytes = bytes[(end + 1)...]
             return s
         }
         func numberText() -> String? {
             skipSpace()
-            let end = bytes.firstIndex { !(($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2B || $0 == 0x2E || $0 == 0x65 || $0 == 0x45) } ?? bytes.endIndex
+            let end =
+                bytes.firstIndex {
+                    !(($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2B || $0 == 0x2E || $0 == 0x65 || $0 == 0x45)
+                } ?? bytes.endIndex
             guard end > bytes.startIndex else { return nil }
             let s = String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
             bytes = bytes[end...]
             return s
         }
         guard expect(0x7B) else { return nil }
-        if expect(0x7D) { skipSpace(); return bytes.isEmpty ? m : nil }
+        if expect(0x7D) {
+            skipSpace()
+            return bytes.isEmpty ? m : nil
+        }
         repeat {
             guard let key = string(), expect(0x3A) else { return nil }
             switch key {
