@@ -95,6 +95,12 @@ let package = Package(
             dependencies: ["StorageKit"],
             swiftSettings: strictness
         ),
+        // Hand-run benchmarks of the catalog and the statistics walk (bench/catalog-bench.sh, bench/stats-bench.sh).
+        .executableTarget(
+            name: "bench-storage",
+            dependencies: ["StorageKit"],
+            swiftSettings: strictness
+        ),
         .testTarget(
             name: "StorageKitTests",
             dependencies: ["StorageKit", "IngestConfig"],

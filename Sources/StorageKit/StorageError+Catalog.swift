@@ -10,7 +10,8 @@ extension StorageError {
     public static func unknownCursor(_ after: String, project: String) -> StorageError {
         StorageError(
             code: .notFound,
-            message: "paging cursor after=\(String(reflecting: after)) names no asset of project \(project)")
+            message: "paging cursor after=\(String(reflecting: after)) names no asset of project \(project)"
+        )
     }
 
     /// No pending move with `id`.

@@ -109,11 +109,20 @@ struct CatalogAssetTests {
         let mine = Fixture.asset()
         let foreign = Fixture.asset(project: "other")
         try catalog.insertBatch([mine, foreign])
-        #expect(throwsStorageError(.notFound, { _ = try catalog.list(project: Fixture.demo, limit: 10, after: "no-such-id") }) {
-            $0.message.contains("no-such-id") && $0.message.contains("demo")
-        })
-        #expect(throwsStorageError(.notFound, { _ = try catalog.list(project: Fixture.demo, limit: 10, after: foreign.id) }))
-        #expect(throwsStorageError(.invalidArgument, { _ = try catalog.list(project: Fixture.demo, limit: -1, after: nil) }))
+        #expect(
+            throwsStorageError(
+                .notFound,
+                { _ = try catalog.list(project: Fixture.demo, limit: 10, after: "no-such-id") }
+            ) {
+                $0.message.contains("no-such-id") && $0.message.contains("demo")
+            }
+        )
+        #expect(
+            throwsStorageError(.notFound, { _ = try catalog.list(project: Fixture.demo, limit: 10, after: foreign.id) })
+        )
+        #expect(
+            throwsStorageError(.invalidArgument, { _ = try catalog.list(project: Fixture.demo, limit: -1, after: nil) })
+        )
     }
 
     @Test func deleteReturnsTheRecordOnce() throws {
@@ -158,12 +167,14 @@ struct CatalogAssetTests {
             SELECT \(Asset.selectColumns) FROM assets
             WHERE project_id = 'p' AND checksum = 'c' AND status IN ('ready', 'processing')
             ORDER BY created_at, rowid LIMIT 1
-            """)
+            """
+        )
         let page = try catalog.queryPlan(
             """
             SELECT \(Asset.selectColumns) FROM assets
             WHERE project_id = 'p' AND (created_at, rowid) > (1, 2) ORDER BY created_at, rowid LIMIT 100
-            """)
+            """
+        )
         let plans = [lookUp, page]
         #expect(plans[0].contains("assets_project_checksum"), "\(plans[0])")
         #expect(plans[1].contains("assets_project_created"), "\(plans[1])")
@@ -208,8 +219,12 @@ struct CatalogAssetTests {
         let a = Fixture.asset()
         try catalog.insert(a)
         try catalog.execute("UPDATE assets SET status = 'weird'")
-        #expect(throwsStorageError(.invalidArgument, { _ = try catalog.asset(id: a.id) }) { $0.message.contains("weird") })
+        #expect(
+            throwsStorageError(.invalidArgument, { _ = try catalog.asset(id: a.id) }) { $0.message.contains("weird") }
+        )
         try catalog.execute("UPDATE assets SET status = 'ready', metadata = '{nope'")
-        #expect(throwsStorageError(.invalidArgument, { _ = try catalog.asset(id: a.id) }) { $0.message.contains("{nope") })
+        #expect(
+            throwsStorageError(.invalidArgument, { _ = try catalog.asset(id: a.id) }) { $0.message.contains("{nope") }
+        )
     }
 }

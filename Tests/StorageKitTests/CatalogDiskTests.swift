@@ -30,7 +30,8 @@ struct CatalogDiskTests {
         #expect(
             throwsStorageError(.catalog, { _ = try Catalog.open(layout: layout) }) {
                 $0.message.contains(layout.catalogPath) && $0.message.contains("not an SQLite database")
-            })
+            }
+        )
         // The file was not replaced or truncated.
         let size = try FileManager.default.attributesOfItem(atPath: layout.catalogPath)[.size] as? Int
         #expect(size == 4096)
@@ -42,7 +43,11 @@ struct CatalogDiskTests {
         let layout = StorageLayout(root: dir.path)
         try dir.folder("metadata")
         try "hello\n".write(toFile: layout.catalogPath, atomically: false, encoding: .utf8)
-        #expect(throwsStorageError(.catalog, { _ = try Catalog.open(layout: layout) }) { $0.message.contains(layout.catalogPath) })
+        #expect(
+            throwsStorageError(.catalog, { _ = try Catalog.open(layout: layout) }) {
+                $0.message.contains(layout.catalogPath)
+            }
+        )
     }
 
     @Test func aMetadataFolderThatCannotBeMadeIsNamed() throws {
@@ -54,7 +59,8 @@ struct CatalogDiskTests {
         #expect(
             throwsStorageError(.io, { _ = try Catalog.open(layout: layout) }) {
                 $0.errno == ENOTDIR && $0.message.contains(dir.path + "/blocker")
-            })
+            }
+        )
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/blocker/storage"))
     }
 
@@ -63,7 +69,11 @@ struct CatalogDiskTests {
         defer { dir.remove() }
         let layout = StorageLayout(root: dir.path)
         try dir.folder("metadata/catalog.sqlite")
-        #expect(throwsStorageError(.catalog, { _ = try Catalog.open(layout: layout) }) { $0.message.contains(layout.catalogPath) })
+        #expect(
+            throwsStorageError(.catalog, { _ = try Catalog.open(layout: layout) }) {
+                $0.message.contains(layout.catalogPath)
+            }
+        )
     }
 
     @Test(.timeLimit(.minutes(1))) func readersListWhileOneWriterCommits() async throws {

@@ -6,8 +6,12 @@ import Testing
 struct CatalogEventTests {
     static func event(_ n: Int, type: IngestEvent.EventType = .ingested) -> IngestEvent {
         IngestEvent(
-            type: type, at: ISO8601Millis.date(milliseconds: Fixture.baseMillis + Int64(n)), projectID: "demo",
-            assetID: "asset-\(n)", filename: "f\(n).mp4")
+            type: type,
+            at: ISO8601Millis.date(milliseconds: Fixture.baseMillis + Int64(n)),
+            projectID: "demo",
+            assetID: "asset-\(n)",
+            filename: "f\(n).mp4"
+        )
     }
 
     @Test func idsAreConsecutiveAndReplayReturnsWhatWasStored() throws {
@@ -73,8 +77,12 @@ struct CatalogEventTests {
 
     @Test func jsonIsSnakeCaseWithNilKeysLeftOut() throws {
         var e = IngestEvent(
-            id: 42, type: .thumbnailReady, at: ISO8601Millis.date(milliseconds: 1_795_999_200_123), projectID: "demo",
-            assetID: "a1")
+            id: 42,
+            type: .thumbnailReady,
+            at: ISO8601Millis.date(milliseconds: 1_795_999_200_123),
+            projectID: "demo",
+            assetID: "a1"
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(e), as: UTF8.self)
@@ -88,6 +96,10 @@ struct CatalogEventTests {
         e.detail = "d"
         let back = try JSONDecoder().decode(IngestEvent.self, from: encoder.encode(e))
         #expect(back == e)
-        #expect(IngestEvent.EventType.allCases.map(\.rawValue) == ["ingested", "rejected", "thumbnail_ready", "deleted", "failed"])
+        #expect(
+            IngestEvent.EventType.allCases.map(\.rawValue) == [
+                "ingested", "rejected", "thumbnail_ready", "deleted", "failed",
+            ]
+        )
     }
 }

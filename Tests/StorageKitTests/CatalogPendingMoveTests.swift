@@ -6,9 +6,13 @@ import Testing
 struct CatalogPendingMoveTests {
     static func move(_ n: Int) -> PendingMove {
         PendingMove(
-            assetID: "asset-\(n)", projectID: "demo", sourcePath: "/srv/drop/demo/clip \(n).mp4",
-            stagingPath: "/srv/storage/.staging/\(n).tmp", stage: "staged",
-            createdAt: ISO8601Millis.date(milliseconds: Fixture.baseMillis + Int64(n)))
+            assetID: "asset-\(n)",
+            projectID: "demo",
+            sourcePath: "/srv/drop/demo/clip \(n).mp4",
+            stagingPath: "/srv/storage/.staging/\(n).tmp",
+            stage: "staged",
+            createdAt: ISO8601Millis.date(milliseconds: Fixture.baseMillis + Int64(n))
+        )
     }
 
     @Test func addAssignsIdsAndListsOldestFirst() throws {
@@ -47,7 +51,12 @@ struct CatalogPendingMoveTests {
         m.targetRelativePath = "uploads/project_demo/x.mp4"
         let data = try JSONEncoder().encode(m)
         let keys = Set(try (JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]).keys)
-        #expect(keys == ["id", "asset_id", "project_id", "source_path", "staging_path", "target_relative_path", "stage", "created_at"])
+        #expect(
+            keys == [
+                "id", "asset_id", "project_id", "source_path", "staging_path", "target_relative_path", "stage",
+                "created_at",
+            ]
+        )
         #expect(try JSONDecoder().decode(PendingMove.self, from: data) == m)
     }
 }

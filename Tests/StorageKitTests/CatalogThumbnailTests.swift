@@ -35,7 +35,11 @@ struct CatalogThumbnailTests {
 
     @Test func unknownAssetIsNotFound() throws {
         let catalog = try Catalog.inMemory()
-        #expect(throwsStorageError(.notFound, { _ = try catalog.beginThumbnailAttempt(id: "zzz") }) { $0.message.contains("zzz") })
+        #expect(
+            throwsStorageError(.notFound, { _ = try catalog.beginThumbnailAttempt(id: "zzz") }) {
+                $0.message.contains("zzz")
+            }
+        )
         #expect(throwsStorageError(.notFound, { try catalog.resetThumbnailAttempts(id: "zzz") }))
     }
 }

@@ -59,14 +59,16 @@ struct CatalogTransactionTests {
                     try tx.insert(Fixture.asset())
                     try tx.insert(a)
                 }
-            })
+            }
+        )
         #expect(
             throwsStorageError(.notFound) {
                 try catalog.write { tx in
                     try tx.appendEvent(IngestEvent(type: .deleted, projectID: "demo"))
                     try tx.updatePendingMove(CatalogPendingMoveTests.move(5))
                 }
-            })
+            }
+        )
         #expect(try catalog.allAssets() == [a])
         #expect(try catalog.lastEventID() == 0)
     }

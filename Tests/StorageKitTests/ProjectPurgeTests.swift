@@ -80,7 +80,9 @@ struct ProjectPurgeTests {
 
         #expect(try s.catalog.list(project: s.a, limit: nil, after: nil) == [])
         #expect(try s.catalog.allAssets() == [bAsset])
-        #expect(try StorageStatistics.compute(layout: s.layout, project: s.a).categories.values.allSatisfy { $0 == .zero })
+        #expect(
+            try StorageStatistics.compute(layout: s.layout, project: s.a).categories.values.allSatisfy { $0 == .zero }
+        )
     }
 
     @Test func aProjectFolderThatIsASymlinkIsUnlinkedNotFollowed() throws {
@@ -102,7 +104,8 @@ struct ProjectPurgeTests {
         defer { s.cleanUp() }
         try s.dir.folder("storage/rejected/project_a")
         // "bad\xff.mp4": created through the raw bytes, as a user's upload might be named.
-        let raw: [CChar] = Array((s.layout.root + "/rejected/project_a/bad").utf8CString.dropLast()) + [-1] + Array(".mp4".utf8CString)
+        let raw: [CChar] =
+            Array((s.layout.root + "/rejected/project_a/bad").utf8CString.dropLast()) + [-1] + Array(".mp4".utf8CString)
         let fd = open(raw, O_CREAT | O_WRONLY | O_EXCL, 0o644)
         #expect(fd >= 0)
         _ = write(fd, "12345", 5)
@@ -116,7 +119,11 @@ struct ProjectPurgeTests {
         let s = try Setup()
         defer { s.cleanUp() }
         try FileManager.default.removeItem(atPath: s.layout.categoryPath(.music))
-        let summary = try ProjectPurge.purge(project: ProjectID(exactly: "ghost")!, layout: s.layout, catalog: s.catalog)
+        let summary = try ProjectPurge.purge(
+            project: ProjectID(exactly: "ghost")!,
+            layout: s.layout,
+            catalog: s.catalog
+        )
         #expect(summary == PurgeSummary(projectID: "ghost", filesRemoved: 0, bytesFreed: 0))
     }
 
@@ -126,7 +133,9 @@ struct ProjectPurgeTests {
                 let e = JSONEncoder()
                 e.outputFormatting = .sortedKeys
                 return try e.encode(PurgeSummary(projectID: "demo", filesRemoved: 3, bytesFreed: 1_024))
-            }(), as: UTF8.self)
+            }(),
+            as: UTF8.self
+        )
         #expect(json == #"{"bytes_freed":1024,"files_removed":3,"project_id":"demo"}"#)
     }
 }

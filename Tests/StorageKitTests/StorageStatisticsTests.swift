@@ -47,7 +47,10 @@ struct StorageStatisticsTests {
     @Test func globalFiguresEqualAWalkOfTheDisk() throws {
         let dir = try TempDir()
         let (layout, outside) = try Self.makeTree(dir)
-        defer { dir.remove(); outside.remove() }
+        defer {
+            dir.remove()
+            outside.remove()
+        }
         let stats = try StorageStatistics.compute(layout: layout)
         #expect(stats.root == layout.root)
         #expect(stats.projectID == nil)
@@ -60,14 +63,20 @@ struct StorageStatisticsTests {
         #expect(stats.categories["exports"] == .zero)
         #expect(stats.categories["music"] == .zero)
         for category in StorageCategory.allCases {
-            #expect(stats.categories[category.rawValue] == Self.referenceWalk(layout.categoryPath(category)), "\(category)")
+            #expect(
+                stats.categories[category.rawValue] == Self.referenceWalk(layout.categoryPath(category)),
+                "\(category)"
+            )
         }
     }
 
     @Test func perProjectFiguresHaveProjectIDAndZeroMetadata() throws {
         let dir = try TempDir()
         let (layout, outside) = try Self.makeTree(dir)
-        defer { dir.remove(); outside.remove() }
+        defer {
+            dir.remove()
+            outside.remove()
+        }
         let a = ProjectID(exactly: "a")!
         let stats = try StorageStatistics.compute(layout: layout, project: a)
         #expect(stats.projectID == "a")
@@ -101,13 +110,19 @@ struct StorageStatisticsTests {
     @Test func aSymlinkedCategoryFolderIsNotFollowed() throws {
         let dir = try TempDir()
         let outside = try TempDir("outside")
-        defer { dir.remove(); outside.remove() }
+        defer {
+            dir.remove()
+            outside.remove()
+        }
         try outside.file("project_a/x.mp4", size: 100)
         try dir.folder("storage")
         try dir.symlink("storage/uploads", to: outside.path)
         let layout = StorageLayout(root: dir.path + "/storage")
         #expect(try StorageStatistics.compute(layout: layout).categories["uploads"] == .zero)
-        #expect(try StorageStatistics.compute(layout: layout, project: ProjectID(exactly: "a")!).categories["uploads"] == .zero)
+        #expect(
+            try StorageStatistics.compute(layout: layout, project: ProjectID(exactly: "a")!).categories["uploads"]
+                == .zero
+        )
     }
 
     @Test(arguments: [
@@ -150,7 +165,8 @@ struct DiskWalkerTests {
             files == [
                 .init(relativePath: "a.bin", size: 5), .init(relativePath: "sub/b.bin", size: 6),
                 .init(relativePath: "sub/deeper/c.bin", size: 7),
-            ])
+            ]
+        )
         #expect(try DiskWalker.totals(below: dir.path) == .init(bytes: 18, fileCount: 3))
         #expect(try DiskWalker.totals(below: dir.path + "/nope") == .init())
         #expect(try DiskWalker.totals(below: dir.path + "/a.bin") == .init())

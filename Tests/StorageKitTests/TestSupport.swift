@@ -24,7 +24,9 @@ struct TempDir {
     func file(_ relative: String, size: Int, byte: UInt8 = 0x61) throws -> String {
         let full = path + "/" + relative
         try FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         guard FileManager.default.createFile(atPath: full, contents: Data(repeating: byte, count: size)) else {
             throw StorageError.syscall("create", path: full, errno: errno)
         }
@@ -56,23 +58,47 @@ enum Fixture {
     static let baseMillis: Int64 = 1_764_000_000_123
 
     static func asset(
-        project: String = "demo", id: String = UUID().uuidString.lowercased(), createdMillis: Int64 = baseMillis,
-        checksum: String? = nil, size: Int64 = 1_048_576, status: AssetStatus = .ready,
-        metadata: MediaMetadata? = nil, thumbnailPath: String? = nil, error: String? = nil
+        project: String = "demo",
+        id: String = UUID().uuidString.lowercased(),
+        createdMillis: Int64 = baseMillis,
+        checksum: String? = nil,
+        size: Int64 = 1_048_576,
+        status: AssetStatus = .ready,
+        metadata: MediaMetadata? = nil,
+        thumbnailPath: String? = nil,
+        error: String? = nil
     ) -> Asset {
         Asset(
-            id: id, projectID: project, filename: "lesson-\(id.prefix(10)).mp4", originalFilename: "lesson.mp4",
+            id: id,
+            projectID: project,
+            filename: "lesson-\(id.prefix(10)).mp4",
+            originalFilename: "lesson.mp4",
             relativePath: "uploads/project_\(project)/lesson-\(id).mp4",
-            checksum: checksum ?? String(repeating: "ab", count: 32), sizeBytes: size, mimeType: "video/mp4",
-            status: status, thumbnailPath: thumbnailPath, metadata: metadata, error: error,
+            checksum: checksum ?? String(repeating: "ab", count: 32),
+            sizeBytes: size,
+            mimeType: "video/mp4",
+            status: status,
+            thumbnailPath: thumbnailPath,
+            metadata: metadata,
+            error: error,
             createdAt: ISO8601Millis.date(milliseconds: createdMillis),
-            updatedAt: ISO8601Millis.date(milliseconds: createdMillis + 1_333))
+            updatedAt: ISO8601Millis.date(milliseconds: createdMillis + 1_333)
+        )
     }
 
     static let fullMetadata = MediaMetadata(
-        durationSeconds: 12.5, formatName: "mov,mp4,m4a,3gp,3g2,mj2", bitRate: 1_200_000, width: 1280, height: 720,
-        rotation: 90, videoCodec: "h264", frameRate: 29.97002997002997, audioCodec: "aac", sampleRate: 48_000,
-        channels: 2)
+        durationSeconds: 12.5,
+        formatName: "mov,mp4,m4a,3gp,3g2,mj2",
+        bitRate: 1_200_000,
+        width: 1280,
+        height: 720,
+        rotation: 90,
+        videoCodec: "h264",
+        frameRate: 29.97002997002997,
+        audioCodec: "aac",
+        sampleRate: 48_000,
+        channels: 2
+    )
 
     static let demo = ProjectID(exactly: "demo")!
     static let other = ProjectID(exactly: "other")!
@@ -80,7 +106,9 @@ enum Fixture {
 
 /// `true` when `body` throws a `StorageError` with `code`; the error is handed to `check`.
 func throwsStorageError(
-    _ code: StorageError.Code, _ body: () throws -> Void, check: (StorageError) -> Bool = { _ in true }
+    _ code: StorageError.Code,
+    _ body: () throws -> Void,
+    check: (StorageError) -> Bool = { _ in true }
 ) -> Bool {
     do {
         try body()

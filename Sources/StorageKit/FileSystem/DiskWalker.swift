@@ -75,7 +75,9 @@ public enum DiskWalker {
     /// The walk itself. `visit` gets the parent's relative path, the file's name (valid only
     /// during the call) and its size.
     static func walk(
-        _ root: String, _ components: [String], wantNames: Bool,
+        _ root: String,
+        _ components: [String],
+        wantNames: Bool,
         _ visit: (String, UnsafePointer<CChar>, Int64) throws -> Void
     ) throws {
         guard let fd = try openFolder(root, components) else { return }
@@ -108,7 +110,10 @@ public enum DiskWalker {
 
     /// Reads the directory open on `fd` (taking ownership of it) and recurses into sub-folders.
     private static func walkDirectory(
-        _ fd: Int32, root: String, relative: String, _ visit: (String, UnsafePointer<CChar>, Int64) throws -> Void
+        _ fd: Int32,
+        root: String,
+        relative: String,
+        _ visit: (String, UnsafePointer<CChar>, Int64) throws -> Void
     ) throws {
         guard let dir = fdopendir(fd) else {
             let e = errno

@@ -26,7 +26,11 @@ public enum ProjectPurge {
             }
             defer { close(fd) }
             try TreeRemover.remove(
-                project.folderName, in: fd, path: layout.projectPath(category, project), tally: &tally)
+                project.folderName,
+                in: fd,
+                path: layout.projectPath(category, project),
+                tally: &tally
+            )
         }
         try catalog.deleteProject(project)
         return PurgeSummary(projectID: project.rawValue, filesRemoved: tally.files, bytesFreed: tally.bytes)

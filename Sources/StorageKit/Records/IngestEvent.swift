@@ -29,8 +29,14 @@ public struct IngestEvent: Codable, Sendable, Equatable {
 
     /// A new event; `id` stays `0` until `Catalog.appendEvent` stores it.
     public init(
-        id: Int64 = 0, type: EventType, at: Date = ISO8601Millis.now(), projectID: String,
-        assetID: String? = nil, filename: String? = nil, reason: String? = nil, error: String? = nil,
+        id: Int64 = 0,
+        type: EventType,
+        at: Date = ISO8601Millis.now(),
+        projectID: String,
+        assetID: String? = nil,
+        filename: String? = nil,
+        reason: String? = nil,
+        error: String? = nil,
         detail: String? = nil
     ) {
         self.id = id

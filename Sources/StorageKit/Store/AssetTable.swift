@@ -4,14 +4,16 @@ import GRDB
 /// The SQL of the `assets` table. Every function runs on a connection the caller holds, so the
 /// same code serves single calls and `Catalog.write` transactions.
 enum AssetTable {
-    static func insert(_ asset: Asset, _ db: Database, encoder: JSONEncoder = Asset.metadataEncoder()) throws {
+    static func insert(_ asset: Asset, _ db: Database) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            sql: "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        )
         do {
-            try statement.execute(arguments: StatementArguments(asset.catalogValues(encoder: encoder)))
+            try statement.execute(arguments: StatementArguments(asset.catalogValues()))
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw StorageError.conflict(
-                "asset \(asset.id) (\(asset.relativePath)) clashes with a stored asset of the same id or relative_path: \(error.message ?? "constraint failed")"
+                "asset \(asset.id) (\(asset.relativePath)) clashes with a stored asset of the same id or "
+                    + "relative_path: \(error.message ?? "constraint failed")"
             )
         }
     }
@@ -23,22 +25,24 @@ enum AssetTable {
                     checksum = ?, size_bytes = ?, mime_type = ?, status = ?, thumbnail_path = ?, metadata = ?,
                     error = ?, created_at = ?, updated_at = ?
                 WHERE id = ?
-                """)
-        var values = try asset.catalogValues(encoder: Asset.metadataEncoder())
+                """
+        )
+        var values = try asset.catalogValues()
         // catalogValues starts with the id; the UPDATE wants it last.
         values.append(values.removeFirst())
         do {
             try statement.execute(arguments: StatementArguments(values))
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw StorageError.conflict(
-                "asset \(asset.id): relative_path \(asset.relativePath) already belongs to another asset")
+                "asset \(asset.id): relative_path \(asset.relativePath) already belongs to another asset"
+            )
         }
         guard db.changesCount > 0 else { throw StorageError.assetNotFound(asset.id) }
     }
 
     static func asset(id: String, _ db: Database) throws -> Asset? {
         let statement = try db.cachedStatement(sql: "SELECT \(Asset.selectColumns) FROM assets WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id]).map(Asset.init(catalogRow:))
+        return try Row.fetchOne(statement, arguments: [id]).map { try Asset(catalogRow: $0) }
     }
 
     static func delete(id: String, _ db: Database) throws -> Asset? {
@@ -63,11 +67,13 @@ enum AssetTable {
                 sql: """
                     SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
                     ORDER BY created_at, rowid LIMIT ?
-                    """)
+                    """
+            )
             return try fetch(statement, [project.rawValue, limitValue])
         }
         let cursor = try db.cachedStatement(
-            sql: "SELECT created_at, rowid FROM assets WHERE id = ? AND project_id = ?")
+            sql: "SELECT created_at, rowid FROM assets WHERE id = ? AND project_id = ?"
+        )
         guard let position = try Row.fetchOne(cursor, arguments: [after, project.rawValue]) else {
             throw StorageError.unknownCursor(after, project: project.rawValue)
         }
@@ -79,7 +85,8 @@ enum AssetTable {
                 SELECT \(Asset.selectColumns) FROM assets
                 WHERE project_id = ? AND (created_at, rowid) > (?, ?)
                 ORDER BY created_at, rowid LIMIT ?
-                """)
+                """
+        )
         return try fetch(statement, [project.rawValue, createdAt, rowid, limitValue])
     }
 
@@ -89,7 +96,8 @@ enum AssetTable {
             sql: """
                 SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
                 ORDER BY created_at DESC, rowid DESC LIMIT ?
-                """)
+                """
+        )
         return try fetch(statement, [project.rawValue, limit]).reversed()
     }
 
@@ -99,25 +107,29 @@ enum AssetTable {
                 SELECT \(Asset.selectColumns) FROM assets
                 WHERE project_id = ? AND checksum = ? AND status IN ('ready', 'processing')
                 ORDER BY created_at, rowid LIMIT 1
-                """)
-        return try Row.fetchOne(statement, arguments: [project.rawValue, checksum]).map(Asset.init(catalogRow:))
+                """
+        )
+        return try Row.fetchOne(statement, arguments: [project.rawValue, checksum]).map { try Asset(catalogRow: $0) }
     }
 
     static func assets(status: AssetStatus, _ db: Database) throws -> [Asset] {
         let statement = try db.cachedStatement(
-            sql: "SELECT \(Asset.selectColumns) FROM assets WHERE status = ? ORDER BY created_at, rowid")
+            sql: "SELECT \(Asset.selectColumns) FROM assets WHERE status = ? ORDER BY created_at, rowid"
+        )
         return try fetch(statement, [status.rawValue])
     }
 
     static func all(_ db: Database) throws -> [Asset] {
         let statement = try db.cachedStatement(
-            sql: "SELECT \(Asset.selectColumns) FROM assets ORDER BY created_at, rowid")
+            sql: "SELECT \(Asset.selectColumns) FROM assets ORDER BY created_at, rowid"
+        )
         return try fetch(statement, [])
     }
 
     static func uploadBytes(project: ProjectID, _ db: Database) throws -> Int64 {
         let statement = try db.cachedStatement(
-            sql: "SELECT COALESCE(SUM(size_bytes), 0) FROM assets WHERE project_id = ? AND status != 'failed'")
+            sql: "SELECT COALESCE(SUM(size_bytes), 0) FROM assets WHERE project_id = ? AND status != 'failed'"
+        )
         return try Int64.fetchOne(statement, arguments: [project.rawValue]) ?? 0
     }
 
@@ -127,7 +139,8 @@ enum AssetTable {
                 SELECT \(Asset.selectColumns) FROM assets
                 WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts < ?
                 ORDER BY created_at, rowid
-                """)
+                """
+        )
         return try fetch(statement, [maxAttempts])
     }
 
@@ -143,9 +156,15 @@ enum AssetTable {
 
     static func beginThumbnailAttempt(id: String, _ db: Database) throws -> Int {
         try db.execute(
-            sql: "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ?", arguments: [id])
+            sql: "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ?",
+            arguments: [id]
+        )
         guard db.changesCount > 0,
-            let attempts = try Int.fetchOne(db, sql: "SELECT thumbnail_attempts FROM assets WHERE id = ?", arguments: [id])
+            let attempts = try Int.fetchOne(
+                db,
+                sql: "SELECT thumbnail_attempts FROM assets WHERE id = ?",
+                arguments: [id]
+            )
         else { throw StorageError.assetNotFound(id) }
         return attempts
     }
@@ -157,8 +176,9 @@ enum AssetTable {
 
     private static func fetch(_ statement: Statement, _ arguments: StatementArguments) throws -> [Asset] {
         var out: [Asset] = []
+        let decoder = JSONDecoder()
         let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try rows.next() { out.append(try Asset(catalogRow: row)) }
+        while let row = try rows.next() { out.append(try Asset(catalogRow: row, decoder: decoder)) }
         return out
     }
 }

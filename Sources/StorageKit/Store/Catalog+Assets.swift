@@ -8,8 +8,7 @@ extension Catalog {
     /// Stores all `assets` in one transaction: all or none.
     public func insertBatch(_ assets: [Asset]) throws {
         try writing("insert \(assets.count) assets") { db in
-            let encoder = Asset.metadataEncoder()
-            for asset in assets { try AssetTable.insert(asset, db, encoder: encoder) }
+            for asset in assets { try AssetTable.insert(asset, db) }
         }
     }
 

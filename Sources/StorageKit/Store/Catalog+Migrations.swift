@@ -34,7 +34,8 @@ extension Catalog {
                     CREATE INDEX assets_project_created ON assets(project_id, created_at);
                     CREATE INDEX assets_project_checksum ON assets(project_id, checksum, created_at);
                     CREATE INDEX assets_status ON assets(status);
-                    """)
+                    """
+            )
         }
 
         m.registerMigration("v1-events") { db in
@@ -52,7 +53,8 @@ extension Catalog {
                         error TEXT,
                         detail TEXT
                     );
-                    """)
+                    """
+            )
         }
 
         m.registerMigration("v1-pending-moves") { db in
@@ -68,7 +70,8 @@ extension Catalog {
                         stage TEXT NOT NULL,
                         created_at INTEGER NOT NULL
                     );
-                    """)
+                    """
+            )
         }
         return m
     }

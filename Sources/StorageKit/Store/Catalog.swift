@@ -32,6 +32,18 @@ public struct Catalog: Sendable {
         // (repair tooling, sqlite3 shell) holding the write lock for a moment.
         config.busyMode = .timeout(5)
         config.label = "catalog"
+        config.prepareDatabase { db in
+            // 32 MiB of page cache per connection (SQLite's default is 2 MiB): the checksum and
+            // relative_path indexes take inserts at random places, and with a small cache every
+            // batch re-reads and re-writes most of their pages. Memory grows only as pages are used.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
+            // Checkpoint every 8,192 pages (32 MiB of WAL) instead of 1,000: a page that several
+            // transactions rewrite is copied into the database file once rather than each time
+            // (batched inserts ran ~1.5x faster in bench/catalog-bench.sh). The WAL file is cut
+            // back to 32 MiB after a checkpoint if a long reader let it grow past that.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
+            try db.execute(sql: "PRAGMA journal_size_limit = 33554432")
+        }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             let catalog = Catalog(writer: pool, location: path)

@@ -13,7 +13,8 @@ enum EventTable {
             sql: """
                 INSERT INTO events (type, at, project_id, asset_id, filename, reason, error, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+                """
+        )
         try statement.execute(arguments: [
             event.type.rawValue, ISO8601Millis.milliseconds(event.at), event.projectID, event.assetID,
             event.filename, event.reason, event.error, event.detail,
@@ -32,7 +33,8 @@ enum EventTable {
             sql: """
                 SELECT id, type, at, project_id, asset_id, filename, reason, error, detail
                 FROM events WHERE id > ? ORDER BY id LIMIT ?
-                """)
+                """
+        )
         var out: [IngestEvent] = []
         let rows = try Row.fetchCursor(statement, arguments: [id, limit])
         while let row = try rows.next() {
@@ -42,8 +44,17 @@ enum EventTable {
             }
             out.append(
                 IngestEvent(
-                    id: row[0], type: type, at: ISO8601Millis.date(milliseconds: row[2]), projectID: row[3],
-                    assetID: row[4], filename: row[5], reason: row[6], error: row[7], detail: row[8]))
+                    id: row[0],
+                    type: type,
+                    at: ISO8601Millis.date(milliseconds: row[2]),
+                    projectID: row[3],
+                    assetID: row[4],
+                    filename: row[5],
+                    reason: row[6],
+                    error: row[7],
+                    detail: row[8]
+                )
+            )
         }
         return out
     }

@@ -20,8 +20,14 @@ public struct PendingMove: Codable, Sendable, Equatable {
 
     /// A new entry; `id` stays `0` until the catalog stores it.
     public init(
-        id: Int64 = 0, assetID: String, projectID: String, sourcePath: String, stagingPath: String,
-        targetRelativePath: String? = nil, stage: String, createdAt: Date = ISO8601Millis.now()
+        id: Int64 = 0,
+        assetID: String,
+        projectID: String,
+        sourcePath: String,
+        stagingPath: String,
+        targetRelativePath: String? = nil,
+        stage: String,
+        createdAt: Date = ISO8601Millis.now()
     ) {
         self.id = id
         self.assetID = assetID

@@ -12,7 +12,8 @@ enum PendingMoveTable {
             arguments: [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
                 move.stage, ISO8601Millis.milliseconds(move.createdAt),
-            ])
+            ]
+        )
         var stored = move
         stored.id = db.lastInsertedRowID
         return stored
@@ -28,7 +29,8 @@ enum PendingMoveTable {
             arguments: [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
                 move.stage, ISO8601Millis.milliseconds(move.createdAt), move.id,
-            ])
+            ]
+        )
         guard db.changesCount > 0 else { throw StorageError.pendingMoveNotFound(move.id) }
     }
 
@@ -46,8 +48,15 @@ enum PendingMoveTable {
                 """
         ).map { row in
             PendingMove(
-                id: row[0], assetID: row[1], projectID: row[2], sourcePath: row[3], stagingPath: row[4],
-                targetRelativePath: row[5], stage: row[6], createdAt: ISO8601Millis.date(milliseconds: row[7]))
+                id: row[0],
+                assetID: row[1],
+                projectID: row[2],
+                sourcePath: row[3],
+                stagingPath: row[4],
+                targetRelativePath: row[5],
+                stage: row[6],
+                createdAt: ISO8601Millis.date(milliseconds: row[7])
+            )
         }
     }
 }
