@@ -97,7 +97,13 @@ let package = Package(
         ),
         .testTarget(
             name: "IngestDaemonTests",
-            dependencies: ["IngestDaemon", "StorageKit", "IngestConfig"],
+            dependencies: [
+                "IngestDaemon", "StorageKit", "IngestConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness
         ),
     ]
