@@ -16,8 +16,8 @@ struct ControlBenchTests {
         let seconds = Double(env["BENCH_SECONDS"] ?? "") ?? 10
         let t = try await TestServer.start()
         defer { Task { await t.stop() } }
-        let total = Mutex(0)
-        let failures = Mutex(0)
+        let total = BenchCounter()
+        let failures = BenchCounter()
         let deadline = Date().addingTimeInterval(seconds)
         let started = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -33,19 +33,26 @@ struct ControlBenchTests {
                                 n += 1
                             }
                         }
-                        total.withLock { $0 += n }
-                        failures.withLock { $0 += bad }
+                        total.add(n)
+                        failures.add(bad)
                     }
                 }
             }
             try await group.waitForAll()
         }
         let elapsed = Date().timeIntervalSince(started)
-        let count = total.withLock { $0 }
+        let count = total.value
         let rate = Double(count) / elapsed
         print("control-bench: GET /health, \(connections) keep-alive connections, \(count) requests in "
               + String(format: "%.2f", elapsed) + " s = " + String(format: "%.0f", rate) + " requests/s, "
-              + "\(failures.withLock { $0 }) non-200")
-        #expect(failures.withLock { $0 } == 0)
+              + "\(failures.value) non-200")
+        #expect(failures.value == 0)
     }
+}
+
+/// A shared counter for bench threads.
+final class BenchCounter: Sendable {
+    private let m = Mutex(0)
+    func add(_ n: Int) { m.withLock { $0 += n } }
+    var value: Int { m.withLock { $0 } }
 }
