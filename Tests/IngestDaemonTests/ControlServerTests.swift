@@ -132,6 +132,12 @@ struct ControlServerRouteTests {
             return try c.readResponse().status
         }
         #expect(huge == 431)
+        let longLine = try await onThread { () -> Int in
+            let c = try RawClient(path: t.socket)
+            try? c.send("GET /" + String(repeating: "a", count: 200_000))
+            return try c.readResponse().status
+        }
+        #expect(longLine == 431)
         #expect(try await fetch(t.socket, "GET", "/health").status == 200)
     }
 
