@@ -204,3 +204,20 @@ struct SHA256Hasher {
     mutating func update(_ bytes: [UInt8]) { h.update(data: bytes) }
     func hex() -> String { h.finalize().map { String(format: "%02x", $0) }.joined() }
 }
+
+@Suite("Control uploads cut short", .serialized, .timeLimit(.minutes(1)))
+struct ControlUploadCutShortTests {
+    @Test func clientLeavingMidBodyStoresNothing() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        try await onThread {
+            let c = try RawClient(path: t.socket)
+            try c.send("POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            try c.send([UInt8](repeating: 1, count: 50_000))
+        }  // the client is released: its socket closes mid-body
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(t.backend.uploads.withLock { $0.isEmpty })
+        #expect(t.stagedFiles().isEmpty)
+        #expect(try await fetch(t.socket, "GET", "/health").status == 200)
+    }
+}
