@@ -111,6 +111,9 @@ let package = Package(
             dependencies: [
                 "IngestDaemon", "StorageKit", "IngestConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness
         ),

@@ -66,12 +66,15 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var requestEnded = false
     private var responsePending = false
+    private let headGuard: RequestHeadGuard
+
+    init(headGuard: RequestHeadGuard) { self.headGuard = headGuard }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: requestEnded = false; responsePending = true
+        case .head: requestEnded = false; responsePending = true; headGuard.readingHead = false
         case .body: break
-        case .end: requestEnded = true
+        case .end: requestEnded = true; headGuard.readingHead = true; headGuard.headBytes = 0
         }
         context.fireChannelRead(data)
     }
@@ -88,6 +91,44 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Bounds the bytes a request head may take before the HTTP decoder has seen all of it.
+///
+/// NIO's decoder limits header fields but not the request line, which it buffers whole: this raw-byte handler in
+/// front of it closes a connection (after a JSON 431) whose head grows past `limit`. ``ControlIdleHandler`` tells
+/// it where heads start and end. Bytes of one read that follow a completed head may be counted too, so the bound
+/// is approximate (one read larger at most), which is all it needs to be.
+final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    var readingHead = true
+    var headBytes = 0
+    private let limit: Int
+    private var tripped = false
+
+    init(limit: Int) { self.limit = limit }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !tripped else { return }
+        let count = unwrapInboundIn(data).readableBytes
+        context.fireChannelRead(data)
+        guard readingHead else { return }
+        headBytes += count
+        if headBytes > limit {
+            tripped = true
+            let body = ControlResponse.errorBody(ControlAPIError(
+                status: .requestHeaderFieldsTooLarge, error: "headers_too_large",
+                detail: "the request line and headers are larger than \(limit) bytes"))
+            var out = ByteBuffer(string: "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n")
+            out.writeImmutableBuffer(body)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }
+        }
     }
 }
 

@@ -187,13 +187,15 @@ final class ControlServer: Sendable {
                                 ])
                         }
                         let sync = channel.pipeline.syncOperations
+                        let headGuard = RequestHeadGuard(limit: configuration.maxHeaderBytes * 4)
                         try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                        try sync.addHandler(headGuard)
                         try sync.configureHTTPServerPipeline(
                             position: .last, withPipeliningAssistance: true, withServerUpgrade: nil,
                             withErrorHandling: false, withOutboundHeaderValidation: true,
                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
                         try sync.addHandler(ControlProtocolErrorHandler())
-                        try sync.addHandler(ControlIdleHandler())
+                        try sync.addHandler(ControlIdleHandler(headGuard: headGuard))
                         let asyncChannel = try ControlHTTPChannel(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))

@@ -113,13 +113,15 @@ struct UploadReceiver {
                         }
                     }
                 }
+                var complete = false
                 loop: while let part = try await parts.next() {
                     switch part {
                     case .head: throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
                     case .body(let buffer): try await handle(try parser.feed(buffer))
-                    case .end: break loop
+                    case .end: complete = true; break loop
                     }
                 }
+                guard complete else { throw Self.incomplete }
                 try parser.finish()
                 guard sawFile, let sink, let filename else {
                     throw ControlAPIError.badRequest("missing_file_part", "the multipart body has no part with a filename")
@@ -130,13 +132,15 @@ struct UploadReceiver {
                 let file = try StagingFile.create(in: limits.stagingDirectory, threadPool: threadPool,
                     flushBytes: configuration.uploadFlushBytes)
                 sink = file
+                var complete = false
                 loop: while let part = try await parts.next() {
                     switch part {
                     case .head: throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
                     case .body(let buffer): try await append(buffer, to: file)
-                    case .end: break loop
+                    case .end: complete = true; break loop
                     }
                 }
+                guard complete else { throw Self.incomplete }
                 let (size, digest) = try await file.finish()
                 return StagedUpload(path: file.path, originalFilename: filename!, size: size, sha256: digest)
             }
@@ -145,6 +149,10 @@ struct UploadReceiver {
             throw error
         }
     }
+
+    /// The connection ended (client gone, or the server stopping) before the body was complete.
+    static let incomplete = ControlAPIError.badRequest(
+        "incomplete_body", "the connection ended before the upload's body was complete; nothing was stored")
 
     private func append(_ buffer: ByteBuffer, to file: StagingFile) async throws {
         if file.size + Int64(buffer.readableBytes) > limits.maxSize {
