@@ -97,7 +97,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageKitTests",
-            dependencies: ["StorageKit", "IngestConfig"],
+            dependencies: ["StorageKit", "IngestConfig", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         .testTarget(
