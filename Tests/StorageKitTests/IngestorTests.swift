@@ -239,6 +239,29 @@ struct IngestorTests {
         #expect(try b.catalog.allAssets().isEmpty)
     }
 
+    /// A drop on another filesystem (`/dev/shm`): the file is copied while it is hashed, then the source goes.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
+    func aDropOnAnotherFilesystemIsCopiedOnce() throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let shm = "/dev/shm/ingestor-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let source = try writeFile(shm + "/demo/far.mp4", clip)
+        try #require(try FileOps.lstat(source)?.device != FileOps.lstat(b.layout.stagingPath)?.device)
+        let asset = try Self.stored(b.ingest(source, project: "demo"))
+        #expect(try Checksums.bytes(try b.layout.absolute(asset.relativePath)) == clip)
+        #expect(asset.checksum == (try Checksums.sha256(file: try b.layout.absolute(asset.relativePath))))
+        #expect(fileKind(source) == nil)
+        #expect(b.staging.isEmpty)
+        #expect(try b.catalog.pendingMoves().isEmpty)
+
+        // Content found bad after the copy: the copy is rejected with its bytes and the source goes.
+        let garbage = patternBytes(8000)
+        let fake = try writeFile(shm + "/demo/fake.mp4", garbage)
+        try Self.expectRejected(b.ingest(fake, project: "demo"), b, reason: .notMedia, name: "fake.mp4", source: fake, bytes: garbage)
+    }
+
     // MARK: - Rejections
 
     @Test func extensionNotAllowed() throws {
@@ -503,6 +526,33 @@ struct IngestorTests {
         try Self.journal(b, source: source, bytes: [7, 7], stage: "staged", record: false)
         #expect(try b.ingestor.recover().returnedToDrop == 1)
         #expect(try FileOps.lstat(source)?.size == 2)
+    }
+
+    @Test func anInterruptedCopyIsDroppedWhileTheSourceIsStillThere() throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let source = try writeFile(b.drop + "/demo/far.mp4", [1, 2, 3, 4])
+        try Self.journal(b, source: RawPath(source), bytes: [1, 2], stage: "copying", record: false)
+        let summary = try b.ingestor.recover()
+        #expect(summary.returnedToDrop == 1)
+        #expect(try Checksums.bytes(source) == [1, 2, 3, 4])
+        #expect(b.dropEntries == ["demo/far.mp4"])
+        #expect(b.staging.isEmpty)
+        #expect(try b.catalog.pendingMoves().isEmpty)
+    }
+
+    @Test func aPlacedCopyLosesItsSourceAndIsFinished() throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let source = try writeFile(b.drop + "/demo/far.mp4", [5, 6])
+        let (_, asset) = try Self.journal(
+            b, source: RawPath(source), bytes: nil, stage: "placed-copy", record: true, fileAtTarget: [5, 6])
+        let a = try #require(asset)
+        let summary = try b.ingestor.recover()
+        #expect(summary.finished.map(\.id) == [a.id])
+        #expect(fileKind(source) == nil)
+        #expect(try b.catalog.asset(id: a.id)?.status == .ready)
+        #expect(try Checksums.bytes(try b.layout.absolute(a.relativePath)) == [5, 6])
     }
 
     @Test func aPlacedFileIsFinished() throws {
