@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageKitTests",
-            dependencies: ["StorageKit", "IngestConfig"],
+            dependencies: ["StorageKit", "IngestConfig", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         .testTarget(

@@ -92,7 +92,8 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         mimeType = try c.decode(String.self, forKey: .mimeType)
         status = try c.decode(AssetStatus.self, forKey: .status)
         thumbnailPath = try c.decodeIfPresent(String.self, forKey: .thumbnailPath)
-        metadata = try c.decodeIfPresent(MediaMetadata.self, forKey: .metadata)
+        // `{}` is how an asset without metadata encodes; it decodes back to `nil`.
+        metadata = try c.decodeIfPresent(MediaMetadata.self, forKey: .metadata).flatMap { $0 == MediaMetadata() ? nil : $0 }
         error = try c.decodeIfPresent(String.self, forKey: .error)
         createdAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .createdAt))
         updatedAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .updatedAt))

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Expected digests computed outside the code under test, by the coreutils CLIs.
+enum Checksums {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Runs `/usr/bin/<tool>` with `arguments`, feeding `input` on stdin; returns the first word of stdout.
+    static func run(_ tool: String, _ arguments: [String] = [], input: [UInt8]? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
+        try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input))
+            try stdin.fileHandleForWriting.close()
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(tool) \(arguments) exited with \(process.terminationStatus)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        return String(text.split(separator: " ", maxSplits: 1).first ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `sha256sum FILE`.
+    static func sha256(file: String) throws -> String { try run("sha256sum", ["--", file]) }
+
+    /// `sha1sum` of `bytes` given on stdin.
+    static func sha1(_ bytes: [UInt8]) throws -> String { try run("sha1sum", input: bytes) }
+
+    /// The bytes of `path` (test files are small).
+    static func bytes(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
