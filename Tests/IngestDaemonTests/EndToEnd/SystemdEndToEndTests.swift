@@ -73,24 +73,46 @@ struct SystemdEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         let socket = h.root + "/activated.sock"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        p.arguments = ["-l", socket, "-E", "MIN_FREE_BYTES=0", DaemonHarness.ingestd, "--drop", h.drop, "--storage", h.storage]
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        defer {
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        }
+        // posix_spawn, not Foundation's Process: systemd-socket-activate execs ingestd on the first connection,
+        // and Foundation takes that exec for an exit and blocks its monitor thread in wait4 until the real exit.
+        let pid = try spawn(
+            "/usr/bin/systemd-socket-activate",
+            ["-l", socket, "-E", "MIN_FREE_BYTES=0", DaemonHarness.ingestd, "--drop", h.drop, "--storage", h.storage],
+            log: h.logPath)
+        defer { kill(pid, SIGKILL); _ = waitExit(pid) }
         try await waitUntil("the activation socket exists") { FileManager.default.fileExists(atPath: socket) }
         let out = try DaemonHarness.run("/usr/bin/curl", ["-s", "--max-time", "10", "--unix-socket", socket, "http://localhost/health"])
         let health = try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any]
         #expect(health?["status"] as? String == "ok")
         // The daemon did not bind a socket of its own.
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/ingestd.sock"))
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        kill(pid, SIGTERM)
+        #expect(waitExit(pid) == 0)
+    }
+
+    /// Starts `path` with `arguments` (stdout and stderr to `log`) and returns its pid.
+    private func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw DaemonHarness.Failure(description: "posix_spawn \(path): \(rc)") }
+        return pid
+    }
+
+    /// Waits for `pid` to exit; its exit status, or -1.
+    private func waitExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
     }
 
     @Test func sigtermDuringABurstExitsInTimeWithNothingLost() async throws {
