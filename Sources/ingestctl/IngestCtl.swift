@@ -23,7 +23,7 @@ struct IngestCtl: ParsableCommand {
     static func main() {
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as CtlFailure {
             writeStderr(failure.message + "\n")
@@ -37,6 +37,32 @@ struct IngestCtl: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// The SPEC's form is `ingestctl [--socket S] [--json] COMMAND …`: global options may come before the
+/// subcommand. ArgumentParser reads a subcommand's options only after its name, so those given first are
+/// moved behind it (`--socket S list p` → `list --socket S p`).
+func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+    var globals: [String] = []
+    var index = 0
+    while index < arguments.count {
+        let argument = arguments[index]
+        if argument == "--json" {
+            globals.append(argument)
+            index += 1
+        } else if argument == "--socket" || argument == "--config" {
+            globals.append(argument)
+            if index + 1 < arguments.count { globals.append(arguments[index + 1]) }
+            index += 2
+        } else if argument.hasPrefix("--socket=") || argument.hasPrefix("--config=") {
+            globals.append(argument)
+            index += 1
+        } else {
+            break
+        }
+    }
+    guard !globals.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
+    return [arguments[index]] + globals + arguments[(index + 1)...]
 }
 
 /// Options every subcommand takes.
