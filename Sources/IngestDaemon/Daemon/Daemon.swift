@@ -138,7 +138,13 @@ final class Daemon: Sendable {
     /// Reasons `/health` reports `degraded`.
     func degradedReasons() async -> [String] {
         var reasons: [String] = []
-        if let waiting = await settle.waitingReason { reasons.append(waiting) }
+        let minimum = context.config.current.minFreeBytes
+        if let free = FileOps.availableBytes(context.layout.root), free < minimum {
+            reasons.append(
+                "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minimum)); new files wait in the drop")
+        } else if let waiting = await settle.waitingReason {
+            reasons.append(waiting)
+        }
         if watcher.watchLimitReached {
             reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")
         }

@@ -198,3 +198,28 @@ struct ControlEndToEndTests {
         return p.terminationStatus
     }
 }
+
+/// Free space below `MIN_FREE_BYTES`: nothing is taken, `/health` says why, and ingest resumes by itself.
+@Suite(.timeLimit(.minutes(1)))
+struct LowSpaceEndToEndTests {
+    @Test func filesWaitInTheDropWhileSpaceIsShortAndResumeAfterAReload() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        h.environment.removeValue(forKey: "MIN_FREE_BYTES")
+        let config = h.root + "/ingestd.env"
+        try "MIN_FREE_BYTES=1T\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try await h.start(extraArguments: ["--config", config])
+        try h.drop(try TestClips.mp4, as: "s/a.mp4")
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(FileManager.default.fileExists(atPath: h.drop + "/s/a.mp4"))
+        let health = try h.request("GET", "/health").object()
+        #expect(health["status"] as? String == "degraded")
+        #expect(((health["reasons"] as? [String]) ?? []).contains { $0.contains("MIN_FREE_BYTES") })
+        // Space "returns" (the limit is lowered live): the waiting file is taken without any other step.
+        try "MIN_FREE_BYTES=0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(h.process!.processIdentifier, SIGHUP)
+        try await waitUntil("the file is stored") { try h.assets("s").count == 1 }
+        #expect(try h.request("GET", "/health").object()["status"] as? String == "ok")
+        #expect(try await h.stop() == 0)
+    }
+}
