@@ -31,8 +31,11 @@ final class DaemonContext: Sendable {
         self.config = ConfigStore(config)
         self.logger = logger
         events = EventBus(catalog: catalog, logger: logger)
-        metrics = DaemonMetrics()
-        ingestor = Ingestor(layout: layout, catalog: catalog, logger: logger)
+        let metrics = DaemonMetrics()
+        self.metrics = metrics
+        ingestor = Ingestor(layout: layout, catalog: catalog, logger: logger) { elapsed, _ in
+            metrics.hashDuration.record(elapsed)
+        }
     }
 
     /// The project a dropped path belongs to (nil project: invalid folder name), or nil when outside the drop.

@@ -11,12 +11,28 @@ public final class Ingestor: Sendable {
     public let catalog: Catalog
     public let rejected: RejectedStore
     let logger: Logger
+    /// Told how long each file's single read-and-hash pass took and how many bytes it read (metrics).
+    let hashObserver: @Sendable (Duration, Int64) -> Void
 
-    public init(layout: StorageLayout, catalog: Catalog, logger: Logger) {
+    public init(
+        layout: StorageLayout, catalog: Catalog, logger: Logger,
+        hashObserver: @escaping @Sendable (Duration, Int64) -> Void = { _, _ in }
+    ) {
         self.layout = layout
         self.catalog = catalog
         self.rejected = RejectedStore(layout: layout)
         self.logger = logger
+        self.hashObserver = hashObserver
+    }
+
+    /// Hashes `fd` in one pass (copying to `output` when given) with a buffer sized for the file, and reports
+    /// the time taken.
+    private func hashOnce(fd: Int32, size: Int64, copyTo output: Int32? = nil) throws -> StreamingHasher.Digest {
+        let start = ContinuousClock.now
+        let bufferSize = Int(min(Int64(4 << 20), max(Int64(64 << 10), size)))
+        let digest = try StreamingHasher(bufferSize: bufferSize).hash(fd: fd, copyTo: output)
+        hashObserver(ContinuousClock.now - start, digest.bytes)
+        return digest
     }
 
     /// The journal stages of a pending move.
@@ -116,7 +132,7 @@ public final class Ingestor: Sendable {
                 try undoStaging(move: move, copied: false)
                 return .notReady("the file changed while it was being taken")
             }
-            digest = try StreamingHasher().hash(fd: fd)
+            digest = try hashOnce(fd: fd, size: before.size)
         case .sourceMissing:
             try catalog.removePendingMove(id: move.id)
             return .vanished
@@ -130,7 +146,7 @@ public final class Ingestor: Sendable {
             try catalog.updatePendingMove(move)
             let out = try FileOps.createExclusive(staging)
             do {
-                digest = try StreamingHasher().hash(fd: fd, copyTo: out)
+                digest = try hashOnce(fd: fd, size: before.size, copyTo: out)
                 guard fsync(out) == 0 else { throw StorageError.syscall("fsync", path: staging, errno: errno) }
                 close(out)
             } catch {
