@@ -20,11 +20,12 @@ metric() {  # $1 socket, $2 metric line prefix → value
 }
 wait_socket() { for _ in $(seq 200); do curl -s --unix-socket "$1" http://localhost/health >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 
-if [[ $what == burst || $what == all ]]; then
+if [[ $what == burst || $what == naive || $what == all ]]; then
   n=${N:-1000}
   echo "== burst: $n clips, SETTLE_MS=200, FFMPEG_THREADS=2"
   "$shared/make-load.sh" "$clips" "$n" >/dev/null
-  echo -n "ingestd:     "; N=$n CLIPS=$clips SETTLE_MS=200 FFMPEG_THREADS=2 MIN_FREE_BYTES=0 "$shared/ingest-bench.sh" "$bin" --drop {drop} --storage {storage}
+  [[ $what == naive ]] || { echo -n "ingestd:     "; N=$n CLIPS=$clips SETTLE_MS=200 FFMPEG_THREADS=2 MIN_FREE_BYTES=0 "$shared/ingest-bench.sh" "$bin" --drop {drop} --storage {storage}; }
+  command -v inotifywait >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq inotify-tools >/dev/null; }
   echo -n "naive loop:  "; N=${NAIVE_N:-200} CLIPS=$clips "$shared/ingest-bench.sh" "$shared/naive-ingest.sh" {drop} {storage}
 fi
 

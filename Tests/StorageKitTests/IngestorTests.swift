@@ -595,8 +595,8 @@ struct IngestorTests {
     @Test func unacknowledgedUploadsAreRemoved() throws {
         let b = try Bench()
         defer { b.remove() }
-        try writeFile(b.layout.stagingPath + "/upload-partial", [1, 2, 3])
-        let journalled = try writeFile(b.layout.stagingPath + "/upload-journalled", [4, 5])
+        try writeFile(b.layout.stagingPath + "/.upload-partial.tmp", [1, 2, 3])
+        let journalled = try writeFile(b.layout.stagingPath + "/.upload-journalled.tmp", [4, 5])
         _ = try b.catalog.addPendingMove(
             PendingMove(assetID: "u1", projectID: "demo", sourcePath: "", stagingPath: journalled, stage: "upload"))
         let summary = try b.ingestor.recover()
@@ -633,7 +633,7 @@ struct IngestorTests {
         try writeFile(try b.layout.absolute(orphan.relativePath), orphanBytes)
         expectedInUploads.append(orphanBytes)
         try b.catalog.insert(Fixture.asset(project: "demo", status: .processing))  // its file never arrived
-        try writeFile(b.layout.stagingPath + "/upload-x", patternBytes(10, seed: 40))
+        try writeFile(b.layout.stagingPath + "/.upload-x.tmp", patternBytes(10, seed: 40))
 
         _ = try b.ingestor.recover()
 

@@ -25,6 +25,12 @@ final class DaemonContext: Sendable {
             throw StorageError(code: .io, message: "STORAGE_PATH=\(config.storagePath): not writable by uid \(geteuid())")
         }
         let drop = StorageLayout.normalize(config.dropPath)
+        // Watching storage from the drop (or the reverse) would take the daemon's own files as new drops.
+        if drop == layout.root || drop.hasPrefix(layout.root + "/") || layout.root.hasPrefix(drop + "/") {
+            throw StorageError(
+                code: .invalidArgument,
+                message: "DROP_PATH=\(config.dropPath) and STORAGE_PATH=\(config.storagePath) overlap; they must be separate folders")
+        }
         try FileOps.makeDirectories(drop)
         dropRoot = RawPath(drop)
         catalog = try Catalog.open(layout: layout)

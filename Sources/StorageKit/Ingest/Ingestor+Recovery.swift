@@ -10,6 +10,8 @@ public struct RecoverySummary: Sendable, Equatable {
     public var recordsRemoved = 0
     /// Unacknowledged HTTP uploads removed from staging.
     public var abandonedUploads = 0
+    /// Temporary files of interrupted atomic writes removed.
+    public var temporaryFilesRemoved = 0
 }
 
 extension Ingestor {
@@ -77,9 +79,16 @@ extension Ingestor {
             }
         }
 
+        // Temporary files of atomic writes (thumbnails, reason files) that a crash interrupted.
+        for category in [StorageCategory.thumbnails, .rejected] {
+            for folder in (try? FileManager.default.contentsOfDirectory(atPath: layout.categoryPath(category))) ?? [] {
+                summary.temporaryFilesRemoved += FileOps.removeTemporaryFiles(in: layout.categoryPath(category) + "/" + folder)
+            }
+        }
+
         // Partial uploads that never got a journal entry (the daemon died while the body streamed in).
         if let names = try? FileManager.default.contentsOfDirectory(atPath: layout.stagingPath) {
-            for name in names where name.hasPrefix("upload-") {
+            for name in names where name.hasPrefix(".upload-") {
                 let path = layout.stagingPath + "/" + name
                 if !journalled.contains(path) {
                     unlink(path)

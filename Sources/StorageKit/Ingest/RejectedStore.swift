@@ -65,7 +65,7 @@ public struct RejectedStore: Sendable {
         let folder = layout.projectPath(.rejected, project)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         var out: [RejectedFile] = []
-        for name in names.sorted() where !name.hasSuffix(".reason.json") && !name.contains(".reason.json.tmp-") {
+        for name in names.sorted() where !name.hasSuffix(".reason.json") && !name.hasPrefix(FileOps.temporaryPrefix) {
             let path = folder + "/" + name
             let size = (try? FileOps.lstat(path))??.size ?? 0
             var entry = RejectedFile(name: name, sizeBytes: size, reason: "unknown", detail: "no reason file", rejectedAt: "")

@@ -148,7 +148,7 @@ public enum Repair {
     static func regularFiles(in folder: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         return names.sorted().filter { name in
-            guard !name.contains(".tmp-"), let st = try? FileOps.lstat(folder + "/" + name) else { return false }
+            guard !name.hasPrefix(FileOps.temporaryPrefix), let st = try? FileOps.lstat(folder + "/" + name) else { return false }
             return st.kind == .regular
         }
     }

@@ -29,7 +29,14 @@ final class MediaInput {
             throw .ffmpeg(.notMedia, "libavformat cannot open \(path)", code: openStatus,
                           function: "avformat_open_input")
         }
-        let infoStatus = avformat_find_stream_info(opened, nil)
+        // Containers such as MP4/MOV and AVI describe their streams completely in their headers; decoding
+        // frames to fill in what is already known would cost more than everything else ingest does.
+        let complete = Self.headersAreComplete(opened)
+        let infoStatus = complete ? 0 : avformat_find_stream_info(opened, nil)
+        if complete, opened.pointee.bit_rate <= 0, let io = opened.pointee.pb, avio_size(io) > 0 {
+            // What avformat_find_stream_info would have estimated: the whole file over its duration.
+            opened.pointee.bit_rate = avio_size(io) * 8 * Int64(AV_TIME_BASE) / opened.pointee.duration
+        }
         guard infoStatus >= 0 else {
             // `context` is not assigned yet, so deinit will not run: close here.
             var closing: UnsafeMutablePointer<AVFormatContext>? = opened
@@ -39,6 +46,31 @@ final class MediaInput {
                           function: "avformat_find_stream_info")
         }
         context = opened
+    }
+
+    /// Whether every audio and video stream's codec, size or sample layout, and the frame rate and duration
+    /// are known from the headers alone.
+    private static func headersAreComplete(_ context: UnsafeMutablePointer<AVFormatContext>) -> Bool {
+        guard context.pointee.duration != CFFmpeg_AV_NOPTS_VALUE(), context.pointee.duration > 0,
+            let list = context.pointee.streams, context.pointee.nb_streams > 0
+        else { return false }
+        var sawVideo = false
+        for index in 0..<Int(context.pointee.nb_streams) {
+            guard let stream = list[index], let parameters = stream.pointee.codecpar else { return false }
+            let p = parameters.pointee
+            switch p.codec_type {
+            case AVMEDIA_TYPE_VIDEO:
+                guard p.codec_id != AV_CODEC_ID_NONE, p.width > 0, p.height > 0,
+                    stream.pointee.avg_frame_rate.num > 0, stream.pointee.avg_frame_rate.den > 0
+                else { return false }
+                sawVideo = true
+            case AVMEDIA_TYPE_AUDIO:
+                guard p.codec_id != AV_CODEC_ID_NONE, p.sample_rate > 0, p.ch_layout.nb_channels > 0 else { return false }
+            default:
+                continue
+            }
+        }
+        return sawVideo
     }
 
     deinit {

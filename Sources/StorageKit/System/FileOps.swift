@@ -145,8 +145,14 @@ public enum FileOps {
     /// (fails with `targetExists` instead of replacing when `replace` is false).
     @discardableResult
     public static func writeAtomically(_ data: [UInt8], to path: String, replace: Bool = false) throws -> RenameResult {
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = try createExclusive(tmp, mode: 0o644)
+        let tmp = parent(path) + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd: Int32
+        do {
+            fd = try createExclusive(tmp, mode: 0o644)
+        } catch let error as StorageError {
+            // Name the file the caller asked for, not the temporary one.
+            throw StorageError.syscall("create", path: path, errno: error.errno ?? EIO)
+        }
         do {
             try data.withUnsafeBytes { try writeAll(fd, $0) }
             guard fsync(fd) == 0 else { throw StorageError.syscall("fsync", path: tmp, errno: errno) }
@@ -167,6 +173,22 @@ public enum FileOps {
         let result = try renameNoReplace(tmp, path)
         if result != .renamed { unlink(tmp) }
         return result
+    }
+
+    /// Names of ``writeAtomically(_:to:replace:)``'s temporary files; one left by a crash is removed at start-up
+    /// (``removeTemporaryFiles(in:)``). A dropped file never gets such a name: names starting with `.` are
+    /// ignored in the drop.
+    public static let temporaryPrefix = ".ingestd-tmp-"
+
+    /// Removes temporary files a crash left in `folder`; returns how many.
+    @discardableResult
+    public static func removeTemporaryFiles(in folder: String) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(temporaryPrefix) {
+            if unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// Bytes available to unprivileged users on the filesystem holding `path`.
