@@ -11,6 +11,7 @@ packages=(
   ffmpeg          # the CLI, used only by tests and benchmarks to generate clips
   curl            # README tour and end-to-end tests
   systemd         # systemd-socket-activate, systemd-analyze (tests of the units)
+  python3         # tests edit a stopped daemon's catalog with its sqlite3 module
 )
 
 missing=()

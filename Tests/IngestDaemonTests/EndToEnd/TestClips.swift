@@ -22,6 +22,9 @@ enum TestClips {
     /// 1 s 320×240 MJPEG in AVI.
     static var avi: String { get throws { try make("clip.avi", ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-q:v", "5"]) } }
 
+    /// 2 s 320×180 h264 in MP4 with the index first (`+faststart`), one keyframe.
+    static var faststartMP4: String { get throws { try make("faststart.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"]) } }
+
     /// AAC only, in MP4.
     static var audioOnly: String { get throws { try make("audio.mp4", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:a", "aac"]) } }
 
