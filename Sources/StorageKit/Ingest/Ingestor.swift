@@ -29,7 +29,7 @@ public final class Ingestor: Sendable {
     /// the time taken.
     private func hashOnce(fd: Int32, size: Int64, copyTo output: Int32? = nil) throws -> StreamingHasher.Digest {
         let start = ContinuousClock.now
-        let bufferSize = Int(min(Int64(4 << 20), max(Int64(64 << 10), size)))
+        let bufferSize = Int(min(Int64(1 << 20), max(Int64(64 << 10), size)))
         let digest = try StreamingHasher(bufferSize: bufferSize).hash(fd: fd, copyTo: output)
         hashObserver(ContinuousClock.now - start, digest.bytes)
         return digest
