@@ -62,6 +62,11 @@ struct IngestDaemonCommand: AsyncParsableCommand {
                 key: ConfigKey.catalogURL.rawValue, value: resolved.catalogURL,
                 allowed: "this build keeps its catalog in SQLite only: expected sqlite:", origin: "configuration")
         }
+        if let group = resolved.controlSocketGroup, UInt32(group) == nil, getgrnam(group) == nil {
+            throw ConfigurationError(
+                key: ConfigKey.controlSocketGroup.rawValue, value: group,
+                allowed: "expected an existing group name or a numeric gid", origin: "configuration")
+        }
         return resolved
     }
 }

@@ -31,7 +31,6 @@ struct DaemonRunner {
             try await daemon.recover()
         } catch {
             logger.critical("cannot start: \(error)")
-            FileHandle.standardError.write(Data("ingestd: cannot start: \(error)\n".utf8))
             throw ExitCode.failure
         }
 
@@ -49,7 +48,6 @@ struct DaemonRunner {
             }
         } catch {
             logger.critical("cannot open the control socket: \(error)")
-            FileHandle.standardError.write(Data("ingestd: cannot open the control socket: \(error)\n".utf8))
             throw ExitCode.failure
         }
 
