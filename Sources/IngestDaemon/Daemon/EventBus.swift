@@ -35,6 +35,13 @@ actor EventBus {
             logger.error("cannot store event", metadata: ["error": "\(error)"])
             return nil
         }
+        broadcast(stored)
+        return stored
+    }
+
+    /// Delivers an event already stored in the catalog (appended in the same transaction as the change it
+    /// describes).
+    func broadcast(_ stored: IngestEvent) {
         let line = Self.line(stored)
         for (id, var sub) in subscribers {
             if let gap = sub.gapFrom {
@@ -45,7 +52,6 @@ actor EventBus {
             if case .dropped = sub.continuation.yield(line) { sub.gapFrom = stored.id }
             subscribers[id] = sub
         }
-        return stored
     }
 
     /// A stream of NDJSON lines: first the kept events after `since` (if given), then new ones as they happen.

@@ -121,10 +121,14 @@ final class ThumbnailService: Sendable {
             }
             current.thumbnailPath = relative
             current.updatedAt = ISO8601Millis.now()
-            try context.catalog.update(current)
-            try context.catalog.resetThumbnailAttempts(id: asset.id)
-            await context.events.publish(
-                IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+            let ready = IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
+            // The record, the attempt counter and the event change together.
+            let stored = try context.catalog.write { tx in
+                try tx.update(current)
+                try tx.resetThumbnailAttempts(id: asset.id)
+                return try tx.appendEvent(ready)
+            }
+            await context.events.broadcast(stored)
             context.logger.info(
                 "thumbnail ready",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"])

@@ -28,6 +28,9 @@ public struct CatalogTransaction {
     @discardableResult
     public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, db) }
 
+    /// Sets `id`'s thumbnail attempt count back to 0. Throws `.notFound` if there is no such asset.
+    public func resetThumbnailAttempts(id: String) throws { try AssetTable.resetThumbnailAttempts(id: id, db) }
+
     /// Journals `move`, returning it with its id.
     @discardableResult
     public func addPendingMove(_ move: PendingMove) throws -> PendingMove { try PendingMoveTable.add(move, db) }
