@@ -113,7 +113,8 @@ final class ThumbnailService: Sendable {
         do {
             let relative = try context.layout.relativePath(.thumbnails, project, name)
             try FileOps.makeDirectories(context.layout.projectPath(.thumbnails, project))
-            try FileOps.writeAtomically(Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true)
+            try FileOps.writeAtomically(
+                Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true, durable: false)
             guard var current = try context.catalog.asset(id: asset.id) else {
                 // Deleted while rendering: the thumbnail has no owner.
                 unlink(try context.layout.absolute(relative))

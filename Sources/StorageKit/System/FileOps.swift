@@ -144,7 +144,11 @@ public enum FileOps {
     /// Writes `data` to `path` atomically: a temporary file beside it, `fsync`, then `rename` over nothing
     /// (fails with `targetExists` instead of replacing when `replace` is false).
     @discardableResult
-    public static func writeAtomically(_ data: [UInt8], to path: String, replace: Bool = false) throws -> RenameResult {
+    /// `durable: false` skips the `fsync` for files that can be made again (thumbnails): a power cut may then
+    /// leave an empty file where a crash of the process never can.
+    public static func writeAtomically(_ data: [UInt8], to path: String, replace: Bool = false, durable: Bool = true) throws
+        -> RenameResult
+    {
         let tmp = parent(path) + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd: Int32
         do {
@@ -155,7 +159,7 @@ public enum FileOps {
         }
         do {
             try data.withUnsafeBytes { try writeAll(fd, $0) }
-            guard fsync(fd) == 0 else { throw StorageError.syscall("fsync", path: tmp, errno: errno) }
+            guard !durable || fsync(fd) == 0 else { throw StorageError.syscall("fsync", path: tmp, errno: errno) }
             close(fd)
         } catch {
             close(fd)
