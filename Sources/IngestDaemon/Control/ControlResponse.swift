@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import StorageKit
 
 /// A complete (non-streaming) answer: status, headers and an optional body.
 struct ControlResponse: Sendable {
@@ -16,6 +17,11 @@ struct ControlResponse: Sendable {
 
     /// `value` encoded as JSON (slashes not escaped).
     static func json(_ value: any Encodable, status: HTTPResponseStatus = .ok) throws -> ControlResponse {
+        if let ordered = value as? any OrderedJSONRepresentable {
+            // Records read in the SPEC's key order.
+            return ControlResponse(
+                status: status, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: ordered.orderedJSON))
+        }
         let data = try makeEncoder().encode(value)
         return ControlResponse(
             status: status, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: data))
