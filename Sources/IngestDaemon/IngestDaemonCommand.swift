@@ -29,6 +29,14 @@ struct IngestDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "CONTROL_SOCKET: the control socket path.")
     var socket: String?
 
+    /// The `--config` file's assignments now (empty without a file or when it cannot be parsed).
+    func configFileValues() -> [String: String] {
+        guard let config, let text = try? String(contentsOfFile: config, encoding: .utf8),
+            let entries = try? EnvironmentFile.parse(text, origin: config)
+        else { return [:] }
+        return Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+    }
+
     /// Values given as flags, by the key they set.
     var flagValues: [ConfigKey: String] {
         var flags: [ConfigKey: String] = [:]
@@ -49,14 +57,23 @@ struct IngestDaemonCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ingestd: configuration error: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG: RestartPreventExitStatus=78 keeps systemd from looping.
         }
-        let runner = DaemonRunner(configuration: configuration, loadConfiguration: { try loadConfiguration() })
+        // Values systemd copied from this same file into the environment (EnvironmentFile=) are frozen there;
+        // on reload they must not outrank what the file says now.
+        let startupFileValues = configFileValues()
+        let runner = DaemonRunner(
+            configuration: configuration,
+            loadConfiguration: { try loadConfiguration(environmentCopiedFrom: startupFileValues) })
         try await runner.run()
     }
 
     /// Defaults < --config file < environment < flags; also refuses what this build cannot do.
-    func loadConfiguration() throws -> IngestConfiguration {
-        let resolved = try IngestConfiguration.load(
-            configFile: config, environment: ProcessInfo.processInfo.environment, flags: flagValues)
+    ///
+    /// `environmentCopiedFrom` holds the `--config` file's values as they were at start: an environment
+    /// variable still equal to one of them came from the file through systemd's `EnvironmentFile=` and gives
+    /// way to the file's current value.
+    func loadConfiguration(environmentCopiedFrom fileValues: [String: String] = [:]) throws -> IngestConfiguration {
+        let environment = ProcessInfo.processInfo.environment.filter { key, value in fileValues[key] != value }
+        let resolved = try IngestConfiguration.load(configFile: config, environment: environment, flags: flagValues)
         guard resolved.catalogURL == "sqlite:" else {
             throw ConfigurationError(
                 key: ConfigKey.catalogURL.rawValue, value: resolved.catalogURL,

@@ -35,7 +35,8 @@ struct SystemdEndToEndTests {
     }
 
     @Test func sighupChangesThumbnailWidthForTheNextFileAndRefusesABrokenFile() async throws {
-        let h = try DaemonHarness()
+        // As under systemd's EnvironmentFile=: the file's values are also in the environment at start.
+        let h = try DaemonHarness(environment: ["THUMBNAIL_WIDTH": "320"])
         defer { h.remove() }
         let config = h.root + "/ingestd.env"
         try "THUMBNAIL_WIDTH=320\n".write(toFile: config, atomically: true, encoding: .utf8)
