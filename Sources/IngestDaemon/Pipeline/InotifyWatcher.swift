@@ -24,7 +24,6 @@ final class InotifyWatcher: Sendable {
         var rescanRequested = false
         var stopRequested = false
         var watchLimitReached = false
-        var watchCount = 0
     }
 
     /// The narrow mask: no IN_OPEN/IN_ACCESS/IN_MODIFY, so the daemon's own reads never flood the queue.
@@ -49,7 +48,7 @@ final class InotifyWatcher: Sendable {
     var watchLimitReached: Bool { state.withLock { $0.watchLimitReached } }
 
     /// Folders watched now.
-    var watchCount: Int { state.withLock { $0.watchCount } }
+    var watchCount: Int { state.withLock { $0.pathsByWatch.count } }
 
     /// Starts the thread; it adds the watches, then scans the whole drop once (the start-up scan).
     func start() {
@@ -159,9 +158,7 @@ final class InotifyWatcher: Sendable {
             return
         }
         if mask & UInt32(IN_IGNORED) != 0 {
-            state.withLock { s in
-                if s.pathsByWatch.removeValue(forKey: wd) != nil { s.watchCount -= 1 }
-            }
+            _ = state.withLock { $0.pathsByWatch.removeValue(forKey: wd) }
             return
         }
         guard let dir = state.withLock({ $0.pathsByWatch[wd] }), !name.isEmpty else { return }
@@ -222,9 +219,7 @@ final class InotifyWatcher: Sendable {
     private func addWatch(_ dir: RawPath) {
         let wd = dir.withCString { inotify_add_watch(inotifyFD, $0, Self.mask) }
         if wd >= 0 {
-            state.withLock { s in
-                if s.pathsByWatch.updateValue(dir, forKey: wd) == nil { s.watchCount += 1 }
-            }
+            state.withLock { $0.pathsByWatch[wd] = dir }
             return
         }
         let e = errno

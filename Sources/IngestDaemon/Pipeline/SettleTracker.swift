@@ -116,11 +116,9 @@ actor SettleTracker {
 
     /// A browser's file beside its `.part` (or similar) sibling is still being downloaded.
     private func hasDownloadCompanion(_ path: RawPath) -> Bool {
-        for suffix in DropNames.temporarySuffixes {
-            let sibling = RawPath(path.bytes + Array(suffix.utf8))
-            if (try? FileOps.lstat(sibling)) != nil { return true }
+        DropNames.temporarySuffixes.contains { suffix in
+            (try? FileOps.lstat(RawPath(path.bytes + Array(suffix.utf8)))) != nil
         }
-        return false
     }
 
     private static func wallNanos() -> Int64 {

@@ -10,9 +10,4 @@ public enum DropNames {
         let lower = String(decoding: name, as: UTF8.self).lowercased()
         return temporarySuffixes.contains { lower.hasSuffix($0) }
     }
-
-    /// Names whose presence beside `name` means it is still being downloaded (`name` + a temporary suffix).
-    public static func companionNames(of name: String) -> [String] {
-        temporarySuffixes.map { name + $0 }
-    }
 }
