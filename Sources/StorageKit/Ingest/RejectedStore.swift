@@ -51,10 +51,19 @@ public struct RejectedStore: Sendable {
                 unlink(reasonPath)
                 return nil
             case .crossDevice:
-                unlink(reasonPath)
-                throw StorageError(
-                    code: .io,
-                    message: "cannot move \(path) to \(target): different filesystems; rejected files are only moved, never copied")
+                // The drop is on another filesystem: move as mv(1) does, recreating the entry here (a regular
+                // file copied and synced, a link or FIFO made anew) before the original name goes.
+                do {
+                    guard try FileOps.moveAcrossFilesystems(path, to: target) else {
+                        unlink(reasonPath)
+                        return nil
+                    }
+                } catch {
+                    unlink(reasonPath)
+                    throw error
+                }
+                FileOps.syncDirectory(folder)
+                return candidate
             }
         }
         throw StorageError(code: .conflict, message: "no free name for \(name) in \(folder)")

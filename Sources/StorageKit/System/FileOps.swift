@@ -122,6 +122,46 @@ public enum FileOps {
         }
     }
 
+    /// Moves `source` to `target` on another filesystem without reading through links or opening FIFOs: a
+    /// regular file is copied (`O_NOFOLLOW`), synced, then unlinked; a symlink or FIFO is recreated, then
+    /// unlinked. Sockets and devices cannot be carried across and throw. Returns `false` when `source` vanished.
+    /// Never replaces an existing `target`.
+    public static func moveAcrossFilesystems(_ source: some SyscallPath, to target: String) throws -> Bool {
+        guard let st = try lstat(source) else { return false }
+        switch st.kind {
+        case .regular:
+            let input = try openForReading(source)
+            defer { close(input) }
+            let output = try createExclusive(target)
+            do {
+                _ = try StreamingHasher(bufferSize: 1 << 20).hash(fd: input, copyTo: output)
+                guard fsync(output) == 0 else { throw StorageError.syscall("fsync", path: target, errno: errno) }
+                close(output)
+            } catch {
+                close(output)
+                unlink(target)
+                throw error
+            }
+        case .symlink:
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = source.withCString { readlink($0, &buffer, buffer.count - 1) }
+            guard n >= 0 else { throw StorageError.syscall("readlink", path: source.description, errno: errno) }
+            let destination = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard symlink(destination, target) == 0 else { throw StorageError.syscall("symlink", path: target, errno: errno) }
+        case .fifo:
+            guard mkfifo(target, 0o640) == 0 else { throw StorageError.syscall("mkfifo", path: target, errno: errno) }
+        default:
+            throw StorageError(
+                code: .io, message: "cannot move \(source) to \(target): a \(st.kind) cannot cross filesystems")
+        }
+        guard source.withCString({ unlink($0) }) == 0 else {
+            let e = errno
+            unlink(target)
+            throw StorageError.syscall("unlink", path: source.description, errno: e)
+        }
+        return true
+    }
+
     /// `fsync(2)` of a directory so that a rename into it survives a power cut.
     public static func syncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -231,3 +231,39 @@ struct IngestEndToEndTests {
 func sha256(bytes: [UInt8]) -> String {
     SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }
+
+/// Drop and storage on different filesystems: ingest copies while hashing, and rejections are still moves.
+@Suite(.timeLimit(.minutes(1)))
+struct CrossFilesystemEndToEndTests {
+    @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/shm")))
+    func dropOnAnotherFilesystemIsIngestedAndRejectedWithNothingLeftBehind() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        let drop = "/dev/shm/ingestd-e2e-drop-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: drop) }
+        try FileManager.default.createDirectory(atPath: drop + "/x", withIntermediateDirectories: true)
+        var st1 = stat(), st2 = stat()
+        stat("/dev/shm", &st1)
+        stat(h.root, &st2)
+        try #require(st1.st_dev != st2.st_dev, "/dev/shm is not another filesystem here")
+        try await h.start(extraArguments: ["--drop", drop])
+        let clip = try TestClips.mp4
+        try FileManager.default.copyItem(atPath: clip, toPath: drop + "/x/clip.mp4")
+        try Data(repeating: 7, count: 4000).write(to: URL(fileURLWithPath: drop + "/x/junk.mp4"))
+        try FileManager.default.createSymbolicLink(atPath: drop + "/x/link.mp4", withDestinationPath: clip)
+        try await waitUntil("stored and rejected") {
+            try h.assets("x").count == 1 && h.rejectionReason(project: "x", name: "junk.mp4") != nil
+                && h.rejectionReason(project: "x", name: "link.mp4") != nil
+        }
+        #expect(try h.assets("x")[0]["checksum"] as? String == (try sha256(ofFile: clip)))
+        #expect(h.rejectionReason(project: "x", name: "junk.mp4") == "not_media")
+        #expect(h.rejectionReason(project: "x", name: "link.mp4") == "symlink")
+        var st = stat()
+        #expect(lstat(h.storage + "/rejected/project_x/link.mp4", &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK)
+        try await waitUntil("the drop is empty") {
+            (try FileManager.default.contentsOfDirectory(atPath: drop + "/x")).isEmpty
+        }
+        #expect(h.files(in: "storage/.staging").isEmpty)
+        #expect(try await h.stop() == 0)
+    }
+}
