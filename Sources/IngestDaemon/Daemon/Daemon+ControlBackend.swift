@@ -6,8 +6,10 @@ import StorageKit
 /// `GET /health`.
 struct HealthReport: Encodable, Sendable {
     struct Queues: Encodable, Sendable {
+        /// Files waiting to settle, queued, or being ingested.
         let ingest: Int
         let thumbnails: Int
+        /// The part of `ingest` still waiting to be complete (a writer, SETTLE_MS, a `.part` sibling, free space).
         let settling: Int
     }
     let status: String
@@ -27,11 +29,14 @@ struct HealthReport: Encodable, Sendable {
 extension Daemon: ControlBackend {
     func health() async -> any Encodable & Sendable {
         let reasons = await degradedReasons()
+        let settling = await settle.count
         let uptime = ContinuousClock.now - context.startedAt
         return HealthReport(
             status: reasons.isEmpty ? "ok" : "degraded", version: IngestdVersion.string,
             uptimeSeconds: ((Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18) * 1000).rounded() / 1000,
-            queues: .init(ingest: await ingestQueue.depth, thumbnails: await thumbnails.depth, settling: await settle.count),
+            // `ingest` counts every file the daemon knows and has not finished: settling, queued or in flight.
+            queues: .init(
+                ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth, settling: settling),
             reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
     }
 
