@@ -11,13 +11,13 @@ import Logging
 ///
 /// The level follows a ``SharedLogLevel`` unless a logger sets its own (see swift-log's "global override" pattern),
 /// so a reload can change `LOG_LEVEL` for every logger at once.
-struct JournaldLogHandler: LogHandler {
+struct JournaldLogHandler: SharedLevelLogHandler {
     /// The logger's label; sent as `LOGGER` when it differs from the identifier.
     let label: String
     /// `SYSLOG_IDENTIFIER` of every entry (what `journalctl -t` selects).
     let identifier: String
-    private let sharedLevel: SharedLogLevel
-    private var ownLevel: Logger.Level?
+    let sharedLevel: SharedLogLevel
+    var ownLevel: Logger.Level?
 
     /// Metadata added to every entry of this logger.
     var metadata: Logger.Metadata = [:]
@@ -40,18 +40,6 @@ struct JournaldLogHandler: LogHandler {
         self.identifier = identifier
         self.sharedLevel = level
         self.metadataProvider = metadataProvider
-    }
-
-    /// The level of this logger: its own if one was set, else the shared one.
-    var logLevel: Logger.Level {
-        get { self.ownLevel ?? self.sharedLevel.level }
-        set { self.ownLevel = newValue }
-    }
-
-    /// Metadata of this logger by key.
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
     }
 
     /// Sends one entry to the journal; errors are ignored (there is nowhere left to report them).

@@ -21,3 +21,24 @@ final class SharedLogLevel: Sendable {
         set { self.index.store(Self.levels.firstIndex(of: newValue) ?? 0, ordering: .relaxed) }
     }
 }
+
+/// A handler whose level follows a ``SharedLogLevel`` unless its logger sets one of its own; supplies the
+/// level and metadata-subscript plumbing both of our handlers share.
+protocol SharedLevelLogHandler: LogHandler {
+    var sharedLevel: SharedLogLevel { get }
+    var ownLevel: Logger.Level? { get set }
+}
+
+extension SharedLevelLogHandler {
+    /// The level of this logger: its own if one was set, else the shared one.
+    var logLevel: Logger.Level {
+        get { ownLevel ?? sharedLevel.level }
+        set { ownLevel = newValue }
+    }
+
+    /// Metadata of this logger by key.
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+}

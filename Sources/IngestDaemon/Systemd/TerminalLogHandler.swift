@@ -8,11 +8,11 @@ import StorageKit
 /// The well-known keys (`project.id`, `asset.id`, `filename`) come first, the rest sorted by key. Values with
 /// spaces, quotes or `=` are double-quoted, and newlines are escaped, so that each entry stays on one line.
 /// The level follows a ``SharedLogLevel`` unless a logger sets its own.
-struct TerminalLogHandler: LogHandler {
+struct TerminalLogHandler: SharedLevelLogHandler {
     /// The logger's label, printed after the level.
     let label: String
-    private let sharedLevel: SharedLogLevel
-    private var ownLevel: Logger.Level?
+    let sharedLevel: SharedLogLevel
+    var ownLevel: Logger.Level?
     private let fileDescriptor: Int32
 
     /// Metadata added to every entry of this logger.
@@ -36,18 +36,6 @@ struct TerminalLogHandler: LogHandler {
         self.sharedLevel = level
         self.metadataProvider = metadataProvider
         self.fileDescriptor = fileDescriptor
-    }
-
-    /// The level of this logger: its own if one was set, else the shared one.
-    var logLevel: Logger.Level {
-        get { self.ownLevel ?? self.sharedLevel.level }
-        set { self.ownLevel = newValue }
-    }
-
-    /// Metadata of this logger by key.
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
     }
 
     /// Writes one line.
