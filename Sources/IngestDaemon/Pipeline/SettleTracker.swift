@@ -6,6 +6,8 @@ import StorageKit
 actor SettleTracker {
     private struct Entry {
         var status: FileStatus?
+        /// When this tracker first saw `status` (monotonic clock).
+        var seenSince: ContinuousClock.Instant
         var due: ContinuousClock.Instant
     }
 
@@ -34,7 +36,7 @@ actor SettleTracker {
             e.due = min(e.due, due)
             entries[path] = e
         } else {
-            entries[path] = Entry(status: nil, due: due)
+            entries[path] = Entry(status: nil, seenSince: due, due: due)
         }
         wake?.yield()
     }
@@ -89,9 +91,13 @@ actor SettleTracker {
             }
             if entry.status == nil || !(entry.status!.isUnchanged(comparedTo: st)) {
                 entry.status = st
+                entry.seenSince = now
             }
-            // ctime bounds the last change: it cannot be set back by a writer (mtime can).
-            let sinceChange = Duration.nanoseconds(max(0, Self.wallNanos() - st.lastChangeNanos))
+            // ctime bounds the last change: every write sets it to the kernel's clock and no writer can set it
+            // back (mtime can be, by `touch -d` or `cp -p`). A clock that jumped makes ctime useless, so time
+            // observed unchanged by this tracker counts as well.
+            let ctimeAge = Duration.nanoseconds(max(0, Self.wallNanos() - st.ctimeNanos))
+            let sinceChange = max(ctimeAge, now - entry.seenSince)
             if sinceChange < settle {
                 entry.due = now + (settle - sinceChange)
                 entries[path] = entry
