@@ -165,6 +165,20 @@ struct IngestEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    @Test func aFileWithAnMtimeInTheFutureIsStillTaken() async throws {
+        let h = try DaemonHarness(settleMS: 200)
+        defer { h.remove() }
+        try await h.start()
+        let staged = h.root + "/future.mp4"
+        try FileManager.default.copyItem(atPath: try TestClips.mp4, toPath: staged)
+        // As `cp -p` from a camera with a wrong clock leaves it.
+        var times = [timespec(tv_sec: 1_924_992_000, tv_nsec: 0), timespec(tv_sec: 1_924_992_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, staged, &times, 0) == 0)
+        #expect(rename(staged, h.drop + "/future.mp4") == 0)
+        try await waitUntil("the file is stored") { try h.assets("default").count == 1 }
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func burstOfTwoThousandTinyFilesIsFullyAccountedFor() async throws {
         let h = try DaemonHarness(settleMS: 100)
         defer { h.remove() }
