@@ -35,10 +35,8 @@ final class Daemon: Sendable {
                     "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
                 ])
         }
-        for asset in summary.finished {
-            await context.events.publish(
-                IngestEvent(type: .ingested, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
-        }
+        // Placements recovery finished appended their `ingested` events with the records.
+        await context.events.catchUp()
     }
 
     /// Starts the watcher (its thread queues the start-up scan) and the pipeline tasks in `group`.

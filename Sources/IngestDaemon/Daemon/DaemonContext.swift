@@ -59,8 +59,8 @@ final class DaemonContext: Sendable {
             logger.info(
                 "ingested",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"])
-            await events.publish(
-                IngestEvent(type: .ingested, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+            // The `ingested` event was appended with the `ready` record.
+            await events.catchUp()
         case .rejected(let rejection, let project, let storedAs):
             metrics.countRejected(reason: rejection.reason.rawValue)
             logger.notice(

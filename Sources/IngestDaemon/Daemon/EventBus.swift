@@ -3,13 +3,17 @@ import Logging
 import StorageKit
 
 /// Keeps every event in the catalog (so `?since=N` replays across restarts) and fans it out to `/events`
-/// subscribers. A slow subscriber never blocks the daemon: its buffer is bounded, and when it overflows the
-/// subscriber is told where its gap starts.
+/// subscribers. The catalog is the source of truth: events are appended there (by ``publish(_:)``, or inside the
+/// transaction that makes the change they describe) and the bus delivers what it holds beyond the last id it
+/// delivered, in id order. A slow subscriber never blocks the daemon: its buffer is bounded, and when it
+/// overflows the subscriber is told where its gap starts.
 actor EventBus {
     private let catalog: Catalog
     private let logger: Logger
     private var subscribers: [UInt64: Subscriber] = [:]
     private var nextSubscriberID: UInt64 = 0
+    /// The highest event id delivered to subscribers.
+    private var delivered: Int64
 
     private struct Subscriber {
         let continuation: AsyncStream<[UInt8]>.Continuation
@@ -23,6 +27,8 @@ actor EventBus {
     init(catalog: Catalog, logger: Logger) {
         self.catalog = catalog
         self.logger = logger
+        // Events from before this start are history: subscribers replay them with `?since=`.
+        delivered = (try? catalog.lastEventID()) ?? 0
     }
 
     /// Stores `event` (assigning its consecutive id) and delivers it.
@@ -35,13 +41,26 @@ actor EventBus {
             logger.error("cannot store event", metadata: ["error": "\(error)"])
             return nil
         }
-        broadcast(stored)
+        catchUp()
         return stored
     }
 
-    /// Delivers an event already stored in the catalog (appended in the same transaction as the change it
-    /// describes).
-    func broadcast(_ stored: IngestEvent) {
+    /// Delivers, in id order, every event the catalog holds beyond the last one delivered (events appended in
+    /// the same transaction as the change they describe).
+    func catchUp() {
+        do {
+            while true {
+                let batch = try catalog.events(after: delivered, limit: 500)
+                guard let last = batch.last else { return }
+                for event in batch { deliver(event) }
+                delivered = last.id
+            }
+        } catch {
+            logger.error("cannot read events", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func deliver(_ stored: IngestEvent) {
         let line = Self.line(stored)
         for (id, var sub) in subscribers {
             if let gap = sub.gapFrom {
@@ -60,15 +79,16 @@ actor EventBus {
             of: [UInt8].self, bufferingPolicy: .bufferingOldest(Self.subscriberBuffer))
         var gapFrom: Int64? = nil
         if let since {
-            // The actor is not re-entered here, so nothing published can slip between replay and follow.
+            // Replay up to what was delivered; anything newer reaches this subscriber through catchUp(). The
+            // actor is not re-entered here, so nothing can slip between replay and follow.
             var after = since
-            while true {
-                let batch = try catalog.events(after: after, limit: 500)
-                if batch.isEmpty { break }
+            while after < delivered {
+                let batch = try catalog.events(after: after, limit: 500).filter { $0.id <= delivered }
+                guard let last = batch.last else { break }
                 for e in batch {
                     if case .dropped = continuation.yield(Self.line(e)), gapFrom == nil { gapFrom = e.id }
                 }
-                after = batch.last!.id
+                after = last.id
             }
         }
         let id = nextSubscriberID

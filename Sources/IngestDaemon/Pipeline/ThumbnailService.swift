@@ -124,12 +124,12 @@ final class ThumbnailService: Sendable {
             current.updatedAt = ISO8601Millis.now()
             let ready = IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
             // The record, the attempt counter and the event change together.
-            let stored = try context.catalog.write { tx in
+            try context.catalog.write { tx in
                 try tx.update(current)
                 try tx.resetThumbnailAttempts(id: asset.id)
-                return try tx.appendEvent(ready)
+                _ = try tx.appendEvent(ready)
             }
-            await context.events.broadcast(stored)
+            await context.events.catchUp()
             context.logger.info(
                 "thumbnail ready",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"])

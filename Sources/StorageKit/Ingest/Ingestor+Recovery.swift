@@ -54,9 +54,7 @@ extension Ingestor {
                     _ = source.withCString { unlink($0) }
                 }
                 if asset.status == .processing {
-                    asset.status = .ready
-                    asset.updatedAt = ISO8601Millis.now()
-                    try catalog.update(asset)
+                    try markReady(&asset)
                 }
                 summary.finished.append(asset)
             } else if let asset {
@@ -69,9 +67,7 @@ extension Ingestor {
         // `processing` records whose journal entry is gone: finish if the file is in place, else remove.
         for var asset in try catalog.assets(status: .processing) {
             if try FileOps.lstat(try layout.absolute(asset.relativePath)) != nil {
-                asset.status = .ready
-                asset.updatedAt = ISO8601Millis.now()
-                try catalog.update(asset)
+                try markReady(&asset)
                 summary.finished.append(asset)
             } else {
                 _ = try catalog.delete(id: asset.id)
@@ -97,5 +93,16 @@ extension Ingestor {
             }
         }
         return summary
+    }
+
+    /// Finishes a placement: `ready`, with its `ingested` event in the same transaction.
+    private func markReady(_ asset: inout Asset) throws {
+        asset.status = .ready
+        asset.updatedAt = ISO8601Millis.now()
+        let ready = asset
+        try catalog.write { tx in
+            try tx.update(ready)
+            _ = try tx.appendEvent(.ingested(ready))
+        }
     }
 }

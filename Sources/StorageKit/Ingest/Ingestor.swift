@@ -308,6 +308,7 @@ public final class Ingestor: Sendable {
                 try catalog.write { tx in
                     try tx.update(asset)
                     try tx.removePendingMove(id: move.id)
+                    _ = try tx.appendEvent(.ingested(asset))
                 }
                 return .stored(asset)
             case .targetExists:

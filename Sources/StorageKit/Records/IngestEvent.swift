@@ -83,3 +83,10 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         detail = try c.decodeIfPresent(String.self, forKey: .detail)
     }
 }
+
+extension IngestEvent {
+    /// The `ingested` event of an asset that just became `ready`.
+    public static func ingested(_ asset: Asset) -> IngestEvent {
+        IngestEvent(type: .ingested, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
+    }
+}
