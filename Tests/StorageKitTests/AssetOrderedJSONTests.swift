@@ -42,3 +42,17 @@ struct AssetOrderedJSONTests {
         #expect([Self.cases[1], Self.cases[2]].orderedJSON.first == UInt8(ascii: "["))
     }
 }
+
+struct IngestEventOrderedJSONTests {
+    @Test(arguments: [
+        IngestEvent(id: 7, type: .rejected, projectID: "p", filename: "a \"b\".mp4", reason: "empty", detail: "the file is empty"),
+        IngestEvent(id: 8, type: .ingested, projectID: "p", assetID: "x", filename: "a.mp4"),
+        IngestEvent(id: 9, type: .failed, projectID: "p", assetID: "x", error: "thumbnail: decoder crashed twice"),
+    ])
+    func sameObjectAsTheCodableEncoding(event: IngestEvent) throws {
+        let ordered = try JSONSerialization.jsonObject(with: Data(event.orderedJSON)) as? NSDictionary
+        #expect(ordered != nil)
+        #expect(ordered == (try JSONSerialization.jsonObject(with: JSONEncoder().encode(event)) as? NSDictionary))
+        #expect(String(decoding: event.orderedJSON, as: UTF8.self).hasPrefix(#"{"id":\#(event.id),"type":""#))
+    }
+}

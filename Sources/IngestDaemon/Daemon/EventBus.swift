@@ -109,7 +109,7 @@ actor EventBus {
     }
 
     static func line(_ event: IngestEvent) -> [UInt8] {
-        var bytes = (try? encoder.encode(event)).map(Array.init) ?? Array("{}".utf8)
+        var bytes = event.orderedJSON
         bytes.append(0x0A)
         return bytes
     }
@@ -118,9 +118,4 @@ actor EventBus {
         Array(#"{"type":"gap","from":\#(from),"resume_at":\#(resumeAt),"detail":"events were skipped because this reader was too slow; replay them with ?since=\#(from - 1)"}"#.utf8) + [0x0A]
     }
 
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.withoutEscapingSlashes]
-        return e
-    }()
 }
