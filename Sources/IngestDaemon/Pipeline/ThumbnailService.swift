@@ -51,6 +51,12 @@ final class ThumbnailService: Sendable {
     func stop() async {
         stopping.store(true, ordering: .relaxed)
         await queue.close()
+        // Renders in progress see the flag in FFmpeg's interrupt callback and give their attempt back; wait
+        // for that, so a stop is never counted as a decoder crash.
+        let deadline = ContinuousClock.now + .seconds(3)
+        while await queue.depth > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     private func worker(_ index: Int) async {
