@@ -312,9 +312,15 @@ struct IngestConfigurationTests {
     func theRepositoryExampleParsesAndResolvesToTheDefaults() throws {
         let text = try String(contentsOfFile: Self.exampleFile, encoding: .utf8)
         let entries = try EnvironmentFile.parse(text, origin: Self.exampleFile)
-        // It documents every key.
-        let keys = Set(entries.map(\.key))
-        for key in ConfigKey.allCases where key != .controlSocket && key != .controlSocketGroup {
+        // It documents every key: as an assignment, or as a commented one (`# KEY=default`) where a value in
+        // the file would override what the systemd unit sets.
+        var keys = Set(entries.map(\.key))
+        for line in text.split(separator: "\n") where line.hasPrefix("# ") {
+            if let eq = line.firstIndex(of: "="), ConfigKey(rawValue: String(line.dropFirst(2)[..<eq])) != nil {
+                keys.insert(String(line.dropFirst(2)[..<eq]))
+            }
+        }
+        for key in ConfigKey.allCases {
             #expect(keys.contains(key.rawValue), "config/ingestd.env lacks \(key.rawValue)")
         }
         let c = try IngestConfiguration.load(configFile: Self.exampleFile, environment: [:])
