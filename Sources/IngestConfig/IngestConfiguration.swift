@@ -103,9 +103,7 @@ public struct IngestConfiguration: Sendable, Equatable {
             guard let n = Int(value), (0...3_600_000).contains(n) else { throw fail("expected milliseconds from 0 to 3600000") }
             settleMS = n
         case .defaultProject:
-            guard !value.isEmpty, value.utf8.count <= 64,
-                value.unicodeScalars.allSatisfy({ Self.isProjectScalar($0) })
-            else { throw fail("expected 1 to 64 characters from A-Z a-z 0-9 _ -") }
+            guard ProjectIDRule.isValid(value) else { throw fail("expected 1 to 64 characters from A-Z a-z 0-9 _ -") }
             defaultProject = value
         case .duplicates:
             guard let p = DuplicatePolicy(rawValue: value.lowercased()) else { throw fail("expected reject or keep") }
@@ -203,10 +201,6 @@ public struct IngestConfiguration: Sendable, Equatable {
         guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(s) else { return nil }
         let (product, overflow) = n.multipliedReportingOverflow(by: multiplier)
         return overflow ? nil : product
-    }
-
-    private static func isProjectScalar(_ s: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || s == "_" || s == "-"
     }
 
     private static func readTextFile(_ path: String) -> String? {

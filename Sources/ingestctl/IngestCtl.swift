@@ -124,9 +124,9 @@ struct GlobalOptions: ParsableArguments {
 
 /// A project id as the API accepts it; anything else is a usage error before any request.
 func validateProject(_ project: String) throws {
-    let ok = !project.isEmpty && project.utf8.count <= 64
-        && project.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
-    guard ok else { throw ValidationError("'\(project)' is not a project id: use 1 to 64 characters from A-Z a-z 0-9 _ -") }
+    guard ProjectIDRule.isValid(project) else {
+        throw ValidationError("'\(project)' is not a project id: use 1 to 64 characters from A-Z a-z 0-9 _ -")
+    }
 }
 
 /// Writes `text` to standard error unbuffered (C's `stderr` global is not concurrency-safe in Swift 6).

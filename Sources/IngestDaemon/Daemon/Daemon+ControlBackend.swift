@@ -176,8 +176,7 @@ extension Daemon: ControlBackend {
         await context.report(outcome, source: originalFilename)
         switch outcome {
         case .stored(let asset):
-            ingestedCount.add(1, ordering: .relaxed)
-            await thumbnails.enqueue(asset.id)
+            await accepted(asset)
             return .stored(asset)
         case .rejected(let rejection, _, _): return .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
         case .failed(let error):

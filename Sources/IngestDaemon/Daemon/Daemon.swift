@@ -14,7 +14,7 @@ final class Daemon: Sendable {
     let thumbnails: ThumbnailService
     private let ingestPool: NIOThreadPool
     private let lastError = Mutex<String?>(nil)
-    let ingestedCount = Atomic<Int>(0)
+    private let ingestedCount = Atomic<Int>(0)
 
     init(context: DaemonContext) throws {
         self.context = context
@@ -107,8 +107,7 @@ final class Daemon: Sendable {
         await context.report(outcome, source: source.description)
         switch outcome {
         case .stored(let asset):
-            ingestedCount.add(1, ordering: .relaxed)
-            await thumbnails.enqueue(asset.id)
+            await accepted(asset)
         case .notReady:
             await settle.note(source, after: .milliseconds(context.config.current.settleMS))
         case .failed(let error):
@@ -117,6 +116,12 @@ final class Daemon: Sendable {
         case .rejected, .vanished:
             break
         }
+    }
+
+    /// What follows a stored file, dropped or uploaded: it counts, and it waits for its thumbnail.
+    func accepted(_ asset: Asset) async {
+        ingestedCount.add(1, ordering: .relaxed)
+        await thumbnails.enqueue(asset.id)
     }
 
     /// Files ingested since start.

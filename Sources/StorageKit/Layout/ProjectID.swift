@@ -1,10 +1,12 @@
+import IngestConfig
+
 /// A sanitized project id: only `[A-Za-z0-9_-]`, 1…64 characters (SPEC "The drop directory").
 public struct ProjectID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     /// The sanitized id, safe to put in a path component.
     public let rawValue: String
 
     /// Most characters an id keeps.
-    public static let maxLength = 64
+    public static let maxLength = ProjectIDRule.maxLength
 
     /// Sanitizes `raw` by dropping every character outside `[A-Za-z0-9_-]` and cutting to 64.
     /// Returns `nil` when nothing is left (the caller rejects with `invalid_project`).
@@ -26,12 +28,7 @@ public struct ProjectID: Hashable, Sendable, Codable, CustomStringConvertible, C
     }
 
     /// Whether `s` may appear in a project id.
-    public static func isAllowed(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F, 0x2D: return true
-        default: return false
-        }
-    }
+    public static func isAllowed(_ s: Unicode.Scalar) -> Bool { ProjectIDRule.isAllowed(s) }
 
     /// The folder name used in every category: `project_<id>`.
     public var folderName: String { "project_" + rawValue }

@@ -42,11 +42,9 @@ public struct StorageLayout: Sendable, Equatable {
 
     /// Creates the root and every category folder (mode 0755).
     public func createCategoryFolders() throws {
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        for c in StorageCategory.allCases {
-            try FileManager.default.createDirectory(atPath: categoryPath(c), withIntermediateDirectories: true)
+        for folder in StorageCategory.allCases.map(categoryPath) + [stagingPath] {
+            try FileOps.makeDirectories(folder)
         }
-        try FileManager.default.createDirectory(atPath: stagingPath, withIntermediateDirectories: true)
     }
 
     /// A single path component that cannot climb or hide: non-empty, not `.`/`..`, no `/` or NUL.
