@@ -12,6 +12,7 @@ packages=(
   curl            # README tour and end-to-end tests
   systemd         # systemd-socket-activate, systemd-analyze (tests of the units)
   python3         # tests edit a stopped daemon's catalog with its sqlite3 module
+  postgresql      # the PostgreSQL catalog's tests run a throw-away cluster (scripts/pg-test-cluster.sh)
 )
 
 missing=()
@@ -34,3 +35,4 @@ if ! pkg-config --exists libavformat libavcodec libswscale libavutil libsystemd 
   exit 1
 fi
 command -v ffmpeg >/dev/null || { echo "install-deps: ffmpeg CLI missing after install" >&2; exit 1; }
+[ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "install-deps: PostgreSQL 15 (initdb) missing after install" >&2; exit 1; }

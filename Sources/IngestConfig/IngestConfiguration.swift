@@ -134,8 +134,11 @@ public struct IngestConfiguration: Sendable, Equatable {
             guard let n = Self.parseSize(value) else { throw fail("expected a size in bytes ≥ 0 (e.g. 268435456 or 256M)") }
             minFreeBytes = n
         case .catalogURL:
-            guard value == "sqlite:" || value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
-                throw fail("expected sqlite: or postgres://user:pass@host:port/db")
+            do {
+                _ = try CatalogURL.parse(value)
+            } catch {
+                // The message names the URL without its password.
+                throw ConfigurationError(key: key.rawValue, value: error.url, allowed: error.reason, origin: origin)
             }
             catalogURL = value
         case .projectQuotaBytes:

@@ -74,11 +74,6 @@ struct IngestDaemonCommand: AsyncParsableCommand {
     func loadConfiguration(environmentCopiedFrom fileValues: [String: String] = [:]) throws -> IngestConfiguration {
         let environment = ProcessInfo.processInfo.environment.filter { key, value in fileValues[key] != value }
         let resolved = try IngestConfiguration.load(configFile: config, environment: environment, flags: flagValues)
-        guard resolved.catalogURL == "sqlite:" else {
-            throw ConfigurationError(
-                key: ConfigKey.catalogURL.rawValue, value: resolved.catalogURL,
-                allowed: "this build keeps its catalog in SQLite only: expected sqlite:", origin: "configuration")
-        }
         if let group = resolved.controlSocketGroup, UInt32(group) == nil, getgrnam(group) == nil {
             throw ConfigurationError(
                 key: ConfigKey.controlSocketGroup.rawValue, value: group,

@@ -3,6 +3,8 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable 
     /// A stable classification callers (such as the HTTP layer) can map to a status.
     public enum Code: String, Sendable {
         case unsafeName, outsideStorage, notFound, conflict, io, catalog, invalidArgument
+        /// The catalog's server cannot be reached (PostgreSQL down or the network gone): worth retrying.
+        case catalogUnavailable
     }
 
     public let code: Code

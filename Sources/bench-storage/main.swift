@@ -88,7 +88,15 @@ func catalogBench(_ options: Options) throws {
     let dir = workDir(options)
     defer { if !options.flags.contains("keep") { try? FileManager.default.removeItem(atPath: dir) } }
     let layout = StorageLayout(root: dir)
-    let catalog = options.flags.contains("memory") ? try Catalog.inMemory() : try Catalog.open(layout: layout)
+    // --url postgres://… measures a PostgreSQL catalog instead (an empty database of its own).
+    let catalog =
+        if let url = options.values["url"] {
+            try Catalog.open(url: url, layout: layout, nodeID: "bench")
+        } else if options.flags.contains("memory") {
+            try Catalog.inMemory()
+        } else {
+            try Catalog.open(layout: layout)
+        }
 
     let base: Int64 = 1_764_000_000_000
     let metadata = MediaMetadata(
@@ -169,6 +177,33 @@ func catalogBench(_ options: Options) throws {
     print("  oldest page of 100 via list(after: nil):   median \(fmt(first.median, 3)) ms, max \(fmt(first.max, 3)) ms")
     print("  duplicate look-up existing(checksum):       median \(fmt(dup.median, 3)) ms")
     print("  asset(id:):                                 median \(fmt(get.median, 3)) ms")
+    // `GET /events?since=0`: the newest 10,000 events read back in the event bus's pages of 500.
+    let eventCount = options.int("events", 10_000)
+    let appendTime = try clock.measure {
+        var appended = 0
+        while appended < eventCount {
+            let n = min(500, eventCount - appended)
+            try catalog.write { tx in
+                for i in 0..<n {
+                    _ = try tx.appendEvent(IngestEvent(type: .ingested, projectID: "p000", assetID: "a\(appended + i)", filename: "f.mp4"))
+                }
+            }
+            appended += n
+        }
+    }
+    let since = max(0, try catalog.lastEventID() - Int64(eventCount))
+    var replayed = 0
+    let replay = try timeRuns(5) {
+        var after = since
+        replayed = 0
+        while true {
+            let page = try catalog.events(after: after, limit: 500)
+            guard let last = page.last else { break }
+            replayed += page.count
+            after = last.id
+        }
+    }
+    print("  \(eventCount) events appended in \(fmt(seconds(appendTime), 3)) s; replay of \(replayed): median \(fmt(replay.median, 1)) ms")
     let size = (try? FileManager.default.attributesOfItem(atPath: layout.catalogPath)[.size] as? Int) ?? 0
     print("  catalog file: \(size / 1_048_576) MiB")
 }

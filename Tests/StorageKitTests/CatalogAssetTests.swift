@@ -4,8 +4,8 @@ import Testing
 @testable import StorageKit
 
 struct CatalogAssetTests {
-    @Test func insertThenGetRoundTripsExactly() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func insertThenGetRoundTripsExactly(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let full = Fixture.asset(metadata: Fixture.fullMetadata, thumbnailPath: "thumbnails/project_demo/x.jpg")
         let bare = Fixture.asset(createdMillis: Fixture.baseMillis + 7, status: .processing)
         let emptyMetadata = Fixture.asset(metadata: MediaMetadata())
@@ -19,8 +19,8 @@ struct CatalogAssetTests {
         #expect(try catalog.asset(id: "nope") == nil)
     }
 
-    @Test func millisecondsSurviveTheRoundTrip() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func millisecondsSurviveTheRoundTrip(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         // Times a few ms apart across a wide range; any float slip shows up as a different ms.
         let assets = (0..<500).map { i in Fixture.asset(createdMillis: 1_000_000_000_000 + Int64(i) * 987_654_321 + 1) }
         try catalog.insertBatch(assets)
@@ -31,8 +31,8 @@ struct CatalogAssetTests {
         }
     }
 
-    @Test func insertingATakenIDOrPathIsAConflict() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func insertingATakenIDOrPathIsAConflict(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset()
         try catalog.insert(a)
         var sameID = Fixture.asset()
@@ -44,8 +44,8 @@ struct CatalogAssetTests {
         #expect(try catalog.allAssets() == [a])
     }
 
-    @Test func updateReplacesAndMissingIsNotFound() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func updateReplacesAndMissingIsNotFound(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         var a = Fixture.asset(status: .processing)
         try catalog.insert(a)
         a.status = .ready
@@ -59,8 +59,8 @@ struct CatalogAssetTests {
         #expect(throwsStorageError(.notFound, { try catalog.update(ghost) }) { $0.message.contains("ghost-id") })
     }
 
-    @Test func assetInProjectIsNilForAnotherProject() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func assetInProjectIsNilForAnotherProject(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset(project: "demo")
         try catalog.insert(a)
         #expect(try catalog.asset(project: Fixture.demo, id: a.id) == a)
@@ -68,8 +68,8 @@ struct CatalogAssetTests {
         #expect(try catalog.asset(project: Fixture.demo, id: "missing") == nil)
     }
 
-    @Test func listIsOldestFirstThenInsertionOrder() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func listIsOldestFirstThenInsertionOrder(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let late = Fixture.asset(createdMillis: Fixture.baseMillis + 500)
         let early = Fixture.asset(createdMillis: Fixture.baseMillis - 500)
         let tieFirst = Fixture.asset(createdMillis: Fixture.baseMillis)
@@ -85,8 +85,8 @@ struct CatalogAssetTests {
         #expect(try catalog.latest(project: Fixture.demo, limit: 2) == [tieSecond, late])
     }
 
-    @Test func pagingIsStableForIdenticalTimestamps() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func pagingIsStableForIdenticalTimestamps(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let assets = (0..<1_000).map { i in Fixture.asset(id: String(format: "id-%04d", 999 - i)) }
         try catalog.insertBatch(assets)
         var seen: [Asset] = []
@@ -104,8 +104,8 @@ struct CatalogAssetTests {
         #expect(seen == assets)
     }
 
-    @Test func unknownOrForeignCursorIsNotFoundAndNegativeLimitIsRefused() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func unknownOrForeignCursorIsNotFoundAndNegativeLimitIsRefused(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let mine = Fixture.asset()
         let foreign = Fixture.asset(project: "other")
         try catalog.insertBatch([mine, foreign])
@@ -125,8 +125,8 @@ struct CatalogAssetTests {
         )
     }
 
-    @Test func deleteReturnsTheRecordOnce() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func deleteReturnsTheRecordOnce(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset()
         try catalog.insert(a)
         #expect(try catalog.delete(id: a.id) == a)
@@ -134,8 +134,8 @@ struct CatalogAssetTests {
         #expect(try catalog.asset(id: a.id) == nil)
     }
 
-    @Test func deleteProjectRemovesOnlyThatProject() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func deleteProjectRemovesOnlyThatProject(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let mine = (0..<3).map { _ in Fixture.asset() }
         let theirs = Fixture.asset(project: "other")
         try catalog.insertBatch(mine + [theirs])
@@ -144,8 +144,8 @@ struct CatalogAssetTests {
         #expect(try catalog.allAssets() == [theirs])
     }
 
-    @Test func existingFindsReadyOrProcessingInTheSameProjectOnly() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func existingFindsReadyOrProcessingInTheSameProjectOnly(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let sum = String(repeating: "c", count: 64)
         let failed = Fixture.asset(checksum: sum, status: .failed, error: "boom")
         try catalog.insert(failed)
@@ -181,8 +181,8 @@ struct CatalogAssetTests {
         #expect(!plans[1].contains("TEMP B-TREE"), "paging must not sort: \(plans[1])")
     }
 
-    @Test func assetsByStatusAndAll() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func assetsByStatusAndAll(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let r1 = Fixture.asset(createdMillis: 1)
         let p1 = Fixture.asset(createdMillis: 2, status: .processing)
         let f1 = Fixture.asset(project: "other", createdMillis: 3, status: .failed, error: "x")
@@ -194,8 +194,8 @@ struct CatalogAssetTests {
         #expect(try catalog.allAssets() == [r1, p1, f1, r2])
     }
 
-    @Test func uploadBytesCountsNonFailedAssetsOfTheProject() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func uploadBytesCountsNonFailedAssetsOfTheProject(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         #expect(try catalog.uploadBytes(project: Fixture.demo) == 0)
         try catalog.insertBatch([
             Fixture.asset(size: 100), Fixture.asset(size: 20, status: .processing),
@@ -205,8 +205,8 @@ struct CatalogAssetTests {
         #expect(try catalog.uploadBytes(project: Fixture.other) == 7)
     }
 
-    @Test func insertBatchIsAllOrNothing() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func insertBatchIsAllOrNothing(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset()
         var clash = Fixture.asset()
         clash.id = a.id
@@ -214,8 +214,8 @@ struct CatalogAssetTests {
         #expect(try catalog.allAssets().isEmpty)
     }
 
-    @Test func corruptColumnsAreReportedNotCrashed() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func corruptColumnsAreReportedNotCrashed(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset()
         try catalog.insert(a)
         try catalog.execute("UPDATE assets SET status = 'weird'")

@@ -15,8 +15,8 @@ struct CatalogPendingMoveTests {
         )
     }
 
-    @Test func addAssignsIdsAndListsOldestFirst() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func addAssignsIdsAndListsOldestFirst(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = try catalog.addPendingMove(Self.move(1))
         let b = try catalog.addPendingMove(Self.move(2))
         #expect(a.id == 1 && b.id == 2)
@@ -26,8 +26,8 @@ struct CatalogPendingMoveTests {
         #expect(try catalog.pendingMoves() == [a, b])
     }
 
-    @Test func updateAndRemove() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func updateAndRemove(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         var a = try catalog.addPendingMove(Self.move(1))
         let b = try catalog.addPendingMove(Self.move(2))
         a.stage = "placing"
@@ -38,8 +38,8 @@ struct CatalogPendingMoveTests {
         #expect(try catalog.pendingMoves() == [b])
     }
 
-    @Test func unknownIdsAreNotFound() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func unknownIdsAreNotFound(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         var ghost = Self.move(9)
         ghost.id = 77
         #expect(throwsStorageError(.notFound, { try catalog.updatePendingMove(ghost) }) { $0.message.contains("77") })

@@ -3,8 +3,8 @@ import Testing
 @testable import StorageKit
 
 struct CatalogThumbnailTests {
-    @Test func missingThumbnailListsReadyAssetsUntilTwoAttempts() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func missingThumbnailListsReadyAssetsUntilTwoAttempts(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let needs = Fixture.asset(createdMillis: 1)
         let has = Fixture.asset(createdMillis: 2, thumbnailPath: "thumbnails/project_demo/a.jpg")
         let processing = Fixture.asset(createdMillis: 3, status: .processing)
@@ -23,8 +23,8 @@ struct CatalogThumbnailTests {
         #expect(try catalog.assetsMissingThumbnail() == [needs, needsToo])
     }
 
-    @Test func updatingARecordKeepsItsAttemptCount() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func updatingARecordKeepsItsAttemptCount(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         var a = Fixture.asset()
         try catalog.insert(a)
         _ = try catalog.beginThumbnailAttempt(id: a.id)
@@ -33,13 +33,30 @@ struct CatalogThumbnailTests {
         #expect(try catalog.beginThumbnailAttempt(id: a.id) == 2)
     }
 
-    @Test func unknownAssetIsNotFound() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func unknownAssetIsNotFound(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         #expect(
             throwsStorageError(.notFound, { _ = try catalog.beginThumbnailAttempt(id: "zzz") }) {
                 $0.message.contains("zzz")
             }
         )
         #expect(throwsStorageError(.notFound, { try catalog.resetThumbnailAttempts(id: "zzz") }))
+    }
+}
+
+struct CatalogThumbnailLeaseTests {
+    @Test(arguments: TestBackend.all) func aClaimCountsAnAttemptAndAResetReleasesIt(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
+        let asset = Fixture.asset()
+        try catalog.insert(asset)
+        #expect(try catalog.claimThumbnail(id: asset.id) == 1)
+        #expect(try catalog.claimThumbnail(id: asset.id) == 2, "the same node may claim again")
+        try catalog.resetThumbnailAttempts(id: asset.id)
+        #expect(try catalog.claimOrphanedThumbnails(limit: 5) == [asset.id])
+        #expect(try catalog.claimThumbnail(id: "nope") == nil)
+        var done = asset
+        done.thumbnailPath = "thumbnails/project_demo/x.jpg"
+        try catalog.update(done)
+        #expect(try catalog.claimThumbnail(id: asset.id) == nil)
     }
 }

@@ -5,8 +5,8 @@ import Testing
 struct CatalogTransactionTests {
     struct Boom: Error {}
 
-    @Test func everythingInOneTransactionCommitsTogether() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func everythingInOneTransactionCommitsTogether(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset(status: .processing)
         let moveID = try catalog.write { tx -> Int64 in
             let move = try tx.addPendingMove(CatalogPendingMoveTests.move(1))
@@ -29,8 +29,8 @@ struct CatalogTransactionTests {
         #expect(try catalog.allAssets().isEmpty)
     }
 
-    @Test func aThrowRollsEverythingBack() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func aThrowRollsEverythingBack(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let kept = Fixture.asset()
         try catalog.insert(kept)
         #expect(throws: Boom.self) {
@@ -49,8 +49,8 @@ struct CatalogTransactionTests {
         #expect(try catalog.appendEvent(IngestEvent(type: .ingested, projectID: "demo")).id == 1)
     }
 
-    @Test func aStorageErrorInsideRollsBackAndSurfacesUnchanged() throws {
-        let catalog = try Catalog.inMemory()
+    @Test(arguments: TestBackend.all) func aStorageErrorInsideRollsBackAndSurfacesUnchanged(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
         let a = Fixture.asset()
         try catalog.insert(a)
         #expect(

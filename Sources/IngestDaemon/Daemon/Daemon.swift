@@ -42,6 +42,7 @@ final class Daemon: Sendable {
     /// Starts the watcher (its thread queues the start-up scan) and the pipeline tasks in `group`.
     func start(in group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
         try await thumbnails.requeueFromCatalog()
+        await context.events.follow()
         ingestPool.start()
         watcher.start()
         group.addTask { await self.consumeWatchEvents() }
@@ -147,6 +148,10 @@ final class Daemon: Sendable {
                 "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minimum)); new files wait in the drop")
         } else if let waiting = await settle.waitingReason {
             reasons.append(waiting)
+        }
+        let catalog = context.catalog
+        if let unreachable = try? await NIOThreadPool.singleton.runIfActive({ catalog.checkReachable() }) {
+            reasons.append(unreachable + "; new files wait in the drop")
         }
         if watcher.watchLimitReached {
             reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")

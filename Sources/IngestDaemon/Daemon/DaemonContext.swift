@@ -33,7 +33,12 @@ final class DaemonContext: Sendable {
         }
         try FileOps.makeDirectories(drop)
         dropRoot = RawPath(drop)
-        catalog = try Catalog.open(layout: layout, nodeID: config.nodeID)
+        // Ingest and thumbnail workers, the control server's requests and the event follower each hold a
+        // connection for one call at a time; twice the cores (at least 8) leaves none of them waiting long.
+        let poolSize = max(8, 2 * ProcessInfo.processInfo.activeProcessorCount + config.ffmpegThreads)
+        catalog = try Catalog.open(
+            url: config.catalogURL, layout: layout, nodeID: config.nodeID, poolSize: poolSize,
+            logger: logger)
         self.config = ConfigStore(config)
         self.logger = logger
         events = EventBus(catalog: catalog, logger: logger)

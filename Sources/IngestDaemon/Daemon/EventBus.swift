@@ -14,6 +14,8 @@ actor EventBus {
     private var nextSubscriberID: UInt64 = 0
     /// The highest event id delivered to subscribers.
     private var delivered: Int64
+    /// The catalog's notice of other nodes' events (PostgreSQL `LISTEN`), while following.
+    private var watch: (any CatalogEventWatch)?
 
     private struct Subscriber {
         let continuation: AsyncStream<[UInt8]>.Continuation
@@ -29,6 +31,15 @@ actor EventBus {
         self.logger = logger
         // Events from before this start are history: subscribers replay them with `?since=`.
         delivered = (try? catalog.lastEventID()) ?? 0
+    }
+
+    /// Follows events other nodes append to a shared catalog: each notice delivers what is new (no polling).
+    /// A catalog of one node never sends one.
+    func follow() {
+        guard watch == nil else { return }
+        watch = catalog.watchEvents { [weak self] in
+            Task { await self?.catchUp() }
+        }
     }
 
     /// Stores `event` (assigning its consecutive id) and delivers it.
@@ -104,6 +115,8 @@ actor EventBus {
 
     /// Ends every subscription (shutdown).
     func finishAll() {
+        watch?.stop()
+        watch = nil
         for sub in subscribers.values { sub.continuation.finish() }
         subscribers.removeAll()
     }

@@ -40,9 +40,16 @@ final class ThumbnailService: Sendable {
     func run() async {
         pool.start()
         await withDiscardingTaskGroup { group in
-            for index in 0..<Self.maxWorkers {
-                group.addTask { await self.worker(index) }
+            if context.catalog.isShared {
+                group.addTask { await self.sweepLeases() }
             }
+            await withDiscardingTaskGroup { workers in
+                for index in 0..<Self.maxWorkers {
+                    workers.addTask { await self.worker(index) }
+                }
+            }
+            // The workers are done (the queue closed): the sweep stops too.
+            group.cancelAll()
         }
         try? await pool.shutdownGracefully()
     }
@@ -56,6 +63,25 @@ final class ThumbnailService: Sendable {
         let deadline = ContinuousClock.now + .seconds(3)
         while await queue.depth > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// How often a node renews its leases and looks for work a lost node left behind.
+    static let sweepInterval = Duration.seconds(15)
+
+    /// With several nodes: every `sweepInterval`, renews this node's leases (the heartbeat of renders in
+    /// progress) and takes over thumbnails whose lease lapsed (their node was lost) or that no node claimed.
+    private func sweepLeases() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
+            if await queue.isClosed { return }
+            let catalog = context.catalog
+            let room = max(0, 2 * context.config.current.ffmpegThreads - (await queue.depth))
+            let ids = (try? await pool.runIfActive { () -> [String] in
+                try catalog.renewThumbnailLeases()
+                return room > 0 ? try catalog.claimOrphanedThumbnails(limit: room) : []
+            }) ?? []
+            for id in ids { await queue.push(id) }
         }
     }
 
@@ -84,7 +110,8 @@ final class ThumbnailService: Sendable {
         let start = ContinuousClock.now
         let outcome: Result<Thumbnail, any Error>
         do {
-            _ = try context.catalog.beginThumbnailAttempt(id: id)
+            // The claim counts the attempt and holds a lease: with several nodes, only one renders it.
+            guard try context.catalog.claimThumbnail(id: id) != nil else { return }
             let path = try context.layout.absolute(asset.relativePath)
             let duration = asset.metadata?.durationSeconds
             outcome = try await pool.runIfActive {

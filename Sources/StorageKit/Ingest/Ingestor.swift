@@ -291,10 +291,20 @@ public final class Ingestor: Sendable {
             placingMove.targetRelativePath = relative
             do {
                 try catalog.write { tx in
-                    if inserted { try tx.update(asset) } else { try tx.insert(asset) }
+                    if inserted {
+                        try tx.update(asset)
+                    } else {
+                        // The catalog decides, for every node at once: the duplicate and quota checks above were
+                        // early answers; these, under the project's lock, are the ones that count.
+                        try tx.lockProject(project)
+                        try Self.admit(asset, to: project, tx, config: config)
+                        try tx.insert(asset)
+                    }
                     try tx.updatePendingMove(placingMove)
                 }
                 inserted = true
+            } catch let refusal as AdmissionRefusal {
+                return try reject(refusal.reason, refusal.detail)
             } catch let error as StorageError where error.code == .conflict {
                 name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
                 continue
@@ -319,6 +329,30 @@ public final class Ingestor: Sendable {
             }
         }
         throw StorageError(code: .conflict, message: "no free stored name for \(originalFilename) in \(folder)")
+    }
+
+    /// A file the catalog refuses at insert time.
+    struct AdmissionRefusal: Error {
+        let reason: RejectionReason
+        let detail: String
+    }
+
+    /// The duplicate rule and the quota, checked inside the inserting transaction.
+    static func admit(_ asset: Asset, to project: ProjectID, _ tx: CatalogTransaction, config: IngestConfiguration) throws {
+        if config.duplicates == .reject, let existing = try tx.existing(project: project, checksum: asset.checksum) {
+            throw AdmissionRefusal(
+                reason: .duplicate,
+                detail: "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)")
+        }
+        if config.projectQuotaBytes > 0 {
+            let used = try tx.uploadBytes(project: project)
+            let (total, overflow) = used.addingReportingOverflow(asset.sizeBytes)
+            if overflow || total > config.projectQuotaBytes {
+                throw AdmissionRefusal(
+                    reason: .quotaExceeded,
+                    detail: "project \(project) holds \(used) bytes; this file's \(asset.sizeBytes) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)")
+            }
+        }
     }
 
     private func rejectStaged(

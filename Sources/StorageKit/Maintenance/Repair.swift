@@ -39,7 +39,14 @@ public struct RepairSummary: Codable, Sendable, Equatable {
 /// Checks the catalog against storage and rebuilds where they differ. Never deletes a media file.
 public enum Repair {
     /// Runs the check; with `dryRun` only reports. Blocking: call it off the cooperative pool.
+    /// Nodes sharing a PostgreSQL catalog repair one at a time: a second node's repair throws `.conflict`.
     public static func run(layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger) throws -> RepairSummary {
+        try catalog.exclusiveRepair { try check(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger) }
+    }
+
+    private static func check(layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger) throws
+        -> RepairSummary
+    {
         var summary = RepairSummary(dryRun: dryRun)
         let records = try catalog.allAssets()
         summary.recordsChecked = records.count

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// How an `Asset` maps onto a row of the `assets` table: times as integer milliseconds,
 /// media metadata as a JSON text column (`NULL` when not probed yet).
@@ -11,14 +10,14 @@ extension Asset {
         """
 
     /// Decodes a row selected with `selectColumns`; pass one `decoder` when reading many rows.
-    init(catalogRow row: Row, decoder: JSONDecoder = JSONDecoder()) throws {
-        let id: String = row[0]
-        let statusText: String = row[8]
+    init(catalogRow row: CatalogRow, decoder: JSONDecoder = JSONDecoder()) throws {
+        let id: String = try row.get(0)
+        let statusText: String = try row.get(8)
         guard let status = AssetStatus(rawValue: statusText) else {
             throw StorageError.invalidValue("assets.status", statusText, "unknown status of asset \(id)")
         }
         var metadata: MediaMetadata?
-        if let json: String = row[10] {
+        if let json: String = try row.optional(10) {
             do {
                 metadata = try MediaMetadata(catalogJSON: json, decoder: decoder)
             } catch {
@@ -26,7 +25,7 @@ extension Asset {
             }
         }
         var renditions: [Rendition] = []
-        if let json: String = row[14], json != "[]" {
+        if let json: String = try row.optional(14), json != "[]" {
             do {
                 renditions = try decoder.decode([Rendition].self, from: Data(json.utf8))
             } catch {
@@ -34,7 +33,7 @@ extension Asset {
             }
         }
         var sprite: SpriteSheet?
-        if let json: String = row[15] {
+        if let json: String = try row.optional(15) {
             do {
                 sprite = try decoder.decode(SpriteSheet.self, from: Data(json.utf8))
             } catch {
@@ -43,26 +42,26 @@ extension Asset {
         }
         self.init(
             id: id,
-            projectID: row[1],
-            filename: row[2],
-            originalFilename: row[3],
-            relativePath: row[4],
-            checksum: row[5],
-            sizeBytes: row[6],
-            mimeType: row[7],
+            projectID: try row.get(1),
+            filename: try row.get(2),
+            originalFilename: try row.get(3),
+            relativePath: try row.get(4),
+            checksum: try row.get(5),
+            sizeBytes: try row.get(6),
+            mimeType: try row.get(7),
             status: status,
-            thumbnailPath: row[9],
+            thumbnailPath: try row.optional(9),
             metadata: metadata,
             renditions: renditions,
             sprite: sprite,
-            error: row[11],
-            createdAt: ISO8601Millis.date(milliseconds: row[12]),
-            updatedAt: ISO8601Millis.date(milliseconds: row[13])
+            error: try row.optional(11),
+            createdAt: ISO8601Millis.date(milliseconds: try row.get(12)),
+            updatedAt: ISO8601Millis.date(milliseconds: try row.get(13))
         )
     }
 
     /// The values for `id, project_id, …, sprite` (the order of `selectColumns`).
-    func catalogValues() throws -> [(any DatabaseValueConvertible)?] {
+    func catalogValues() throws -> [any CatalogBindable] {
         var metadataJSON: String?
         if let metadata { metadataJSON = try metadata.catalogJSON() }
         return [

@@ -1,184 +1,225 @@
 import Foundation
-import GRDB
 
 /// The SQL of the `assets` table. Every function runs on a connection the caller holds, so the
-/// same code serves single calls and `Catalog.write` transactions.
+/// same code serves single calls and `Catalog.write` transactions, on SQLite and on PostgreSQL.
 enum AssetTable {
-    static func insert(_ asset: Asset, _ db: Database) throws {
-        let statement = try db.cachedStatement(
-            sql: "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        )
+    /// `LIMIT` for "all rows" (both engines accept the largest 64-bit integer).
+    static let noLimit = Int64.max
+
+    static func insert(_ asset: Asset, _ db: any CatalogConnection) throws {
         do {
-            try statement.execute(arguments: StatementArguments(asset.catalogValues()))
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            try db.execute(
+                "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                try asset.catalogValues())
+        } catch let error as CatalogConstraintViolation {
             throw StorageError.conflict(
                 "asset \(asset.id) (\(asset.relativePath)) clashes with a stored asset of the same id or "
-                    + "relative_path: \(error.message ?? "constraint failed")"
+                    + "relative_path: \(error.message)"
             )
         }
     }
 
-    static func update(_ asset: Asset, _ db: Database) throws {
-        let statement = try db.cachedStatement(
-            sql: """
+    static func update(_ asset: Asset, _ db: any CatalogConnection) throws {
+        var values = try asset.catalogValues()
+        // catalogValues starts with the id; the UPDATE wants it last.
+        values.append(values.removeFirst())
+        let changed: Int
+        do {
+            changed = try db.execute(
+                """
                 UPDATE assets SET project_id = ?, filename = ?, original_filename = ?, relative_path = ?,
                     checksum = ?, size_bytes = ?, mime_type = ?, status = ?, thumbnail_path = ?, metadata = ?,
                     error = ?, created_at = ?, updated_at = ?, renditions = ?, sprite = ?
                 WHERE id = ?
-                """
-        )
-        var values = try asset.catalogValues()
-        // catalogValues starts with the id; the UPDATE wants it last.
-        values.append(values.removeFirst())
-        do {
-            try statement.execute(arguments: StatementArguments(values))
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                """, values)
+        } catch is CatalogConstraintViolation {
             throw StorageError.conflict(
                 "asset \(asset.id): relative_path \(asset.relativePath) already belongs to another asset"
             )
         }
-        guard db.changesCount > 0 else { throw StorageError.assetNotFound(asset.id) }
+        guard changed > 0 else { throw StorageError.assetNotFound(asset.id) }
     }
 
-    static func asset(id: String, _ db: Database) throws -> Asset? {
-        let statement = try db.cachedStatement(sql: "SELECT \(Asset.selectColumns) FROM assets WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id]).map { try Asset(catalogRow: $0) }
+    static func asset(id: String, _ db: any CatalogConnection) throws -> Asset? {
+        try db.fetchOne("SELECT \(Asset.selectColumns) FROM assets WHERE id = ?", [id]).map {
+            try Asset(catalogRow: $0)
+        }
     }
 
-    static func delete(id: String, _ db: Database) throws -> Asset? {
+    static func delete(id: String, _ db: any CatalogConnection) throws -> Asset? {
         guard let asset = try asset(id: id, db) else { return nil }
-        try db.execute(sql: "DELETE FROM assets WHERE id = ?", arguments: [id])
+        try db.execute("DELETE FROM assets WHERE id = ?", [id])
         return asset
     }
 
-    static func deleteProject(_ project: ProjectID, _ db: Database) throws -> Int {
-        try db.execute(sql: "DELETE FROM assets WHERE project_id = ?", arguments: [project.rawValue])
-        return db.changesCount
+    static func deleteProject(_ project: ProjectID, _ db: any CatalogConnection) throws -> Int {
+        try db.execute("DELETE FROM assets WHERE project_id = ?", [project.rawValue])
     }
 
-    static func list(project: ProjectID, limit: Int?, after: String?, _ db: Database) throws -> [Asset] {
+    static func list(project: ProjectID, limit: Int?, after: String?, _ db: any CatalogConnection) throws -> [Asset] {
         if let limit, limit < 0 {
             throw StorageError.invalidValue("limit", String(limit), "must be 0 or more")
         }
-        // SQLite reads LIMIT -1 as "no limit".
-        let limitValue = limit ?? -1
+        let limitValue = limit.map { Int64($0) } ?? noLimit
+        let order = db.dialect.insertionOrder
         guard let after else {
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
-                    ORDER BY created_at, rowid LIMIT ?
-                    """
-            )
-            return try fetch(statement, [project.rawValue, limitValue])
+            return try fetch(
+                db,
+                """
+                SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
+                ORDER BY created_at, \(order) LIMIT ?
+                """, [project.rawValue, limitValue])
         }
-        let cursor = try db.cachedStatement(
-            sql: "SELECT created_at, rowid FROM assets WHERE id = ? AND project_id = ?"
-        )
-        guard let position = try Row.fetchOne(cursor, arguments: [after, project.rawValue]) else {
+        guard
+            let position = try db.fetchOne(
+                "SELECT created_at, \(order) FROM assets WHERE id = ? AND project_id = ?", [after, project.rawValue])
+        else {
             throw StorageError.unknownCursor(after, project: project.rawValue)
         }
-        let createdAt: Int64 = position[0]
-        let rowid: Int64 = position[1]
+        let createdAt: Int64 = try position.get(0)
+        let tieBreak: Int64 = try position.get(1)
         // The row value comparison walks the (project_id, created_at[, rowid]) index from the cursor on.
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT \(Asset.selectColumns) FROM assets
-                WHERE project_id = ? AND (created_at, rowid) > (?, ?)
-                ORDER BY created_at, rowid LIMIT ?
-                """
-        )
-        return try fetch(statement, [project.rawValue, createdAt, rowid, limitValue])
+        return try fetch(
+            db,
+            """
+            SELECT \(Asset.selectColumns) FROM assets
+            WHERE project_id = ? AND (created_at, \(order)) > (?, ?)
+            ORDER BY created_at, \(order) LIMIT ?
+            """, [project.rawValue, createdAt, tieBreak, limitValue])
     }
 
-    static func latest(project: ProjectID, limit: Int, _ db: Database) throws -> [Asset] {
+    static func latest(project: ProjectID, limit: Int, _ db: any CatalogConnection) throws -> [Asset] {
         guard limit >= 0 else { throw StorageError.invalidValue("limit", String(limit), "must be 0 or more") }
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
-                ORDER BY created_at DESC, rowid DESC LIMIT ?
-                """
-        )
-        return try fetch(statement, [project.rawValue, limit]).reversed()
+        let order = db.dialect.insertionOrder
+        return try fetch(
+            db,
+            """
+            SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
+            ORDER BY created_at DESC, \(order) DESC LIMIT ?
+            """, [project.rawValue, limit]
+        ).reversed()
     }
 
-    static func existing(project: ProjectID, checksum: String, _ db: Database) throws -> Asset? {
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT \(Asset.selectColumns) FROM assets
-                WHERE project_id = ? AND checksum = ? AND status IN ('ready', 'processing')
-                ORDER BY created_at, rowid LIMIT 1
-                """
-        )
-        return try Row.fetchOne(statement, arguments: [project.rawValue, checksum]).map { try Asset(catalogRow: $0) }
+    static func existing(project: ProjectID, checksum: String, _ db: any CatalogConnection) throws -> Asset? {
+        try fetch(
+            db,
+            """
+            SELECT \(Asset.selectColumns) FROM assets
+            WHERE project_id = ? AND checksum = ? AND status IN ('ready', 'processing')
+            ORDER BY created_at, \(db.dialect.insertionOrder) LIMIT 1
+            """, [project.rawValue, checksum]
+        ).first
     }
 
-    static func assets(status: AssetStatus, _ db: Database) throws -> [Asset] {
-        let statement = try db.cachedStatement(
-            sql: "SELECT \(Asset.selectColumns) FROM assets WHERE status = ? ORDER BY created_at, rowid"
-        )
-        return try fetch(statement, [status.rawValue])
+    static func assets(status: AssetStatus, _ db: any CatalogConnection) throws -> [Asset] {
+        try fetch(
+            db,
+            "SELECT \(Asset.selectColumns) FROM assets WHERE status = ? ORDER BY created_at, \(db.dialect.insertionOrder)",
+            [status.rawValue])
     }
 
-    static func all(_ db: Database) throws -> [Asset] {
-        let statement = try db.cachedStatement(
-            sql: "SELECT \(Asset.selectColumns) FROM assets ORDER BY created_at, rowid"
-        )
-        return try fetch(statement, [])
+    static func all(_ db: any CatalogConnection) throws -> [Asset] {
+        try fetch(
+            db, "SELECT \(Asset.selectColumns) FROM assets ORDER BY created_at, \(db.dialect.insertionOrder)", [])
     }
 
-    static func uploadBytes(project: ProjectID, _ db: Database) throws -> Int64 {
-        let statement = try db.cachedStatement(
-            sql: "SELECT COALESCE(SUM(size_bytes), 0) FROM assets WHERE project_id = ? AND status != 'failed'"
-        )
-        return try Int64.fetchOne(statement, arguments: [project.rawValue]) ?? 0
+    static func uploadBytes(project: ProjectID, _ db: any CatalogConnection) throws -> Int64 {
+        // SUM of a PostgreSQL bigint is numeric: the cast brings it back to an integer on both engines.
+        try db.fetchOne(
+            "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM assets WHERE project_id = ? AND status != 'failed'",
+            [project.rawValue]
+        )?.get(0) ?? 0
     }
 
-    static func missingThumbnail(maxAttempts: Int, _ db: Database) throws -> [Asset] {
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT \(Asset.selectColumns) FROM assets
-                WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts < ?
-                ORDER BY created_at, rowid
-                """
-        )
-        return try fetch(statement, [maxAttempts])
+    static func missingThumbnail(maxAttempts: Int, _ db: any CatalogConnection) throws -> [Asset] {
+        try fetch(
+            db,
+            """
+            SELECT \(Asset.selectColumns) FROM assets
+            WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts < ?
+            ORDER BY created_at, \(db.dialect.insertionOrder)
+            """, [maxAttempts])
     }
 
-    static func crashedThumbnails(maxAttempts: Int, _ db: Database) throws -> [Asset] {
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT \(Asset.selectColumns) FROM assets
-                WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts >= ?
-                ORDER BY created_at, rowid
-                """)
-        return try fetch(statement, [maxAttempts])
+    /// Ready assets without a thumbnail whose attempts are used up and that no node holds a live lease on.
+    static func crashedThumbnails(maxAttempts: Int, now: Int64, _ db: any CatalogConnection) throws -> [Asset] {
+        try fetch(
+            db,
+            """
+            SELECT \(Asset.selectColumns) FROM assets
+            WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts >= ?
+                AND (thumbnail_lease_until IS NULL OR thumbnail_lease_until < ?)
+            ORDER BY created_at, \(db.dialect.insertionOrder)
+            """, [maxAttempts, now])
     }
 
-    static func beginThumbnailAttempt(id: String, _ db: Database) throws -> Int {
+    /// Counts an attempt and takes (or renews) the lease for `node`, unless the thumbnail exists, the asset is
+    /// not ready, or another node's lease is live. Returns the attempt count, `nil` when not claimed.
+    static func claimThumbnail(id: String, node: String, now: Int64, until: Int64, _ db: any CatalogConnection) throws
+        -> Int?
+    {
+        try db.fetchOne(
+            """
+            UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1, thumbnail_claim = ?,
+                thumbnail_lease_until = ?
+            WHERE id = ? AND status = 'ready' AND thumbnail_path IS NULL
+                AND (thumbnail_claim IS NULL OR thumbnail_claim = ? OR thumbnail_lease_until IS NULL
+                    OR thumbnail_lease_until < ?)
+            RETURNING thumbnail_attempts
+            """, [node, until, id, node, now]
+        )?.get(0)
+    }
+
+    /// Extends `node`'s live claims (the heartbeat of work in progress).
+    static func renewThumbnailLeases(node: String, until: Int64, _ db: any CatalogConnection) throws -> Int {
         try db.execute(
-            sql: "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ?",
-            arguments: [id]
-        )
-        guard db.changesCount > 0,
-            let attempts = try Int.fetchOne(
-                db,
-                sql: "SELECT thumbnail_attempts FROM assets WHERE id = ?",
-                arguments: [id]
-            )
+            """
+            UPDATE assets SET thumbnail_lease_until = ?
+            WHERE thumbnail_claim = ? AND thumbnail_path IS NULL AND status = 'ready'
+            """, [until, node])
+    }
+
+    /// Takes the lease of up to `limit` ready assets without a thumbnail that no node holds (never claimed, or
+    /// lapsed), skipping rows another node is claiming at this instant; returns their ids, oldest first.
+    static func claimOrphanedThumbnails(
+        node: String, maxAttempts: Int, now: Int64, until: Int64, limit: Int, _ db: any CatalogConnection
+    ) throws -> [String] {
+        let skipLocked = db.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        let rows = try db.fetch(
+            """
+            SELECT id FROM assets
+            WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts < ?
+                AND (thumbnail_lease_until IS NULL OR thumbnail_lease_until < ?)
+            ORDER BY created_at, \(db.dialect.insertionOrder) LIMIT ? \(skipLocked)
+            """, [maxAttempts, now, limit])
+        let ids = try rows.map { try $0.get(0, as: String.self) }
+        for id in ids {
+            try db.execute(
+                "UPDATE assets SET thumbnail_claim = ?, thumbnail_lease_until = ? WHERE id = ?", [node, until, id])
+        }
+        return ids
+    }
+
+    static func beginThumbnailAttempt(id: String, _ db: any CatalogConnection) throws -> Int {
+        guard
+            let row = try db.fetchOne(
+                "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ? RETURNING thumbnail_attempts",
+                [id])
         else { throw StorageError.assetNotFound(id) }
-        return attempts
+        return try row.get(0)
     }
 
-    static func resetThumbnailAttempts(id: String, _ db: Database) throws {
-        try db.execute(sql: "UPDATE assets SET thumbnail_attempts = 0 WHERE id = ?", arguments: [id])
-        guard db.changesCount > 0 else { throw StorageError.assetNotFound(id) }
+    static func resetThumbnailAttempts(id: String, _ db: any CatalogConnection) throws {
+        let changed = try db.execute(
+            "UPDATE assets SET thumbnail_attempts = 0, thumbnail_claim = NULL, thumbnail_lease_until = NULL WHERE id = ?",
+            [id])
+        guard changed > 0 else { throw StorageError.assetNotFound(id) }
     }
 
-    private static func fetch(_ statement: Statement, _ arguments: StatementArguments) throws -> [Asset] {
-        var out: [Asset] = []
+    private static func fetch(
+        _ db: any CatalogConnection, _ sql: String, _ arguments: [any CatalogBindable]
+    ) throws -> [Asset] {
         let decoder = JSONDecoder()
-        let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try rows.next() { out.append(try Asset(catalogRow: row, decoder: decoder)) }
-        return out
+        return try db.fetch(sql, arguments).map { try Asset(catalogRow: $0, decoder: decoder) }
     }
 }

@@ -13,9 +13,50 @@ extension Catalog {
     /// `ready` records with no thumbnail whose attempts all ended with the daemon dying mid-decode: the
     /// attempt counter is raised before decoding and reset after any outcome the daemon lived to see.
     public func assetsWithCrashedThumbnails() throws -> [Asset] {
-        try reading("assets whose thumbnail decoder crashed") {
-            try AssetTable.crashedThumbnails(maxAttempts: Catalog.maxThumbnailAttempts, $0)
+        let now = ISO8601Millis.milliseconds(ISO8601Millis.now())
+        return try reading("assets whose thumbnail decoder crashed") {
+            try AssetTable.crashedThumbnails(maxAttempts: Catalog.maxThumbnailAttempts, now: now, $0)
         }
+    }
+
+    /// How long a node's claim on a thumbnail lasts without a heartbeat; after that another node takes it.
+    public static let thumbnailLease = Duration.seconds(60)
+
+    /// Claims `id`'s thumbnail for this node: counts an attempt (as `beginThumbnailAttempt`) and holds a lease
+    /// of `thumbnailLease`. Returns the attempt count, or `nil` when there is nothing to do here: the
+    /// thumbnail exists, the asset is gone or not ready, or another node holds a live lease.
+    public func claimThumbnail(id: String) throws -> Int? {
+        let (now, until) = Self.leaseWindow()
+        return try writing("claim thumbnail of \(id)") {
+            try AssetTable.claimThumbnail(id: id, node: nodeID, now: now, until: until, $0)
+        }
+    }
+
+    /// Extends the leases of this node's thumbnails in progress (call well within `thumbnailLease`).
+    @discardableResult
+    public func renewThumbnailLeases() throws -> Int {
+        let (_, until) = Self.leaseWindow()
+        return try writing("renew thumbnail leases") {
+            try AssetTable.renewThumbnailLeases(node: nodeID, until: until, $0)
+        }
+    }
+
+    /// Takes over up to `limit` thumbnails that no node holds (their node was lost, or never claimed them),
+    /// with `FOR UPDATE SKIP LOCKED` on PostgreSQL so that nodes sweeping at once split the work.
+    public func claimOrphanedThumbnails(limit: Int) throws -> [String] {
+        let (now, until) = Self.leaseWindow()
+        return try writing("claim orphaned thumbnails") {
+            try AssetTable.claimOrphanedThumbnails(
+                node: nodeID, maxAttempts: Catalog.maxThumbnailAttempts, now: now, until: until, limit: limit, $0)
+        }
+    }
+
+    /// Whether other nodes may share this catalog (PostgreSQL): work then needs leases and sweeps.
+    public var isShared: Bool { backend is PostgresBackend }
+
+    private static func leaseWindow() -> (now: Int64, until: Int64) {
+        let now = ISO8601Millis.milliseconds(ISO8601Millis.now())
+        return (now, now + thumbnailLease.components.seconds * 1000)
     }
 
     /// Counts one more thumbnail attempt for `id` and returns the new count. Committed before the

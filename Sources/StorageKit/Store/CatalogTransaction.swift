@@ -1,12 +1,8 @@
-import GRDB
-
 /// The catalog inside one write transaction (see `Catalog.write(_:)`). Its methods have the same
 /// meaning as `Catalog`'s; nothing is visible to readers until the transaction commits, and all
 /// of it is rolled back if the closure throws. Valid only inside that closure.
 public struct CatalogTransaction {
-    let db: Database
-    /// The node whose events this transaction writes (`Catalog.nodeID`).
-    let nodeID: String
+    let db: any CatalogConnection
 
     /// Stores a new record. Throws `.conflict` if its id or relative path is taken.
     public func insert(_ asset: Asset) throws { try AssetTable.insert(asset, db) }
@@ -26,9 +22,20 @@ public struct CatalogTransaction {
         try AssetTable.existing(project: project, checksum: checksum, db)
     }
 
+    /// Sum of `size_bytes` over `project`'s records that are not `failed`, seeing this transaction's writes.
+    public func uploadBytes(project: ProjectID) throws -> Int64 { try AssetTable.uploadBytes(project: project, db) }
+
+    /// Makes this transaction the only one deciding what enters `project` until it ends, on every node: the
+    /// duplicate and quota checks that follow, and the insert they allow, cannot interleave with another's.
+    /// (PostgreSQL: a transaction-scoped advisory lock; SQLite: its write transaction is exclusive already.)
+    public func lockProject(_ project: ProjectID) throws {
+        guard db.dialect == .postgres else { return }
+        try db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", ["ingestd-project:" + project.rawValue])
+    }
+
     /// Stores `event`, returning it with its consecutive id.
     @discardableResult
-    public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, node: nodeID, db) }
+    public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, db) }
 
     /// Sets `id`'s thumbnail attempt count back to 0. Throws `.notFound` if there is no such asset.
     public func resetThumbnailAttempts(id: String) throws { try AssetTable.resetThumbnailAttempts(id: id, db) }

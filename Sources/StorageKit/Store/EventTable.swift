@@ -1,71 +1,82 @@
-import GRDB
-
 /// The SQL of the `events` table: an append-only log with consecutive ids, pruned from the old end.
+///
+/// On PostgreSQL the id comes from the one-row `event_counter` table, raised inside the appending transaction:
+/// its row lock makes every node's appends take ids one after another and commit in id order, so a follower that
+/// has read up to id N never later finds a smaller id appearing (a sequence would leave gaps on rollback and let
+/// a later id commit first). `NOTIFY ingestd_events` wakes the other nodes' followers at commit.
 enum EventTable {
     /// The SPEC promises that at least this many of the newest events can be replayed.
     static let keptEvents: Int64 = 10_000
     /// Pruning runs once every this many appends and drops everything older than
     /// `2 × keptEvents` ids, so the table holds between 10,000 and ~21,000 rows once it is full.
     static let pruneEvery: Int64 = 1_000
+    /// The PostgreSQL notification channel of new events.
+    static let channel = "ingestd_events"
 
-    /// Stores `event`, naming `node` as its writer unless the event names one already.
-    static func append(_ event: IngestEvent, node: String, _ db: Database) throws -> IngestEvent {
+    /// Stores `event`, naming the connection's node as its writer unless the event names one already.
+    static func append(_ event: IngestEvent, _ db: any CatalogConnection) throws -> IngestEvent {
         var stored = event
-        if stored.node == nil { stored.node = node }
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO events (type, at, project_id, asset_id, filename, reason, error, detail, node, rendition)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        )
-        try statement.execute(arguments: [
+        if stored.node == nil { stored.node = db.nodeID }
+        var arguments: [any CatalogBindable] = [
             stored.type.rawValue, ISO8601Millis.milliseconds(stored.at), stored.projectID, stored.assetID,
             stored.filename, stored.reason, stored.error, stored.detail, stored.node, stored.rendition,
-        ])
-        stored.id = db.lastInsertedRowID
+        ]
+        let columns = "type, at, project_id, asset_id, filename, reason, error, detail, node, rendition"
+        switch db.dialect {
+        case .sqlite:
+            let row = try db.fetchOne(
+                "INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", arguments)
+            stored.id = try row?.get(0) ?? 0
+        case .postgres:
+            let row = try db.fetchOne("UPDATE event_counter SET last_id = last_id + 1 RETURNING last_id", [])
+            stored.id = try row?.get(0) ?? 0
+            arguments.insert(stored.id, at: 0)
+            try db.execute("INSERT INTO events (id, \(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", arguments)
+            try db.execute("NOTIFY \(channel)", [])
+        }
         if stored.id % pruneEvery == 0 {
-            try db.execute(sql: "DELETE FROM events WHERE id <= ?", arguments: [stored.id - 2 * keptEvents])
+            try db.execute("DELETE FROM events WHERE id <= ?", [stored.id - 2 * keptEvents])
         }
         return stored
     }
 
-    static func events(after id: Int64, limit: Int, _ db: Database) throws -> [IngestEvent] {
+    static func events(after id: Int64, limit: Int, _ db: any CatalogConnection) throws -> [IngestEvent] {
         guard limit >= 0 else { throw StorageError.invalidValue("limit", String(limit), "must be 0 or more") }
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT id, type, at, project_id, asset_id, filename, reason, error, detail, node, rendition
-                FROM events WHERE id > ? ORDER BY id LIMIT ?
-                """
-        )
-        var out: [IngestEvent] = []
-        let rows = try Row.fetchCursor(statement, arguments: [id, limit])
-        while let row = try rows.next() {
-            let typeText: String = row[1]
+        let rows = try db.fetch(
+            """
+            SELECT id, type, at, project_id, asset_id, filename, reason, error, detail, node, rendition
+            FROM events WHERE id > ? ORDER BY id LIMIT ?
+            """, [id, limit])
+        return try rows.map { row in
+            let typeText: String = try row.get(1)
             guard let type = IngestEvent.EventType(rawValue: typeText) else {
-                throw StorageError.invalidValue("events.type", typeText, "unknown type of event \(row[0] as Int64)")
+                throw StorageError.invalidValue(
+                    "events.type", typeText, "unknown type of event \(try row.get(0, as: Int64.self))")
             }
-            out.append(
-                IngestEvent(
-                    id: row[0],
-                    type: type,
-                    at: ISO8601Millis.date(milliseconds: row[2]),
-                    node: row[9],
-                    projectID: row[3],
-                    assetID: row[4],
-                    filename: row[5],
-                    rendition: row[10],
-                    reason: row[6],
-                    error: row[7],
-                    detail: row[8]
-                )
+            return IngestEvent(
+                id: try row.get(0),
+                type: type,
+                at: ISO8601Millis.date(milliseconds: try row.get(2)),
+                node: try row.optional(9),
+                projectID: try row.get(3),
+                assetID: try row.optional(4),
+                filename: try row.optional(5),
+                rendition: try row.optional(10),
+                reason: try row.optional(6),
+                error: try row.optional(7),
+                detail: try row.optional(8)
             )
         }
-        return out
     }
 
     /// The id of the newest event ever stored (also after pruning), `0` when there was none.
-    static func lastID(_ db: Database) throws -> Int64 {
-        // sqlite_sequence keeps the AUTOINCREMENT high-water mark even if every row was pruned.
-        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+    static func lastID(_ db: any CatalogConnection) throws -> Int64 {
+        switch db.dialect {
+        case .sqlite:
+            // sqlite_sequence keeps the AUTOINCREMENT high-water mark even if every row was pruned.
+            try db.fetchOne("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [])?.get(0) ?? 0
+        case .postgres:
+            try db.fetchOne("SELECT last_id FROM event_counter", [])?.get(0) ?? 0
+        }
     }
 }

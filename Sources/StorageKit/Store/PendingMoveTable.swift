@@ -1,61 +1,60 @@
-import GRDB
-
-/// The SQL of the `pending_moves` journal.
+/// The SQL of the `pending_moves` journal. Each row names the node that wrote it, so that a node's start-up
+/// recovery touches only its own moves when several nodes share a PostgreSQL catalog.
 enum PendingMoveTable {
-    static func add(_ move: PendingMove, _ db: Database) throws -> PendingMove {
-        try db.execute(
-            sql: """
-                INSERT INTO pending_moves
-                    (asset_id, project_id, source_path, staging_path, target_relative_path, stage, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+    static func add(_ move: PendingMove, _ db: any CatalogConnection) throws -> PendingMove {
+        let row = try db.fetchOne(
+            """
+            INSERT INTO pending_moves
+                (asset_id, project_id, source_path, staging_path, target_relative_path, stage, created_at, node)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """,
+            [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
-                move.stage, ISO8601Millis.milliseconds(move.createdAt),
-            ]
-        )
+                move.stage, ISO8601Millis.milliseconds(move.createdAt), db.nodeID,
+            ])
         var stored = move
-        stored.id = db.lastInsertedRowID
+        stored.id = try row?.get(0) ?? 0
         return stored
     }
 
-    static func update(_ move: PendingMove, _ db: Database) throws {
-        try db.execute(
-            sql: """
-                UPDATE pending_moves SET asset_id = ?, project_id = ?, source_path = ?, staging_path = ?,
-                    target_relative_path = ?, stage = ?, created_at = ?
-                WHERE id = ?
-                """,
-            arguments: [
+    static func update(_ move: PendingMove, _ db: any CatalogConnection) throws {
+        let changed = try db.execute(
+            """
+            UPDATE pending_moves SET asset_id = ?, project_id = ?, source_path = ?, staging_path = ?,
+                target_relative_path = ?, stage = ?, created_at = ?
+            WHERE id = ?
+            """,
+            [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
                 move.stage, ISO8601Millis.milliseconds(move.createdAt), move.id,
-            ]
-        )
-        guard db.changesCount > 0 else { throw StorageError.pendingMoveNotFound(move.id) }
+            ])
+        guard changed > 0 else { throw StorageError.pendingMoveNotFound(move.id) }
     }
 
-    static func remove(id: Int64, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM pending_moves WHERE id = ?", arguments: [id])
-        guard db.changesCount > 0 else { throw StorageError.pendingMoveNotFound(id) }
+    static func remove(id: Int64, _ db: any CatalogConnection) throws {
+        let changed = try db.execute("DELETE FROM pending_moves WHERE id = ?", [id])
+        guard changed > 0 else { throw StorageError.pendingMoveNotFound(id) }
     }
 
-    static func all(_ db: Database) throws -> [PendingMove] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT id, asset_id, project_id, source_path, staging_path, target_relative_path, stage, created_at
-                FROM pending_moves ORDER BY id
-                """
-        ).map { row in
+    /// This node's journal, oldest first. An SQLite catalog has one node: every row is its own (also rows
+    /// written before the node column existed, or under an earlier `NODE_ID`).
+    static func all(_ db: any CatalogConnection) throws -> [PendingMove] {
+        let columns = "id, asset_id, project_id, source_path, staging_path, target_relative_path, stage, created_at"
+        let rows =
+            switch db.dialect {
+            case .sqlite: try db.fetch("SELECT \(columns) FROM pending_moves ORDER BY id", [])
+            case .postgres: try db.fetch("SELECT \(columns) FROM pending_moves WHERE node = ? ORDER BY id", [db.nodeID])
+            }
+        return try rows.map { row in
             PendingMove(
-                id: row[0],
-                assetID: row[1],
-                projectID: row[2],
-                sourcePath: row[3],
-                stagingPath: row[4],
-                targetRelativePath: row[5],
-                stage: row[6],
-                createdAt: ISO8601Millis.date(milliseconds: row[7])
+                id: try row.get(0),
+                assetID: try row.get(1),
+                projectID: try row.get(2),
+                sourcePath: try row.get(3),
+                stagingPath: try row.get(4),
+                targetRelativePath: try row.optional(5),
+                stage: try row.get(6),
+                createdAt: ISO8601Millis.date(milliseconds: try row.get(7))
             )
         }
     }

@@ -14,8 +14,10 @@ final class DaemonHarness: @unchecked Sendable {
 
     let root: String
     var drop: String { root + "/drop" }
-    var storage: String { root + "/storage" }
-    var socket: String { root + "/storage/ingestd.sock" }
+    /// Another node's storage folder, shared with this one (several nodes on one PostgreSQL catalog).
+    var sharedStorage: String?
+    var storage: String { sharedStorage ?? root + "/storage" }
+    var socket: String { sharedStorage == nil ? root + "/storage/ingestd.sock" : root + "/ingestd.sock" }
     var logPath: String { root + "/daemon.log" }
     private(set) var process: Process?
     var environment: [String: String]

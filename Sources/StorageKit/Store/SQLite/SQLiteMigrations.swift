@@ -1,8 +1,9 @@
 import GRDB
 
-extension Catalog {
-    /// The schema, one named step per table. Steps are never edited once shipped: a change is a new
-    /// step, so that a catalog written by an older daemon is brought forward on open.
+/// The SQLite schema, one named step per change, recorded by GRDB in `grdb_migrations`. Steps are never
+/// edited once shipped: a change is a new step, so that a catalog written by an older daemon is brought
+/// forward on open. `PostgresMigrations` holds the same steps, by the same names, for PostgreSQL.
+enum SQLiteMigrations {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
 
@@ -82,6 +83,19 @@ extension Catalog {
                     ALTER TABLE assets ADD COLUMN sprite TEXT;
                     ALTER TABLE events ADD COLUMN node TEXT;
                     ALTER TABLE events ADD COLUMN rendition TEXT;
+                    """
+            )
+        }
+        m.registerMigration("v3-journal-nodes") { db in
+            // Each node's start-up recovery takes only its own journal rows (several nodes on PostgreSQL).
+            try db.execute(sql: "ALTER TABLE pending_moves ADD COLUMN node TEXT")
+        }
+        m.registerMigration("v4-thumbnail-leases") { db in
+            // Which node renders an asset's thumbnail, until when (ms); another node takes it over once it lapses.
+            try db.execute(
+                sql: """
+                    ALTER TABLE assets ADD COLUMN thumbnail_claim TEXT;
+                    ALTER TABLE assets ADD COLUMN thumbnail_lease_until INTEGER;
                     """
             )
         }

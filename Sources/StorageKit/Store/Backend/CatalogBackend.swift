@@ -1,0 +1,36 @@
+/// A place the catalog lives: SQLite through GRDB (one node, the default) or PostgreSQL through
+/// postgres-nio (several nodes). `Catalog` is the API; a backend only hands out connections, in a write
+/// transaction or for reading, and speaks for what only it knows.
+///
+/// Blocking: every call waits for the database. Call from a thread pool, not from an event loop; a call from
+/// Swift's cooperative pool works but holds one of its threads meanwhile.
+protocol CatalogBackend: Sendable {
+    /// The database file, or the URL without its password; named in every error.
+    var location: String { get }
+
+    /// Runs `body` in one write transaction: committed together, or rolled back when it throws.
+    /// Errors of the database become `StorageError.catalog` naming `operation`.
+    func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
+
+    /// Runs `body` on a connection for reading.
+    func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
+
+    /// Calls `wake` whenever another node may have appended events (PostgreSQL's `LISTEN`); SQLite has no
+    /// other writer and never calls it. Returns something to keep alive while waking is wanted.
+    func watchEvents(_ wake: @escaping @Sendable () -> Void) -> (any CatalogEventWatch)?
+
+    /// Why the catalog cannot be used right now (`nil` while it can): the `/health` reason.
+    var unavailableReason: String? { get }
+
+    /// Runs `body` while holding the catalog-wide lock `key`, so that no other node runs the same work at the
+    /// same time; throws `.conflict` saying `busy` when another node holds it. SQLite has one node: no lock.
+    func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T
+
+    /// Closes connections (shutdown).
+    func close()
+}
+
+/// A running `LISTEN`; `stop()` ends it.
+public protocol CatalogEventWatch: Sendable {
+    func stop()
+}

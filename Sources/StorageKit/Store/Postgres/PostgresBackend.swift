@@ -1,0 +1,242 @@
+import Foundation
+import IngestConfig
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// The catalog in PostgreSQL through postgres-nio, shared by every node pointed at the same database.
+///
+/// The catalog's API is synchronous (its callers run on thread pools), so each call borrows a pooled
+/// connection and blocks its thread on postgres-nio's `EventLoopFuture`s; the connections themselves run on
+/// this backend's own one-thread event loop group, so a waiting caller can never hold up their I/O.
+final class PostgresBackend: CatalogBackend, @unchecked Sendable {
+    let location: String
+    let pool: PostgresConnectionPool
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let state = NSLock()
+    private var reason: String?
+    private var closed = false
+
+    /// Connects to `target`, brings the schema up to date and keeps up to `poolSize` connections.
+    ///
+    /// - Throws: `StorageError` `.catalogUnavailable` when the server cannot be reached or refuses the login,
+    ///   `.catalog` for other failures; both name the URL without its password.
+    init(target: CatalogURL.PostgresTarget, redactedURL: String, poolSize: Int, logger: Logger) throws {
+        location = redactedURL
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var configuration: PostgresConnection.Configuration
+        if let socket = target.socketPath {
+            configuration = .init(
+                unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+        } else {
+            configuration = .init(
+                host: target.host ?? "localhost", port: target.port, username: target.user,
+                password: target.password, database: target.database, tls: try Self.tls(target.sslMode))
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        pool = PostgresConnectionPool(
+            configuration: configuration, eventLoopGroup: group, size: poolSize, logger: logger)
+        do {
+            // A first statement fails fast when the server cannot be reached (a write would wait for it).
+            try read("connect", nodeID: "") { try $0.execute("SELECT 1", []) }
+            try write("migrate", nodeID: "") { try PostgresMigrations.migrate($0) }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private static func tls(_ mode: CatalogURL.SSLMode) throws -> PostgresConnection.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case .disable: return .disable
+        case .prefer, .require: tls.certificateVerification = .none
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        let context = try NIOSSLContext(configuration: tls)
+        return mode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    /// How long a write waits for a lost server to come back before it fails: a file in the middle of a move
+    /// keeps its worker until the catalog answers again, so nothing is left half-moved; files not yet taken
+    /// wait in the drop meanwhile.
+    static let writeWait = Duration.seconds(300)
+
+    func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + Self.writeWait
+        var attempt = 0
+        while true {
+            attempt += 1
+            var committing = false
+            do {
+                return try withConnection(operation) { connection in
+                    let db = PostgresSQLConnection(connection: connection, nodeID: nodeID, logger: logger)
+                    try db.execute("BEGIN", [])
+                    do {
+                        let result = try body(db)
+                        committing = true
+                        try db.execute("COMMIT", [])
+                        return result
+                    } catch {
+                        if !committing { _ = try? db.execute("ROLLBACK", []) }
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where attempt < 5 && Self.isRetryable(error) {
+                // A serialization failure or deadlock rolled the transaction back whole: run it again.
+                continue
+            } catch let error as StorageError
+                where error.code == .catalogUnavailable && !committing && ContinuousClock.now < deadline
+                && !pool.isClosed
+            {
+                // Nothing was committed: wait for the server and run the transaction again. (A connection lost
+                // during COMMIT leaves the outcome unknown: that is reported, not retried.)
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+        }
+    }
+
+    func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        try withConnection(operation) { connection in
+            try body(PostgresSQLConnection(connection: connection, nodeID: nodeID, logger: logger))
+        }
+    }
+
+    /// Borrows a connection for `body`, maps failures to `StorageError`s that name the redacted URL, and
+    /// keeps `unavailableReason` current.
+    private func withConnection<T>(_ operation: String, _ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection: PostgresConnection
+        do {
+            connection = try pool.acquire()
+        } catch {
+            throw unavailable(operation, error)
+        }
+        do {
+            let result = try body(connection)
+            pool.release(connection, broken: false)
+            setReason(nil)
+            return result
+        } catch let error as PSQLError where Self.isRetryable(error) {
+            pool.release(connection, broken: false)
+            throw error
+        } catch let error as PSQLError {
+            let lost = Self.isConnectionLoss(error)
+            pool.release(connection, broken: lost || connection.isClosed)
+            if lost { throw unavailable(operation, error) }
+            throw StorageError.catalog(location, operation, Self.describe(error))
+        } catch let error as CatalogConstraintViolation {
+            pool.release(connection, broken: false)
+            throw StorageError.catalog(location, operation, error.message)
+        } catch let error as StorageError {
+            pool.release(connection, broken: connection.isClosed)
+            throw error
+        } catch {
+            // A channel or I/O error from NIO means the connection is gone; anything else came from the
+            // caller's closure (the transaction was rolled back, the connection is fine).
+            let lost = error is ChannelError || error is IOError
+            pool.release(connection, broken: lost || connection.isClosed)
+            if lost { throw unavailable(operation, error) }
+            throw error
+        }
+    }
+
+    private func unavailable(_ operation: String, _ error: any Error) -> StorageError {
+        let detail = Self.describe(error)
+        setReason("the catalog \(location) cannot be reached: \(detail)")
+        return StorageError(code: .catalogUnavailable, message: "catalog \(location): \(operation): \(detail)")
+    }
+
+    private func setReason(_ text: String?) {
+        state.lock()
+        if reason != text {
+            if let text { logger.error("catalog unreachable", metadata: ["reason": "\(text)"]) }
+            else if reason != nil { logger.notice("catalog reachable again", metadata: ["catalog": "\(location)"]) }
+        }
+        reason = text
+        state.unlock()
+    }
+
+    var unavailableReason: String? {
+        state.lock()
+        defer { state.unlock() }
+        return reason
+    }
+
+    func watchEvents(_ wake: @escaping @Sendable () -> Void) -> (any CatalogEventWatch)? {
+        PostgresEventListener(pool: pool, channel: EventTable.channel, logger: logger, wake: wake)
+    }
+
+    func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T {
+        // A session lock on a connection of its own, held for the whole of `body` (whose catalog calls use
+        // the pool); the server drops it by itself if this node dies.
+        let connection: PostgresConnection
+        do {
+            connection = try pool.connect(id: -2)
+        } catch {
+            throw unavailable("lock for \(busy)", error)
+        }
+        defer { connection.closeInBackground() }
+        let db = PostgresSQLConnection(connection: connection, nodeID: "", logger: logger)
+        let taken: Bool
+        do {
+            taken = try db.fetchOne("SELECT pg_try_advisory_lock(?)", [key])?.get(0, as: Int64.self) == 1
+        } catch {
+            throw unavailable("lock for \(busy)", error)
+        }
+        guard taken else { throw StorageError.conflict(busy) }
+        defer { _ = try? db.execute("SELECT pg_advisory_unlock(?)", [key]) }
+        return try body()
+    }
+
+    func close() {
+        state.lock()
+        let first = !closed
+        closed = true
+        state.unlock()
+        guard first else { return }
+        pool.close()
+        try? group.syncShutdownGracefully()
+    }
+
+    deinit {
+        // A catalog let go without close() (tests, tools) still closes its connections.
+        close()
+    }
+
+    /// Serialization failures and deadlocks: the server rolled back; the same transaction may simply run again.
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40001" || state == "40P01"
+    }
+
+    /// Errors that mean the server or the way to it is gone (as opposed to a refused statement).
+    static func isConnectionLoss(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            // 08: connection exceptions; 57P: the server is shutting down, crashed, or starting up; 53300: full.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
+        default:
+            return false
+        }
+    }
+
+    /// Words for an error that never carry the password (postgres-nio's own description is deliberately vague).
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            return message + state
+        }
+        var text = "\(error.code)"
+        if let underlying = error.underlying { text += ": \(underlying)" }
+        return text
+    }
+}

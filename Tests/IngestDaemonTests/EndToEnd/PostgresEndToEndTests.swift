@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `ingestd` on a PostgreSQL catalog: one node, two nodes sharing storage, a server that goes away.
+/// Needs `INGESTD_TEST_POSTGRES_URL` (CI starts a server with scripts/pg-test-cluster.sh).
+@Suite(.timeLimit(.minutes(4)), .enabled(if: PostgresServer.url != nil, "INGESTD_TEST_POSTGRES_URL is not set"))
+struct PostgresEndToEndTests {
+    @Test func oneNodeKeepsItsRecordsInPostgresAndWritesNoSQLiteFile() async throws {
+        let url = try PostgresServer.freshDatabase()
+        let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "solo"])
+        defer { h.remove() }
+        try await h.start()
+        try h.drop(try TestClips.mp4, as: "demo/lesson.mp4")
+        try await waitUntil("the clip is ready with a thumbnail") {
+            let a = try h.assets("demo")
+            return a.count == 1 && a[0]["thumbnail_path"] as? String != nil
+        }
+        #expect(try PostgresServer.query(url, "SELECT count(*) FROM assets WHERE status = 'ready'") == "1")
+        #expect(try PostgresServer.query(url, "SELECT DISTINCT node FROM events") == "solo")
+        #expect(!FileManager.default.fileExists(atPath: h.storage + "/metadata/catalog.sqlite"))
+        #expect(try h.request("GET", "/health").object()["node"] as? String == "solo")
+        #expect(try await h.stop() == 0)
+    }
+
+    @Test func twoNodesOnOneCatalogBehaveAsOne() async throws {
+        let url = try PostgresServer.freshDatabase()
+        let a = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-a"])
+        defer { a.remove() }
+        let b = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-b"])
+        defer { b.remove() }
+        b.sharedStorage = a.storage
+        try await a.start()
+        try await b.start()
+
+        // The same clip dropped on both nodes at once: stored once, the other a duplicate.
+        let clip = try TestClips.mp4
+        try FileManager.default.copyItem(atPath: clip, toPath: a.root + "/same.mp4")
+        try FileManager.default.copyItem(atPath: clip, toPath: b.root + "/same.mp4")
+        try FileManager.default.createDirectory(atPath: a.drop + "/demo", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: b.drop + "/demo", withIntermediateDirectories: true)
+        rename(a.root + "/same.mp4", a.drop + "/demo/same.mp4")
+        rename(b.root + "/same.mp4", b.drop + "/demo/same.mp4")
+        try await waitUntil("one is stored and one rejected") {
+            let records = try a.assets("demo")
+            return records.count == 1 && records[0]["status"] as? String == "ready"
+                && a.files(in: "storage/rejected/project_demo").count == 2
+        }
+        #expect(a.rejectionReason(project: "demo", name: "same.mp4") == "duplicate")
+
+        // Distinct clips split across the nodes: every one stored, no name clashes, the same answers on both.
+        let clips = try TestClips.distinctMP4s(40, into: a.root + "/clips")
+        for (i, clip) in clips.enumerated() {
+            try (i % 2 == 0 ? a : b).drop(clip, as: "burst/n\(i)/clip.mp4")
+        }
+        try await waitUntil("40 records with thumbnails", timeout: .seconds(90)) {
+            let records = try b.assets("burst")
+            return records.count == 40 && records.allSatisfy { $0["thumbnail_path"] as? String != nil }
+        }
+        let names = try a.assets("burst").compactMap { $0["filename"] as? String }
+        #expect(Set(names).count == 40)
+        #expect(a.files(in: "storage/uploads/project_burst").count == 40)
+        let statsA = try a.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
+        let statsB = try b.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
+        #expect(statsA != nil && statsA == statsB)
+        let projectsA = try a.request("GET", "/projects").json() as? NSArray
+        #expect(projectsA != nil && projectsA == (try b.request("GET", "/projects").json() as? NSArray))
+
+        // One event sequence: node A replays node B's events, ids consecutive.
+        let lines = try a.request("GET", "/events?since=0", maxTime: 2).text
+        let events = lines.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let ids = events.compactMap { $0["id"] as? Int }
+        #expect(!ids.isEmpty && ids == Array(1...ids.count))
+        #expect(events.contains { $0["node"] as? String == "node-b" && $0["type"] as? String == "ingested" })
+        #expect(events.contains { $0["node"] as? String == "node-a" && $0["type"] as? String == "ingested" })
+        #expect(try await a.stop() == 0)
+        #expect(try await b.stop() == 0)
+    }
+
+    @Test func aServerLostMidBurstLosesNothing() async throws {
+        let dataDir = try #require(PostgresServer.dataDirectory, "the test server's data folder is unknown")
+        let url = try PostgresServer.freshDatabase()
+        let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "crashy"])
+        defer { h.remove() }
+        try await h.start()
+        let clips = try TestClips.distinctMP4s(30, into: h.root + "/clips")
+        for (i, clip) in clips.enumerated() { try h.drop(clip, as: "burst/c\(i).mp4") }
+        try await waitUntil("a few are stored") { try h.assets("burst").count >= 3 }
+        try PostgresServer.pgctl(dataDir, "stop -m immediate")
+        defer { try? PostgresServer.pgctl(dataDir, "start -w") }
+        try await waitUntil("health says degraded") {
+            (try h.request("GET", "/health").object()["status"] as? String) == "degraded"
+        }
+        try await Task.sleep(for: .seconds(2))
+        try PostgresServer.pgctl(dataDir, "start -w")
+        try await waitUntil("all 30 are stored with thumbnails", timeout: .seconds(120)) {
+            let records = try h.assets("burst")
+            return records.count == 30 && records.allSatisfy { $0["status"] as? String == "ready" }
+        }
+        #expect(h.files(in: "drop").isEmpty)
+        #expect(h.files(in: "storage/uploads/project_burst").count == 30)
+        #expect(try PostgresServer.query(url, "SELECT count(*) FROM events WHERE type = 'ingested'") == "30")
+        #expect(h.process?.isRunning == true)
+        try await waitUntil("health is ok again") {
+            (try h.request("GET", "/health").object()["status"] as? String) == "ok"
+        }
+        #expect(try await h.stop() == 0)
+    }
+}
+
+/// A bad or unreachable catalog at start: exit non-zero, and the password appears nowhere.
+@Suite(.timeLimit(.minutes(1)))
+struct CatalogURLEndToEndTests {
+    @Test(arguments: ["postgres://ingest:hunter2-secret@127.0.0.1:1/media", "postgres://ingest:hunter2-secret@/"])
+    func aBadCatalogStopsTheStartWithoutItsPassword(_ url: String) async throws {
+        let h = try DaemonHarness(environment: ["CATALOG_URL": url])
+        defer { h.remove() }
+        try await h.start(waitForHealth: false)
+        let status = try await h.stop(signal: 0, timeout: .seconds(20))
+        #expect(status != 0)
+        #expect(!h.log.contains("hunter2-secret"), "\(h.log)")
+        #expect(h.log.contains("postgres://ingest@"), "\(h.log)")
+    }
+}
+
+/// The PostgreSQL server of the tests, driven with its own command-line tools.
+enum PostgresServer {
+    static let url: String? = ProcessInfo.processInfo.environment["INGESTD_TEST_POSTGRES_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+
+    /// The cluster's data folder when it was started by scripts/pg-test-cluster.sh (`host=DIR`, data in `DIR/db`).
+    static var dataDirectory: String? {
+        guard let url, let range = url.range(of: "host=") else { return nil }
+        let dir = url[range.upperBound...].prefix { $0 != "&" }
+        let data = dir + "/db"
+        return FileManager.default.fileExists(atPath: data + "/PG_VERSION") ? String(data) : nil
+    }
+
+    /// Creates a database of its own and returns its URL.
+    static func freshDatabase() throws -> String {
+        guard let url else { throw DaemonHarness.Failure(description: "no test server") }
+        let name = "e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try query(url, "CREATE DATABASE \(name)")
+        let scheme = url.range(of: "://")!.upperBound
+        let rest = url[scheme...]
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let afterPath = rest[slash...].firstIndex(of: "?") ?? rest.endIndex
+        return String(url[..<slash]) + "/" + name + String(rest[afterPath...])
+    }
+
+    /// The single value `sql` answers, through psql.
+    static func query(_ url: String, _ sql: String) throws -> String {
+        let out = try DaemonHarness.run("/usr/bin/psql", [url, "-X", "-A", "-t", "-q", "-c", sql])
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `pg_ctl -D dataDir ARGS` as the cluster's owner.
+    static func pgctl(_ dataDir: String, _ arguments: String) throws {
+        var st = stat()
+        stat(dataDir, &st)
+        let command = "/usr/lib/postgresql/15/bin/pg_ctl -D '\(dataDir)' -l '\(dataDir)/../pg.log' \(arguments)"
+        if geteuid() == 0 && st.st_uid != 0 {
+            let user = String(cString: getpwuid(st.st_uid).pointee.pw_name)
+            _ = try DaemonHarness.run("/bin/su", [user, "-s", "/bin/sh", "-c", command])
+        } else {
+            _ = try DaemonHarness.run("/bin/sh", ["-c", command])
+        }
+    }
+}
