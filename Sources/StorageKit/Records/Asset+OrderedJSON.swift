@@ -12,6 +12,8 @@ extension Asset: OrderedJSONRepresentable {
         object.string("status", status.rawValue)
         object.string("thumbnail_path", thumbnailPath)  // null until set
         object.raw("metadata", (metadata ?? MediaMetadata()).orderedJSON)
+        object.raw("renditions", renditions.orderedJSON)
+        if let sprite { object.raw("sprite", sprite.orderedJSON) } else { object.string("sprite", nil) }
         if status == .failed { object.string("error", error ?? "unknown error") }
         object.string("created_at", ISO8601Millis.string(from: createdAt))
         object.string("updated_at", ISO8601Millis.string(from: updatedAt))
