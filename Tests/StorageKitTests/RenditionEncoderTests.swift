@@ -108,4 +108,30 @@ struct RenditionEncoderTests {
         #expect(image.count == 2)
         #expect(try SpriteRenderer().render(path: source, interval: .none) == nil)
     }
+
+    @Test func anHLGClipIsToneMappedToSDRInTheRenditionAndTheSprite() throws {
+        let clip = try #require(MediaCorpus.playable.first { $0.name == "iphone-hlg.MOV" })
+        let source = try MediaCorpus.path(clip)
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let steps = try RenditionEncoder.plan(path: source, ladder: [.p720])
+        #expect(steps == [.init(name: "240p", width: 320, height: 240)])
+        let output = clips.path("240p.mp4")
+        _ = try RenditionEncoder(container: .mp4, threads: 1).encode(path: source, step: steps[0], to: output)
+        let report = try FFprobeReport(output)
+        #expect(report.video?["pix_fmt"] as? String == "yuv420p")
+        #expect(report.video?["color_transfer"] as? String == "bt709")
+        let rgb = [UInt8](try ClipFactory.ffmpeg(
+            ["-i", output, "-frames:v", "1", "-vf", "scale=in_color_matrix=bt709", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]))
+        let centre = (120 * 320 + 160) * 3
+        let (r, g, b) = (Int(rgb[centre]), Int(rgb[centre + 1]), Int(rgb[centre + 2]))
+        let want = MediaCorpus.hlgColour
+        #expect(abs(r - want.r) <= 16 && abs(g - want.g) <= 12 && abs(b - want.b) <= 12, "got (\(r), \(g), \(b))")
+
+        let sprite = try #require(try SpriteRenderer().render(path: source, interval: .auto))
+        let picture = try FFprobeFacts.rgb(ofPicture: sprite.jpeg, in: clips.directory.path)
+        let middle = (picture.height / 2 * picture.width + 80) * 3
+        let (sr, sg, sb) = (Int(picture.pixels[middle]), Int(picture.pixels[middle + 1]), Int(picture.pixels[middle + 2]))
+        #expect(abs(sr - want.r) <= 16 && abs(sg - want.g) <= 12 && abs(sb - want.b) <= 12, "got (\(sr), \(sg), \(sb))")
+    }
 }

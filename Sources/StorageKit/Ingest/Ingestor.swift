@@ -166,7 +166,8 @@ public final class Ingestor: Sendable {
         }
         return try finish(
             staged: staging, fd: fd, originalFilename: nameText, project: project, size: digest.bytes,
-            checksum: digest.hex, move: move, copiedFrom: copied ? source : nil, config: config)
+            checksum: digest.hex, move: move, copiedFrom: copied ? source : nil, config: config,
+            displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath))
     }
 
     /// Returns a staged file to its place in the drop (or drops the copy when the source is still there).
@@ -226,7 +227,7 @@ public final class Ingestor: Sendable {
             defer { close(fd) }
             return try finish(
                 staged: staged, fd: fd, originalFilename: originalFilename, project: project, size: size,
-                checksum: checksum, move: move, copiedFrom: nil, config: config)
+                checksum: checksum, move: move, copiedFrom: nil, config: config, displayName: originalFilename)
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
             return .failed("\(error)")
@@ -237,7 +238,7 @@ public final class Ingestor: Sendable {
 
     private func finish(
         staged: String, fd: Int32, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
-        move: PendingMove, copiedFrom source: RawPath?, config: IngestConfiguration
+        move: PendingMove, copiedFrom source: RawPath?, config: IngestConfiguration, displayName: String
     ) throws -> IngestOutcome {
         let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
@@ -253,7 +254,7 @@ public final class Ingestor: Sendable {
         }
         let probe: ProbeResult
         do {
-            probe = try MediaProbe.probe(path: staged)
+            probe = try MediaProbe.probe(path: staged, displayName: displayName)
         } catch {
             switch error.kind {
             case .noVideo: return try reject(.noVideo, error.detail)

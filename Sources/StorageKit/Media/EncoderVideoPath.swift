@@ -8,6 +8,9 @@ final class EncoderVideoPath {
     let encoder: EncoderCodec
     private let rotation: Int
     private let scaler = FrameScaler()
+    /// Made on the first HDR or wide-gamut picture: libswscale would get its colours wrong.
+    private var sdr: SDRConverter?
+    private let filterThreads: Int
     private let decoded: AVFrameBox
     private let scaled: AVFrameBox
     private let turned: AVFrameBox
@@ -28,6 +31,7 @@ final class EncoderVideoPath {
         self.stream = stream
         self.rotation = rotation
         self.origin = origin
+        filterThreads = threads
         decoder = try VideoDecoder(stream: stream, threads: threads)
         decoded = try AVFrameBox()
         scaled = try AVFrameBox()
@@ -136,14 +140,26 @@ final class EncoderVideoPath {
         guard av_frame_make_writable(scaled.pointer) >= 0,
             rotation == 0 || av_frame_make_writable(turned.pointer) >= 0
         else { throw MediaError(.decodeFailed, "av_frame_make_writable: out of memory.") }
-        try scaler.scale(frame, into: scaled.pointer)
+        var upright = scaled.pointer
+        var converted: AVFrameBox?
+        if SDRConverter.needsConversion(frame) {
+            // HDR (PQ, HLG) or BT.2020: tone-mapped to 8-bit SDR BT.709 at the scaled size by zscale.
+            let converter = sdr ?? SDRConverter(output: .video, threads: filterThreads)
+            sdr = converter
+            converted = try converter.convert(
+                frame, width: Int(scaled.pointer.pointee.width), height: Int(scaled.pointer.pointee.height))
+            upright = converted!.pointer
+        } else {
+            try scaler.scale(frame, into: scaled.pointer)
+        }
         let output: UnsafeMutablePointer<AVFrame>
         if rotation != 0 {
-            PictureRotation.rotate(scaled.pointer, clockwise: rotation, into: turned.pointer)
+            PictureRotation.rotate(upright, clockwise: rotation, into: turned.pointer)
             output = turned.pointer
         } else {
-            output = scaled.pointer
+            output = upright
         }
+        defer { withExtendedLifetime(converted) {} }
         var timestamp = frame.pointee.best_effort_timestamp
         if timestamp == CFFmpeg_AV_NOPTS_VALUE() {
             timestamp = lastTimestamp == .min ? origin : lastTimestamp + 1

@@ -32,7 +32,7 @@ public struct RenditionEncoder: Sendable {
     /// - Throws: `.notMedia`, `.noVideo`.
     public static func plan(path: String, ladder: [RenditionStep]) throws(MediaError) -> [RenditionGeometry.Step] {
         let input = try MediaInput(path: path, interrupter: Interrupter())
-        guard let stream = input.firstVideoStream, let parameters = stream.pointee.codecpar?.pointee else {
+        guard let stream = input.videoStream, let parameters = stream.pointee.codecpar?.pointee else {
             throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
         }
         let aspect = av_guess_sample_aspect_ratio(input.context, stream, nil)
@@ -57,10 +57,10 @@ public struct RenditionEncoder: Sendable {
     ) throws(MediaError) -> EncodedRendition {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
         let input = try MediaInput(path: path, interrupter: interrupter)
-        guard let videoStream = input.firstVideoStream else {
+        guard let videoStream = input.videoStream else {
             throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
         }
-        let audioStream = input.firstAudioStream
+        let audioStream = input.audioStream(relatedTo: videoStream)
         for stream in input.streams where stream != videoStream && stream != audioStream {
             stream.pointee.discard = AVDISCARD_ALL
         }

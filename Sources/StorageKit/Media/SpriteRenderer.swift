@@ -30,7 +30,7 @@ public struct SpriteRenderer: Sendable {
     ) throws(MediaError) -> SpriteSheetImage? {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
         let input = try MediaInput(path: path, interrupter: interrupter)
-        guard let stream = input.firstVideoStream else {
+        guard let stream = input.videoStream else {
             throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
         }
         let duration = durationHint ?? input.durationSeconds ?? 0
@@ -48,6 +48,8 @@ public struct SpriteRenderer: Sendable {
         let scaled = try AVFrameBox()
         let turned = try AVFrameBox()
         var previous: UnsafeMutablePointer<AVFrame>?
+        var sdr: SDRConverter?
+        var convertedTile: AVFrameBox?  // keeps the previous tile alive when it came from the converter
         for index in 0..<layout.count {
             try interrupter.check("making the sprite sheet")
             var frame = try tiles.frame(atSeconds: Double(index) * layout.interval)
@@ -81,13 +83,24 @@ public struct SpriteRenderer: Sendable {
                         try turned.allocate(width: tileSize.width, height: tileSize.height, format: AV_PIX_FMT_YUVJ420P)
                     }
                 }
-                try scaler.scale(frame, into: scaled.pointer)
+                var tile = scaled.pointer
+                if SDRConverter.needsConversion(frame) {
+                    // HDR or BT.2020: tone-mapped to SDR in JPEG's colours by zscale, at the tile's size.
+                    let converter = sdr ?? SDRConverter(output: .jpeg)
+                    sdr = converter
+                    let made = try converter.convert(
+                        frame, width: Int(scaled.pointer.pointee.width), height: Int(scaled.pointer.pointee.height))
+                    convertedTile = made
+                    tile = made.pointer
+                } else {
+                    try scaler.scale(frame, into: scaled.pointer)
+                }
                 av_frame_unref(frame)
                 if rotation != 0 {
-                    PictureRotation.rotate(scaled.pointer, clockwise: rotation, into: turned.pointer)
+                    PictureRotation.rotate(tile, clockwise: rotation, into: turned.pointer)
                     previous = turned.pointer
                 } else {
-                    previous = scaled.pointer
+                    previous = tile
                 }
             }
             // No newer keyframe (or the end of the stream): the tile repeats the previous picture.
