@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Renditions and sprite sheets made by the running daemon after the thumbnail, checked with ffprobe.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(4)))
 struct RenditionEndToEndTests {
     /// The asset once its renditions (at least `renditions`) and its sprite (unless `sprite` is false) exist.
     static func waitForDerived(_ h: DaemonHarness, project: String, renditions: Int = 1, sprite: Bool = true,
@@ -30,7 +30,7 @@ struct RenditionEndToEndTests {
     }
 
     @Test func a720pClipGetsA720pMP4AndASpriteThatAgreeWithTheRecord() async throws {
-        let h = try DaemonHarness(environment: ["RENDITIONS": "1080p,720p,360p"])
+        let h = try DaemonHarness(environment: ["RENDITIONS": "1080p,720p,360p", "SPRITE_INTERVAL": "auto"])
         defer { h.remove() }
         try await h.start()
         try h.drop(try TestClips.movWithAudio, as: "web/lesson.mov")
@@ -88,7 +88,7 @@ struct RenditionEndToEndTests {
     }
 
     @Test func aTinyRotatedClipGetsOnePortraitWebMAtItsOwnSize() async throws {
-        let h = try DaemonHarness(environment: ["VIDEO_OUTPUT_FORMAT": "webm", "SPRITE_INTERVAL": "0"])
+        let h = try DaemonHarness(environment: ["VIDEO_OUTPUT_FORMAT": "webm", "RENDITIONS": "720p"])
         defer { h.remove() }
         try await h.start()
         try h.drop(try TestClips.rotatedMP4, as: "tiny/phone.mp4")
@@ -105,24 +105,30 @@ struct RenditionEndToEndTests {
         #expect(video["codec_name"] as? String == "vp9")
         #expect(video["width"] as? Int == 180 && video["height"] as? Int == 320)
         #expect((video["side_data_list"] as? [Any]) == nil)
+        // Purging the project removes its processed/ folder and counts its files.
+        let uploaded = h.files(in: "storage/uploads/project_tiny").count + h.files(in: "storage/thumbnails/project_tiny").count
+        let purge = try h.request("DELETE", "/projects/tiny/storage").object()
+        #expect(purge["files_removed"] as? Int == uploaded + 1)
+        #expect(!FileManager.default.fileExists(atPath: h.storage + "/processed/project_tiny"))
         #expect(try await h.stop() == 0)
     }
 
     @Test func sigtermInterruptsALongEncodeAndTheRenditionIsFinishedAfterTheRestart() async throws {
-        let h = try DaemonHarness(environment: ["SPRITE_INTERVAL": "0", "FFMPEG_THREADS": "1"])
+        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.long720p, as: "long/talk.mp4")
+        try h.drop(try TestClips.long360p, as: "long/talk.mp4")
         try await waitUntil("the encode has begun", timeout: .seconds(60)) {
             h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
         }
         let stopped = ContinuousClock.now
         #expect(try await h.stop() == 0)
-        #expect(ContinuousClock.now - stopped < .seconds(5))
+        // Interrupted within a frame; the rest is the daemon's ordinary drain, slower on a loaded machine.
+        #expect(ContinuousClock.now - stopped < .seconds(8))
         try await h.start()
         let asset = try await Self.waitForDerived(h, project: "long", sprite: false, timeout: .seconds(150))
         let renditions = try #require(asset["renditions"] as? [[String: Any]])
-        #expect(renditions.first?["name"] as? String == "720p")
+        #expect(renditions.first?["name"] as? String == "360p")
         #expect(!h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") })
         #expect(!h.log.contains("decoder crashed"))
         #expect(try await h.stop() == 0)
