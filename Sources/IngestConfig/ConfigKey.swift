@@ -17,4 +17,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     case minFreeBytes = "MIN_FREE_BYTES"
     case catalogURL = "CATALOG_URL"
     case projectQuotaBytes = "PROJECT_QUOTA_BYTES"
+    case renditions = "RENDITIONS"
+    case spriteInterval = "SPRITE_INTERVAL"
+    case nodeID = "NODE_ID"
 }

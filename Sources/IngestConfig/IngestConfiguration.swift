@@ -36,6 +36,12 @@ public struct IngestConfiguration: Sendable, Equatable {
     public var minFreeBytes: Int64 = 268_435_456
     public var catalogURL: String = "sqlite:"
     public var projectQuotaBytes: Int64 = 0
+    /// Rendition ladder steps to make of every asset, in the order given (`RENDITIONS`); empty for none.
+    public var renditions: [RenditionStep] = [.p720]
+    /// Seconds between sprite frames (`SPRITE_INTERVAL`).
+    public var spriteInterval: SpriteInterval = .auto
+    /// This node's name (`NODE_ID`); the host name by default.
+    public var nodeID: String = IngestConfiguration.hostName()
     /// `RUNTIME_DIRECTORY` as systemd set it (not a configuration key; it only changes a default).
     public var runtimeDirectory: String? = nil
 
@@ -94,7 +100,7 @@ public struct IngestConfiguration: Sendable, Equatable {
             ffmpegThreads = n
         case .videoOutputFormat:
             let v = value.lowercased()
-            guard ["mp4", "mov", "mkv", "webm", "avi"].contains(v) else { throw fail("expected one of mp4, mov, mkv, webm, avi") }
+            guard ["mp4", "webm"].contains(v) else { throw fail("expected mp4 (H.264 + AAC) or webm (VP9 + Opus)") }
             videoOutputFormat = v
         case .thumbnailWidth:
             guard let n = Int(value), (16...3840).contains(n) else { throw fail("expected an integer from 16 to 3840") }
@@ -135,7 +141,45 @@ public struct IngestConfiguration: Sendable, Equatable {
         case .projectQuotaBytes:
             guard let n = Self.parseSize(value) else { throw fail("expected a size in bytes ≥ 0 (0 is unlimited)") }
             projectQuotaBytes = n
+        case .renditions:
+            let names = value.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(inSet: " \t").lowercased() }
+            if names.count == 1, names[0].isEmpty { renditions = []; return }
+            var steps: [RenditionStep] = []
+            for name in names {
+                guard let step = RenditionStep(rawValue: name) else {
+                    throw fail("expected a comma-separated list from "
+                        + RenditionStep.allCases.map(\.rawValue).joined(separator: ",") + ", or empty for none")
+                }
+                if !steps.contains(step) { steps.append(step) }
+            }
+            renditions = steps
+        case .spriteInterval:
+            let v = value.trimmingCharacters(inSet: " \t").lowercased()
+            if v == "auto" { spriteInterval = .auto; return }
+            guard let seconds = Double(v), seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
+                throw fail("expected auto, 0 for none, or seconds from 0.1 to 86400")
+            }
+            if seconds == 0 { spriteInterval = .none; return }
+            guard seconds >= 0.1 else { throw fail("expected auto, 0 for none, or seconds from 0.1 to 86400") }
+            spriteInterval = .every(seconds)
+        case .nodeID:
+            guard !value.isEmpty, value.utf8.count <= 64,
+                value.unicodeScalars.allSatisfy({
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                        || $0 == "-" || $0 == "_" || $0 == "."
+                })
+            else { throw fail("expected 1 to 64 characters from A-Z a-z 0-9 . _ -") }
+            nodeID = value
         }
+    }
+
+    /// The host name (`gethostname`), or `localhost` when it cannot be read.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 
     /// Resolves the configuration: defaults < file < environment < flags.

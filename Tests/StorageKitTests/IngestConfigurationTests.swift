@@ -144,10 +144,11 @@ struct IngestConfigurationTests {
     @Test func everyKeyIsReadFromTheEnvironment() throws {
         let environment: [String: String] = [
             "STORAGE_PATH": "/s", "DROP_PATH": "/d", "CONTROL_SOCKET": "/run/c.sock", "UPLOAD_MAX_SIZE": "5M",
-            "ALLOWED_EXTENSIONS": "MP4, .mkv ,mp4", "FFMPEG_THREADS": "8", "VIDEO_OUTPUT_FORMAT": "MKV",
+            "ALLOWED_EXTENSIONS": "MP4, .mkv ,mp4", "FFMPEG_THREADS": "8", "VIDEO_OUTPUT_FORMAT": "WebM",
             "THUMBNAIL_WIDTH": "640", "SETTLE_MS": "0", "DEFAULT_PROJECT": "in_box-2", "DUPLICATES": "KEEP",
             "CONTROL_SOCKET_MODE": "0600", "CONTROL_SOCKET_GROUP": "video", "LOG_LEVEL": "Trace",
             "MIN_FREE_BYTES": "0", "CATALOG_URL": "postgres://u:p@db:5432/ingest", "PROJECT_QUOTA_BYTES": "1G",
+            "RENDITIONS": "1080P, 360p,1080p", "SPRITE_INTERVAL": "2.5", "NODE_ID": "node-a.example",
         ]
         #expect(Set(environment.keys) == Set(ConfigKey.allCases.map(\.rawValue)))
         let c = try Self.resolve(environment: environment)
@@ -157,7 +158,10 @@ struct IngestConfigurationTests {
         #expect(c.uploadMaxSize == 5 << 20)
         #expect(c.allowedExtensions == ["mp4", "mkv"])
         #expect(c.ffmpegThreads == 8)
-        #expect(c.videoOutputFormat == "mkv")
+        #expect(c.videoOutputFormat == "webm")
+        #expect(c.renditions == [.p1080, .p360])
+        #expect(c.spriteInterval == .every(2.5))
+        #expect(c.nodeID == "node-a.example")
         #expect(c.thumbnailWidth == 640)
         #expect(c.settleMS == 0)
         #expect(c.defaultProject == "in_box-2")
@@ -201,7 +205,17 @@ struct IngestConfigurationTests {
         ("FFMPEG_THREADS", "0", "expected an integer from 1 to 64"),
         ("FFMPEG_THREADS", "two", "expected an integer from 1 to 64"),
         ("FFMPEG_THREADS", "65", "expected an integer from 1 to 64"),
-        ("VIDEO_OUTPUT_FORMAT", "gif", "expected one of mp4, mov, mkv, webm, avi"),
+        ("VIDEO_OUTPUT_FORMAT", "gif", "expected mp4 (H.264 + AAC) or webm (VP9 + Opus)"),
+        ("VIDEO_OUTPUT_FORMAT", "mkv", "expected mp4 (H.264 + AAC) or webm (VP9 + Opus)"),
+        ("RENDITIONS", "720", "expected a comma-separated list from 2160p,1440p,1080p,720p,480p,360p,240p"),
+        ("RENDITIONS", "720p,,480p", "expected a comma-separated list from"),
+        ("RENDITIONS", "4320p", "expected a comma-separated list from"),
+        ("SPRITE_INTERVAL", "often", "expected auto, 0 for none, or seconds from 0.1 to 86400"),
+        ("SPRITE_INTERVAL", "-1", "expected auto, 0 for none, or seconds"),
+        ("SPRITE_INTERVAL", "0.01", "expected auto, 0 for none, or seconds"),
+        ("SPRITE_INTERVAL", "nan", "expected auto, 0 for none, or seconds"),
+        ("NODE_ID", "", "expected 1 to 64 characters from A-Z a-z 0-9 . _ -"),
+        ("NODE_ID", "node a", "expected 1 to 64 characters from A-Z a-z 0-9 . _ -"),
         ("THUMBNAIL_WIDTH", "15", "expected an integer from 16 to 3840"),
         ("THUMBNAIL_WIDTH", "320px", "expected an integer from 16 to 3840"),
         ("SETTLE_MS", "-1", "expected milliseconds from 0 to 3600000"),

@@ -9,10 +9,14 @@ struct HealthReport: Encodable, Sendable {
         /// Files waiting to settle, queued, or being ingested.
         let ingest: Int
         let thumbnails: Int
+        /// Rendition and sprite jobs waiting or running.
+        let renditions: Int
         /// The part of `ingest` still waiting to be complete (a writer, SETTLE_MS, a `.part` sibling, free space).
         let settling: Int
     }
     let status: String
+    /// `NODE_ID`.
+    let node: String
     let version: String
     let uptimeSeconds: Double
     let queues: Queues
@@ -20,7 +24,7 @@ struct HealthReport: Encodable, Sendable {
     let ingested: Int
 
     enum CodingKeys: String, CodingKey {
-        case status, version, queues, reasons, ingested
+        case status, node, version, queues, reasons, ingested
         case uptimeSeconds = "uptime_seconds"
     }
 }
@@ -32,11 +36,12 @@ extension Daemon: ControlBackend {
         let settling = await settle.count
         let uptime = ContinuousClock.now - context.startedAt
         return HealthReport(
-            status: reasons.isEmpty ? "ok" : "degraded", version: IngestdVersion.string,
+            status: reasons.isEmpty ? "ok" : "degraded", node: context.catalog.nodeID, version: IngestdVersion.string,
             uptimeSeconds: ((Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18) * 1000).rounded() / 1000,
             // `ingest` counts every file the daemon knows and has not finished: settling, queued or in flight.
             queues: .init(
-                ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth, settling: settling),
+                ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth, renditions: 0,
+                settling: settling),
             reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
     }
 

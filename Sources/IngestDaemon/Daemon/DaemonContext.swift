@@ -33,7 +33,7 @@ final class DaemonContext: Sendable {
         }
         try FileOps.makeDirectories(drop)
         dropRoot = RawPath(drop)
-        catalog = try Catalog.open(layout: layout)
+        catalog = try Catalog.open(layout: layout, nodeID: config.nodeID)
         self.config = ConfigStore(config)
         self.logger = logger
         events = EventBus(catalog: catalog, logger: logger)

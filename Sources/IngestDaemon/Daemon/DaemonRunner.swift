@@ -115,6 +115,7 @@ struct DaemonRunner {
         if new.controlSocketMode != old.controlSocketMode { restartNeeded.append("CONTROL_SOCKET_MODE"); applied.controlSocketMode = old.controlSocketMode }
         if new.controlSocketGroup != old.controlSocketGroup { restartNeeded.append("CONTROL_SOCKET_GROUP"); applied.controlSocketGroup = old.controlSocketGroup }
         if new.catalogURL != old.catalogURL { restartNeeded.append("CATALOG_URL"); applied.catalogURL = old.catalogURL }
+        if new.nodeID != old.nodeID { restartNeeded.append("NODE_ID"); applied.nodeID = old.nodeID }
         context.config.replace(with: applied)
         LoggingBootstrap.setLevel(Logger.Level(applied.logLevel))
         if !restartNeeded.isEmpty {

@@ -102,7 +102,7 @@ final class ThumbnailService: Sendable {
             outcome = try await pool.runIfActive {
                 Result {
                     try renderer.render(
-                        path: path, durationHint: duration,
+                        path: path, displayName: "\(asset.projectID)/\(asset.originalFilename)", durationHint: duration,
                         shouldAbort: { [self] in self.stopping.load(ordering: .relaxed) }, timeLimit: Self.timeLimit)
                 }
             }

@@ -188,7 +188,7 @@ public final class Ingestor: Sendable {
         return try finish(
             staged: staging, fd: fd, originalFilename: nameText, project: project, size: digest.bytes,
             checksum: digest.hex, move: move, copiedFrom: copied ? CopiedSource(path: source, identity: before) : nil,
-            config: config)
+            config: config, displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath))
     }
 
     /// The drop file a cross-filesystem ingest copied: removed once the copy is placed or rejected, and only
@@ -271,7 +271,7 @@ public final class Ingestor: Sendable {
             defer { close(fd) }
             return try finish(
                 staged: staged, fd: fd, originalFilename: originalFilename, project: project, size: size,
-                checksum: checksum, move: move, copiedFrom: nil, config: config)
+                checksum: checksum, move: move, copiedFrom: nil, config: config, displayName: originalFilename)
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
             rollBack(assetID: assetID)
@@ -283,7 +283,7 @@ public final class Ingestor: Sendable {
 
     private func finish(
         staged: String, fd: Int32, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
-        move: PendingMove, copiedFrom source: CopiedSource?, config: IngestConfiguration
+        move: PendingMove, copiedFrom source: CopiedSource?, config: IngestConfiguration, displayName: String
     ) throws -> IngestOutcome {
         let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
@@ -299,7 +299,7 @@ public final class Ingestor: Sendable {
         }
         let probe: ProbeResult
         do {
-            probe = try MediaProbe.probe(path: staged)
+            probe = try MediaProbe.probe(path: staged, displayName: displayName)
         } catch {
             switch error.kind {
             case .noVideo: return try reject(.noVideo, error.detail)

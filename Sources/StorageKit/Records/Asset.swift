@@ -18,6 +18,10 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
     public var thumbnailPath: String?
     /// `nil` until probed; encoded as `{}` when there is none.
     public var metadata: MediaMetadata?
+    /// Web-playable copies in `processed/`, each listed only once written whole; `[]` until the first exists.
+    public var renditions: [Rendition]
+    /// The preview sprite sheet; `nil` (JSON `null`) until it exists.
+    public var sprite: SpriteSheet?
     /// Why the asset failed; only present when `status == .failed`.
     public var error: String?
     public var createdAt: Date
@@ -27,7 +31,7 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         id: String = UUID().uuidString.lowercased(), projectID: String, filename: String,
         originalFilename: String, relativePath: String, checksum: String, sizeBytes: Int64,
         mimeType: String, status: AssetStatus, thumbnailPath: String? = nil, metadata: MediaMetadata? = nil,
-        error: String? = nil, createdAt: Date, updatedAt: Date
+        renditions: [Rendition] = [], sprite: SpriteSheet? = nil, error: String? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.projectID = projectID
@@ -40,6 +44,8 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         self.status = status
         self.thumbnailPath = thumbnailPath
         self.metadata = metadata
+        self.renditions = renditions
+        self.sprite = sprite
         self.error = error
         self.createdAt = createdAt
         self.updatedAt = updatedAt
@@ -57,6 +63,8 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         case status
         case thumbnailPath = "thumbnail_path"
         case metadata
+        case renditions
+        case sprite
         case error
         case createdAt = "created_at"
         case updatedAt = "updated_at"
@@ -75,6 +83,8 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         try c.encode(status, forKey: .status)
         try c.encode(thumbnailPath, forKey: .thumbnailPath)  // explicit null until set
         try c.encode(metadata ?? MediaMetadata(), forKey: .metadata)
+        try c.encode(renditions, forKey: .renditions)
+        try c.encode(sprite, forKey: .sprite)  // explicit null until made
         if status == .failed { try c.encode(error ?? "unknown error", forKey: .error) }
         try c.encode(ISO8601Millis.string(from: createdAt), forKey: .createdAt)
         try c.encode(ISO8601Millis.string(from: updatedAt), forKey: .updatedAt)
@@ -94,6 +104,8 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         thumbnailPath = try c.decodeIfPresent(String.self, forKey: .thumbnailPath)
         // `{}` is how an asset without metadata encodes; it decodes back to `nil`.
         metadata = try c.decodeIfPresent(MediaMetadata.self, forKey: .metadata).flatMap { $0 == MediaMetadata() ? nil : $0 }
+        renditions = try c.decodeIfPresent([Rendition].self, forKey: .renditions) ?? []
+        sprite = try c.decodeIfPresent(SpriteSheet.self, forKey: .sprite)
         error = try c.decodeIfPresent(String.self, forKey: .error)
         createdAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .createdAt))
         updatedAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .updatedAt))

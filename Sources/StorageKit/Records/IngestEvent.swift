@@ -8,6 +8,8 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         case ingested
         case rejected
         case thumbnailReady = "thumbnail_ready"
+        case renditionReady = "rendition_ready"
+        case spriteReady = "sprite_ready"
         case deleted
         case failed
     }
@@ -17,9 +19,13 @@ public struct IngestEvent: Codable, Sendable, Equatable {
     public var type: EventType
     /// When it happened; encoded as ISO-8601 UTC with milliseconds.
     public var at: Date
+    /// The `NODE_ID` of the node that wrote it; stamped by the catalog when `nil`.
+    public var node: String?
     public var projectID: String
     public var assetID: String?
     public var filename: String?
+    /// The rendition's name (`720p`) for `rendition_ready`, or the failed step (`rendition:720p`, `sprite`).
+    public var rendition: String?
     /// Rejection reason code (`extension_not_allowed`, `duplicate`, …).
     public var reason: String?
     /// Why a step failed.
@@ -32,9 +38,11 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         id: Int64 = 0,
         type: EventType,
         at: Date = ISO8601Millis.now(),
+        node: String? = nil,
         projectID: String,
         assetID: String? = nil,
         filename: String? = nil,
+        rendition: String? = nil,
         reason: String? = nil,
         error: String? = nil,
         detail: String? = nil
@@ -42,19 +50,21 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         self.id = id
         self.type = type
         self.at = at
+        self.node = node
         self.projectID = projectID
         self.assetID = assetID
         self.filename = filename
+        self.rendition = rendition
         self.reason = reason
         self.error = error
         self.detail = detail
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, type, at
+        case id, type, at, node
         case projectID = "project_id"
         case assetID = "asset_id"
-        case filename, reason, error, detail
+        case filename, rendition, reason, error, detail
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,9 +72,11 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         try c.encode(id, forKey: .id)
         try c.encode(type, forKey: .type)
         try c.encode(ISO8601Millis.string(from: at), forKey: .at)
+        try c.encodeIfPresent(node, forKey: .node)
         try c.encode(projectID, forKey: .projectID)
         try c.encodeIfPresent(assetID, forKey: .assetID)
         try c.encodeIfPresent(filename, forKey: .filename)
+        try c.encodeIfPresent(rendition, forKey: .rendition)
         try c.encodeIfPresent(reason, forKey: .reason)
         try c.encodeIfPresent(error, forKey: .error)
         try c.encodeIfPresent(detail, forKey: .detail)
@@ -75,9 +87,11 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         id = try c.decode(Int64.self, forKey: .id)
         type = try c.decode(EventType.self, forKey: .type)
         at = try ISO8601Millis.date(from: c.decode(String.self, forKey: .at))
+        node = try c.decodeIfPresent(String.self, forKey: .node)
         projectID = try c.decode(String.self, forKey: .projectID)
         assetID = try c.decodeIfPresent(String.self, forKey: .assetID)
         filename = try c.decodeIfPresent(String.self, forKey: .filename)
+        rendition = try c.decodeIfPresent(String.self, forKey: .rendition)
         reason = try c.decodeIfPresent(String.self, forKey: .reason)
         error = try c.decodeIfPresent(String.self, forKey: .error)
         detail = try c.decodeIfPresent(String.self, forKey: .detail)

@@ -6,7 +6,7 @@ import GRDB
 enum AssetTable {
     static func insert(_ asset: Asset, _ db: Database) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            sql: "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
         do {
             try statement.execute(arguments: StatementArguments(asset.catalogValues()))
@@ -23,7 +23,7 @@ enum AssetTable {
             sql: """
                 UPDATE assets SET project_id = ?, filename = ?, original_filename = ?, relative_path = ?,
                     checksum = ?, size_bytes = ?, mime_type = ?, status = ?, thumbnail_path = ?, metadata = ?,
-                    error = ?, created_at = ?, updated_at = ?
+                    error = ?, created_at = ?, updated_at = ?, renditions = ?, sprite = ?
                 WHERE id = ?
                 """
         )

@@ -4,7 +4,7 @@ extension Catalog {
     /// Old events are pruned now and then, always keeping at least the newest 10,000.
     @discardableResult
     public func appendEvent(_ event: IngestEvent) throws -> IngestEvent {
-        try writing("append \(event.type.rawValue) event") { try EventTable.append(event, $0) }
+        try writing("append \(event.type.rawValue) event") { try EventTable.append(event, node: nodeID, $0) }
     }
 
     /// Up to `limit` stored events with an id above `id`, oldest first.

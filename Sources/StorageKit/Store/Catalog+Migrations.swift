@@ -73,6 +73,18 @@ extension Catalog {
                     """
             )
         }
+
+        m.registerMigration("v2-derived-and-nodes") { db in
+            // Renditions and the sprite sheet are listed in the record once made; events name their node.
+            try db.execute(
+                sql: """
+                    ALTER TABLE assets ADD COLUMN renditions TEXT NOT NULL DEFAULT '[]';
+                    ALTER TABLE assets ADD COLUMN sprite TEXT;
+                    ALTER TABLE events ADD COLUMN node TEXT;
+                    ALTER TABLE events ADD COLUMN rendition TEXT;
+                    """
+            )
+        }
         return m
     }
 }

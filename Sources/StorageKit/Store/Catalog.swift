@@ -13,10 +13,13 @@ public struct Catalog: Sendable {
     let writer: any DatabaseWriter
     /// The database file, or `:memory:`; named in every error.
     public let location: String
+    /// This node's `NODE_ID`, stamped on the events it appends.
+    public let nodeID: String
 
-    init(writer: any DatabaseWriter, location: String) {
+    init(writer: any DatabaseWriter, location: String, nodeID: String) {
         self.writer = writer
         self.location = location
+        self.nodeID = nodeID
     }
 
     /// Opens (creating it if needed) the catalog at `layout.catalogPath`, creating
@@ -24,7 +27,7 @@ public struct Catalog: Sendable {
     ///
     /// - Throws: `StorageError` `.io` naming the folder that cannot be created, `.catalog` naming the
     ///   file when it is not an SQLite database or cannot be opened.
-    public static func open(layout: StorageLayout) throws -> Catalog {
+    public static func open(layout: StorageLayout, nodeID: String = "local") throws -> Catalog {
         try Directories.create(layout.categoryPath(.metadata))
         let path = layout.catalogPath
         var config = Configuration()
@@ -46,7 +49,7 @@ public struct Catalog: Sendable {
         }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
-            let catalog = Catalog(writer: pool, location: path)
+            let catalog = Catalog(writer: pool, location: path, nodeID: nodeID)
             try migrator.migrate(pool)
             return catalog
         } catch let error as DatabaseError {
@@ -55,11 +58,11 @@ public struct Catalog: Sendable {
     }
 
     /// A private catalog in memory, for tests and benchmarks.
-    public static func inMemory() throws -> Catalog {
+    public static func inMemory(nodeID: String = "local") throws -> Catalog {
         do {
             let queue = try DatabaseQueue(configuration: Configuration())
             try migrator.migrate(queue)
-            return Catalog(writer: queue, location: ":memory:")
+            return Catalog(writer: queue, location: ":memory:", nodeID: nodeID)
         } catch let error as DatabaseError {
             throw StorageError.catalog(":memory:", "open", error.description)
         }
@@ -69,7 +72,7 @@ public struct Catalog: Sendable {
     /// throws, rolled back and the error rethrown.
     public func write<T>(_ body: (CatalogTransaction) throws -> T) throws -> T {
         try guarded("write") {
-            try writer.write { db in try body(CatalogTransaction(db: db)) }
+            try writer.write { db in try body(CatalogTransaction(db: db, nodeID: nodeID)) }
         }
     }
 

@@ -5,6 +5,8 @@ import GRDB
 /// of it is rolled back if the closure throws. Valid only inside that closure.
 public struct CatalogTransaction {
     let db: Database
+    /// The node whose events this transaction writes (`Catalog.nodeID`).
+    let nodeID: String
 
     /// Stores a new record. Throws `.conflict` if its id or relative path is taken.
     public func insert(_ asset: Asset) throws { try AssetTable.insert(asset, db) }
@@ -26,7 +28,7 @@ public struct CatalogTransaction {
 
     /// Stores `event`, returning it with its consecutive id.
     @discardableResult
-    public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, db) }
+    public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, node: nodeID, db) }
 
     /// Sets `id`'s thumbnail attempt count back to 0. Throws `.notFound` if there is no such asset.
     public func resetThumbnailAttempts(id: String) throws { try AssetTable.resetThumbnailAttempts(id: id, db) }

@@ -8,18 +8,20 @@ enum EventTable {
     /// `2 × keptEvents` ids, so the table holds between 10,000 and ~21,000 rows once it is full.
     static let pruneEvery: Int64 = 1_000
 
-    static func append(_ event: IngestEvent, _ db: Database) throws -> IngestEvent {
+    /// Stores `event`, naming `node` as its writer unless the event names one already.
+    static func append(_ event: IngestEvent, node: String, _ db: Database) throws -> IngestEvent {
+        var stored = event
+        if stored.node == nil { stored.node = node }
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO events (type, at, project_id, asset_id, filename, reason, error, detail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO events (type, at, project_id, asset_id, filename, reason, error, detail, node, rendition)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         )
         try statement.execute(arguments: [
-            event.type.rawValue, ISO8601Millis.milliseconds(event.at), event.projectID, event.assetID,
-            event.filename, event.reason, event.error, event.detail,
+            stored.type.rawValue, ISO8601Millis.milliseconds(stored.at), stored.projectID, stored.assetID,
+            stored.filename, stored.reason, stored.error, stored.detail, stored.node, stored.rendition,
         ])
-        var stored = event
         stored.id = db.lastInsertedRowID
         if stored.id % pruneEvery == 0 {
             try db.execute(sql: "DELETE FROM events WHERE id <= ?", arguments: [stored.id - 2 * keptEvents])
@@ -31,7 +33,7 @@ enum EventTable {
         guard limit >= 0 else { throw StorageError.invalidValue("limit", String(limit), "must be 0 or more") }
         let statement = try db.cachedStatement(
             sql: """
-                SELECT id, type, at, project_id, asset_id, filename, reason, error, detail
+                SELECT id, type, at, project_id, asset_id, filename, reason, error, detail, node, rendition
                 FROM events WHERE id > ? ORDER BY id LIMIT ?
                 """
         )
@@ -47,9 +49,11 @@ enum EventTable {
                     id: row[0],
                     type: type,
                     at: ISO8601Millis.date(milliseconds: row[2]),
+                    node: row[9],
                     projectID: row[3],
                     assetID: row[4],
                     filename: row[5],
+                    rendition: row[10],
                     reason: row[6],
                     error: row[7],
                     detail: row[8]

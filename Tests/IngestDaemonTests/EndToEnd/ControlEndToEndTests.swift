@@ -154,7 +154,7 @@ struct ControlEndToEndTests {
     }
 
     @Test func metricsHealthAndIngestctl() async throws {
-        let h = try DaemonHarness()
+        let h = try DaemonHarness(environment: ["NODE_ID": "node-e2e", "RENDITIONS": "", "SPRITE_INTERVAL": "0"])
         defer { h.remove() }
         try await h.start()
         try h.drop(try TestClips.mp4, as: "m/a.mp4")
@@ -172,6 +172,13 @@ struct ControlEndToEndTests {
         #expect(health["status"] as? String == "ok")
         #expect(health["version"] as? String != nil)
         #expect((health["queues"] as? [String: Any])?["thumbnails"] != nil)
+        #expect((health["queues"] as? [String: Any])?["renditions"] != nil)
+        #expect(health["node"] as? String == "node-e2e")
+        let replay = try h.request("GET", "/events?since=0", maxTime: 1).text
+        #expect(replay.contains(#""node":"node-e2e""#))
+        let record = try #require(try h.assets("m").first)
+        #expect((record["renditions"] as? [Any]) != nil)
+        #expect(record["sprite"] is NSNull)
         #expect(try h.request("POST", "/rescan").status == 202)
 
         // ingestctl against the real daemon: JSON output and exit codes.

@@ -1,0 +1,98 @@
+/// One web-playable copy of an asset in `processed/` (SPEC "Asset record", `renditions`).
+public struct Rendition: Codable, Sendable, Equatable {
+    /// The ladder step, e.g. `720p`, or the source's own size (`120p`) when every step would be larger.
+    public var name: String
+    /// Below `STORAGE_PATH`, e.g. `processed/project_demo/lesson-1a2b3c4d5e/720p.mp4`.
+    public var relativePath: String
+    public var width: Int
+    public var height: Int
+    public var videoCodec: String
+    /// `nil` when the source has no audio.
+    public var audioCodec: String?
+    public var sizeBytes: Int64
+
+    public init(
+        name: String, relativePath: String, width: Int, height: Int, videoCodec: String, audioCodec: String?,
+        sizeBytes: Int64
+    ) {
+        self.name = name
+        self.relativePath = relativePath
+        self.width = width
+        self.height = height
+        self.videoCodec = videoCodec
+        self.audioCodec = audioCodec
+        self.sizeBytes = sizeBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case relativePath = "relative_path"
+        case width, height
+        case videoCodec = "video_codec"
+        case audioCodec = "audio_codec"
+        case sizeBytes = "size_bytes"
+    }
+}
+
+/// An asset's preview sprite sheet: a JPEG grid of tiles plus WebVTT cues (SPEC "Asset record", `sprite`).
+public struct SpriteSheet: Codable, Sendable, Equatable {
+    /// Below `STORAGE_PATH`, e.g. `processed/project_demo/lesson-1a2b3c4d5e/sprite.jpg`.
+    public var imagePath: String
+    /// Below `STORAGE_PATH`, e.g. `processed/project_demo/lesson-1a2b3c4d5e/sprite.vtt`.
+    public var vttPath: String
+    public var intervalSeconds: Double
+    public var count: Int
+    public var columns: Int
+    public var tileWidth: Int
+    public var tileHeight: Int
+
+    public init(
+        imagePath: String, vttPath: String, intervalSeconds: Double, count: Int, columns: Int, tileWidth: Int,
+        tileHeight: Int
+    ) {
+        self.imagePath = imagePath
+        self.vttPath = vttPath
+        self.intervalSeconds = intervalSeconds
+        self.count = count
+        self.columns = columns
+        self.tileWidth = tileWidth
+        self.tileHeight = tileHeight
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case imagePath = "image_path"
+        case vttPath = "vtt_path"
+        case intervalSeconds = "interval_seconds"
+        case count, columns
+        case tileWidth = "tile_width"
+        case tileHeight = "tile_height"
+    }
+}
+
+extension Rendition: OrderedJSONRepresentable {
+    public func writeJSON(into out: inout [UInt8]) {
+        var object = JSONObjectWriter()
+        object.string("name", name)
+        object.string("relative_path", relativePath)
+        object.integer("width", Int64(width))
+        object.integer("height", Int64(height))
+        object.string("video_codec", videoCodec)
+        if let audioCodec { object.string("audio_codec", audioCodec) }
+        object.integer("size_bytes", sizeBytes)
+        object.finish(into: &out)
+    }
+}
+
+extension SpriteSheet: OrderedJSONRepresentable {
+    public func writeJSON(into out: inout [UInt8]) {
+        var object = JSONObjectWriter()
+        object.string("image_path", imagePath)
+        object.string("vtt_path", vttPath)
+        object.number("interval_seconds", intervalSeconds)
+        object.integer("count", Int64(count))
+        object.integer("columns", Int64(columns))
+        object.integer("tile_width", Int64(tileWidth))
+        object.integer("tile_height", Int64(tileHeight))
+        object.finish(into: &out)
+    }
+}
