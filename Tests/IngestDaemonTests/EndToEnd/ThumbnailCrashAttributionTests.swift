@@ -21,17 +21,18 @@ struct ThumbnailCrashAttributionTests {
         try await h.start()
         try h.drop(clips[0], as: "cr/boom.mp4")
         try h.drop(clips[1], as: "cr/good.mp4")
-        // Each start either ends in the simulated crash or renders the good clip; at most four rounds.
-        for _ in 0..<4 {
-            let deadline = ContinuousClock.now + .seconds(20)
+        // Each start either ends in the simulated crash or renders the good clip; at most five rounds. A restart
+        // may die before its socket answers (the suspect renders first), so it is not waited for.
+        for _ in 0..<5 {
+            let deadline = ContinuousClock.now + .seconds(30)
             while h.process?.isRunning == true, ContinuousClock.now < deadline {
-                if let settled = try? Self.settled(h), settled { break }
+                if (try? Self.settled(h)) == true { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             if h.process?.isRunning == true { break }
-            try await h.start()
+            try await h.start(waitForHealth: false)
         }
-        try await waitUntil("boom is failed and good has its thumbnail", timeout: .seconds(20)) { try Self.settled(h) }
+        try await waitUntil("boom is failed and good has its thumbnail", timeout: .seconds(30)) { try Self.settled(h) }
         let assets = try h.assets("cr")
         let good = try #require(assets.first { $0["original_filename"] as? String == "good.mp4" })
         let boom = try #require(assets.first { $0["original_filename"] as? String == "boom.mp4" })
