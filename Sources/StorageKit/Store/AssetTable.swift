@@ -153,6 +153,17 @@ enum AssetTable {
             """, [maxAttempts, now])
     }
 
+    /// Ready assets without a thumbnail whose last attempt never ended (fewer than `maxAttempts` used).
+    static func interruptedThumbnails(maxAttempts: Int, _ db: any CatalogConnection) throws -> [Asset] {
+        try fetch(
+            db,
+            """
+            SELECT \(Asset.selectColumns) FROM assets
+            WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts BETWEEN 1 AND ?
+            ORDER BY created_at, \(db.dialect.insertionOrder)
+            """, [maxAttempts - 1])
+    }
+
     /// Counts an attempt and takes (or renews) the lease for `node`, unless the thumbnail exists, the asset is
     /// not ready, or another node's lease is live. Returns the attempt count, `nil` when not claimed.
     static func claimThumbnail(id: String, node: String, now: Int64, until: Int64, _ db: any CatalogConnection) throws

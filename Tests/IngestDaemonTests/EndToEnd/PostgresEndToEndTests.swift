@@ -67,7 +67,8 @@ struct PostgresEndToEndTests {
         let statsB = try b.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
         #expect(statsA != nil && statsA == statsB)
         let projectsA = try a.request("GET", "/projects").json() as? NSArray
-        #expect(projectsA != nil && projectsA == (try b.request("GET", "/projects").json() as? NSArray))
+        let projectsB = try b.request("GET", "/projects").json() as? NSArray
+        #expect(projectsA != nil && projectsA == projectsB)
 
         // One event sequence: node A replays node B's events, ids consecutive.
         let lines = try a.request("GET", "/events?since=0", maxTime: 2).text

@@ -83,14 +83,37 @@ enum PostgresMigrations {
             ]
         ),
         (
-            "v3-journal-nodes",
+            "v3-jobs",
+            [
+                """
+                CREATE TABLE jobs (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    asset_id TEXT NOT NULL,
+                    params TEXT NOT NULL DEFAULT '',
+                    priority BIGINT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    lease_expires BIGINT,
+                    last_error TEXT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    UNIQUE (asset_id, kind)
+                )
+                """,
+                "CREATE INDEX jobs_claim ON jobs(state, priority, id)",
+            ]
+        ),
+        (
+            "v4-journal-nodes",
             [
                 "ALTER TABLE pending_moves ADD COLUMN node TEXT",
                 "CREATE INDEX pending_moves_node ON pending_moves(node)",
             ]
         ),
         (
-            "v4-thumbnail-leases",
+            "v5-thumbnail-leases",
             [
                 "ALTER TABLE assets ADD COLUMN thumbnail_claim TEXT",
                 "ALTER TABLE assets ADD COLUMN thumbnail_lease_until BIGINT",

@@ -86,11 +86,37 @@ enum SQLiteMigrations {
                     """
             )
         }
-        m.registerMigration("v3-journal-nodes") { db in
+        m.registerMigration("v3-jobs") { db in
+            // Background work (sprites, renditions) as rows: claimed in priority order under a lease that a
+            // heartbeat renews, so work a dead node began is taken over once its lease lapses.
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        asset_id TEXT NOT NULL,
+                        params TEXT NOT NULL DEFAULT '',
+                        priority INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        lease_owner TEXT,
+                        lease_expires INTEGER,
+                        last_error TEXT,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        UNIQUE (asset_id, kind)
+                    );
+                    CREATE INDEX jobs_claim ON jobs(state, priority, id);
+                    """
+            )
+        }
+
+        m.registerMigration("v4-journal-nodes") { db in
             // Each node's start-up recovery takes only its own journal rows (several nodes on PostgreSQL).
             try db.execute(sql: "ALTER TABLE pending_moves ADD COLUMN node TEXT")
         }
-        m.registerMigration("v4-thumbnail-leases") { db in
+
+        m.registerMigration("v5-thumbnail-leases") { db in
             // Which node renders an asset's thumbnail, until when (ms); another node takes it over once it lapses.
             try db.execute(
                 sql: """

@@ -1,0 +1,156 @@
+import Foundation
+
+/// The SQL of the `jobs` queue, in small operations that each run on a connection the caller holds (one
+/// transaction per operation through `Catalog+Jobs`), on SQLite and on PostgreSQL.
+///
+/// `ON CONFLICT … DO UPDATE` works on both. The one difference is the claim: on PostgreSQL its `SELECT` ends
+/// in `FOR UPDATE SKIP LOCKED`, so that nodes claiming at once skip each other's rows instead of waiting;
+/// SQLite serializes writers and needs no lock clause.
+enum JobTable {
+    static let columns = "id, kind, asset_id, params, state, attempts, lease_owner, lease_expires, last_error"
+
+    /// Queues `kind` for `assetID`, or re-queues a queued or failed one with fresh attempts and `params`.
+    /// A running job is left alone. Returns whether a row was written.
+    @discardableResult
+    static func enqueue(
+        _ kind: Job.Kind, assetID: String, params: String, now: Date, _ db: any CatalogConnection
+    ) throws -> Bool {
+        let millis = ISO8601Millis.milliseconds(now)
+        return try db.execute(
+            """
+            INSERT INTO jobs (kind, asset_id, params, priority, state, attempts, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)
+            ON CONFLICT (asset_id, kind) DO UPDATE SET
+                params = excluded.params, state = 'queued', attempts = 0, lease_owner = NULL,
+                lease_expires = NULL, last_error = NULL, updated_at = excluded.updated_at
+            WHERE jobs.state <> 'running'
+            """,
+            [kind.rawValue, assetID, params, kind.priority, millis, millis]) > 0
+    }
+
+    /// The claim's candidate: the first queued job of `kinds` in priority order, or a running one whose lease
+    /// lapsed (its node died).
+    static func claimCandidateSQL(kinds: [Job.Kind], dialect: CatalogDialect) -> String {
+        let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+        return """
+            SELECT id FROM jobs
+            WHERE kind IN (\(marks)) AND (state = 'queued' OR (state = 'running' AND lease_expires < ?))
+            ORDER BY priority, id LIMIT 1
+            """ + (dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
+    }
+
+    /// Leases the next job of `kinds` to `node` until `now + lease`, counting one attempt; nil when none waits.
+    static func claim(
+        kinds: [Job.Kind], node: String, now: Date, lease: Duration, _ db: any CatalogConnection
+    ) throws -> Job? {
+        let nowMillis = ISO8601Millis.milliseconds(now)
+        let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [nowMillis]
+        guard
+            let id = try db.fetchOne(claimCandidateSQL(kinds: kinds, dialect: db.dialect), candidateArguments)?.get(
+                0, as: Int64.self)
+        else { return nil }
+        try db.execute(
+            """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?,
+                updated_at = ?
+            WHERE id = ?
+            """,
+            [node, nowMillis + lease.milliseconds, nowMillis, id])
+        return try job(id: id, db)
+    }
+
+    /// Renews `node`'s lease on `id`; false when the job is no longer `node`'s (cancelled, or taken over).
+    static func heartbeat(id: Int64, node: String, now: Date, lease: Duration, _ db: any CatalogConnection) throws -> Bool
+    {
+        let nowMillis = ISO8601Millis.milliseconds(now)
+        return try db.execute(
+            """
+            UPDATE jobs SET lease_expires = ?, updated_at = ?
+            WHERE id = ? AND lease_owner = ? AND state = 'running'
+            """,
+            [nowMillis + lease.milliseconds, nowMillis, id, node]) > 0
+    }
+
+    /// Removes `node`'s finished job `id`; false when it was no longer `node`'s.
+    @discardableResult
+    static func complete(id: Int64, node: String, _ db: any CatalogConnection) throws -> Bool {
+        try db.execute("DELETE FROM jobs WHERE id = ? AND lease_owner = ?", [id, node]) > 0
+    }
+
+    /// Gives `id` up for good with `error` (kept for `repair` and operators to see).
+    static func fail(id: Int64, error: String, now: Date, _ db: any CatalogConnection) throws {
+        try db.execute(
+            """
+            UPDATE jobs SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires = NULL,
+                updated_at = ?
+            WHERE id = ?
+            """,
+            [error, ISO8601Millis.milliseconds(now), id])
+    }
+
+    /// Puts `node`'s running job `id` back in the queue and gives its attempt back (stopped, not crashed).
+    static func release(id: Int64, node: String, now: Date, _ db: any CatalogConnection) throws {
+        try db.execute(
+            """
+            UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+                lease_owner = NULL, lease_expires = NULL, updated_at = ?
+            WHERE id = ? AND lease_owner = ? AND state = 'running'
+            """,
+            [ISO8601Millis.milliseconds(now), id, node])
+    }
+
+    /// Lets the leases `node` held before it restarted lapse at once: those jobs were cut short by its death.
+    static func expireLeases(of node: String, _ db: any CatalogConnection) throws -> Int {
+        try db.execute("UPDATE jobs SET lease_expires = 0 WHERE state = 'running' AND lease_owner = ?", [node])
+    }
+
+    /// Deletes every job of `assetID` (a running one notices at its next heartbeat).
+    static func cancel(assetID: String, _ db: any CatalogConnection) throws -> Int {
+        try db.execute("DELETE FROM jobs WHERE asset_id = ?", [assetID])
+    }
+
+    /// Deletes every job of `project`'s assets; call before the records go.
+    static func cancel(project: ProjectID, _ db: any CatalogConnection) throws -> Int {
+        try db.execute(
+            "DELETE FROM jobs WHERE asset_id IN (SELECT id FROM assets WHERE project_id = ?)", [project.rawValue])
+    }
+
+    /// Jobs of `kinds` queued or running, on every node.
+    static func pending(kinds: [Job.Kind], _ db: any CatalogConnection) throws -> Int {
+        let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+        return try db.fetchOne(
+            "SELECT COUNT(*) FROM jobs WHERE kind IN (\(marks)) AND state IN ('queued', 'running')",
+            kinds.map(\.rawValue)
+        )?.get(0) ?? 0
+    }
+
+    static func job(id: Int64, _ db: any CatalogConnection) throws -> Job? {
+        try db.fetchOne("SELECT \(columns) FROM jobs WHERE id = ?", [id]).map(decode)
+    }
+
+    /// Every job of `assetID`, in priority order.
+    static func jobs(assetID: String, _ db: any CatalogConnection) throws -> [Job] {
+        try db.fetch("SELECT \(columns) FROM jobs WHERE asset_id = ? ORDER BY priority, id", [assetID]).map(decode)
+    }
+
+    private static func decode(_ row: CatalogRow) throws -> Job {
+        let kindName: String = try row.get(1)
+        let stateName: String = try row.get(4)
+        guard let kind = Job.Kind(rawValue: kindName) else {
+            throw StorageError.invalidValue("jobs.kind", kindName, "unknown job kind")
+        }
+        guard let state = Job.State(rawValue: stateName) else {
+            throw StorageError.invalidValue("jobs.state", stateName, "unknown job state")
+        }
+        let expires: Int64? = try row.optional(7)
+        return Job(
+            id: try row.get(0), kind: kind, assetID: try row.get(2), params: try row.get(3), state: state,
+            attempts: try row.get(5), leaseOwner: try row.optional(6),
+            leaseExpires: expires.map { ISO8601Millis.date(milliseconds: $0) }, lastError: try row.optional(8))
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
