@@ -21,7 +21,7 @@ pgdir=""
 if [[ -z ${INGESTD_TEST_POSTGRES_URL:-} ]]; then
   pgdir=$(mktemp -d /tmp/ingestd-bench-pg.XXXXXX)
   trap 'bash scripts/pg-test-cluster.sh stop "$pgdir"' EXIT
-  INGESTD_TEST_POSTGRES_URL=$(bash scripts/pg-test-cluster.sh start "$pgdir")
+  INGESTD_TEST_POSTGRES_URL=$(PG_FSYNC=on bash scripts/pg-test-cluster.sh start "$pgdir")
 fi
 base=$INGESTD_TEST_POSTGRES_URL
 fresh() {  # a new empty database → its URL

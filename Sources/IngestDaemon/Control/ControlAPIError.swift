@@ -40,6 +40,8 @@ struct ControlAPIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .invalidArgument: self.init(status: .badRequest, error: "invalid_argument", detail: e.message)
             case .unsafeName: self.init(status: .badRequest, error: "unsafe_name", detail: e.message)
             case .conflict: self.init(status: .conflict, error: "conflict", detail: e.message)
+            case .catalogUnavailable:
+                self.init(status: .serviceUnavailable, error: "catalog_unavailable", detail: e.message)
             default: self.init(status: .internalServerError, error: "internal_error", detail: e.message)
             }
         case is CancellationError:

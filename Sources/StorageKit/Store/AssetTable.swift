@@ -141,16 +141,20 @@ enum AssetTable {
             """, [maxAttempts])
     }
 
-    /// Ready assets without a thumbnail whose attempts are used up and that no node holds a live lease on.
-    static func crashedThumbnails(maxAttempts: Int, now: Int64, _ db: any CatalogConnection) throws -> [Asset] {
+    /// Ready assets without a thumbnail whose attempts are used up and that no other node holds a live lease on
+    /// (`node`'s own claims died with it).
+    static func crashedThumbnails(maxAttempts: Int, node: String, now: Int64, _ db: any CatalogConnection) throws
+        -> [Asset]
+    {
         try fetch(
             db,
             """
             SELECT \(Asset.selectColumns) FROM assets
             WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts >= ?
-                AND (thumbnail_lease_until IS NULL OR thumbnail_lease_until < ?)
+                AND (thumbnail_claim IS NULL OR thumbnail_claim = ? OR thumbnail_lease_until IS NULL
+                    OR thumbnail_lease_until < ?)
             ORDER BY created_at, \(db.dialect.insertionOrder)
-            """, [maxAttempts, now])
+            """, [maxAttempts, node, now])
     }
 
     /// Ready assets without a thumbnail whose last attempt never ended (fewer than `maxAttempts` used).

@@ -15,7 +15,7 @@ extension Catalog {
     public func assetsWithCrashedThumbnails() throws -> [Asset] {
         let now = ISO8601Millis.milliseconds(ISO8601Millis.now())
         return try reading("assets whose thumbnail decoder crashed") {
-            try AssetTable.crashedThumbnails(maxAttempts: Catalog.maxThumbnailAttempts, now: now, $0)
+            try AssetTable.crashedThumbnails(maxAttempts: Catalog.maxThumbnailAttempts, node: nodeID, now: now, $0)
         }
     }
 

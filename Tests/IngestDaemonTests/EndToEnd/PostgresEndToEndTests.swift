@@ -84,8 +84,10 @@ struct PostgresEndToEndTests {
     }
 
     @Test func aServerLostMidBurstLosesNothing() async throws {
-        let dataDir = try #require(PostgresServer.dataDirectory, "the test server's data folder is unknown")
-        let url = try PostgresServer.freshDatabase()
+        // A server of its own: stopping the shared one would fail every other test using it meanwhile.
+        let (url, clusterDir) = try PostgresServer.startPrivateCluster()
+        defer { PostgresServer.stopPrivateCluster(clusterDir) }
+        let dataDir = clusterDir + "/db"
         let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "crashy"])
         defer { h.remove() }
         try await h.start()
@@ -135,12 +137,26 @@ enum PostgresServer {
         $0.isEmpty ? nil : $0
     }
 
-    /// The cluster's data folder when it was started by scripts/pg-test-cluster.sh (`host=DIR`, data in `DIR/db`).
-    static var dataDirectory: String? {
-        guard let url, let range = url.range(of: "host=") else { return nil }
-        let dir = url[range.upperBound...].prefix { $0 != "&" }
-        let data = dir + "/db"
-        return FileManager.default.fileExists(atPath: data + "/PG_VERSION") ? String(data) : nil
+    /// scripts/pg-test-cluster.sh in this repository.
+    static var clusterScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/pg-test-cluster.sh")
+            .path
+    }
+
+    /// Starts a throw-away cluster of the test's own (data in `DIR/db`); returns its URL and `DIR`.
+    static func startPrivateCluster() throws -> (url: String, dir: String) {
+        var template = Array("/tmp/ingestd-pg-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw DaemonHarness.Failure(description: "mkdtemp failed") }
+        let dir = String(cString: made)
+        let out = try DaemonHarness.run("/bin/bash", [clusterScript, "start", dir])
+        let url = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard url.hasPrefix("postgres") else { throw DaemonHarness.Failure(description: "no cluster started in \(dir)") }
+        return (url, dir)
+    }
+
+    static func stopPrivateCluster(_ dir: String) {
+        _ = try? DaemonHarness.run("/bin/bash", [clusterScript, "stop", dir])
     }
 
     /// Creates a database of its own and returns its URL.

@@ -41,13 +41,15 @@ enum PostgresTestServer {
         return value
     }()
 
-    private static let admin: Catalog? = url.flatMap {
-        try? Catalog.open(url: $0, layout: StorageLayout(root: "/nonexistent"), nodeID: "test-admin", poolSize: 2)
+    private static let admin: Result<Catalog, any Error>? = url.map { url in
+        Result { try Catalog.open(url: url, layout: StorageLayout(root: "/nonexistent"), nodeID: "test-admin", poolSize: 2) }
     }
 
     /// Creates a database of its own and returns its URL.
     static func freshDatabase() throws -> String {
-        guard let url, let admin else { throw StorageError(code: .catalog, message: "no PostgreSQL test server") }
+        guard let url, let admin = try admin?.get() else {
+            throw StorageError(code: .catalog, message: "no PostgreSQL test server")
+        }
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try admin.reading("create test database") { try $0.execute("CREATE DATABASE \(name)", []) }
         return replacingDatabase(in: url, with: name)
