@@ -172,3 +172,43 @@ struct IngestorHardeningTests {
         #expect(b.staging.isEmpty)
     }
 }
+
+/// Issue 10, scenario 4: a folder of the drop swapped for a symlink after a file was noticed.
+@Suite(.timeLimit(.minutes(1)))
+struct DropAnchorTests {
+    @Test func aFolderSwappedForASymlinkCannotReachOutsideTheDrop() throws {
+        var b = try IngestorTests.Bench()
+        defer { b.remove() }
+        b.config.dropPath = b.drop
+        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let source = try writeFile(b.drop + "/demo/sub/a.mp4", clip)
+        // Noticed as drop/demo/sub/a.mp4; then sub becomes a link to a folder outside holding a.mp4.
+        let outside = b.dir.path + "/outside"
+        try writeFile(outside + "/a.mp4", clip)
+        try FileManager.default.removeItem(atPath: b.drop + "/demo/sub")
+        #expect(symlink(outside, b.drop + "/demo/sub") == 0)
+        let outcome = b.ingest(source, project: "demo")
+        guard case .vanished = outcome else {
+            Issue.record("expected .vanished, got \(outcome)")
+            return
+        }
+        #expect(try Checksums.bytes(outside + "/a.mp4") == clip)
+        #expect(b.uploads().isEmpty)
+        #expect(b.rejected().isEmpty)
+        #expect(b.staging.isEmpty)
+    }
+
+    @Test func aFileBelowRealFoldersIsTakenThroughItsAnchor() throws {
+        var b = try IngestorTests.Bench()
+        defer { b.remove() }
+        b.config.dropPath = b.drop
+        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/deep/er/a.mp4")
+        let asset = try IngestorTests.stored(b.ingest(source, project: "demo"))
+        #expect(asset.originalFilename == "a.mp4")
+        #expect(fileKind(source) == nil)
+        let bytes = patternBytes(100)
+        let text = try writeFile(b.drop + "/demo/deep/notes.txt", bytes)
+        try IngestorTests.expectRejected(
+            b.ingest(text, project: "demo"), b, reason: .extensionNotAllowed, name: "notes.txt", source: text, bytes: bytes)
+    }
+}
