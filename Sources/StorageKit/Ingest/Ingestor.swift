@@ -201,6 +201,11 @@ public final class Ingestor: Sendable {
             config: config, displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath))
     }
 
+    /// Thrown inside the record's write transaction when an asset with the same checksum is already there.
+    struct DuplicateFound: Error {
+        let asset: Asset
+    }
+
     /// The drop file a cross-filesystem ingest copied: removed once the copy is placed or rejected, and only
     /// while its name still holds the file that was copied.
     struct CopiedSource {
@@ -346,12 +351,22 @@ public final class Ingestor: Sendable {
             asset.filename = name.filename
             asset.relativePath = relative
             placingMove.targetRelativePath = relative
+            hooks.beforeRecord(checksum)
             do {
                 try catalog.write { tx in
+                    // Decided again inside the write transaction: two identical files at once are one asset.
+                    if !inserted, config.duplicates == .reject,
+                        let existing = try tx.existing(project: project, checksum: checksum)
+                    {
+                        throw DuplicateFound(asset: existing)
+                    }
                     if inserted { try tx.update(asset) } else { try tx.insert(asset) }
                     try tx.updatePendingMove(placingMove)
                 }
                 inserted = true
+            } catch let duplicate as DuplicateFound {
+                let existing = duplicate.asset
+                return try reject(.duplicate, "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)")
             } catch let error as StorageError where error.code == .conflict {
                 name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
                 continue

@@ -212,3 +212,39 @@ struct DropAnchorTests {
             b.ingest(text, project: "demo"), b, reason: .extensionNotAllowed, name: "notes.txt", source: text, bytes: bytes)
     }
 }
+
+/// Issue 10, scenario 10: the duplicate rule is decided inside the record's write transaction.
+@Suite(.timeLimit(.minutes(1)))
+struct DuplicateRaceTests {
+    @Test func twoIdenticalFilesAtOnceAreStoredOnce() throws {
+        let b = try IngestorTests.Bench()
+        defer { b.remove() }
+        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let first = try writeFile(b.drop + "/demo/a.mp4", clip)
+        let second = try writeFile(b.drop + "/demo/b.mp4", clip)
+        let inner = Mutex<IngestOutcome?>(nil)
+        let plain = b.ingestor
+        let config = b.config
+        var hooks = IngestHooks()
+        // a.mp4 passed the pre-check; b.mp4, identical, is ingested in full before a.mp4's record is written.
+        hooks.beforeRecord = { _ in
+            inner.withLock { outcome in
+                if outcome == nil {
+                    outcome = plain.ingestDropped(source: RawPath(second), project: ProjectID(exactly: "demo"), config: config)
+                }
+            }
+        }
+        let outcome = IngestorHardeningTests.ingestor(b, hooks).ingestDropped(
+            source: RawPath(first), project: ProjectID(exactly: "demo"), config: b.config)
+        let stored = try IngestorTests.stored(try #require(inner.withLock { $0 }))
+        #expect(stored.originalFilename == "b.mp4")
+        guard case .rejected(let rejection, _, _) = outcome else {
+            Issue.record("the second identical file was not rejected: \(outcome)")
+            return
+        }
+        #expect(rejection.reason == .duplicate)
+        #expect(b.uploads().count == 1)
+        #expect(b.staging.isEmpty)
+        #expect(try b.catalog.pendingMoves().isEmpty)
+    }
+}
