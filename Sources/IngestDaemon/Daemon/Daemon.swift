@@ -12,6 +12,7 @@ final class Daemon: Sendable {
     let settle: SettleTracker
     let ingestQueue = WorkQueue<RawPath>(capacity: 4096)
     let thumbnails: ThumbnailService
+    let renditions: RenditionService
     private let ingestPool: NIOThreadPool
     private let lastError = Mutex<String?>(nil)
     private let ingestedCount = Atomic<Int>(0)
@@ -23,6 +24,7 @@ final class Daemon: Sendable {
         watcher = try InotifyWatcher(root: context.dropRoot.description, logger: context.logger)
         settle = SettleTracker(config: context.config, queue: ingestQueue, storageRoot: context.layout.root)
         thumbnails = ThumbnailService(context: context)
+        renditions = RenditionService(context: context)
         ingestPool = NIOThreadPool(numberOfThreads: max(2, ProcessInfo.processInfo.activeProcessorCount))
     }
 
@@ -56,6 +58,7 @@ final class Daemon: Sendable {
             group.addTask { await self.ingestWorker() }
         }
         group.addTask { await self.thumbnails.run() }
+        group.addTask { await self.renditions.run() }
     }
 
     /// Stops taking new files, lets files in flight finish (bounded by `grace`), stops thumbnails.
@@ -66,7 +69,9 @@ final class Daemon: Sendable {
         while !(await ingestQueue.isIdle), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        async let renditionsStopped: Void = renditions.stop()
         await thumbnails.stop()
+        await renditionsStopped
         try? await ingestPool.shutdownGracefully()
         await context.events.finishAll()
     }

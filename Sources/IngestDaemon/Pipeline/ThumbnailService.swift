@@ -143,10 +143,13 @@ final class ThumbnailService: Sendable {
             current.updatedAt = ISO8601Millis.now()
             let ready = IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
             // The record, the attempt counter and the event change together.
+            let config = context.config.current
             try context.catalog.write { tx in
                 try tx.update(current)
                 try tx.resetThumbnailAttempts(id: asset.id)
                 _ = try tx.appendEvent(ready)
+                // The sprite and renditions follow the thumbnail, in the background.
+                try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
             }
             await context.events.catchUp()
             context.logger.info(
