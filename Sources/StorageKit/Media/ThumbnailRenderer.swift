@@ -130,22 +130,33 @@ public struct ThumbnailRenderer: Sendable {
     }
 
     /// A decoded frame made fit for libswscale, or nil when it already is: interlaced pictures are
-    /// deinterlaced (yadif, both fields blended into one picture without combing) and HDR or wide-gamut
-    /// pictures are converted to 8-bit SDR BT.709 at `size` by an ``SDRConverter``.
+    /// deinterlaced (estdif: edge-directed interpolation within one field, since a single frame has no
+    /// neighbours to compare with) and HDR, wide-gamut or BT.709-matrix pictures are converted to 8-bit SDR
+    /// with JPEG's BT.601 matrix at `size` by an ``SDRConverter``.
     private func prepare(
         _ frame: UnsafeMutablePointer<AVFrame>, size: (width: Int, height: Int), sdr: inout SDRConverter?
     ) throws(MediaError) -> AVFrameBox? {
         var current: AVFrameBox?
         if frame.pointee.interlaced_frame != 0 {
-            current = try VideoFilterGraph.applyOnce("yadif=mode=send_frame:parity=auto:deint=all", to: frame)
+            current = try VideoFilterGraph.applyOnce("estdif=mode=frame:parity=auto:deint=all", to: frame)
         }
         let picture = current?.pointer ?? frame
-        if SDRConverter.needsConversion(picture) {
+        if SDRConverter.needsConversion(picture) || !Self.hasJPEGMatrix(picture) {
             let converter = sdr ?? SDRConverter(output: .jpeg, threads: decoderThreads)
             sdr = converter
             current = try converter.convert(picture, width: size.width, height: size.height)
         }
         return current
+    }
+
+    /// Whether the picture's YCbCr uses the BT.601 matrix JPEG decoders assume (or says nothing, which
+    /// libswscale and FFmpeg's tools also take as BT.601). libswscale 6 cannot change the matrix of YCbCr, so
+    /// a BT.709 picture goes through zscale instead of having its colours shifted.
+    static func hasJPEGMatrix(_ frame: UnsafePointer<AVFrame>) -> Bool {
+        switch frame.pointee.colorspace {
+        case AVCOL_SPC_BT709, AVCOL_SPC_SMPTE240M, AVCOL_SPC_FCC, AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: false
+        default: true
+        }
     }
 
     /// The size to scale a decoded frame to before it is turned by `rotation`, so that after turning it is
