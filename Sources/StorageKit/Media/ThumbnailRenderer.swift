@@ -47,9 +47,11 @@ public struct ThumbnailRenderer: Sendable {
         var picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation,
                                    duration: durationHint ?? input.durationSeconds)
         if picked == nil, reader.rejectedPackets == 0 {
-            // Containers without an index (MPEG-TS, PS) seek to a packet, not a keyframe: a short clip with a
-            // single keyframe then decodes nothing. Start again from the beginning.
-            picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation, duration: nil)
+            // Containers without an index (MPEG-TS, PS) seek to a packet, not a keyframe (with B-frames, one
+            // after the first keyframe even for time zero): a clip with a single keyframe then decodes
+            // nothing. Start again from the first byte.
+            picked = try pickFrame(
+                reader: reader, input: input, stream: stream, rotation: rotation, duration: nil, fromStart: true)
         }
         guard let picked else {
             let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
@@ -80,7 +82,7 @@ public struct ThumbnailRenderer: Sendable {
     /// best one seen; nil when no frame decodes.
     private func pickFrame(
         reader: VideoFrameReader, input: MediaInput, stream: UnsafeMutablePointer<AVStream>, rotation: Int,
-        duration: Double?
+        duration: Double?, fromStart: Bool = false
     ) throws(MediaError) -> AVFrameBox? {
         let times: [Double]
         if let duration, duration > 0 {
@@ -101,7 +103,10 @@ public struct ThumbnailRenderer: Sendable {
             var notBefore: Int64? = nil
             let keyframe = reader.keyframe(atOrBefore: target)
             let seekHelps = index == 0 || (keyframe.map { key in lastTimestamp.map { key > $0 } ?? true } ?? false)
-            if seekHelps, try reader.seek(toKeyframeAtOrBefore: target) {
+            if fromStart && index == 0 {
+                guard try reader.rewind() else { return nil }
+                notBefore = nil
+            } else if seekHelps, try reader.seek(toKeyframeAtOrBefore: target) {
                 notBefore = index == 0 ? nil : lastTimestamp.map { $0 + 1 }
             } else {
                 notBefore = target
