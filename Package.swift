@@ -98,6 +98,12 @@ let package = Package(
             dependencies: ["StorageKit"],
             swiftSettings: strictness
         ),
+        // Hand-run benchmark of renditions and sprite sheets against the ffmpeg CLI (bench/rendition-bench.sh).
+        .executableTarget(
+            name: "bench-renditions",
+            dependencies: ["StorageKit", "IngestConfig"],
+            swiftSettings: strictness
+        ),
         // Hand-run benchmarks of the catalog and the statistics walk (bench/catalog-bench.sh, bench/stats-bench.sh).
         .executableTarget(
             name: "bench-storage",

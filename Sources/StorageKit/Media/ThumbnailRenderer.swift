@@ -114,8 +114,9 @@ public struct ThumbnailRenderer: Sendable {
             guard let frame = try reader.nextFrame(notBefore: notBefore) else { break }
             lastTimestamp = frame.pointee.best_effort_timestamp == CFFmpeg_AV_NOPTS_VALUE()
                 ? target : frame.pointee.best_effort_timestamp
-            let size = scaledSize(of: frame, input: input, stream: stream, rotation: rotation)
-            if scratch.pointer.pointee.width != Int32(size.width) || scratch.pointer.pointee.height != Int32(size.height)
+            let size = try scaledSize(of: frame, input: input, stream: stream, rotation: rotation)
+            if scratch.pointer.pointee.width != Int32(clamping: size.width)
+                || scratch.pointer.pointee.height != Int32(clamping: size.height)
                 || scratch.pointer.pointee.buf.0 == nil
             {
                 try scratch.allocate(width: size.width, height: size.height, format: AV_PIX_FMT_YUVJ420P)
@@ -164,18 +165,33 @@ public struct ThumbnailRenderer: Sendable {
         }
     }
 
+    /// The tallest displayed shape a thumbnail is drawn for: height at most this many times the width.
+    static let maxHeightPerWidth = 16
+
     /// The size to scale a decoded frame to before it is turned by `rotation`, so that after turning it is
-    /// `width` wide and as high as the displayed aspect ratio says, rounded to an even number.
+    /// `width` wide and as high as the displayed aspect ratio says, rounded to an even number. The sizes and
+    /// the sample aspect ratio come from the file: the math never traps, and a displayed shape taller than
+    /// ``maxHeightPerWidth`` to 1 (a crafted `pasp` of 1:32767, say) is refused with a reason.
     private func scaledSize(
         of frame: UnsafeMutablePointer<AVFrame>, input: MediaInput, stream: UnsafeMutablePointer<AVStream>,
         rotation: Int
-    ) -> (width: Int, height: Int) {
+    ) throws(MediaError) -> (width: Int, height: Int) {
         let aspect = av_guess_sample_aspect_ratio(input.context, stream, frame)
         let sampleAspect = aspect.num > 0 && aspect.den > 0 ? Double(aspect.num) / Double(aspect.den) : 1
         var displayWidth = Double(frame.pointee.width) * sampleAspect
         var displayHeight = Double(frame.pointee.height)
         if rotation == 90 || rotation == 270 { swap(&displayWidth, &displayHeight) }
-        let height = max(2, Int((Double(width) * displayHeight / displayWidth / 2).rounded()) * 2)
+        let heightPerWidth = displayHeight / displayWidth
+        guard heightPerWidth.isFinite, heightPerWidth > 0, heightPerWidth <= Double(Self.maxHeightPerWidth) else {
+            let pixels = aspect.num > 0 && aspect.den > 0 ? " with pixels \(aspect.num):\(aspect.den) (wide:high)" : ""
+            throw MediaError(
+                .decodeFailed,
+                "The \(frame.pointee.width)×\(frame.pointee.height) picture\(pixels) would be displayed more than "
+                    + "\(Self.maxHeightPerWidth) times as high as wide; no thumbnail is drawn for such a shape.")
+        }
+        // 0 < heightPerWidth <= 16 and `width` is THUMBNAIL_WIDTH, so the product is small; still clamp.
+        let exact = (Double(width) * heightPerWidth / 2).rounded()
+        let height = max(2, Int(min(exact, Double(Int32.max / 4))) * 2)
         return rotation == 90 || rotation == 270 ? (height, width) : (width, height)
     }
 }

@@ -61,7 +61,7 @@ struct ControlEndToEndTests {
         // Purge: every file of the project in every category, counts that match.
         try h.drop(clip, as: "web/again.mp4")
         try await waitUntil("the dropped copy is stored") { try h.assets("web").count == 1 }
-        let before = ["uploads", "thumbnails", "rejected"].flatMap { c in
+        let before = ["uploads", "thumbnails", "processed", "rejected"].flatMap { c in
             h.files(in: "storage/\(c)/project_web").map { "storage/\(c)/project_web/" + $0 }
         }
         let bytes = try before.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: h.root + "/" + $1)[.size] as? Int) ?? 0) }
@@ -72,7 +72,7 @@ struct ControlEndToEndTests {
         #expect(summary["files_removed"] as? Int == before.count)
         #expect(summary["bytes_freed"] as? Int == bytes)
         #expect(try h.assets("web").isEmpty)
-        for c in ["uploads", "thumbnails", "rejected"] {
+        for c in ["uploads", "thumbnails", "processed", "rejected"] {
             #expect(!FileManager.default.fileExists(atPath: h.storage + "/\(c)/project_web"))
         }
         #expect(try await h.stop() == 0)
