@@ -28,8 +28,11 @@ let package = Package(
         // FFmpeg 5.1 (libavformat 59 …) through pkg-config; shim.h re-exports the macros Swift cannot import.
         .systemLibrary(
             name: "CFFmpeg",
-            pkgConfig: "libavformat libavcodec libswscale libavutil",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+            pkgConfig: "libavformat libavcodec libavfilter libswscale libswresample libavutil",
+            providers: [.apt([
+                "libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev",
+                "libavutil-dev",
+            ])]
         ),
         // libsystemd: sd_notify, sd_listen_fds, sd_journal_sendv.
         .systemLibrary(
@@ -93,6 +96,12 @@ let package = Package(
         .executableTarget(
             name: "bench-media",
             dependencies: ["StorageKit"],
+            swiftSettings: strictness
+        ),
+        // Hand-run benchmark of renditions and sprite sheets against the ffmpeg CLI (bench/rendition-bench.sh).
+        .executableTarget(
+            name: "bench-renditions",
+            dependencies: ["StorageKit", "IngestConfig"],
             swiftSettings: strictness
         ),
         // Hand-run benchmarks of the catalog and the statistics walk (bench/catalog-bench.sh, bench/stats-bench.sh).

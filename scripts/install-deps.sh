@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   pkg-config
-  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   libsystemd-dev
   libsqlite3-dev
   ffmpeg          # the CLI, used only by tests and benchmarks to generate clips
@@ -30,7 +30,7 @@ if ((${#missing[@]})); then
 fi
 
 # apt-get has been seen to return 0 without installing the -dev packages: verify.
-if ! pkg-config --exists libavformat libavcodec libswscale libavutil libsystemd sqlite3; then
+if ! pkg-config --exists libavformat libavcodec libavfilter libswscale libswresample libavutil libsystemd sqlite3; then
   echo "install-deps: pkg-config cannot find FFmpeg/libsystemd/sqlite3 after installing; see apt-get output above" >&2
   exit 1
 fi

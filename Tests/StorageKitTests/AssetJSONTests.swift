@@ -7,7 +7,7 @@ struct AssetJSONTests {
     /// The top-level keys of the SPEC's example record.
     static let specKeys: Set<String> = [
         "id", "project_id", "filename", "original_filename", "relative_path", "checksum", "size_bytes", "mime_type",
-        "status", "thumbnail_path", "metadata", "created_at", "updated_at",
+        "status", "thumbnail_path", "metadata", "renditions", "sprite", "created_at", "updated_at",
     ]
 
     static let metadataKeys: Set<String> = [
@@ -34,6 +34,13 @@ struct AssetJSONTests {
             "video_codec": "h264", "frame_rate": 30.0,
             "audio_codec": "aac", "sample_rate": 48000, "channels": 2
           },
+          "renditions": [
+            {"name": "720p", "relative_path": "processed/project_demo/lesson-1a2b3c4d5e/720p.mp4",
+             "width": 1280, "height": 720, "video_codec": "h264", "audio_codec": "aac", "size_bytes": 734003}
+          ],
+          "sprite": {"image_path": "processed/project_demo/lesson-1a2b3c4d5e/sprite.jpg",
+                     "vtt_path": "processed/project_demo/lesson-1a2b3c4d5e/sprite.vtt",
+                     "interval_seconds": 0.5, "count": 25, "columns": 10, "tile_width": 160, "tile_height": 90},
           "created_at": "2026-11-24T10:00:00.123Z",
           "updated_at": "2026-11-24T10:00:01.456Z"
         }
@@ -175,6 +182,8 @@ struct AssetJSONTests {
         #expect(asset.status == .ready)
         #expect(asset.metadata?.frameRate == 30.0)
         #expect(asset.metadata?.rotation == 0)
+        #expect(asset.renditions.map(\.name) == ["720p"])
+        #expect(asset.sprite?.count == 25)
         #expect(ISO8601Millis.milliseconds(asset.createdAt) == 1_795_514_400_123)
         #expect(ISO8601Millis.milliseconds(asset.updatedAt) == 1_795_514_401_456)
         let original = try #require(try JSONSerialization.jsonObject(with: Data(Self.specExample.utf8)) as? NSDictionary)

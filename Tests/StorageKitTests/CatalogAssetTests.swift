@@ -19,6 +19,30 @@ struct CatalogAssetTests {
         #expect(try catalog.asset(id: "nope") == nil)
     }
 
+    @Test func renditionsAndSpriteRoundTripAndUpdate() throws {
+        let catalog = try Catalog.inMemory()
+        var asset = Fixture.asset(metadata: Fixture.fullMetadata)
+        try catalog.insert(asset)
+        #expect(try catalog.asset(id: asset.id)?.renditions == [])
+        #expect(try catalog.asset(id: asset.id)?.sprite == nil)
+        asset.renditions = [
+            Rendition(
+                name: "720p", relativePath: "processed/project_demo/x/720p.mp4", width: 1280, height: 720,
+                videoCodec: "h264", audioCodec: "aac", sizeBytes: 734_003),
+            Rendition(
+                name: "120p", relativePath: "processed/project_demo/x/120p.mp4", width: 160, height: 120,
+                videoCodec: "h264", audioCodec: nil, sizeBytes: 1_000),
+        ]
+        asset.sprite = SpriteSheet(
+            imagePath: "processed/project_demo/x/sprite.jpg", vttPath: "processed/project_demo/x/sprite.vtt",
+            intervalSeconds: 0.5, count: 25, columns: 10, tileWidth: 160, tileHeight: 90)
+        try catalog.write { try $0.update(asset) }
+        #expect(try catalog.asset(id: asset.id) == asset)
+        let json = String(decoding: try #require(try catalog.asset(id: asset.id)).orderedJSON, as: UTF8.self)
+        #expect(json.contains(#""renditions":[{"name":"720p","relative_path":"processed/project_demo/x/720p.mp4""#))
+        #expect(json.contains(#""sprite":{"image_path":"processed/project_demo/x/sprite.jpg""#))
+    }
+
     @Test func millisecondsSurviveTheRoundTrip() throws {
         let catalog = try Catalog.inMemory()
         // Times a few ms apart across a wide range; any float slip shows up as a different ms.

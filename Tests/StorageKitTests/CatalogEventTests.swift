@@ -27,13 +27,14 @@ struct CatalogEventTests {
             let s = try catalog.appendEvent(e)
             #expect(s.id == Int64(i + 1))
             e.id = s.id
+            e.node = "local"  // the catalog stamps its NODE_ID on events that name none
             #expect(s == e)
             stored.append(s)
         }
-        #expect(try catalog.lastEventID() == 5)
+        #expect(try catalog.lastEventID() == 7)
         #expect(try catalog.events(after: 0, limit: 100) == stored)
         #expect(try catalog.events(after: 2, limit: 2) == Array(stored[2..<4]))
-        #expect(try catalog.events(after: 5, limit: 100) == [])
+        #expect(try catalog.events(after: 7, limit: 100) == [])
         #expect(try catalog.events(after: -7, limit: 1) == [stored[0]])
         #expect(throwsStorageError(.invalidArgument, { _ = try catalog.events(after: 0, limit: -1) }))
     }
@@ -98,7 +99,7 @@ struct CatalogEventTests {
         #expect(back == e)
         #expect(
             IngestEvent.EventType.allCases.map(\.rawValue) == [
-                "ingested", "rejected", "thumbnail_ready", "deleted", "failed",
+                "ingested", "rejected", "thumbnail_ready", "rendition_ready", "sprite_ready", "deleted", "failed",
             ]
         )
     }

@@ -130,10 +130,89 @@ struct ContainerCheckTests {
         #expect(isNotMedia(try verdict(bytes: riff("WAVE", payload: 100), ext: "avi", in: clips)))
     }
 
-    @Test("unknown extensions are not checked")
-    func unknownExtension() throws {
+    @Test("containers without a structural check are left to libavformat")
+    func uncheckedExtension() throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        #expect(try verdict(try clips.garbage("clip.mkv"), ext: "mkv") == .ok)
+        #expect(try verdict(try clips.garbage("clip.nut"), ext: "nut") == .ok)
+        #expect(try verdict(try clips.garbage("clip.mpg"), ext: "mpg") == .ok)
+    }
+
+    @Test("garbage named .mkv or .ts is not_media")
+    func garbageMatroskaAndTransportStream() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        #expect(isNotMedia(try verdict(try clips.garbage("clip.mkv"), ext: "mkv")))
+        #expect(isNotMedia(try verdict(try clips.garbage("clip.ts"), ext: "ts")))
+        #expect(isNotMedia(try verdict(try clips.garbage("clip.m2ts"), ext: "m2ts")))
+    }
+
+    @Test("boxes that tile the file but sample tables that point past its end are truncated")
+    func sampleTablesPastTheEnd() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        // Index first, then mdat: cut the mdat short and shrink its size so the boxes still tile the file.
+        let source = try clips.make(
+            "faststart.mp4", video: "testsrc2=size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
+        var data = try Data(contentsOf: URL(fileURLWithPath: source))
+        let mdat = try #require(data.range(of: Data("mdat".utf8)))
+        let boxStart = mdat.lowerBound - 4
+        let keep = boxStart + (data.count - boxStart) / 2
+        data = data.prefix(keep)
+        let newSize = UInt32(keep - boxStart)
+        for (i, byte) in withUnsafeBytes(of: newSize.bigEndian, Array.init).enumerated() { data[boxStart + i] = byte }
+        let result = try verdict(bytes: [UInt8](data), ext: "mov", in: clips)
+        guard case .truncated(let detail) = result else {
+            Issue.record("sample tables past the end: \(result)")
+            return
+        }
+        #expect(detail.contains("bytes are missing"), "\(detail)")
+        // The complete file passes.
+        #expect(try verdict(source, ext: "mp4") == .ok)
+    }
+
+    /// Transport packets of `size` bytes (`sync` is where the 0x47 sits).
+    func packets(_ count: Int, size: Int, sync: Int) -> [UInt8] {
+        (0..<count).flatMap { _ in
+            var packet = [UInt8](repeating: 0xFF, count: size)
+            packet[sync] = 0x47
+            return packet
+        }
+    }
+
+    @Test("MPEG-TS: 188 and 192-byte packets, a cut final packet, lost alignment")
+    func syntheticTransportStream() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        #expect(try verdict(bytes: packets(40, size: 188, sync: 0), ext: "ts", in: clips) == .ok)
+        #expect(try verdict(bytes: packets(40, size: 192, sync: 4), ext: "m2ts", in: clips) == .ok)
+        let cut = try verdict(bytes: Array(packets(40, size: 188, sync: 0).dropLast(50)), ext: "ts", in: clips)
+        #expect(cut == .truncated(
+            "The file ends 138 bytes into its last 188-byte transport packet (packet 40): 50 bytes are missing."))
+        var shifted = packets(40, size: 188, sync: 0)
+        shifted.remove(at: 1000)
+        shifted.append(0xFF)
+        #expect(isNotMedia(try verdict(bytes: shifted, ext: "ts", in: clips)))
+    }
+
+    /// An EBML element: `id` bytes, a one-byte size (or `size` bytes given), then `payload` bytes.
+    func element(_ id: [UInt8], payload: Int, size: [UInt8]? = nil) -> [UInt8] {
+        id + (size ?? [0x80 | UInt8(payload)]) + [UInt8](repeating: 0x42, count: payload)
+    }
+
+    @Test("Matroska: a segment that fits, one of unknown size, one cut short")
+    func syntheticMatroska() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let ebml = element([0x1A, 0x45, 0xDF, 0xA3], payload: 20)
+        let segmentID: [UInt8] = [0x18, 0x53, 0x80, 0x67]
+        #expect(try verdict(bytes: ebml + element(segmentID, payload: 100), ext: "mkv", in: clips) == .ok)
+        let unknown = segmentID + [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 1, count: 30)
+        #expect(try verdict(bytes: ebml + unknown, ext: "webm", in: clips) == .ok)
+        let cut = Array((ebml + element(segmentID, payload: 100)).dropLast(40))
+        let result = try verdict(bytes: cut, ext: "mkv", in: clips)
+        #expect(isTruncated(result))
+        if case .truncated(let detail) = result { #expect(detail.contains("40 bytes are missing"), "\(detail)") }
     }
 }

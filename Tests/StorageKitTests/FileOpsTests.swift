@@ -48,13 +48,13 @@ struct FileOpsTests {
         #expect(!dir.exists("x"))
     }
 
-    @Test func aMissingTargetFolderIsReportedAsAMissingSource() throws {
+    @Test func aMissingTargetFolderIsAnErrorNotAMissingSource() throws {
         let dir = try TempDir("fileops")
         defer { dir.remove() }
         let from = try writeFile(dir.path + "/f", [7])
-        // rename(2) says ENOENT for a missing folder on either side; the file stays where it was.
-        let result = try FileOps.renameNoReplace(from, dir.path + "/no/such/folder/f")
-        #expect(result == .sourceMissing)
+        // rename(2) says ENOENT for a missing folder on either side: only a missing source means "gone"
+        // (issue 10, scenario 8); the file stays where it was.
+        #expect(throws: StorageError.self) { try FileOps.renameNoReplace(from, dir.path + "/no/such/folder/f") }
         #expect(try Checksums.bytes(from) == [7])
     }
 

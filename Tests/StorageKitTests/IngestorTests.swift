@@ -475,7 +475,14 @@ struct IngestorTests {
         if let bytes { try writeFile(staging, bytes) }
         var asset: Asset?
         if record {
-            let a = Fixture.asset(project: "demo", id: id, status: .processing)
+            // A placed file's record describes its bytes (recovery compares them with a copied source).
+            var a = Fixture.asset(project: "demo", id: id, status: .processing)
+            if let fileAtTarget {
+                let scratch = try writeFile(b.dir.path + "/scratch-" + id, fileAtTarget)
+                a.checksum = try Checksums.sha256(file: scratch)
+                a.sizeBytes = Int64(fileAtTarget.count)
+                unlink(scratch)
+            }
             try b.catalog.insert(a)
             asset = a
         }
@@ -553,6 +560,20 @@ struct IngestorTests {
         #expect(fileKind(source) == nil)
         #expect(try b.catalog.asset(id: a.id)?.status == .ready)
         #expect(try Checksums.bytes(try b.layout.absolute(a.relativePath)) == [5, 6])
+    }
+
+    /// Issue 10, scenario 5: after a crash, a copied source's name that now holds other bytes is kept.
+    @Test func aPlacedCopysNameHoldingAnotherFileKeepsIt() throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let source = try writeFile(b.drop + "/demo/GOPR0001.MP4", [9, 9, 9])
+        let (_, asset) = try Self.journal(
+            b, source: RawPath(source), bytes: nil, stage: "placed-copy", record: true, fileAtTarget: [5, 6])
+        let a = try #require(asset)
+        let summary = try b.ingestor.recover()
+        #expect(summary.finished.map(\.id) == [a.id])
+        #expect(try Checksums.bytes(source) == [9, 9, 9])
+        #expect(try b.catalog.asset(id: a.id)?.status == .ready)
     }
 
     @Test func aPlacedFileIsFinished() throws {

@@ -111,6 +111,12 @@ struct MediaProbeTests {
             ("mov,mp4,m4a,3gp,3g2,mj2", "mp4", true), ("mov,mp4,m4a,3gp,3g2,mj2", "MOV", true),
             ("mov,mp4,m4a,3gp,3g2,mj2", ".mp4", true), ("avi", "avi", true), ("avi", "mp4", false),
             ("mov,mp4,m4a,3gp,3g2,mj2", "avi", false), ("matroska,webm", "mp4", false), ("avi", "mkv", false),
+            ("matroska,webm", "mkv", true), ("matroska,webm", "WEBM", true), ("mov,mp4,m4a,3gp,3g2,mj2", "m4v", true),
+            ("mov,mp4,m4a,3gp,3g2,mj2", "3gp", true), ("mpegts", "ts", true), ("mpegts", "mts", true),
+            ("mpegts", "m2ts", true), ("mpeg", "mpg", true), ("mpeg", "vob", true), ("flv", "flv", true),
+            ("asf", "wmv", true), ("asf", "asf", true), ("mpegts", "mkv", false), ("matroska,webm", "ts", false),
+            ("mpeg", "mp4", false), ("nut", "nut", true), ("nut", "mkv", false), ("", "mp4", false),
+            ("mov,mp4,m4a,3gp,3g2,mj2", "", false),
         ])
     func formatMatches(formatName: String, ext: String, expected: Bool) {
         #expect(MediaProbe.formatMatchesExtension(formatName: formatName, ext: ext) == expected)
@@ -120,7 +126,10 @@ struct MediaProbeTests {
         "MIME types",
         arguments: [
             ("mp4", "video/mp4"), ("MP4", "video/mp4"), ("mov", "video/quicktime"), ("avi", "video/x-msvideo"),
-            ("mkv", nil),
+            ("mkv", "video/x-matroska"), ("webm", "video/webm"), ("M4V", "video/x-m4v"), ("3gp", "video/3gpp"),
+            ("ts", "video/mp2t"), ("mts", "video/mp2t"), ("m2ts", "video/mp2t"), ("mpg", "video/mpeg"),
+            ("mpeg", "video/mpeg"), ("flv", "video/x-flv"), ("wmv", "video/x-ms-wmv"), ("asf", "video/x-ms-asf"),
+            ("txt", nil),
         ] as [(String, String?)])
     func mimeTypes(ext: String, expected: String?) {
         #expect(MediaProbe.mimeType(forExtension: ext) == expected)

@@ -40,7 +40,8 @@ extension Daemon: ControlBackend {
             uptimeSeconds: ((Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18) * 1000).rounded() / 1000,
             // `ingest` counts every file the daemon knows and has not finished: settling, queued or in flight.
             queues: .init(
-                ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth, renditions: 0,
+                ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth,
+                renditions: renditions.depth,
                 settling: settling),
             reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
     }
@@ -63,8 +64,13 @@ extension Daemon: ControlBackend {
     func deleteAsset(project: ProjectID, id: String) async throws -> Bool {
         guard let asset = try context.catalog.asset(project: project, id: id) else { return false }
         // The record goes first: a crash after it leaves files that repair reports, never a record without a file.
-        _ = try context.catalog.delete(id: asset.id)
+        _ = try context.catalog.write { tx in
+            try tx.cancelJobs(assetID: asset.id)
+            return try tx.delete(id: asset.id)
+        }
+        renditions.cancelRunning(assetID: asset.id)
         unlink(try context.layout.absolute(asset.relativePath))
+        try ProcessedStore(layout: context.layout).removeFolder(for: asset)
         if let thumb = asset.thumbnailPath { unlink(try context.layout.absolute(thumb)) }
         let expected = try context.layout.relativePath(.thumbnails, project, ThumbnailNaming.name(forStored: asset.filename))
         unlink(try context.layout.absolute(expected))
@@ -78,6 +84,7 @@ extension Daemon: ControlBackend {
     func purgeProject(_ project: ProjectID) async throws -> any Encodable & Sendable {
         let layout = context.layout
         let catalog = context.catalog
+        renditions.cancelRunning(project: project.rawValue)
         let summary = try await NIOThreadPool.singleton.runIfActive {
             try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
         }
@@ -96,8 +103,9 @@ extension Daemon: ControlBackend {
         let layout = context.layout
         let catalog = context.catalog
         let logger = context.logger
+        let config = context.config.current
         let summary = try await NIOThreadPool.singleton.runIfActive {
-            try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger)
+            try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
         }
         for id in summary.thumbnailAssetIDs { await thumbnails.enqueue(id) }
         return summary
@@ -152,6 +160,7 @@ extension Daemon: ControlBackend {
     func metrics() async -> String {
         context.metrics.ingestQueue.set(Double(await ingestQueue.depth))
         context.metrics.thumbnailQueue.set(Double(await thumbnails.depth))
+        context.metrics.renditionQueue.set(Double(renditions.depth))
         context.metrics.settleQueue.set(Double(await settle.count))
         if let st = try? FileOps.lstat(context.layout.catalogPath) {
             context.metrics.catalogBytes.set(Double(st.size))

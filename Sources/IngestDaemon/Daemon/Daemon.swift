@@ -12,27 +12,34 @@ final class Daemon: Sendable {
     let settle: SettleTracker
     let ingestQueue = WorkQueue<RawPath>(capacity: 4096)
     let thumbnails: ThumbnailService
+    let renditions: RenditionService
     private let ingestPool: NIOThreadPool
     private let lastError = Mutex<String?>(nil)
     private let ingestedCount = Atomic<Int>(0)
+    /// Delays between tries of a file whose ingest failed.
+    let backoff = RetryBackoff()
 
     init(context: DaemonContext) throws {
         self.context = context
         watcher = try InotifyWatcher(root: context.dropRoot.description, logger: context.logger)
         settle = SettleTracker(config: context.config, queue: ingestQueue, storageRoot: context.layout.root)
         thumbnails = ThumbnailService(context: context)
+        renditions = RenditionService(context: context)
         ingestPool = NIOThreadPool(numberOfThreads: max(2, ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// Finishes or rolls back what a crash interrupted; runs before anything else.
     func recover() async throws {
-        let summary = try context.ingestor.recover()
-        if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads > 0 {
+        let summary = try context.ingestor.recover(dropRoot: context.dropRoot)
+        if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads
+            + summary.quarantined.count > 0
+        {
             context.logger.notice(
                 "recovered interrupted work",
                 metadata: [
                     "returned_to_drop": "\(summary.returnedToDrop)", "finished": "\(summary.finished.count)",
                     "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
+                    "quarantined": "\(summary.quarantined.count)",
                 ])
         }
         // Placements recovery finished appended their `ingested` events with the records.
@@ -51,6 +58,7 @@ final class Daemon: Sendable {
             group.addTask { await self.ingestWorker() }
         }
         group.addTask { await self.thumbnails.run() }
+        group.addTask { await self.renditions.run() }
     }
 
     /// Stops taking new files, lets files in flight finish (bounded by `grace`), stops thumbnails.
@@ -61,7 +69,9 @@ final class Daemon: Sendable {
         while !(await ingestQueue.isIdle), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        async let renditionsStopped: Void = renditions.stop()
         await thumbnails.stop()
+        await renditionsStopped
         try? await ingestPool.shutdownGracefully()
         await context.events.finishAll()
     }
@@ -107,14 +117,16 @@ final class Daemon: Sendable {
         await context.report(outcome, source: source.description)
         switch outcome {
         case .stored(let asset):
+            backoff.succeeded(source)
             await accepted(asset)
         case .notReady:
             await settle.note(source, after: .milliseconds(context.config.current.settleMS))
         case .failed(let error):
             lastError.withLock { $0 = error }
-            await settle.note(source, after: .seconds(5))
+            // The file is back in the drop already; it is tried again later and later, then only on a rescan.
+            if let delay = backoff.failed(source, error: error) { await settle.note(source, after: delay) }
         case .rejected, .vanished:
-            break
+            backoff.succeeded(source)
         }
     }
 
@@ -147,6 +159,13 @@ final class Daemon: Sendable {
                 "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minimum)); new files wait in the drop")
         } else if let waiting = await settle.waitingReason {
             reasons.append(waiting)
+        }
+        if let waiting = backoff.waitingReason() { reasons.append(waiting) }
+        let quarantined = Quarantine.contents(context.layout)
+        if !quarantined.isEmpty {
+            reasons.append(
+                "\(quarantined.count) file(s) kept in STORAGE_PATH/.staging/quarantine because start-up could not put "
+                    + "them back (see the log): " + quarantined.prefix(5).joined(separator: ", "))
         }
         if watcher.watchLimitReached {
             reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")

@@ -7,6 +7,7 @@ final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let ingested: Mutex<[String: Counter]> = Mutex([:])
     private let rejectedByReason: Mutex<[String: Counter]> = Mutex([:])
+    private let derivedFailures: Mutex<[String: Counter]> = Mutex([:])
     let failed: Counter
     let ingestedTotal: Counter
     let bytesIngested: Counter
@@ -17,6 +18,10 @@ final class DaemonMetrics: Sendable {
     let hashDuration: DurationHistogram
     let ingestDuration: DurationHistogram
     let thumbnailDuration: DurationHistogram
+    let spriteDuration: DurationHistogram
+    let renditionDuration: DurationHistogram
+    let renditionQueue: Gauge
+    let framesEncoded: Counter
 
     init() {
         ingestedTotal = registry.makeCounter(name: "ingestd_files_ingested_total", help: "Files stored as ready")
@@ -29,7 +34,7 @@ final class DaemonMetrics: Sendable {
         let buckets: [Duration] = [
             .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
-            .seconds(10), .seconds(30),
+            .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600), .seconds(1800),
         ]
         ingestDuration = registry.makeDurationHistogram(
             name: "ingestd_stage_duration_seconds", labels: [("stage", "ingest")], buckets: buckets,
@@ -40,6 +45,14 @@ final class DaemonMetrics: Sendable {
         thumbnailDuration = registry.makeDurationHistogram(
             name: "ingestd_stage_duration_seconds", labels: [("stage", "thumbnail")], buckets: buckets,
             help: "Time spent per file in each stage")
+        spriteDuration = registry.makeDurationHistogram(
+            name: "ingestd_stage_duration_seconds", labels: [("stage", "sprite")], buckets: buckets,
+            help: "Time spent per file in each stage")
+        renditionDuration = registry.makeDurationHistogram(
+            name: "ingestd_stage_duration_seconds", labels: [("stage", "rendition")], buckets: buckets,
+            help: "Time spent per file in each stage")
+        renditionQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "renditions")], help: "Items waiting or in progress")
+        framesEncoded = registry.makeCounter(name: "ingestd_frames_encoded_total", help: "Video frames encoded into renditions")
         for reason in RejectionReason.allCases { countRejected(reason: reason.rawValue, by: 0) }
     }
 
@@ -60,6 +73,18 @@ final class DaemonMetrics: Sendable {
                 name: "ingestd_files_rejected_total", labels: [("reason", reason)], help: "Files moved to rejected/")
             counters[reason] = c
             c.increment(by: amount)
+        }
+    }
+
+    /// A sprite or rendition given up (`step`: `sprite`, `rendition:720p`); the asset stays ready.
+    func countDerivedFailure(step: String) {
+        let kind = step.hasPrefix("rendition") ? "rendition" : step
+        derivedFailures.withLock { counters in
+            let c = counters[kind] ?? registry.makeCounter(
+                name: "ingestd_derived_failures_total", labels: [("step", kind)],
+                help: "Sprites and renditions given up (the asset stays ready)")
+            counters[kind] = c
+            c.increment()
         }
     }
 

@@ -19,7 +19,8 @@ struct DaemonRunner {
 
     func run() async throws {
         LoggingBootstrap.bootstrap(
-            level: Logger.Level(configuration.logLevel), environment: ProcessInfo.processInfo.environment)
+            level: Logger.Level(configuration.logLevel), node: configuration.nodeID,
+            environment: ProcessInfo.processInfo.environment)
         let logger = Logger(label: "ingestd")
         let notifier = SystemdNotifier(logger: logger)
 

@@ -7,11 +7,15 @@ import Synchronization
 /// Makes thumbnails for `ready` assets on dedicated threads (never the cooperative pool), `FFMPEG_THREADS`
 /// at a time. The catalog is the queue's source of truth: at start-up every `ready` asset without a
 /// thumbnail is queued again, and an attempt is recorded before each decode so that a decoder that crashes
-/// the daemon twice marks its asset `failed` instead of starting a crash loop.
+/// the daemon twice marks its asset `failed` instead of starting a crash loop. Assets that were being rendered
+/// when the daemon died are rendered alone afterwards, so a second death counts only against its cause.
 final class ThumbnailService: Sendable {
     private let context: DaemonContext
     private let pool: NIOThreadPool
     private let queue = WorkQueue<String>()
+    /// Assets whose render was in flight when the daemon last died: each is rendered alone.
+    private let suspects = Mutex<Set<String>>([])
+    private let gate = RenderGate()
     /// Set on shutdown: FFmpeg's interrupt callback polls it.
     private let stopping = Atomic<Bool>(false)
     static let maxWorkers = 16
@@ -33,6 +37,8 @@ final class ThumbnailService: Sendable {
         for asset in try context.catalog.assetsWithCrashedThumbnails() {
             await fail(asset, "decoder crashed twice while making the thumbnail; not tried again")
         }
+        let interrupted = Set(try context.catalog.assetsWithInterruptedThumbnail().map(\.id))
+        suspects.withLock { $0.formUnion(interrupted) }
         for asset in try context.catalog.assetsMissingThumbnail() { await queue.push(asset.id) }
     }
 
@@ -69,7 +75,10 @@ final class ThumbnailService: Sendable {
                 continue
             }
             guard let id = await queue.pop() else { return }
+            let alone = suspects.withLock { $0.remove(id) != nil }
+            await gate.enter(alone: alone)
             await render(id, workers: threads)
+            await gate.leave(alone: alone)
             await queue.done(id)
         }
     }
@@ -85,12 +94,15 @@ final class ThumbnailService: Sendable {
         let outcome: Result<Thumbnail, any Error>
         do {
             _ = try context.catalog.beginThumbnailAttempt(id: id)
+            #if DEBUG
+            await DebugFaults.thumbnailRenderStarts(asset.originalFilename)
+            #endif
             let path = try context.layout.absolute(asset.relativePath)
             let duration = asset.metadata?.durationSeconds
             outcome = try await pool.runIfActive {
                 Result {
                     try renderer.render(
-                        path: path, durationHint: duration,
+                        path: path, displayName: "\(asset.projectID)/\(asset.originalFilename)", durationHint: duration,
                         shouldAbort: { [self] in self.stopping.load(ordering: .relaxed) }, timeLimit: Self.timeLimit)
                 }
             }
@@ -120,7 +132,8 @@ final class ThumbnailService: Sendable {
             let relative = try context.layout.relativePath(.thumbnails, project, name)
             try FileOps.makeDirectories(context.layout.projectPath(.thumbnails, project))
             try FileOps.writeAtomically(
-                Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true, durable: false)
+                Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true, durable: false,
+                temporaryDirectory: context.layout.stagingPath)
             guard var current = try context.catalog.asset(id: asset.id) else {
                 // Deleted while rendering: the thumbnail has no owner.
                 unlink(try context.layout.absolute(relative))
@@ -130,10 +143,13 @@ final class ThumbnailService: Sendable {
             current.updatedAt = ISO8601Millis.now()
             let ready = IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
             // The record, the attempt counter and the event change together.
+            let config = context.config.current
             try context.catalog.write { tx in
                 try tx.update(current)
                 try tx.resetThumbnailAttempts(id: asset.id)
                 _ = try tx.appendEvent(ready)
+                // The sprite and renditions follow the thumbnail, in the background.
+                try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
             }
             await context.events.catchUp()
             context.logger.info(

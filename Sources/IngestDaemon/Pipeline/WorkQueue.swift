@@ -1,10 +1,15 @@
 /// A bounded FIFO of unique items with waiting consumers: between the settle tracker and the ingest workers,
-/// and in front of the thumbnail workers. An item is never queued or in progress twice.
+/// and in front of the thumbnail workers. An item is never queued or in progress twice; an item pushed while
+/// it is in progress is handed out again once it is done (a new file renamed onto a path being ingested is a
+/// new notice, not a duplicate of the one in flight).
 actor WorkQueue<Item: Hashable & Sendable> {
     private var items: [Item] = []
     private var head = 0
     private var members: Set<Item> = []
     private var active = 0
+    /// Items in progress, and those of them pushed again meanwhile.
+    private var inProgress: Set<Item> = []
+    private var pushedAgain: Set<Item> = []
     private var waiters: [CheckedContinuation<Item?, Never>] = []
     private(set) var isClosed = false
     let capacity: Int
@@ -18,15 +23,19 @@ actor WorkQueue<Item: Hashable & Sendable> {
     var isIdle: Bool { items.count - head == 0 && active == 0 }
 
     /// Queues `item`; `false` only when the queue is full (the caller retries later). An item already
-    /// queued or in progress counts as queued.
+    /// queued counts as queued; one in progress is queued again when it is done.
     @discardableResult
     func push(_ item: Item) -> Bool {
-        if members.contains(item) { return true }
         if isClosed { return true }
+        if members.contains(item) {
+            if inProgress.contains(item) { pushedAgain.insert(item) }
+            return true
+        }
         guard items.count - head < capacity else { return false }
         members.insert(item)
         if !waiters.isEmpty {
             active += 1
+            inProgress.insert(item)
             waiters.removeFirst().resume(returning: item)
             return true
         }
@@ -44,6 +53,7 @@ actor WorkQueue<Item: Hashable & Sendable> {
                 head = 0
             }
             active += 1
+            inProgress.insert(item)
             return item
         }
         if isClosed { return nil }
@@ -53,12 +63,15 @@ actor WorkQueue<Item: Hashable & Sendable> {
     /// A consumer finished `item`.
     func done(_ item: Item) {
         members.remove(item)
+        inProgress.remove(item)
         active -= 1
+        if pushedAgain.remove(item) != nil { push(item) }
     }
 
     /// Stops handing out items: what waits stays where it is (the drop, the catalog) for the next start.
     func close() {
         isClosed = true
+        pushedAgain.removeAll()
         for item in items[head...] { members.remove(item) }
         items.removeAll()
         head = 0

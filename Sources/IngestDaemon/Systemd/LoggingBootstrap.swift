@@ -4,7 +4,7 @@ import Logging
 
 /// Sets up swift-log for the daemon: journald when stderr is the journal, a readable line format otherwise.
 ///
-/// Call ``bootstrap(level:environment:)`` once, first thing in `main`, before any `Logger` is created, with the
+/// Call ``bootstrap(level:node:environment:)`` once, first thing in `main`, before any `Logger` is created, with the
 /// configured `LOG_LEVEL`. After a SIGHUP reload, call ``setLevel(_:)`` with the new `LOG_LEVEL`; it takes
 /// effect at once for every logger that did not set its own level.
 enum LoggingBootstrap {
@@ -16,7 +16,7 @@ enum LoggingBootstrap {
         case terminal
     }
 
-    /// The level every handler made by ``bootstrap(level:environment:)`` follows.
+    /// The level every handler made by ``bootstrap(level:node:environment:)`` follows.
     static let sharedLevel = SharedLogLevel(.info)
 
     /// The `SYSLOG_IDENTIFIER` of journal entries.
@@ -26,11 +26,13 @@ enum LoggingBootstrap {
     /// and sets the level.
     /// - Parameters:
     ///   - level: the configured `LOG_LEVEL`.
+    ///   - node: `NODE_ID`, sent as the journal field `NODE_ID` of every entry.
     ///   - environment: the process environment (only `JOURNAL_STREAM` is read); the real one by default.
     /// - Returns: the destination chosen, for a first log line that says so.
     @discardableResult
     static func bootstrap(
         level: Logger.Level,
+        node: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> Destination {
         let destination = Self.destination(journalStream: environment["JOURNAL_STREAM"])
@@ -38,8 +40,13 @@ enum LoggingBootstrap {
         let sharedLevel = Self.sharedLevel
         switch destination {
         case .journald:
+            // Every journal entry names the node (`NODE_ID=`), so that `journalctl NODE_ID=…` selects one node's
+            // lines where several nodes log to one journal.
+            let nodeMetadata: Logger.Metadata = node.map { ["node_id": .string($0)] } ?? [:]
             LoggingSystem.bootstrap { label in
-                JournaldLogHandler(label: label, identifier: Self.identifier, level: sharedLevel)
+                var handler = JournaldLogHandler(label: label, identifier: Self.identifier, level: sharedLevel)
+                handler.metadata = nodeMetadata
+                return handler
             }
         case .terminal:
             LoggingSystem.bootstrap { label in

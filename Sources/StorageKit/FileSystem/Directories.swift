@@ -7,18 +7,28 @@ enum Directories {
     /// Creates `path` and any missing parents (mode 0755), like `mkdir -p`. An existing directory is
     /// fine; an existing non-directory anywhere on the way throws with that component's path.
     static func create(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
+        try create(RawPath(path))
+    }
+
+    /// ``create(_:)`` on raw bytes: a folder whose name is not UTF-8 is made under its own name, never under
+    /// a lossy text form of it.
+    static func create(_ path: RawPath) throws {
+        var prefix: [UInt8] = path.bytes.first == 0x2F ? [] : [0x2E]
+        for component in path.bytes.split(separator: 0x2F) {
+            prefix.append(0x2F)
+            prefix.append(contentsOf: component)
+            let current = RawPath(prefix)
             // mkdir first and look only on EEXIST: one syscall per existing level in the common case.
-            if mkdir(prefix, 0o755) == 0 { continue }
+            if current.withCString({ mkdir($0, 0o755) }) == 0 { continue }
             let e = errno
-            guard e == EEXIST else { throw StorageError.syscall("mkdir", path: prefix, errno: e) }
+            guard e == EEXIST else { throw StorageError.syscall("mkdir", path: current.description, errno: e) }
             var info = stat()
             // stat (following links): a symlink to a directory is an acceptable parent, as for mkdir -p.
-            guard stat(prefix, &info) == 0 else { throw StorageError.syscall("stat", path: prefix, errno: errno) }
+            guard current.withCString({ stat($0, &info) }) == 0 else {
+                throw StorageError.syscall("stat", path: current.description, errno: errno)
+            }
             guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw StorageError.syscall("mkdir", path: prefix, errno: ENOTDIR)
+                throw StorageError.syscall("mkdir", path: current.description, errno: ENOTDIR)
             }
         }
     }

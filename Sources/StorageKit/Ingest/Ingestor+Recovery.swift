@@ -12,56 +12,28 @@ public struct RecoverySummary: Sendable, Equatable {
     public var abandonedUploads = 0
     /// Temporary files of interrupted atomic writes removed.
     public var temporaryFilesRemoved = 0
+    /// Files that could not be put where the rules say and were kept in `.staging/quarantine/` instead, with
+    /// why (the daemon carries on; `/health` names them).
+    public var quarantined: [String] = []
 }
 
 extension Ingestor {
     /// Finishes or rolls back whatever a crash interrupted, from the journal (`pending_moves`) and the
-    /// `processing` records. Runs at start-up, before the first scan.
-    public func recover() throws -> RecoverySummary {
+    /// `processing` records. Runs at start-up, before the first scan. One entry that cannot be recovered never
+    /// stops the others: its file is kept in the quarantine and named in the summary.
+    ///
+    /// - Parameter dropRoot: where a staged file without any journal entry is returned (none when nil: it is
+    ///   quarantined).
+    public func recover(dropRoot: RawPath? = nil) throws -> RecoverySummary {
         var summary = RecoverySummary()
         var journalled = Set<String>()
         for move in try catalog.pendingMoves() {
             journalled.insert(move.stagingPath)
-            let source = PathCoding.decode(move.sourcePath)
-            let stagingExists = try FileOps.lstat(move.stagingPath) != nil
-            let targetPath = try move.targetRelativePath.map { try layout.absolute($0) }
-            let targetExists = try targetPath.map { try FileOps.lstat($0) != nil } ?? false
-            let asset = try catalog.asset(id: move.assetID)
-
-            if stagingExists {
-                switch move.stage {
-                case Stage.upload:
-                    // Never acknowledged to the client (no 201): it retries; the partial state goes.
-                    unlink(move.stagingPath)
-                    summary.abandonedUploads += 1
-                case Stage.copying, Stage.placedCopy:
-                    if try FileOps.lstat(source) != nil {
-                        unlink(move.stagingPath)
-                    } else {
-                        try returnToDrop(staging: move.stagingPath, source: source)
-                    }
-                    summary.returnedToDrop += 1
-                default:
-                    try returnToDrop(staging: move.stagingPath, source: source)
-                    summary.returnedToDrop += 1
-                }
-                if asset != nil {
-                    _ = try catalog.delete(id: move.assetID)
-                    summary.recordsRemoved += 1
-                }
-            } else if targetExists, var asset {
-                if move.stage == Stage.placedCopy, try FileOps.lstat(source) != nil {
-                    _ = source.withCString { unlink($0) }
-                }
-                if asset.status == .processing {
-                    try markReady(&asset)
-                }
-                summary.finished.append(asset)
-            } else if let asset {
-                _ = try catalog.delete(id: asset.id)
-                summary.recordsRemoved += 1
+            do {
+                try recoverMove(move, into: &summary)
+            } catch {
+                quarantine(move, because: error, into: &summary)
             }
-            try catalog.removePendingMove(id: move.id)
         }
 
         // `processing` records whose journal entry is gone: finish if the file is in place, else remove.
@@ -75,24 +47,150 @@ extension Ingestor {
             }
         }
 
-        // Temporary files of atomic writes (thumbnails, reason files) that a crash interrupted.
-        for category in [StorageCategory.thumbnails, .rejected] {
-            for folder in (try? FileManager.default.contentsOfDirectory(atPath: layout.categoryPath(category))) ?? [] {
-                summary.temporaryFilesRemoved += FileOps.removeTemporaryFiles(in: layout.categoryPath(category) + "/" + folder)
+        // Temporary files of thumbnails written beside their target by older versions (thumbnails/ only ever
+        // holds files the daemon made; nothing in rejected/ is ever removed).
+        let thumbnails = layout.categoryPath(.thumbnails)
+        for folder in (try? FileManager.default.contentsOfDirectory(atPath: thumbnails)) ?? [] {
+            summary.temporaryFilesRemoved += FileOps.removeTemporaryFiles(in: thumbnails + "/" + folder)
+        }
+        sweepStaging(journalled: journalled, dropRoot: dropRoot, into: &summary)
+        return summary
+    }
+
+    /// Finishes or rolls back one journal entry; throws when its file cannot be put where the rules say.
+    func recoverMove(_ move: PendingMove, into summary: inout RecoverySummary) throws {
+        let source = PathCoding.decode(move.sourcePath)
+        let isUpload = move.sourcePath.isEmpty
+        let stagingExists = try FileOps.lstat(move.stagingPath) != nil
+        let targetPath = try move.targetRelativePath.map { try layout.absolute($0) }
+        let targetExists = try targetPath.map { try FileOps.lstat($0) != nil } ?? false
+        let asset = try catalog.asset(id: move.assetID)
+
+        if stagingExists {
+            if isUpload, move.stage == Stage.placing, var asset, let targetPath {
+                // Its record is committed and only the rename was missing: finish the placement.
+                try FileOps.makeDirectories(FileOps.parent(targetPath))
+                guard try FileOps.renameNoReplace(move.stagingPath, targetPath) == .renamed else {
+                    throw StorageError(code: .conflict, message: "\(move.targetRelativePath ?? "") is taken")
+                }
+                FileOps.syncDirectory(FileOps.parent(targetPath))
+                if asset.status == .processing { try markReady(&asset) }
+                summary.finished.append(asset)
+                try catalog.removePendingMove(id: move.id)
+                return
+            }
+            switch move.stage {
+            case _ where isUpload:
+                // Never acknowledged to the client (no 201): it retries; the partial state goes.
+                unlink(move.stagingPath)
+                summary.abandonedUploads += 1
+            case Stage.copying, Stage.placedCopy:
+                // The source in the drop is authoritative; the copy goes only while the source is there.
+                if try FileOps.lstat(source) != nil {
+                    unlink(move.stagingPath)
+                } else {
+                    try returnToDrop(staging: move.stagingPath, source: source)
+                }
+                summary.returnedToDrop += 1
+            default:
+                try returnToDrop(staging: move.stagingPath, source: source)
+                summary.returnedToDrop += 1
+            }
+            if asset != nil {
+                _ = try catalog.delete(id: move.assetID)
+                summary.recordsRemoved += 1
+            }
+        } else if targetExists, var asset {
+            if move.stage == Stage.placedCopy { try removeSourceIfCopied(source, of: asset) }
+            if asset.status == .processing {
+                try markReady(&asset)
+            }
+            summary.finished.append(asset)
+        } else if let asset {
+            _ = try catalog.delete(id: asset.id)
+            summary.recordsRemoved += 1
+        }
+        try catalog.removePendingMove(id: move.id)
+    }
+
+    /// After a crash between placing a cross-filesystem copy and removing its source: the name in the drop
+    /// is removed only if it still holds the same bytes (size and SHA-256) as the stored copy; anything else
+    /// stays and is ingested again as a file of its own.
+    private func removeSourceIfCopied(_ source: RawPath, of asset: Asset) throws {
+        guard let st = try FileOps.lstat(source), st.kind == .regular, st.linkCount == 1, st.size == asset.sizeBytes
+        else { return }
+        let fd = try FileOps.openForReading(source)
+        defer { close(fd) }
+        let identity = try FileOps.fstat(fd, path: source)
+        guard identity.device == st.device, identity.inode == st.inode else { return }
+        let digest = try StreamingHasher(bufferSize: 1 << 20).hash(fd: fd, copyTo: nil)
+        guard digest.hex == asset.checksum else { return }
+        _ = try FileOps.removeIfSame(source, identity: identity)
+    }
+
+    /// Keeps the staged file of `move` in `.staging/quarantine/<asset id>/<name>` when it could not be put
+    /// back, and drops the entry so start-up carries on; the file is named in the log and in `/health`.
+    func quarantine(_ move: PendingMove, because error: any Error, into summary: inout RecoverySummary) {
+        let source = PathCoding.decode(move.sourcePath)
+        let asset = try? catalog.asset(id: move.assetID)
+        var name = move.sourcePath.isEmpty ? Array((asset?.originalFilename ?? "").utf8) : source.lastComponent
+        if name.isEmpty || name.first == 0x2E { name = Array(FileOps.lastComponent(move.stagingPath).utf8) }
+        let shown = move.sourcePath.isEmpty
+            ? "upload \(asset?.originalFilename ?? FileOps.lastComponent(move.stagingPath)) to project \(move.projectID)"
+            : "\(source)"
+        let folder = RawPath(Quarantine.path(layout) + "/" + move.assetID)
+        var keptAt: RawPath?
+        if (try? FileOps.lstat(move.stagingPath)) ?? nil != nil {
+            keptAt = (try? FileOps.makeDirectories(folder)).flatMap { _ in
+                (try? FileOps.renameBeside(move.stagingPath, to: folder.appending(name))) ?? nil
             }
         }
+        // A record whose file is not in `uploads/` cannot stay `processing`.
+        if let asset, asset.status == .processing,
+            let target = try? layout.absolute(asset.relativePath), (try? FileOps.lstat(target)) ?? nil == nil
+        {
+            _ = try? catalog.delete(id: asset.id)
+        }
+        if keptAt != nil || (try? FileOps.lstat(move.stagingPath)) ?? nil == nil {
+            try? catalog.removePendingMove(id: move.id)
+        }
+        let note = "\(shown): \(error)"
+        summary.quarantined.append(note)
+        logger.error(
+            "could not finish or roll back an interrupted move; the file is kept in the quarantine",
+            metadata: [
+                "project.id": "\(move.projectID)", "filename": "\(shown)", "error": "\(error)",
+                "kept_at": "\(keptAt?.description ?? move.stagingPath)",
+            ])
+    }
 
-        // Partial uploads that never got a journal entry (the daemon died while the body streamed in).
-        if let names = try? FileManager.default.contentsOfDirectory(atPath: layout.stagingPath) {
-            for name in names where name.hasPrefix(".upload-") {
-                let path = layout.stagingPath + "/" + name
-                if !journalled.contains(path) {
-                    unlink(path)
-                    summary.abandonedUploads += 1
+    /// Files in `.staging` without a journal entry (an entry lost by an older version): partial uploads and
+    /// temporaries of atomic writes go; a staged drop goes back to the drop root (or the quarantine).
+    private func sweepStaging(journalled: Set<String>, dropRoot: RawPath?, into summary: inout RecoverySummary) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.stagingPath) else { return }
+        for name in names {
+            let path = layout.stagingPath + "/" + name
+            guard !journalled.contains(path), let st = (try? FileOps.lstat(path)) ?? nil, st.kind != .directory
+            else { continue }
+            if name.hasPrefix(".upload-") {
+                // The daemon died while the body streamed in: never acknowledged, the client retries.
+                unlink(path)
+                summary.abandonedUploads += 1
+            } else if name.hasPrefix(FileOps.temporaryPrefix) {
+                unlink(path)
+                summary.temporaryFilesRemoved += 1
+            } else if let dropRoot, (try? FileOps.renameBeside(path, to: dropRoot.appending(Array(name.utf8)))) != nil {
+                summary.returnedToDrop += 1
+                logger.notice("a staged file without a journal entry went back to the drop", metadata: ["filename": "\(name)"])
+            } else {
+                let folder = Quarantine.path(layout) + "/orphans"
+                if (try? FileOps.makeDirectories(folder)) != nil,
+                    (try? FileOps.renameBeside(path, to: RawPath(folder + "/" + name))) != nil
+                {
+                    summary.quarantined.append("\(name): in staging without a journal entry")
                 }
             }
         }
-        return summary
     }
 
     /// Finishes a placement: `ready`, with its `ingested` event in the same transaction.
@@ -104,5 +202,25 @@ extension Ingestor {
             try tx.update(ready)
             _ = try tx.appendEvent(.ingested(ready))
         }
+    }
+}
+
+/// `STORAGE_PATH/.staging/quarantine/`: files start-up could not put where the rules say, kept for an
+/// operator (never deleted), named in the log and in `/health`.
+public enum Quarantine {
+    /// The quarantine folder of `layout`.
+    public static func path(_ layout: StorageLayout) -> String { layout.stagingPath + "/quarantine" }
+
+    /// What the quarantine holds, as `<folder>/<name>` entries.
+    public static func contents(_ layout: StorageLayout) -> [String] {
+        let root = path(layout)
+        guard let folders = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
+        var out: [String] = []
+        for folder in folders.sorted() {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []).sorted() {
+                out.append(folder + "/" + name)
+            }
+        }
+        return out
     }
 }

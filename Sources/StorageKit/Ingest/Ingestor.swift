@@ -13,16 +13,26 @@ public final class Ingestor: Sendable {
     let logger: Logger
     /// Told how long each file's single read-and-hash pass took and how many bytes it read (metrics).
     let hashObserver: @Sendable (Duration, Int64) -> Void
+    /// Seams where tests force the interleavings an attacker or a crash would (nothing in production).
+    let hooks: IngestHooks
 
-    public init(
+    public convenience init(
         layout: StorageLayout, catalog: Catalog, logger: Logger,
         hashObserver: @escaping @Sendable (Duration, Int64) -> Void = { _, _ in }
+    ) {
+        self.init(layout: layout, catalog: catalog, logger: logger, hashObserver: hashObserver, hooks: IngestHooks())
+    }
+
+    init(
+        layout: StorageLayout, catalog: Catalog, logger: Logger,
+        hashObserver: @escaping @Sendable (Duration, Int64) -> Void = { _, _ in }, hooks: IngestHooks
     ) {
         self.layout = layout
         self.catalog = catalog
         self.rejected = RejectedStore(layout: layout)
         self.logger = logger
         self.hashObserver = hashObserver
+        self.hooks = hooks
     }
 
     /// Hashes `fd` in one pass (copying to `output` when given) with a buffer sized for the file, and reports
@@ -54,17 +64,19 @@ public final class Ingestor: Sendable {
     /// Ingests the file at `source` for `project` (`nil`: the drop folder's name sanitized to nothing, so the
     /// file is rejected as `invalid_project` under `DEFAULT_PROJECT`).
     public func ingestDropped(source: RawPath, project: ProjectID?, config: IngestConfiguration) -> IngestOutcome {
+        let assetID = UUID().uuidString.lowercased()
         do {
-            return try ingestDroppedThrowing(source: source, project: project, config: config)
+            return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, config: config)
         } catch {
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
+            rollBack(assetID: assetID)
             return .failed("\(error)")
         }
     }
 
-    private func ingestDroppedThrowing(source: RawPath, project: ProjectID?, config: IngestConfiguration) throws
-        -> IngestOutcome
-    {
+    private func ingestDroppedThrowing(
+        source: RawPath, project: ProjectID?, assetID: String, config: IngestConfiguration
+    ) throws -> IngestOutcome {
         let name = source.lastComponent
         let nameText = String(decoding: name, as: UTF8.self)
         let defaultProject = ProjectID(exactly: config.defaultProject) ?? ProjectID(sanitizing: "default")!
@@ -114,7 +126,7 @@ public final class Ingestor: Sendable {
             return .notReady("replaced between lstat and open")
         }
 
-        let assetID = UUID().uuidString.lowercased()
+        hooks.afterOpen(source)
         let staging = layout.stagingPath + "/" + assetID + "." + ext
         var move = try catalog.addPendingMove(
             PendingMove(
@@ -128,6 +140,14 @@ public final class Ingestor: Sendable {
         switch try FileOps.renameNoReplace(source, staging) {
         case .renamed:
             reference = try FileOps.fstat(fd, path: staging)
+            // The name may have been swapped between open and rename (a FIFO, a symlink, a second hard link):
+            // only the object held open, with one link, may stay in staging.
+            guard let staged = try FileOps.lstat(staging), staged.kind == .regular,
+                staged.device == reference.device, staged.inode == reference.inode, staged.linkCount == 1
+            else {
+                try undoStaging(move: move, copied: false)
+                return .notReady("the file was replaced while it was being taken")
+            }
             guard reference.size == before.size, reference.mtimeNanos == before.mtimeNanos else {
                 try undoStaging(move: move, copied: false)
                 return .notReady("the file changed while it was being taken")
@@ -164,9 +184,42 @@ public final class Ingestor: Sendable {
             try undoStaging(move: move, copied: copied)
             return .notReady("the file changed while it was being read")
         }
+        try hooks.afterStaging(staging)
         return try finish(
             staged: staging, fd: fd, originalFilename: nameText, project: project, size: digest.bytes,
-            checksum: digest.hex, move: move, copiedFrom: copied ? source : nil, config: config)
+            checksum: digest.hex, move: move, copiedFrom: copied ? CopiedSource(path: source, identity: before) : nil,
+            config: config, displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath))
+    }
+
+    /// The drop file a cross-filesystem ingest copied: removed once the copy is placed or rejected, and only
+    /// while its name still holds the file that was copied.
+    struct CopiedSource {
+        let path: RawPath
+        let identity: FileStatus
+    }
+
+    /// Removes the copied source if its name still holds that file; a file renamed onto the name meanwhile
+    /// stays (it is a new candidate).
+    private func removeCopiedSource(_ source: CopiedSource?) throws {
+        guard let source else { return }
+        hooks.beforeSourceRemoval(source.path)
+        if case .kept(let at) = try FileOps.removeIfSame(source.path, identity: source.identity) {
+            logger.notice(
+                "a new file took the name of a copied file before it was removed; it stays",
+                metadata: ["filename": "\(at)"])
+        }
+    }
+
+    /// After a failure: puts the file of `assetID`'s journal entry back where it belongs at once (the drop,
+    /// or its place in `uploads/` when the rename had happened), as start-up recovery would.
+    func rollBack(assetID: String) {
+        guard let move = try? catalog.pendingMoves().first(where: { $0.assetID == assetID }) else { return }
+        var summary = RecoverySummary()
+        do {
+            try recoverMove(move, into: &summary)
+        } catch {
+            quarantine(move, because: error, into: &summary)
+        }
     }
 
     /// Returns a staged file to its place in the drop (or drops the copy when the source is still there).
@@ -180,21 +233,13 @@ public final class Ingestor: Sendable {
     }
 
     /// Renames a staged file back to its drop path, or to `<stem>-<n><ext>` beside it when that name was taken.
+    /// The folder is re-created from the journal's raw bytes (a name that is not UTF-8 stays itself).
     func returnToDrop(staging: String, source: RawPath) throws {
-        let folder = source.parent
-        try FileOps.makeDirectories(folder.description)
-        let (stem, ext) = StoredName.split(source.lastComponent)
-        for n in 0..<10_000 {
-            var name = stem
-            if n > 0 { name.append(contentsOf: Array("-\(n)".utf8)) }
-            if !ext.isEmpty { name.append(0x2E); name.append(contentsOf: ext) }
-            switch try FileOps.renameNoReplace(staging, folder.appending(name)) {
-            case .renamed, .sourceMissing: return
-            case .targetExists: continue
-            case .crossDevice:
-                throw StorageError(code: .io, message: "cannot return \(staging) to \(folder): different filesystems")
-            }
+        guard source.bytes.first == 0x2F else {
+            throw StorageError(code: .io, message: "no drop path to return \(staging) to")
         }
+        try FileOps.makeDirectories(source.parent)
+        try FileOps.renameBeside(staging, to: source)
     }
 
     // MARK: - Uploads
@@ -204,8 +249,8 @@ public final class Ingestor: Sendable {
         staged: String, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
         config: IngestConfiguration
     ) -> IngestOutcome {
+        let assetID = UUID().uuidString.lowercased()
         do {
-            let assetID = UUID().uuidString.lowercased()
             let move = try catalog.addPendingMove(
                 PendingMove(
                     id: 0, assetID: assetID, projectID: project.rawValue, sourcePath: "", stagingPath: staged,
@@ -226,9 +271,10 @@ public final class Ingestor: Sendable {
             defer { close(fd) }
             return try finish(
                 staged: staged, fd: fd, originalFilename: originalFilename, project: project, size: size,
-                checksum: checksum, move: move, copiedFrom: nil, config: config)
+                checksum: checksum, move: move, copiedFrom: nil, config: config, displayName: originalFilename)
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
+            rollBack(assetID: assetID)
             return .failed("\(error)")
         }
     }
@@ -237,12 +283,12 @@ public final class Ingestor: Sendable {
 
     private func finish(
         staged: String, fd: Int32, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
-        move: PendingMove, copiedFrom source: RawPath?, config: IngestConfiguration
+        move: PendingMove, copiedFrom source: CopiedSource?, config: IngestConfiguration, displayName: String
     ) throws -> IngestOutcome {
         let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
             let outcome = try rejectStaged(staged, reason, detail, originalFilename, project, move)
-            if let source { _ = source.withCString { unlink($0) } }
+            try removeCopiedSource(source)
             return outcome
         }
 
@@ -253,7 +299,7 @@ public final class Ingestor: Sendable {
         }
         let probe: ProbeResult
         do {
-            probe = try MediaProbe.probe(path: staged)
+            probe = try MediaProbe.probe(path: staged, displayName: displayName)
         } catch {
             switch error.kind {
             case .noVideo: return try reject(.noVideo, error.detail)
@@ -302,7 +348,7 @@ public final class Ingestor: Sendable {
             switch try FileOps.renameNoReplace(staged, try layout.absolute(relative)) {
             case .renamed:
                 FileOps.syncDirectory(folder)
-                if let source { _ = source.withCString { unlink($0) } }
+                try removeCopiedSource(source)
                 asset.status = .ready
                 asset.updatedAt = ISO8601Millis.now()
                 try catalog.write { tx in

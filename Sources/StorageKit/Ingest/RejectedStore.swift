@@ -39,7 +39,10 @@ public struct RejectedStore: Sendable {
             let target = folder + "/" + candidate
             let reasonPath = target + ".reason.json"
             if try FileOps.lstat(target) != nil { continue }
-            guard try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath) == .renamed else { continue }
+            // The temporary file is made in `.staging`, where no user's name can land.
+            guard try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath, temporaryDirectory: layout.stagingPath)
+                == .renamed
+            else { continue }
             switch try FileOps.renameNoReplace(path, target) {
             case .renamed:
                 FileOps.syncDirectory(folder)
@@ -74,7 +77,7 @@ public struct RejectedStore: Sendable {
         let folder = layout.projectPath(.rejected, project)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         var out: [RejectedFile] = []
-        for name in names.sorted() where !name.hasSuffix(".reason.json") && !name.hasPrefix(FileOps.temporaryPrefix) {
+        for name in names.sorted() where !name.hasSuffix(".reason.json") {
             let path = folder + "/" + name
             let size = (try? FileOps.lstat(path))??.size ?? 0
             var entry = RejectedFile(name: name, sizeBytes: size, reason: "unknown", detail: "no reason file", rejectedAt: "")
@@ -92,10 +95,13 @@ public struct RejectedStore: Sendable {
     }
 
     /// A name safe as one path component: `/` and NUL cannot occur in names from the file system, but
-    /// upload names come from clients.
+    /// upload names come from clients. Never starts with `.` (leading dots become `_`), so it cannot hide
+    /// from listings or look like one of the daemon's own names.
     static func safeName(_ name: String) -> String {
         var s = name.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "\0", with: "_")
         if s.isEmpty || s == "." || s == ".." { s = "unnamed" }
+        let dots = s.prefix { $0 == "." }.count
+        if dots > 0 { s = String(repeating: "_", count: dots) + s.dropFirst(dots) }
         if s.utf8.count > 200 { s = String(decoding: Array(s.utf8.prefix(200)), as: UTF8.self) }
         return s
     }

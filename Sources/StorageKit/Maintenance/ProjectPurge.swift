@@ -14,6 +14,8 @@ public enum ProjectPurge {
     ///
     /// - Throws: `StorageError` `.io` naming the path that could not be removed, or `.catalog`.
     public static func purge(project: ProjectID, layout: StorageLayout, catalog: Catalog) throws -> PurgeSummary {
+        // Background jobs go first, so none starts writing into the folders about to be removed.
+        try catalog.cancelJobs(project: project)
         var tally = TreeRemover.Tally()
         for category in StorageCategory.perProject {
             let categoryPath = layout.categoryPath(category)

@@ -1,4 +1,5 @@
 import Foundation
+import IngestConfig
 import Logging
 
 /// What `POST /repair` found and (unless a dry run) fixed.
@@ -16,6 +17,12 @@ public struct RepairSummary: Codable, Sendable, Equatable {
     public var thumbnailsQueued = 0
     /// Thumbnails that belonged to no record.
     public var orphanThumbnailsRemoved = 0
+    /// Assets whose renditions (some or all) are missing or out of line with `RENDITIONS`, queued again.
+    public var renditionsQueued = 0
+    /// Assets whose sprite sheet is missing, queued again.
+    public var spritesQueued = 0
+    /// Folders and files in `processed/` that belonged to no record.
+    public var orphanProcessedRemoved = 0
     /// Files in `uploads/` that could not be recorded (left untouched: repair never deletes media).
     public var unreadableFiles: [String] = []
     /// Ids of assets that need a thumbnail (for the caller's queue; not part of the JSON).
@@ -32,6 +39,9 @@ public struct RepairSummary: Codable, Sendable, Equatable {
         case recordsMarkedFailed = "records_marked_failed"
         case thumbnailsQueued = "thumbnails_queued"
         case orphanThumbnailsRemoved = "orphan_thumbnails_removed"
+        case renditionsQueued = "renditions_queued"
+        case spritesQueued = "sprites_queued"
+        case orphanProcessedRemoved = "orphan_processed_removed"
         case unreadableFiles = "unreadable_files"
     }
 }
@@ -39,7 +49,12 @@ public struct RepairSummary: Codable, Sendable, Equatable {
 /// Checks the catalog against storage and rebuilds where they differ. Never deletes a media file.
 public enum Repair {
     /// Runs the check; with `dryRun` only reports. Blocking: call it off the cooperative pool.
-    public static func run(layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger) throws -> RepairSummary {
+    ///
+    /// With `config`, derived files are checked too: missing sprites and renditions are queued again as the
+    /// configuration asks, and files in `processed/` that no record owns are removed.
+    public static func run(
+        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration? = nil
+    ) throws -> RepairSummary {
         var summary = RepairSummary(dryRun: dryRun)
         let records = try catalog.allAssets()
         summary.recordsChecked = records.count
@@ -115,6 +130,9 @@ public enum Repair {
                     if !dryRun { unlink(folder + "/" + name) }
                 }
             }
+        }
+        if let config {
+            try ProcessedRepair.run(layout: layout, catalog: catalog, config: config, dryRun: dryRun, summary: &summary)
         }
         if dryRun { summary.thumbnailAssetIDs = [] }
         return summary

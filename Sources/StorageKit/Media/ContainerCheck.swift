@@ -2,21 +2,29 @@
 import Glibc
 #endif
 
-/// A cheap structural check of a container with a few `pread`s, catching half-copied files that libavformat
-/// would still open: MP4/MOV top-level boxes must tile the file exactly and include `moov`; an AVI's RIFF
-/// chunk (plus OpenDML `AVIX` chunks) must end exactly at the end of the file.
+/// A cheap structural check of a container with a few `pread`s (headers and index tables, never the
+/// payload), catching half-copied files that libavformat would still open:
+/// - MP4/MOV: top-level boxes must tile the file exactly and include `moov`, and every track's sample tables
+///   (`stco`/`co64` chunk offsets plus `stsz` sizes) must point inside the file;
+/// - AVI: the RIFF chunk (plus OpenDML `AVIX` chunks) must end exactly at the end of the file;
+/// - Matroska/WebM: the Segment must fit in the file (a Segment of unknown size, as live recorders write it,
+///   is allowed);
+/// - MPEG-TS/M2TS: 188- or 192-byte packets with their sync bytes, and no cut final packet.
+/// Truncation details say how many bytes are missing.
 public enum ContainerCheck {
     /// Checks the file open at `fd`, `size` bytes long, against the structure its extension `ext` promises
-    /// (`mp4`, `m4v`, `mov` or `avi`; other extensions are not checked and give `.ok`). The file offset of `fd`
-    /// is not changed. A failed or short read counts as `.truncated`, since the file no longer has the bytes
-    /// its size claimed.
+    /// (see ``MediaFormats``; containers without a structural check give `.ok`). The file offset of `fd` is
+    /// not changed. A failed or short read counts as `.truncated`, since the file no longer has the bytes its
+    /// size claimed.
     public static func check(fd: Int32, size: Int64, ext: String) -> ContainerVerdict {
         guard size > 0 else { return .notMedia("The file is empty.") }
-        let reader = Reader(fd: fd, size: size)
-        switch MediaProbe.normalizedExtension(ext) {
-        case "mp4", "m4v", "mov": return checkBoxes(reader)
-        case "avi": return checkRIFF(reader)
-        default: return .ok
+        let reader = ContainerReader(fd: fd, size: size)
+        switch MediaFormats.structure(forExtension: ext) {
+        case .quickTime: return checkBoxes(reader)
+        case .riffAVI: return checkRIFF(reader)
+        case .matroska: return checkMatroska(reader)
+        case .mpegTS: return checkTransportStream(reader)
+        case .unchecked: return .ok
         }
     }
 
@@ -25,9 +33,9 @@ public enum ContainerCheck {
         "ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid", "styp", "sidx", "junk", "PICT",
     ]
 
-    private static func checkBoxes(_ reader: Reader) -> ContainerVerdict {
+    private static func checkBoxes(_ reader: ContainerReader) -> ContainerVerdict {
         var offset: Int64 = 0
-        var sawMovie = false
+        var movie: (offset: Int64, size: Int64)?
         var header = [UInt8](repeating: 0, count: 16)
         while offset < reader.size {
             let available = min(Int64(8), reader.size - offset)
@@ -71,22 +79,27 @@ public enum ContainerCheck {
                 }
                 boxSize = size32
             }
-            if type == "moov" { sawMovie = true }
             let (end, overflow) = offset.addingReportingOverflow(boxSize)
             if overflow || end > reader.size {
                 return .truncated(
                     "Box '\(type)' at offset \(offset) needs \(boxSize) bytes but the file ends after "
-                        + "\(reader.size - offset).")
+                        + "\(reader.size - offset): \(missing(boxSize - (reader.size - offset))).")
             }
+            if type == "moov", movie == nil { movie = (offset, boxSize) }
             offset = end
         }
-        guard sawMovie else {
+        guard let movie else {
             return .truncated("The file has no 'moov' box (its index is missing, as in an unfinished copy).")
         }
-        return .ok
+        return checkSampleTables(reader, movieOffset: movie.offset, movieSize: movie.size)
     }
 
-    private static func checkRIFF(_ reader: Reader) -> ContainerVerdict {
+    /// "N bytes are missing" (or "1 byte is missing").
+    static func missing(_ count: Int64) -> String {
+        count == 1 ? "1 byte is missing" : "\(count) bytes are missing"
+    }
+
+    private static func checkRIFF(_ reader: ContainerReader) -> ContainerVerdict {
         var header = [UInt8](repeating: 0, count: 12)
         var offset: Int64 = 0
         var chunkIndex = 0
@@ -119,7 +132,7 @@ public enum ContainerCheck {
             guard end <= reader.size else {
                 return .truncated(
                     "RIFF chunk at offset \(offset) needs \(8 + length) bytes but the file ends after "
-                        + "\(reader.size - offset).")
+                        + "\(reader.size - offset): \(missing(offset + 8 + length - reader.size)).")
             }
             offset = end
             chunkIndex += 1
@@ -127,36 +140,10 @@ public enum ContainerCheck {
         return .ok
     }
 
-    private static func describe(_ bytes: [UInt8]) -> String {
+    static func describe(_ bytes: [UInt8]) -> String {
         bytes.map { byte in
             (0x20...0x7E).contains(byte) ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
         }.joined()
-    }
-
-    /// Reads fixed spans of the file with `pread`.
-    private struct Reader {
-        let fd: Int32
-        let size: Int64
-
-        /// Fills the first `count` bytes of `buffer` from `offset`; returns a verdict when that is impossible.
-        func read(into buffer: inout [UInt8], count: Int, at offset: Int64) -> ContainerVerdict? {
-            var done = 0
-            while done < count {
-                // pread leaves the descriptor's offset alone, so callers can keep streaming from it.
-                let got = buffer.withUnsafeMutableBytes { raw in
-                    pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                }
-                if got > 0 {
-                    done += got
-                } else if got == 0 {
-                    return .truncated("The file ended at offset \(offset + Int64(done)), before its stated size.")
-                } else if errno != EINTR {
-                    let reason = String(cString: strerror(errno))
-                    return .truncated("Reading offset \(offset + Int64(done)) failed: \(reason).")
-                }
-            }
-            return nil
-        }
     }
 }
 

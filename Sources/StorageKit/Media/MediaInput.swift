@@ -2,14 +2,22 @@ import CFFmpeg
 
 /// An opened `AVFormatContext` (after `avformat_open_input` and `avformat_find_stream_info`), closed on deinit.
 /// Its `interrupt_callback` polls an `Interrupter`, which this object keeps alive for as long as FFmpeg may
-/// call it.
+/// call it. Errors name the file by `displayName` (the user's name for it), never by its storage path.
 final class MediaInput {
     let context: UnsafeMutablePointer<AVFormatContext>
     let interrupter: Interrupter
+    /// The file as the user named it, for error details.
+    let displayName: String
 
-    init(path: String, interrupter: Interrupter) throws(MediaError) {
+    /// Opens `path`. With `needsPixelFormat`, the video stream's pixel format is made known even where the
+    /// headers describe everything else (it takes decoding the first frame).
+    init(path: String, displayName: String? = nil, interrupter: Interrupter, needsPixelFormat: Bool = false)
+        throws(MediaError)
+    {
         FFmpegLog.installDefault()
         self.interrupter = interrupter
+        let name = displayName ?? MediaInput.lastComponent(of: path)
+        self.displayName = name
         guard let allocated = avformat_alloc_context() else {
             throw MediaError(.notMedia, "avformat_alloc_context: out of memory.")
         }
@@ -25,13 +33,19 @@ final class MediaInput {
         // On failure avformat_open_input frees the context itself and sets the pointer to nil.
         let openStatus = avformat_open_input(&opened, path, nil, nil)
         guard openStatus >= 0, let opened else {
-            if interrupter.firedReason != nil { throw interrupter.error("opening \(path)") }
-            throw .ffmpeg(.notMedia, "libavformat cannot open \(path)", code: openStatus,
+            if interrupter.firedReason != nil { throw interrupter.error("opening \(name)") }
+            throw .ffmpeg(.notMedia, "libavformat cannot open \(name)", code: openStatus,
                           function: "avformat_open_input")
         }
         // Containers such as MP4/MOV and AVI describe their streams completely in their headers; decoding
         // frames to fill in what is already known would cost more than everything else ingest does.
-        let complete = Self.headersAreComplete(opened)
+        var complete = Self.headersAreComplete(opened)
+        if complete, needsPixelFormat, !Self.pixelFormatKnown(opened) {
+            // Everything but the pixel format is known: let libavformat decode just enough to learn it,
+            // without the frame-rate analysis the headers made unnecessary.
+            complete = false
+            opened.pointee.fps_probe_size = 0
+        }
         let infoStatus = complete ? 0 : avformat_find_stream_info(opened, nil)
         if complete, opened.pointee.bit_rate <= 0, let io = opened.pointee.pb, avio_size(io) > 0 {
             // What avformat_find_stream_info would have estimated: the whole file over its duration.
@@ -41,8 +55,8 @@ final class MediaInput {
             // `context` is not assigned yet, so deinit will not run: close here.
             var closing: UnsafeMutablePointer<AVFormatContext>? = opened
             avformat_close_input(&closing)
-            if interrupter.firedReason != nil { throw interrupter.error("reading stream info of \(path)") }
-            throw .ffmpeg(.notMedia, "libavformat cannot read the streams of \(path)", code: infoStatus,
+            if interrupter.firedReason != nil { throw interrupter.error("reading stream info of \(name)") }
+            throw .ffmpeg(.notMedia, "libavformat cannot read the streams of \(name)", code: infoStatus,
                           function: "avformat_find_stream_info")
         }
         context = opened
@@ -73,6 +87,17 @@ final class MediaInput {
         return sawVideo
     }
 
+    /// Whether every video stream's pixel format is known.
+    private static func pixelFormatKnown(_ context: UnsafeMutablePointer<AVFormatContext>) -> Bool {
+        guard let list = context.pointee.streams else { return false }
+        return (0..<Int(context.pointee.nb_streams)).allSatisfy { index in
+            guard let parameters = list[index]?.pointee.codecpar?.pointee,
+                parameters.codec_type == AVMEDIA_TYPE_VIDEO
+            else { return true }
+            return parameters.format >= 0
+        }
+    }
+
     deinit {
         var closing: UnsafeMutablePointer<AVFormatContext>? = context
         avformat_close_input(&closing)
@@ -84,18 +109,39 @@ final class MediaInput {
         return (0..<Int(context.pointee.nb_streams)).compactMap { list[$0] }
     }
 
-    /// The first real video stream: attached pictures (cover art) do not count as video.
-    var firstVideoStream: UnsafeMutablePointer<AVStream>? {
-        streams.first { stream in
-            guard let parameters = stream.pointee.codecpar else { return false }
-            return parameters.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+    /// The video stream: libavformat's best one (`av_find_best_stream`), never an attached picture (cover art
+    /// is not video). When FFmpeg's choice is a cover, the largest other video stream, default ones first.
+    /// Data, timecode, subtitle and attachment streams are never chosen and never in the way.
+    var videoStream: UnsafeMutablePointer<AVStream>? {
+        let candidates = streams.filter { stream in
+            stream.pointee.codecpar?.pointee.codec_type == AVMEDIA_TYPE_VIDEO
                 && stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+        }
+        let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        if best >= 0, let chosen = candidates.first(where: { $0.pointee.index == best }) { return chosen }
+        return candidates.max { a, b in
+            let aDefault = a.pointee.disposition & AV_DISPOSITION_DEFAULT != 0
+            let bDefault = b.pointee.disposition & AV_DISPOSITION_DEFAULT != 0
+            if aDefault != bDefault { return bDefault }
+            return Self.area(a) < Self.area(b)
         }
     }
 
-    /// The first audio stream.
-    var firstAudioStream: UnsafeMutablePointer<AVStream>? {
-        streams.first { $0.pointee.codecpar?.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
+    /// The audio stream: libavformat's best one, related to `video` where the container groups streams.
+    func audioStream(relatedTo video: UnsafeMutablePointer<AVStream>?) -> UnsafeMutablePointer<AVStream>? {
+        let best = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, video?.pointee.index ?? -1, nil, 0)
+        if best >= 0, let chosen = streams.first(where: { $0.pointee.index == best }) { return chosen }
+        return streams.first { $0.pointee.codecpar?.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
+    }
+
+    private static func area(_ stream: UnsafeMutablePointer<AVStream>) -> Int64 {
+        guard let p = stream.pointee.codecpar?.pointee else { return 0 }
+        return Int64(max(0, p.width)) * Int64(max(0, p.height))
+    }
+
+    /// The last `/`-separated component of `path`: the default display name, so that no folder leaks.
+    static func lastComponent(of path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
     }
 
     /// The container duration in seconds, nil when libavformat does not know it.

@@ -4,13 +4,16 @@ import CFFmpeg
 public enum MediaProbe {
     /// Opens `path`, reads its stream info and fills the SPEC's metadata.
     ///
+    /// - Parameter displayName: the file as the user named it (`project/relative/name` in the drop, or the
+    ///   upload's name); error details speak of it, never of `path`. Defaults to `path`'s last component.
     /// - Throws: `.notMedia` when libavformat cannot open or identify the file; `.noVideo` when it opens but has
     ///   no video stream (`ProbeResult` is then not returned, so callers can reject the file as `no_video`).
-    public static func probe(path: String) throws(MediaError) -> ProbeResult {
-        let input = try MediaInput(path: path, interrupter: Interrupter())
+    public static func probe(path: String, displayName: String? = nil) throws(MediaError) -> ProbeResult {
+        let input = try MediaInput(
+            path: path, displayName: displayName, interrupter: Interrupter(), needsPixelFormat: true)
         let result = describe(input)
         guard result.hasVideo else {
-            throw MediaError(.noVideo, "\(path) has no video stream (format \(result.formatName)).")
+            throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(result.formatName)).")
         }
         return result
     }
@@ -24,7 +27,7 @@ public enum MediaProbe {
         let bitRate = input.context.pointee.bit_rate
         if bitRate > 0 { metadata.bitRate = Int(bitRate) }
 
-        let video = input.firstVideoStream
+        let video = input.videoStream
         if let video, let parameters = video.pointee.codecpar?.pointee {
             if parameters.width > 0 { metadata.width = Int(parameters.width) }
             if parameters.height > 0 { metadata.height = Int(parameters.height) }
@@ -32,7 +35,8 @@ public enum MediaProbe {
             metadata.videoCodec = codecName(parameters.codec_id)
             metadata.frameRate = frameRate(of: video)
         }
-        let audio = input.firstAudioStream
+        MediaTags.read(input, video: video, into: &metadata)
+        let audio = input.audioStream(relatedTo: video)
         if let audio, let parameters = audio.pointee.codecpar?.pointee {
             metadata.audioCodec = codecName(parameters.codec_id)
             if parameters.sample_rate > 0 { metadata.sampleRate = Int(parameters.sample_rate) }
@@ -43,30 +47,18 @@ public enum MediaProbe {
             durationSeconds: metadata.durationSeconds)
     }
 
-    /// True when libavformat's demuxer `formatName` is what a file with extension `ext` should contain:
-    /// `mp4`/`mov` ↔ the `mov,mp4,…` demuxer, `avi` ↔ `avi`. Unknown extensions never match.
+    /// True when libavformat's demuxer `formatName` is what a file with extension `ext` should contain
+    /// (see ``MediaFormats/formatMatchesExtension(formatName:ext:)``).
     public static func formatMatchesExtension(formatName: String, ext: String) -> Bool {
-        let demuxers = Set(formatName.split(separator: ",").map { $0.lowercased() })
-        switch normalizedExtension(ext) {
-        case "mp4", "mov", "m4v": return demuxers.contains("mov") || demuxers.contains("mp4")
-        case "avi": return demuxers.contains("avi")
-        default: return false
-        }
+        MediaFormats.formatMatchesExtension(formatName: formatName, ext: ext)
     }
 
-    /// The SPEC's MIME type for an extension (`video/mp4`, `video/quicktime`, `video/x-msvideo`), nil if unknown.
+    /// The SPEC's MIME type for an extension (see ``MediaFormats/mimeType(forExtension:)``), nil if unknown.
     public static func mimeType(forExtension ext: String) -> String? {
-        switch normalizedExtension(ext) {
-        case "mp4", "m4v": "video/mp4"
-        case "mov": "video/quicktime"
-        case "avi": "video/x-msvideo"
-        default: nil
-        }
+        MediaFormats.mimeType(forExtension: ext)
     }
 
-    static func normalizedExtension(_ ext: String) -> String {
-        (ext.hasPrefix(".") ? String(ext.dropFirst()) : ext).lowercased()
-    }
+    static func normalizedExtension(_ ext: String) -> String { MediaFormats.normalized(ext) }
 
     private static func codecName(_ id: AVCodecID) -> String? {
         guard let name = avcodec_get_name(id) else { return nil }

@@ -24,31 +24,38 @@ public struct ThumbnailRenderer: Sendable {
     /// applied).
     ///
     /// - Parameters:
+    ///   - displayName: the file as the user named it; error details speak of it, never of `path`. Defaults
+    ///     to `path`'s last component.
     ///   - durationHint: the duration from an earlier probe, in seconds; read from the file when nil.
     ///   - shouldAbort: polled during I/O and between packets; returning true stops the work (`.interrupted`).
     ///   - timeLimit: the work stops with `.timedOut` once this much time has passed.
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame could be decoded, or conversion failed),
     ///   `.interrupted` or `.timedOut`. No image is ever made up.
     public func render(
-        path: String, durationHint: Double? = nil, shouldAbort: @escaping @Sendable () -> Bool = { false },
+        path: String, displayName: String? = nil, durationHint: Double? = nil, shouldAbort: @escaping @Sendable () -> Bool = { false },
         timeLimit: Duration = .seconds(30)
     ) throws(MediaError) -> Thumbnail {
         guard width >= 2 else { throw MediaError(.decodeFailed, "Thumbnail width \(width) is too small.") }
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(path: path, interrupter: interrupter)
-        guard let stream = input.firstVideoStream else {
-            throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
+        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter)
+        guard let stream = input.videoStream else {
+            throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
         }
         let rotation = DisplayRotation.clockwiseDegrees(of: stream)
         let decoder = try VideoDecoder(stream: stream, threads: decoderThreads)
         let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
-        let picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation,
+        var picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation,
                                    duration: durationHint ?? input.durationSeconds)
+        if picked == nil, reader.rejectedPackets == 0 {
+            // Containers without an index (MPEG-TS, PS) seek to a packet, not a keyframe: a short clip with a
+            // single keyframe then decodes nothing. Start again from the beginning.
+            picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation, duration: nil)
+        }
         guard let picked else {
             let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
             throw MediaError(
                 .decodeFailed,
-                "No frame of the \(decoder.codecName) video in \(path) could be decoded "
+                "No frame of the \(decoder.codecName) video in \(input.displayName) could be decoded "
                     + "(\(reader.rejectedPackets) packets or frames rejected).\(reason)")
         }
         try interrupter.check("encoding the thumbnail")
@@ -82,6 +89,7 @@ public struct ThumbnailRenderer: Sendable {
             times = Self.candidateSecondsWithoutDuration
         }
         let scaler = FrameScaler()
+        var sdr: SDRConverter?
         var scratch = try AVFrameBox()
         var best: (frame: AVFrameBox, statistics: LumaStatistics)?
         var lastTimestamp: Int64?
@@ -101,13 +109,15 @@ public struct ThumbnailRenderer: Sendable {
             guard let frame = try reader.nextFrame(notBefore: notBefore) else { break }
             lastTimestamp = frame.pointee.best_effort_timestamp == CFFmpeg_AV_NOPTS_VALUE()
                 ? target : frame.pointee.best_effort_timestamp
-            let size = scaledSize(of: frame, input: input, stream: stream, rotation: rotation)
-            if scratch.pointer.pointee.width != Int32(size.width) || scratch.pointer.pointee.height != Int32(size.height)
+            let size = try scaledSize(of: frame, input: input, stream: stream, rotation: rotation)
+            if scratch.pointer.pointee.width != Int32(clamping: size.width)
+                || scratch.pointer.pointee.height != Int32(clamping: size.height)
                 || scratch.pointer.pointee.buf.0 == nil
             {
                 try scratch.allocate(width: size.width, height: size.height, format: AV_PIX_FMT_YUVJ420P)
             }
-            try scaler.scale(frame, into: scratch.pointer)
+            let prepared = try prepare(frame, size: size, sdr: &sdr)
+            try scaler.scale(prepared?.pointer ?? frame, into: scratch.pointer)
             av_frame_unref(frame)
             let statistics = LumaStatistics(of: scratch.pointer)
             if statistics.isInformative { return scratch }
@@ -120,18 +130,52 @@ public struct ThumbnailRenderer: Sendable {
         return best?.frame
     }
 
+    /// A decoded frame made fit for libswscale, or nil when it already is: interlaced pictures are
+    /// deinterlaced (yadif, both fields blended into one picture without combing) and HDR or wide-gamut
+    /// pictures are converted to 8-bit SDR BT.709 at `size` by an ``SDRConverter``.
+    private func prepare(
+        _ frame: UnsafeMutablePointer<AVFrame>, size: (width: Int, height: Int), sdr: inout SDRConverter?
+    ) throws(MediaError) -> AVFrameBox? {
+        var current: AVFrameBox?
+        if frame.pointee.interlaced_frame != 0 {
+            current = try VideoFilterGraph.applyOnce("yadif=mode=send_frame:parity=auto:deint=all", to: frame)
+        }
+        let picture = current?.pointer ?? frame
+        if SDRConverter.needsConversion(picture) {
+            let converter = sdr ?? SDRConverter(output: .jpeg, threads: decoderThreads)
+            sdr = converter
+            current = try converter.convert(picture, width: size.width, height: size.height)
+        }
+        return current
+    }
+
+    /// The tallest displayed shape a thumbnail is drawn for: height at most this many times the width.
+    static let maxHeightPerWidth = 16
+
     /// The size to scale a decoded frame to before it is turned by `rotation`, so that after turning it is
-    /// `width` wide and as high as the displayed aspect ratio says, rounded to an even number.
+    /// `width` wide and as high as the displayed aspect ratio says, rounded to an even number. The sizes and
+    /// the sample aspect ratio come from the file: the math never traps, and a displayed shape taller than
+    /// ``maxHeightPerWidth`` to 1 (a crafted `pasp` of 1:32767, say) is refused with a reason.
     private func scaledSize(
         of frame: UnsafeMutablePointer<AVFrame>, input: MediaInput, stream: UnsafeMutablePointer<AVStream>,
         rotation: Int
-    ) -> (width: Int, height: Int) {
+    ) throws(MediaError) -> (width: Int, height: Int) {
         let aspect = av_guess_sample_aspect_ratio(input.context, stream, frame)
         let sampleAspect = aspect.num > 0 && aspect.den > 0 ? Double(aspect.num) / Double(aspect.den) : 1
         var displayWidth = Double(frame.pointee.width) * sampleAspect
         var displayHeight = Double(frame.pointee.height)
         if rotation == 90 || rotation == 270 { swap(&displayWidth, &displayHeight) }
-        let height = max(2, Int((Double(width) * displayHeight / displayWidth / 2).rounded()) * 2)
+        let heightPerWidth = displayHeight / displayWidth
+        guard heightPerWidth.isFinite, heightPerWidth > 0, heightPerWidth <= Double(Self.maxHeightPerWidth) else {
+            let pixels = aspect.num > 0 && aspect.den > 0 ? " with pixels \(aspect.num):\(aspect.den) (wide:high)" : ""
+            throw MediaError(
+                .decodeFailed,
+                "The \(frame.pointee.width)×\(frame.pointee.height) picture\(pixels) would be displayed more than "
+                    + "\(Self.maxHeightPerWidth) times as high as wide; no thumbnail is drawn for such a shape.")
+        }
+        // 0 < heightPerWidth <= 16 and `width` is THUMBNAIL_WIDTH, so the product is small; still clamp.
+        let exact = (Double(width) * heightPerWidth / 2).rounded()
+        let height = max(2, Int(min(exact, Double(Int32.max / 4))) * 2)
         return rotation == 90 || rotation == 270 ? (height, width) : (width, height)
     }
 }

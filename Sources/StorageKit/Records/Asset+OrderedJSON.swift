@@ -32,9 +32,16 @@ extension MediaMetadata: OrderedJSONRepresentable {
         if let rotation { object.integer("rotation", Int64(rotation)) }
         if let videoCodec { object.string("video_codec", videoCodec) }
         if let frameRate { object.number("frame_rate", frameRate) }
+        if let pixelFormat { object.string("pixel_format", pixelFormat) }
+        if let bitDepth { object.integer("bit_depth", Int64(bitDepth)) }
+        if let colorTransfer { object.string("color_transfer", colorTransfer) }
         if let audioCodec { object.string("audio_codec", audioCodec) }
         if let sampleRate { object.integer("sample_rate", Int64(sampleRate)) }
         if let channels { object.integer("channels", Int64(channels)) }
+        if let creationTime { object.string("creation_time", creationTime) }
+        if let make { object.string("make", make) }
+        if let model { object.string("model", model) }
+        if let location { object.string("location", location) }
         object.finish(into: &out)
     }
 }

@@ -23,11 +23,27 @@ public struct MediaMetadata: Codable, Sendable, Equatable {
     public var sampleRate: Int?
     /// Channel count of the first audio stream.
     public var channels: Int?
+    /// FFmpeg's name of the video stream's pixel format, e.g. `yuv420p10le`.
+    public var pixelFormat: String?
+    /// Bits per sample of the video's first component (8, 10, 12).
+    public var bitDepth: Int?
+    /// FFmpeg's name of the video's transfer characteristic, e.g. `bt709`, `arib-std-b67`, `smpte2084`.
+    public var colorTransfer: String?
+    /// When the media was recorded, ISO-8601 UTC (`2026-05-01T12:34:56Z`).
+    public var creationTime: String?
+    /// The camera's maker.
+    public var make: String?
+    /// The camera's model.
+    public var model: String?
+    /// Where it was recorded, ISO 6709 (`+48.8577+002.2950/`).
+    public var location: String?
 
     public init(
         durationSeconds: Double? = nil, formatName: String? = nil, bitRate: Int? = nil,
         width: Int? = nil, height: Int? = nil, rotation: Int? = nil, videoCodec: String? = nil,
-        frameRate: Double? = nil, audioCodec: String? = nil, sampleRate: Int? = nil, channels: Int? = nil
+        frameRate: Double? = nil, audioCodec: String? = nil, sampleRate: Int? = nil, channels: Int? = nil,
+        pixelFormat: String? = nil, bitDepth: Int? = nil, colorTransfer: String? = nil, creationTime: String? = nil,
+        make: String? = nil, model: String? = nil, location: String? = nil
     ) {
         self.durationSeconds = durationSeconds
         self.formatName = formatName
@@ -40,6 +56,13 @@ public struct MediaMetadata: Codable, Sendable, Equatable {
         self.audioCodec = audioCodec
         self.sampleRate = sampleRate
         self.channels = channels
+        self.pixelFormat = pixelFormat
+        self.bitDepth = bitDepth
+        self.colorTransfer = colorTransfer
+        self.creationTime = creationTime
+        self.make = make
+        self.model = model
+        self.location = location
     }
 
     enum CodingKeys: String, CodingKey {
@@ -52,5 +75,10 @@ public struct MediaMetadata: Codable, Sendable, Equatable {
         case audioCodec = "audio_codec"
         case sampleRate = "sample_rate"
         case channels
+        case pixelFormat = "pixel_format"
+        case bitDepth = "bit_depth"
+        case colorTransfer = "color_transfer"
+        case creationTime = "creation_time"
+        case make, model, location
     }
 }

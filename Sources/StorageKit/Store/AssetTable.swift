@@ -154,6 +154,16 @@ enum AssetTable {
         return try fetch(statement, [maxAttempts])
     }
 
+    static func interruptedThumbnails(maxAttempts: Int, _ db: Database) throws -> [Asset] {
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT \(Asset.selectColumns) FROM assets
+                WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts BETWEEN 1 AND ?
+                ORDER BY created_at, rowid
+                """)
+        return try fetch(statement, [maxAttempts - 1])
+    }
+
     static func beginThumbnailAttempt(id: String, _ db: Database) throws -> Int {
         try db.execute(
             sql: "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ?",

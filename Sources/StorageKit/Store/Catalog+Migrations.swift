@@ -85,6 +85,31 @@ extension Catalog {
                     """
             )
         }
+
+        m.registerMigration("v3-jobs") { db in
+            // Background work (sprites, renditions) as rows: claimed in priority order under a lease that a
+            // heartbeat renews, so work a dead node began is taken over once its lease lapses.
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        asset_id TEXT NOT NULL,
+                        params TEXT NOT NULL DEFAULT '',
+                        priority INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        lease_owner TEXT,
+                        lease_expires INTEGER,
+                        last_error TEXT,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        UNIQUE (asset_id, kind)
+                    );
+                    CREATE INDEX jobs_claim ON jobs(state, priority, id);
+                    """
+            )
+        }
         return m
     }
 }

@@ -18,6 +18,14 @@ extension Catalog {
         }
     }
 
+    /// `ready` records with no thumbnail whose last attempt never ended (the daemon died while it ran, maybe
+    /// because of another asset rendering beside it): the thumbnail service renders these one at a time.
+    public func assetsWithInterruptedThumbnail() throws -> [Asset] {
+        try reading("assets whose thumbnail attempt was interrupted") {
+            try AssetTable.interruptedThumbnails(maxAttempts: Catalog.maxThumbnailAttempts, $0)
+        }
+    }
+
     /// Counts one more thumbnail attempt for `id` and returns the new count. Committed before the
     /// decoder runs, so a file that crashes the process is not retried forever.
     /// Throws `.notFound` if there is no such asset.

@@ -33,12 +33,19 @@ extension MediaMetadata {
             out += MediaMetadata.quoted(value)
         }
         text("audio_codec", audioCodec)
+        integer("bit_depth", bitDepth)
         integer("bit_rate", bitRate)
         integer("channels", channels)
+        text("color_transfer", colorTransfer)
+        text("creation_time", creationTime)
         try number("duration_seconds", durationSeconds)
         text("format_name", formatName)
         try number("frame_rate", frameRate)
         integer("height", height)
+        text("location", location)
+        text("make", make)
+        text("model", model)
+        text("pixel_format", pixelFormat)
         integer("rotation", rotation)
         integer("sample_rate", sampleRate)
         text("video_codec", videoCodec)
@@ -113,19 +120,27 @@ extension MediaMetadata {
         repeat {
             guard let key = string(), expect(0x3A) else { return nil }
             switch key {
-            case "audio_codec", "format_name", "video_codec":
+            case "audio_codec", "format_name", "video_codec", "pixel_format", "color_transfer", "creation_time",
+                "make", "model", "location":
                 guard let v = string() else { return nil }
                 switch key {
                 case "audio_codec": m.audioCodec = v
                 case "format_name": m.formatName = v
+                case "pixel_format": m.pixelFormat = v
+                case "color_transfer": m.colorTransfer = v
+                case "creation_time": m.creationTime = v
+                case "make": m.make = v
+                case "model": m.model = v
+                case "location": m.location = v
                 default: m.videoCodec = v
                 }
             case "duration_seconds", "frame_rate":
                 guard let t = numberText(), let v = Double(t) else { return nil }
                 if key == "frame_rate" { m.frameRate = v } else { m.durationSeconds = v }
-            case "bit_rate", "channels", "height", "rotation", "sample_rate", "width":
+            case "bit_rate", "channels", "height", "rotation", "sample_rate", "width", "bit_depth":
                 guard let t = numberText(), let v = Int(t) else { return nil }
                 switch key {
+                case "bit_depth": m.bitDepth = v
                 case "bit_rate": m.bitRate = v
                 case "channels": m.channels = v
                 case "height": m.height = v

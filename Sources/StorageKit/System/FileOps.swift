@@ -106,6 +106,10 @@ public enum FileOps {
             case EINTR: continue
             case EEXIST: return .targetExists
             case ENOENT:
+                // Also the answer when the target's folder is missing: only a missing source means "gone".
+                if (try? lstat(from)) ?? nil != nil {
+                    throw StorageError.syscall("rename", path: "\(from) -> \(to)", errno: ENOENT)
+                }
                 return .sourceMissing
             case EXDEV: return .crossDevice
             case EINVAL, ENOSYS:
@@ -182,11 +186,14 @@ public enum FileOps {
     /// (fails with `targetExists` instead of replacing when `replace` is false).
     @discardableResult
     /// `durable: false` skips the `fsync` for files that can be made again (thumbnails): a power cut may then
-    /// leave an empty file where a crash of the process never can.
-    public static func writeAtomically(_ data: [UInt8], to path: String, replace: Bool = false, durable: Bool = true) throws
-        -> RenameResult
-    {
-        let tmp = parent(path) + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// leave an empty file where a crash of the process never can. `temporaryDirectory` (on the same
+    /// filesystem, e.g. `.staging`) holds the temporary file instead of the target's folder, so that it can
+    /// never share a folder with a user's file.
+    public static func writeAtomically(
+        _ data: [UInt8], to path: String, replace: Bool = false, durable: Bool = true, temporaryDirectory: String? = nil
+    ) throws -> RenameResult {
+        let tmp = (temporaryDirectory ?? parent(path)) + "/" + temporaryPrefix
+            + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd: Int32
         do {
             fd = try createExclusive(tmp, mode: 0o644)
@@ -216,9 +223,9 @@ public enum FileOps {
         return result
     }
 
-    /// Names of ``writeAtomically(_:to:replace:)``'s temporary files; one left by a crash is removed at start-up
-    /// (``removeTemporaryFiles(in:)``). A dropped file never gets such a name: names starting with `.` are
-    /// ignored in the drop.
+    /// Names of ``writeAtomically(_:to:replace:durable:temporaryDirectory:)``'s temporary files; one left by a
+    /// crash is removed at start-up, only in `.staging` and `thumbnails/` (``removeTemporaryFiles(in:)``), where
+    /// no user's file can be: dropped names starting with `.` are ignored and uploaded ones are sanitized.
     public static let temporaryPrefix = ".ingestd-tmp-"
 
     /// Removes temporary files a crash left in `folder`; returns how many.

@@ -61,7 +61,7 @@ struct ControlEndToEndTests {
         // Purge: every file of the project in every category, counts that match.
         try h.drop(clip, as: "web/again.mp4")
         try await waitUntil("the dropped copy is stored") { try h.assets("web").count == 1 }
-        let before = ["uploads", "thumbnails", "rejected"].flatMap { c in
+        let before = ["uploads", "thumbnails", "processed", "rejected"].flatMap { c in
             h.files(in: "storage/\(c)/project_web").map { "storage/\(c)/project_web/" + $0 }
         }
         let bytes = try before.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: h.root + "/" + $1)[.size] as? Int) ?? 0) }
@@ -72,7 +72,7 @@ struct ControlEndToEndTests {
         #expect(summary["files_removed"] as? Int == before.count)
         #expect(summary["bytes_freed"] as? Int == bytes)
         #expect(try h.assets("web").isEmpty)
-        for c in ["uploads", "thumbnails", "rejected"] {
+        for c in ["uploads", "thumbnails", "processed", "rejected"] {
             #expect(!FileManager.default.fileExists(atPath: h.storage + "/\(c)/project_web"))
         }
         #expect(try await h.stop() == 0)
@@ -154,7 +154,7 @@ struct ControlEndToEndTests {
     }
 
     @Test func metricsHealthAndIngestctl() async throws {
-        let h = try DaemonHarness()
+        let h = try DaemonHarness(environment: ["NODE_ID": "node-e2e", "RENDITIONS": "", "SPRITE_INTERVAL": "0"])
         defer { h.remove() }
         try await h.start()
         try h.drop(try TestClips.mp4, as: "m/a.mp4")
@@ -172,6 +172,13 @@ struct ControlEndToEndTests {
         #expect(health["status"] as? String == "ok")
         #expect(health["version"] as? String != nil)
         #expect((health["queues"] as? [String: Any])?["thumbnails"] != nil)
+        #expect((health["queues"] as? [String: Any])?["renditions"] != nil)
+        #expect(health["node"] as? String == "node-e2e")
+        let replay = try h.request("GET", "/events?since=0", maxTime: 1).text
+        #expect(replay.contains(#""node":"node-e2e""#))
+        let record = try #require(try h.assets("m").first)
+        #expect((record["renditions"] as? [Any]) != nil)
+        #expect(record["sprite"] is NSNull)
         #expect(try h.request("POST", "/rescan").status == 202)
 
         // ingestctl against the real daemon: JSON output and exit codes.

@@ -25,8 +25,12 @@ final class DaemonHarness: @unchecked Sendable {
         guard let made = mkdtemp(&template) else { throw Failure(description: "mkdtemp failed") }
         root = String(cString: made)
         try FileManager.default.createDirectory(atPath: root + "/drop", withIntermediateDirectories: true)
-        self.environment = ["SETTLE_MS": "\(settleMS)", "MIN_FREE_BYTES": "0", "LOG_LEVEL": "debug"]
-            .merging(environment) { $1 }
+        // Sprites and renditions only where a test asks for them (RenditionEndToEndTests): on a 2-core machine
+        // every test's clips being encoded in the background would slow the whole suite and its timings.
+        self.environment = [
+            "SETTLE_MS": "\(settleMS)", "MIN_FREE_BYTES": "0", "LOG_LEVEL": "debug", "RENDITIONS": "",
+            "SPRITE_INTERVAL": "0",
+        ].merging(environment) { $1 }
     }
 
     deinit {

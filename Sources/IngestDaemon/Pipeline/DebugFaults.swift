@@ -1,0 +1,22 @@
+import Foundation
+
+#if DEBUG
+/// Fault injection for the end-to-end tests of debug builds only (release builds have none of it): a delay
+/// and a simulated decoder crash at the start of a thumbnail render, set through the environment.
+enum DebugFaults {
+    /// `INGESTD_DEBUG_THUMBNAIL_DELAY_MS`: every render waits this long after its attempt is counted.
+    static let thumbnailDelay: Duration? = ProcessInfo.processInfo.environment["INGESTD_DEBUG_THUMBNAIL_DELAY_MS"]
+        .flatMap(Int.init).map { .milliseconds($0) }
+    /// `INGESTD_DEBUG_THUMBNAIL_CRASH`: a render of a file whose original name contains this text kills the
+    /// process with a trap (SIGILL, as an overflow in the size math did) once the delay has passed.
+    static let thumbnailCrash: String? = ProcessInfo.processInfo.environment["INGESTD_DEBUG_THUMBNAIL_CRASH"]
+
+    /// Called when a render of `originalFilename` has counted its attempt and is about to decode.
+    static func thumbnailRenderStarts(_ originalFilename: String) async {
+        if let thumbnailDelay { try? await Task.sleep(for: thumbnailDelay) }
+        if let thumbnailCrash, !thumbnailCrash.isEmpty, originalFilename.contains(thumbnailCrash) {
+            fatalError("simulated decoder crash (INGESTD_DEBUG_THUMBNAIL_CRASH)")
+        }
+    }
+}
+#endif

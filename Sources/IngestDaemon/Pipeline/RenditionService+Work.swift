@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import StorageKit
+
+/// The two kinds of work: the sprite sheet and the renditions of one asset.
+extension RenditionService {
+    func makeSprite(_ job: Job, _ asset: Asset, shouldAbort: @escaping @Sendable () -> Bool) async -> JobOutcome {
+        let store = ProcessedStore(layout: context.layout)
+        let interval = DerivedWork.spriteInterval(params: job.params)
+        let duration = asset.metadata?.durationSeconds
+        let start = ContinuousClock.now
+        let path: String
+        do { path = try context.layout.absolute(asset.relativePath) } catch { return .failed(step: "sprite", error: "sprite: \(error)") }
+        let rendered = await offload { () throws(MediaError) -> SpriteSheetImage? in
+            try SpriteRenderer().render(path: path, interval: interval, durationHint: duration, shouldAbort: shouldAbort)
+        }
+        let image: SpriteSheetImage
+        switch rendered {
+        case .success(let made?): image = made
+        case .success(nil): return .done
+        case .failure(let error) where error.kind == .interrupted: return .interrupted
+        case .failure(let error): return .failed(step: "sprite", error: "sprite: \(error.detail)")
+        }
+        do {
+            let sheet = try store.storeSprite(image, for: asset)
+            let stored = try context.catalog.write { tx -> Bool in
+                guard var current = try tx.asset(id: asset.id) else { return false }
+                current.sprite = sheet
+                current.updatedAt = ISO8601Millis.now()
+                try tx.update(current)
+                try tx.appendEvent(
+                    IngestEvent(type: .spriteReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+                return true
+            }
+            guard stored else {
+                try? store.removeFolder(for: asset)  // deleted meanwhile: nothing owns the files
+                return .done
+            }
+        } catch {
+            return .failed(step: "sprite", error: "sprite: the sprite sheet could not be stored: \(error)")
+        }
+        context.metrics.spriteDuration.record(ContinuousClock.now - start)
+        await context.events.catchUp()
+        context.logger.info(
+            "sprite ready",
+            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "tiles": "\(image.count)"])
+        return .done
+    }
+
+    func makeRenditions(_ job: Job, _ asset: Asset, shouldAbort: @escaping @Sendable () -> Bool) async -> JobOutcome {
+        guard let plan = DerivedWork.renditionPlan(params: job.params) else {
+            return .failed(step: "rendition", error: "rendition: unreadable job parameters \(job.params)")
+        }
+        let (container, ladder) = (plan.container, plan.ladder)
+        let store = ProcessedStore(layout: context.layout)
+        let path: String
+        do { path = try context.layout.absolute(asset.relativePath) } catch {
+            return .failed(step: "rendition", error: "rendition: \(error)")
+        }
+        let planned = await offload { () throws(MediaError) in try RenditionEncoder.plan(path: path, ladder: ladder) }
+        let steps: [RenditionGeometry.Step]
+        switch planned {
+        case .success(let made): steps = made
+        case .failure(let error) where error.kind == .interrupted: return .interrupted
+        case .failure(let error): return .failed(step: "rendition", error: "rendition: \(error.detail)")
+        }
+        let threads = context.config.current.ffmpegThreads
+        let encoder = RenditionEncoder(container: container, threads: threads)
+        for step in steps {
+            let label = "rendition:\(step.name)"
+            let relative: String
+            let temporary: String
+            do {
+                relative = try store.renditionRelative(for: asset, name: step.name, container: container)
+                // Made already (a job resumed after a restart): keep it.
+                let existing = try context.catalog.asset(id: asset.id)?.renditions.first { $0.relativePath == relative }
+                if existing != nil, try FileOps.lstat(try context.layout.absolute(relative)) != nil { continue }
+                temporary = try store.temporaryPath(for: relative)
+            } catch {
+                return .failed(step: label, error: "rendition \(step.name): \(error)")
+            }
+            let start = ContinuousClock.now
+            let encoded = await offload { () throws(MediaError) in
+                try encoder.encode(path: path, step: step, to: temporary, shouldAbort: shouldAbort)
+            }
+            switch encoded {
+            case .success(let result):
+                context.metrics.framesEncoded.increment(by: Int64(result.frames))
+                if let outcome = await place(result, step: step, asset: asset, temporary: temporary, relative: relative) {
+                    return outcome
+                }
+                context.metrics.renditionDuration.record(ContinuousClock.now - start)
+            case .failure(let error):
+                unlink(temporary)
+                if error.kind == .interrupted { return .interrupted }
+                return .failed(step: label, error: "rendition \(step.name): \(error.detail)")
+            }
+        }
+        return .done
+    }
+
+    /// Renames a finished rendition into place and lists it in the record; nil when that worked.
+    private func place(
+        _ result: EncodedRendition, step: RenditionGeometry.Step, asset: Asset, temporary: String, relative: String
+    ) async -> JobOutcome? {
+        let store = ProcessedStore(layout: context.layout)
+        do {
+            let size = try store.place(temporary: temporary, at: relative)
+            let rendition = Rendition(
+                name: step.name, relativePath: relative, width: result.width, height: result.height,
+                videoCodec: result.videoCodec, audioCodec: result.audioCodec, sizeBytes: size)
+            let stored = try context.catalog.write { tx -> Bool in
+                guard var current = try tx.asset(id: asset.id) else { return false }
+                current.renditions.removeAll { $0.name == step.name }
+                current.renditions.append(rendition)
+                current.updatedAt = ISO8601Millis.now()
+                try tx.update(current)
+                try tx.appendEvent(
+                    IngestEvent(
+                        type: .renditionReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename,
+                        rendition: step.name))
+                return true
+            }
+            guard stored else {
+                try? store.removeFolder(for: asset)
+                return .done
+            }
+        } catch {
+            unlink(temporary)
+            return .failed(step: "rendition:\(step.name)", error: "rendition \(step.name) could not be stored: \(error)")
+        }
+        await context.events.catchUp()
+        context.logger.info(
+            "rendition ready",
+            metadata: [
+                "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "rendition": "\(step.name)",
+                "frames": "\(result.frames)",
+            ])
+        return nil
+    }
+}

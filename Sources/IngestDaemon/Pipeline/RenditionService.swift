@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import NIOPosix
+import StorageKit
+import Synchronization
+
+/// Runs the catalog's sprite and rendition jobs in the background, one at a time on a dedicated thread (the
+/// encoders use up to `FFMPEG_THREADS` threads each). A job is claimed under a lease that a heartbeat renews;
+/// the claim counts an attempt, so a job whose decoder takes the process down twice is given up (a `failed`
+/// event names the step, the asset stays `ready`). SIGTERM interrupts a running encode through FFmpeg's
+/// interrupt callback and gives the attempt back: the job starts again at the next start.
+final class RenditionService: Sendable {
+    let context: DaemonContext
+    private let pool = NIOThreadPool(numberOfThreads: 1)
+    private let stopping = Atomic<Bool>(false)
+    private let busy = Atomic<Bool>(false)
+    /// The asset whose job is running, so that deleting it stops the work at once.
+    private let current = Mutex<(assetID: String, projectID: String, cancel: CancelFlag)?>(nil)
+    /// How often a running job renews its lease.
+    static let heartbeatInterval = Duration.seconds(10)
+    /// How long the worker sleeps when no job waits.
+    static let idlePoll = Duration.milliseconds(250)
+
+    init(context: DaemonContext) {
+        self.context = context
+    }
+
+    /// Sprite and rendition jobs queued or running, on every node.
+    var depth: Int { (try? context.catalog.pendingJobs(kinds: DerivedWork.kinds)) ?? 0 }
+
+    /// Claims and runs jobs until `stop()`.
+    func run() async {
+        pool.start()
+        // Jobs this node was running when it died are free to be claimed again at once.
+        if let expired = try? context.catalog.expireOwnJobLeases(), expired > 0 {
+            context.logger.notice("resuming background jobs cut short by the last stop", metadata: ["jobs": "\(expired)"])
+        }
+        while !stopping.load(ordering: .relaxed) {
+            let job: Job?
+            do {
+                job = try context.catalog.claimJob(kinds: DerivedWork.kinds)
+            } catch {
+                context.logger.warning("cannot claim a background job", metadata: ["error": "\(error)"])
+                job = nil
+            }
+            guard let job else {
+                try? await Task.sleep(for: Self.idlePoll)
+                continue
+            }
+            busy.store(true, ordering: .relaxed)
+            await perform(job)
+            busy.store(false, ordering: .relaxed)
+        }
+        try? await pool.shutdownGracefully()
+    }
+
+    /// Stops claiming; a running job is interrupted and released (waits up to 3 s for that).
+    func stop() async {
+        stopping.store(true, ordering: .relaxed)
+        let deadline = ContinuousClock.now + .seconds(3)
+        while busy.load(ordering: .relaxed), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Interrupts the running job if it belongs to `assetID` (deleted) or to `project` (purged).
+    func cancelRunning(assetID: String? = nil, project: String? = nil) {
+        current.withLock { running in
+            guard let running else { return }
+            if running.assetID == assetID || running.projectID == project { running.cancel.set() }
+        }
+    }
+
+    private func perform(_ job: Job) async {
+        guard let asset = try? context.catalog.asset(id: job.assetID), asset.status == .ready else {
+            // The asset went away (or failed) since the job was queued.
+            try? context.catalog.completeJob(id: job.id)
+            return
+        }
+        let step = job.kind == .sprite ? "sprite" : "renditions"
+        if job.attempts > Job.maxAttempts {
+            await giveUp(job, asset, step: step, error: "\(step): the decoder crashed twice; not tried again")
+            return
+        }
+        let cancel = CancelFlag()
+        current.withLock { $0 = (asset.id, asset.projectID, cancel) }
+        defer { current.withLock { $0 = nil } }
+        let heartbeat = Task { [context] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.heartbeatInterval)
+                if Task.isCancelled { return }
+                if (try? context.catalog.heartbeatJob(id: job.id)) == false { cancel.set() }
+            }
+        }
+        defer { heartbeat.cancel() }
+        let shouldAbort: @Sendable () -> Bool = { [self] in self.stopping.load(ordering: .relaxed) || cancel.isSet }
+        let outcome: JobOutcome
+        switch job.kind {
+        case .sprite: outcome = await makeSprite(job, asset, shouldAbort: shouldAbort)
+        case .renditions: outcome = await makeRenditions(job, asset, shouldAbort: shouldAbort)
+        case .thumbnail: outcome = .failed(step: "thumbnail", error: "thumbnail jobs are run by the thumbnail service")
+        }
+        switch outcome {
+        case .done:
+            try? context.catalog.completeJob(id: job.id)
+        case .interrupted:
+            if cancel.isSet { return }  // cancelled: the row is gone already
+            try? context.catalog.releaseJob(id: job.id)
+        case .failed(let failedStep, let error):
+            await giveUp(job, asset, step: failedStep, error: error)
+        }
+    }
+
+    /// Marks `job` failed for good and says so: log, metric, `failed` event naming the step.
+    private func giveUp(_ job: Job, _ asset: Asset, step: String, error: String) async {
+        try? context.catalog.failJob(id: job.id, error: error)
+        context.metrics.countDerivedFailure(step: step)
+        context.logger.error(
+            "background step failed; the asset stays ready",
+            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "step": "\(step)", "error": "\(error)"])
+        await context.events.publish(
+            IngestEvent(
+                type: .failed, projectID: asset.projectID, assetID: asset.id, filename: asset.filename, rendition: step,
+                error: error))
+    }
+
+    /// Runs `body` on the service's thread; `.interrupted` when the pool is shutting down.
+    func offload<T: Sendable>(_ body: @escaping @Sendable () throws(MediaError) -> T) async -> Result<T, MediaError> {
+        do {
+            return try await pool.runIfActive { () -> Result<T, MediaError> in
+                do throws(MediaError) { return .success(try body()) } catch { return .failure(error) }
+            }
+        } catch {
+            return .failure(MediaError(.interrupted, "The daemon is stopping."))
+        }
+    }
+}
+
+/// How a job ended.
+enum JobOutcome: Sendable {
+    case done
+    /// Stopped on request (shutdown or cancellation): not an attempt.
+    case interrupted
+    /// `step` (`sprite`, `rendition:720p`) failed for good with `error`.
+    case failed(step: String, error: String)
+}
+
+/// A flag set once from any thread (a deleted asset, a lost lease), polled by FFmpeg's interrupt callback.
+final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}

@@ -1,0 +1,11 @@
+/// Points inside ``Ingestor`` where a test forces the interleavings a hostile user or a crash would: a name
+/// swapped between open and rename, a failure after staging, a new file renamed onto a copied source's name.
+/// Every hook does nothing unless a test sets it.
+struct IngestHooks: Sendable {
+    /// After the dropped file was opened, before it is renamed into staging.
+    var afterOpen: @Sendable (RawPath) -> Void = { _ in }
+    /// After the file is staged and hashed; throwing simulates a failure of a later step.
+    var afterStaging: @Sendable (String) throws -> Void = { _ in }
+    /// Before a cross-filesystem source is removed from the drop.
+    var beforeSourceRemoval: @Sendable (RawPath) -> Void = { _ in }
+}

@@ -1,0 +1,70 @@
+extension ContainerCheck {
+    private static let ebmlID: UInt32 = 0x1A45_DFA3
+    private static let segmentID: UInt32 = 0x1853_8067
+    /// Top-level elements that may come before the Segment.
+    private static let voidID: UInt32 = 0xEC
+    private static let crcID: UInt32 = 0xBF
+
+    /// Matroska/WebM: an EBML header, then a Segment whose stated size must fit in the file. A Segment of
+    /// unknown size (all size bits set, as live recorders and browsers write it) is allowed.
+    static func checkMatroska(_ reader: ContainerReader) -> ContainerVerdict {
+        var offset: Int64 = 0
+        var first = true
+        while offset < reader.size {
+            let header: [UInt8]
+            switch reader.bytes(at: offset, count: 12) {
+            case .success(let bytes): header = bytes
+            case .failure(let failure): return failure.verdict
+            }
+            guard let id = elementID(header), let sized = elementSize(header, at: id.length) else {
+                if first { return .notMedia("The file does not start with a Matroska/WebM (EBML) header.") }
+                return header.count < 12 && offset + Int64(header.count) == reader.size
+                    ? .truncated("The file ends inside a Matroska element header at offset \(offset).")
+                    : .notMedia("Invalid Matroska element at offset \(offset).")
+            }
+            if first && id.value != ebmlID {
+                return .notMedia("The file does not start with a Matroska/WebM (EBML) header.")
+            }
+            first = false
+            let dataStart = offset + Int64(id.length + sized.length)
+            guard let size = sized.value else {
+                // Unknown size: only the Segment (or a Cluster) may have it; the Segment runs to the end.
+                return id.value == segmentID ? .ok : .notMedia("Matroska element at offset \(offset) has no size.")
+            }
+            let (end, overflow) = dataStart.addingReportingOverflow(size)
+            if overflow || end > reader.size {
+                let name = id.value == segmentID ? "The Matroska segment" : "The Matroska element"
+                return .truncated(
+                    "\(name) at offset \(offset) needs \(size) bytes but the file ends after "
+                        + "\(reader.size - dataStart): \(missing(overflow ? Int64.max : end - reader.size)).")
+            }
+            if id.value == segmentID { return .ok }
+            guard id.value == ebmlID || id.value == voidID || id.value == crcID else {
+                return .notMedia("Unexpected Matroska element 0x\(String(id.value, radix: 16)) before the segment.")
+            }
+            offset = end
+        }
+        return .truncated("The file has a Matroska header but no segment (its content is missing).")
+    }
+
+    /// An EBML element ID (1 to 4 bytes, marker bits kept) at the start of `bytes`.
+    private static func elementID(_ bytes: [UInt8]) -> (value: UInt32, length: Int)? {
+        guard let lead = bytes.first, lead != 0 else { return nil }
+        let length = lead.leadingZeroBitCount + 1
+        guard length <= 4, bytes.count >= length else { return nil }
+        return (bytes[0..<length].reduce(0) { $0 << 8 | UInt32($1) }, length)
+    }
+
+    /// An EBML variable-length size at `index`: its value (nil for "unknown", all value bits set) and length.
+    private static func elementSize(_ bytes: [UInt8], at index: Int) -> (value: Int64?, length: Int)? {
+        guard index < bytes.count, bytes[index] != 0 else { return nil }
+        let length = bytes[index].leadingZeroBitCount + 1
+        guard index + length <= bytes.count else { return nil }
+        var value = UInt64(bytes[index] & (0xFF >> length))
+        for byte in bytes[(index + 1)..<(index + length)] { value = value << 8 | UInt64(byte) }
+        let allOnes: UInt64 = (1 << (7 * UInt64(length))) - 1
+        if value == allOnes { return (nil, length) }
+        guard value <= UInt64(Int64.max) else { return nil }
+        return (Int64(value), length)
+    }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads fixed spans of a file with `pread` for ``ContainerCheck``; the descriptor's offset is left alone, so
+/// callers can keep streaming from it.
+struct ContainerReader {
+    let fd: Int32
+    let size: Int64
+
+    /// Fills the first `count` bytes of `buffer` from `offset`; returns a verdict when that is impossible.
+    func read(into buffer: inout [UInt8], count: Int, at offset: Int64) -> ContainerVerdict? {
+        var done = 0
+        while done < count {
+            let got = buffer.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
+            if got > 0 {
+                done += got
+            } else if got == 0 {
+                return .truncated("The file ended at offset \(offset + Int64(done)), before its stated size.")
+            } else if errno != EINTR {
+                let reason = String(cString: strerror(errno))
+                return .truncated("Reading offset \(offset + Int64(done)) failed: \(reason).")
+            }
+        }
+        return nil
+    }
+
+    /// `count` bytes from `offset` (fewer when the file ends first), or the verdict of a failed read.
+    func bytes(at offset: Int64, count: Int) -> Result<[UInt8], ContainerVerdictFailure> {
+        let available = Int(max(0, min(Int64(count), size - offset)))
+        var buffer = [UInt8](repeating: 0, count: available)
+        if let failure = read(into: &buffer, count: available, at: offset) { return .failure(.init(verdict: failure)) }
+        return .success(buffer)
+    }
+}
+
+/// A verdict carried as an error, so that readers can use `Result`.
+struct ContainerVerdictFailure: Error {
+    let verdict: ContainerVerdict
+}
+
+/// Big-endian reads from a byte array at an index the caller has checked.
+extension Array where Element == UInt8 {
+    func be16(_ i: Int) -> UInt16 { UInt16(self[i]) << 8 | UInt16(self[i + 1]) }
+    func be32(_ i: Int) -> UInt32 {
+        UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
+    func be64(_ i: Int) -> UInt64 { UInt64(be32(i)) << 32 | UInt64(be32(i + 4)) }
+}

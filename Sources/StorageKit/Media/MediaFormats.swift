@@ -1,0 +1,90 @@
+import CFFmpeg
+
+/// The one table of the containers ingestd knows by extension: each extension's MIME type (SPEC "Asset record"),
+/// the libavformat demuxers whose content it may hold, and the structural check `ContainerCheck` applies.
+///
+/// Extensions outside the table are still accepted when an operator allows them and libavformat's own
+/// knowledge agrees: the demuxer that opened the file lists the extension (`av_match_ext` on its `extensions`).
+public enum MediaFormats {
+    /// The structural check that applies to a container family.
+    enum Structure: Sendable {
+        /// ISO-BMFF / QuickTime boxes plus the sample tables of every track.
+        case quickTime
+        /// RIFF `AVI ` plus OpenDML `AVIX` chunks.
+        case riffAVI
+        /// EBML header plus the Segment's size.
+        case matroska
+        /// 188- or 192-byte transport stream packets.
+        case mpegTS
+        /// No structural check beyond what libavformat does while probing.
+        case unchecked
+    }
+
+    struct Entry: Sendable {
+        /// The SPEC's MIME type.
+        let mimeType: String
+        /// Short names of the demuxers whose content the extension promises (any name in `iformat->name`).
+        let demuxers: [String]
+        let structure: Structure
+    }
+
+    /// Extension (lower case, no dot) → what it promises. `m4v`, `3gp`, `mts`, `m2ts`, `mpg`, `vob` and `wmv`
+    /// are the aliases FFmpeg's extension lists do not cover.
+    static let table: [String: Entry] = {
+        let quickTime = ["mov"]
+        let mpegPS = ["mpeg", "mpegvideo"]
+        return [
+            "mp4": Entry(mimeType: "video/mp4", demuxers: quickTime, structure: .quickTime),
+            "mov": Entry(mimeType: "video/quicktime", demuxers: quickTime, structure: .quickTime),
+            "m4v": Entry(mimeType: "video/x-m4v", demuxers: quickTime, structure: .quickTime),
+            "3gp": Entry(mimeType: "video/3gpp", demuxers: quickTime, structure: .quickTime),
+            "3g2": Entry(mimeType: "video/3gpp2", demuxers: quickTime, structure: .quickTime),
+            "avi": Entry(mimeType: "video/x-msvideo", demuxers: ["avi"], structure: .riffAVI),
+            "mkv": Entry(mimeType: "video/x-matroska", demuxers: ["matroska"], structure: .matroska),
+            "webm": Entry(mimeType: "video/webm", demuxers: ["matroska"], structure: .matroska),
+            "ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
+            "mts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
+            "m2ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
+            "m2t": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
+            "mpg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .unchecked),
+            "mpeg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .unchecked),
+            "vob": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .unchecked),
+            "flv": Entry(mimeType: "video/x-flv", demuxers: ["flv"], structure: .unchecked),
+            "wmv": Entry(mimeType: "video/x-ms-wmv", demuxers: ["asf"], structure: .unchecked),
+            "asf": Entry(mimeType: "video/x-ms-asf", demuxers: ["asf"], structure: .unchecked),
+            "ogv": Entry(mimeType: "video/ogg", demuxers: ["ogg"], structure: .unchecked),
+            "mxf": Entry(mimeType: "application/mxf", demuxers: ["mxf"], structure: .unchecked),
+        ]
+    }()
+
+    /// The SPEC's MIME type for an extension (any case, with or without a dot), nil if the table lacks it.
+    public static func mimeType(forExtension ext: String) -> String? {
+        table[normalized(ext)]?.mimeType
+    }
+
+    /// True when libavformat's demuxer `formatName` (e.g. `matroska,webm`) is what a file with extension `ext`
+    /// should contain: the table's demuxers for the extension, or a demuxer whose own extension list names it.
+    public static func formatMatchesExtension(formatName: String, ext: String) -> Bool {
+        let e = normalized(ext)
+        guard !e.isEmpty, !formatName.isEmpty else { return false }
+        let list = formatName.split(separator: ",").map { $0.lowercased() }
+        let names = Set(list)
+        if let entry = table[e] {
+            return entry.demuxers.contains { names.contains($0) }
+        }
+        // Unknown to the table: ask the demuxer that read the file whether the extension is one of its own.
+        guard let first = list.first, let format = av_find_input_format(first),
+            let extensions = format.pointee.extensions
+        else { return false }
+        return av_match_ext("file." + e, extensions) != 0
+    }
+
+    /// The structural check for an extension.
+    static func structure(forExtension ext: String) -> Structure {
+        table[normalized(ext)]?.structure ?? .unchecked
+    }
+
+    static func normalized(_ ext: String) -> String {
+        (ext.hasPrefix(".") ? String(ext.dropFirst()) : ext).lowercased()
+    }
+}

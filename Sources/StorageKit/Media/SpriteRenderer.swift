@@ -1,0 +1,197 @@
+import CFFmpeg
+import IngestConfig
+
+/// Renders an asset's preview sprite sheet in-process: one frame every interval, found by seeking to the
+/// nearest keyframe and decoding only that keyframe (`skip_frame` = non-key), so a long file is never decoded
+/// whole. Tiles are `SpritePlan.tileWidth` wide and keep the displayed aspect (rotation and sample aspect
+/// applied); the grid is `SpritePlan.columns` wide and encoded as one JPEG.
+public struct SpriteRenderer: Sendable {
+    /// Tile width in pixels.
+    public var tileWidth: Int
+    /// Tiles per row.
+    public var columns: Int
+
+    /// Makes a renderer of `columns`-wide grids of `tileWidth`-pixel tiles.
+    public init(tileWidth: Int = SpritePlan.tileWidth, columns: Int = SpritePlan.columns) {
+        self.tileWidth = max(2, tileWidth / 2 * 2)
+        self.columns = max(1, columns)
+    }
+
+    /// Renders the sheet of the video at `path` with frames `interval` apart.
+    ///
+    /// - Parameters:
+    ///   - durationHint: the duration from an earlier probe, in seconds; read from the file when nil.
+    ///   - shouldAbort: polled during I/O and between tiles; returning true stops the work (`.interrupted`).
+    /// - Returns: nil when `interval` is `.none`.
+    /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame decodes), `.interrupted`, `.timedOut`.
+    public func render(
+        path: String, interval: SpriteInterval, durationHint: Double? = nil,
+        shouldAbort: @escaping @Sendable () -> Bool = { false }, timeLimit: Duration? = .seconds(600)
+    ) throws(MediaError) -> SpriteSheetImage? {
+        let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
+        let input = try MediaInput(path: path, interrupter: interrupter)
+        guard let stream = input.videoStream else {
+            throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
+        }
+        let duration = durationHint ?? input.durationSeconds ?? 0
+        guard let layout = SpritePlan.layout(interval, duration: duration) else { return nil }
+        let rotation = DisplayRotation.clockwiseDegrees(of: stream)
+        // Keyframes are decoded one at a time after a seek: frame threads would only add latency.
+        let decoder = try VideoDecoder(stream: stream, threads: 1)
+        decoder.context.pointee.skip_frame = AVDISCARD_NONKEY
+        let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
+
+        var tiles = TileCursor(reader: reader, stream: stream)
+        var sheet: AVFrameBox?
+        var tileSize = (width: 0, height: 0)
+        let scaler = FrameScaler()
+        let scaled = try AVFrameBox()
+        let turned = try AVFrameBox()
+        var previous: UnsafeMutablePointer<AVFrame>?
+        var sdr: SDRConverter?
+        var convertedTile: AVFrameBox?  // keeps the previous tile alive when it came from the converter
+        for index in 0..<layout.count {
+            try interrupter.check("making the sprite sheet")
+            var frame = try tiles.frame(atSeconds: Double(index) * layout.interval)
+            if frame == nil, index == 0, decoder.context.pointee.skip_frame != AVDISCARD_DEFAULT {
+                // Some streams flag no frame as a keyframe: decode every frame instead.
+                decoder.context.pointee.skip_frame = AVDISCARD_DEFAULT
+                tiles = TileCursor(reader: reader, stream: stream)
+                frame = try tiles.frame(atSeconds: 0)
+            }
+            if let frame {
+                if sheet == nil {
+                    let aspect = av_guess_sample_aspect_ratio(input.context, stream, frame)
+                    let geometry = RenditionGeometry(
+                        codedWidth: Int(frame.pointee.width), codedHeight: Int(frame.pointee.height),
+                        sampleAspect: aspect.num > 0 && aspect.den > 0 ? Double(aspect.num) / Double(aspect.den) : 1,
+                        rotation: rotation)
+                    tileSize = geometry.tile(width: tileWidth)
+                    let rows = (layout.count + columns - 1) / columns
+                    let made = try AVFrameBox()
+                    try made.allocate(
+                        width: min(columns, layout.count) * tileSize.width, height: rows * tileSize.height,
+                        format: AV_PIX_FMT_YUVJ420P)
+                    Self.fillBlack(made.pointer)
+                    sheet = made
+                    let quarter = rotation == 90 || rotation == 270
+                    try scaled.allocate(
+                        width: quarter ? tileSize.height : tileSize.width,
+                        height: quarter ? tileSize.width : tileSize.height,
+                        format: AV_PIX_FMT_YUVJ420P)
+                    if rotation != 0 {
+                        try turned.allocate(width: tileSize.width, height: tileSize.height, format: AV_PIX_FMT_YUVJ420P)
+                    }
+                }
+                var tile = scaled.pointer
+                if SDRConverter.needsConversion(frame) {
+                    // HDR or BT.2020: tone-mapped to SDR in JPEG's colours by zscale, at the tile's size.
+                    let converter = sdr ?? SDRConverter(output: .jpeg)
+                    sdr = converter
+                    let made = try converter.convert(
+                        frame, width: Int(scaled.pointer.pointee.width), height: Int(scaled.pointer.pointee.height))
+                    convertedTile = made
+                    tile = made.pointer
+                } else {
+                    try scaler.scale(frame, into: scaled.pointer)
+                }
+                av_frame_unref(frame)
+                if rotation != 0 {
+                    PictureRotation.rotate(tile, clockwise: rotation, into: turned.pointer)
+                    previous = turned.pointer
+                } else {
+                    previous = tile
+                }
+            }
+            // No newer keyframe (or the end of the stream): the tile repeats the previous picture.
+            guard let picture = previous, let sheet else {
+                let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
+                throw MediaError(
+                    .decodeFailed, "No frame of the \(decoder.codecName) video in \(path) could be decoded.\(reason)")
+            }
+            Self.copy(picture, into: sheet.pointer, x: (index % columns) * tileSize.width,
+                      y: (index / columns) * tileSize.height)
+        }
+        guard let sheet else { throw MediaError(.decodeFailed, "No frame of the video in \(path) could be decoded.") }
+        try interrupter.check("encoding the sprite sheet")
+        let jpeg = try JPEGEncoder.encode(sheet.pointer)
+        return SpriteSheetImage(
+            jpeg: jpeg, intervalSeconds: layout.interval, count: layout.count, columns: min(columns, layout.count),
+            tileWidth: tileSize.width, tileHeight: tileSize.height, durationSeconds: duration)
+    }
+
+    /// Black in full-range YUV: Y 0, chroma 128.
+    static func fillBlack(_ frame: UnsafeMutablePointer<AVFrame>) {
+        let height = Int(frame.pointee.height)
+        let chromaHeight = (height + 1) / 2
+        if let y = frame.pointee.data.0 { y.update(repeating: 0, count: Int(frame.pointee.linesize.0) * height) }
+        if let u = frame.pointee.data.1 { u.update(repeating: 128, count: Int(frame.pointee.linesize.1) * chromaHeight) }
+        if let v = frame.pointee.data.2 { v.update(repeating: 128, count: Int(frame.pointee.linesize.2) * chromaHeight) }
+    }
+
+    /// Copies a 4:2:0 `tile` into `sheet` with its top-left corner at (`x`, `y`), both even.
+    static func copy(_ tile: UnsafeMutablePointer<AVFrame>, into sheet: UnsafeMutablePointer<AVFrame>, x: Int, y: Int) {
+        let width = Int(tile.pointee.width)
+        let height = Int(tile.pointee.height)
+        let planes: [(UnsafeMutablePointer<UInt8>?, Int32, UnsafeMutablePointer<UInt8>?, Int32, Int)] = [
+            (tile.pointee.data.0, tile.pointee.linesize.0, sheet.pointee.data.0, sheet.pointee.linesize.0, 1),
+            (tile.pointee.data.1, tile.pointee.linesize.1, sheet.pointee.data.1, sheet.pointee.linesize.1, 2),
+            (tile.pointee.data.2, tile.pointee.linesize.2, sheet.pointee.data.2, sheet.pointee.linesize.2, 2),
+        ]
+        for (from, fromStride, to, toStride, divisor) in planes {
+            guard let from, let to else { continue }
+            let rows = (height + divisor - 1) / divisor
+            let columns = (width + divisor - 1) / divisor
+            for row in 0..<rows {
+                let target = to + (y / divisor + row) * Int(toStride) + x / divisor
+                target.update(from: from + row * Int(fromStride), count: columns)
+            }
+        }
+    }
+}
+
+/// Finds the frame for each tile: the keyframe nearest the tile's time that is newer than the last one used.
+private struct TileCursor {
+    let reader: VideoFrameReader
+    let stream: UnsafeMutablePointer<AVStream>
+    private var lastTimestamp: Int64?
+
+    init(reader: VideoFrameReader, stream: UnsafeMutablePointer<AVStream>) {
+        self.reader = reader
+        self.stream = stream
+    }
+
+    /// The decoded frame for the tile at `seconds`, or nil when no newer keyframe exists (the previous tile
+    /// repeats). The frame stays valid until the next call.
+    mutating func frame(atSeconds seconds: Double) throws(MediaError) -> UnsafeMutablePointer<AVFrame>? {
+        let target = reader.timestamp(atSeconds: seconds)
+        let before = keyframe(target, backward: true)
+        let after = keyframe(target, backward: false)
+        var seekTo = target
+        if before != nil || after != nil {
+            let newer = [before, after].compactMap { $0 }.filter { candidate in lastTimestamp.map { candidate > $0 } ?? true }
+            guard let nearest = newer.min(by: { distance($0, target) < distance($1, target) }) else { return nil }
+            seekTo = nearest
+        }
+        guard try reader.seek(toKeyframeAtOrBefore: seekTo) else {
+            // A container that cannot seek: read on to the next frame instead.
+            return try next()
+        }
+        return try next()
+    }
+
+    private mutating func next() throws(MediaError) -> UnsafeMutablePointer<AVFrame>? {
+        guard let frame = try reader.nextFrame() else { return nil }
+        let timestamp = frame.pointee.best_effort_timestamp
+        if timestamp != CFFmpeg_AV_NOPTS_VALUE() { lastTimestamp = timestamp }
+        return frame
+    }
+
+    private func distance(_ a: Int64, _ b: Int64) -> UInt64 { (a &- b).magnitude }
+
+    /// The index's keyframe at or before (`backward`) or at or after `timestamp`, nil when the index is silent.
+    private func keyframe(_ timestamp: Int64, backward: Bool) -> Int64? {
+        avformat_index_get_entry_from_timestamp(stream, timestamp, backward ? AVSEEK_FLAG_BACKWARD : 0)?
+            .pointee.timestamp
+    }
+}

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where an asset's derived files live — `processed/project_<id>/<stem>-<hash10>/` — and how they get there:
+/// written under a temporary name inside that folder, then renamed whole, so a reader never sees half a file.
+public struct ProcessedStore: Sendable {
+    public let layout: StorageLayout
+
+    public init(layout: StorageLayout) { self.layout = layout }
+
+    /// The folder name of a stored file `<stem>-<hash10><ext>`: `<stem>-<hash10>`.
+    public static func folderName(forStored storedName: String) -> String {
+        String(decoding: StoredName.split(Array(storedName.utf8)).stem, as: UTF8.self)
+    }
+
+    /// `processed/project_<id>/<stem>-<hash10>`, relative to the storage root.
+    public func folderRelative(for asset: Asset) throws -> String {
+        guard let project = ProjectID(exactly: asset.projectID) else { throw StorageError.unsafeName(asset.projectID) }
+        return try layout.relativePath(.processed, project, Self.folderName(forStored: asset.filename))
+    }
+
+    /// The rendition `name` (`720p`) of `asset` in `container`, relative to the storage root.
+    public func renditionRelative(for asset: Asset, name: String, container: RenditionContainer) throws -> String {
+        let file = name + "." + container.fileExtension
+        guard StorageLayout.isSafeComponent(file) else { throw StorageError.unsafeName(file) }
+        return try folderRelative(for: asset) + "/" + file
+    }
+
+    /// Creates the asset's folder and returns a fresh temporary path in it for `relative` (a file in it).
+    public func temporaryPath(for relative: String) throws -> String {
+        let final = try layout.absolute(relative)
+        let folder = FileOps.parent(final)
+        try FileOps.makeDirectories(folder)
+        return folder + "/" + FileOps.temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-"
+            + FileOps.lastComponent(final)
+    }
+
+    /// Moves a finished temporary file over `relative` (replacing an older copy) and returns its size.
+    public func place(temporary: String, at relative: String) throws -> Int64 {
+        let final = try layout.absolute(relative)
+        guard rename(temporary, final) == 0 else {
+            let e = errno
+            unlink(temporary)
+            throw StorageError.syscall("rename", path: final, errno: e)
+        }
+        return try FileOps.lstat(final)?.size ?? 0
+    }
+
+    /// Writes `image`'s JPEG and WebVTT as `sprite.jpg` and `sprite.vtt` in the asset's folder (each written
+    /// whole, the cues last) and returns the record's description of them.
+    public func storeSprite(_ image: SpriteSheetImage, for asset: Asset) throws -> SpriteSheet {
+        let folder = try folderRelative(for: asset)
+        let imagePath = folder + "/sprite.jpg"
+        let vttPath = folder + "/sprite.vtt"
+        try FileOps.makeDirectories(try layout.absolute(folder))
+        try FileOps.writeAtomically(image.jpeg, to: try layout.absolute(imagePath), replace: true, durable: false)
+        try FileOps.writeAtomically(
+            Array(image.webVTT(imageName: "sprite.jpg").utf8), to: try layout.absolute(vttPath), replace: true,
+            durable: false)
+        return SpriteSheet(
+            imagePath: imagePath, vttPath: vttPath, intervalSeconds: image.intervalSeconds, count: image.count,
+            columns: image.columns, tileWidth: image.tileWidth, tileHeight: image.tileHeight)
+    }
+
+    /// Removes the asset's folder and everything in it; returns what was removed (files, bytes).
+    @discardableResult
+    public func removeFolder(for asset: Asset) throws -> (files: Int, bytes: Int64) {
+        try removeFolder(relative: try folderRelative(for: asset))
+    }
+
+    /// Removes `relative` (a folder below `processed/project_<id>/`) and everything in it.
+    @discardableResult
+    public func removeFolder(relative: String) throws -> (files: Int, bytes: Int64) {
+        let path = try layout.absolute(relative)
+        let parent = FileOps.parent(path)
+        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return (0, 0) }
+            throw StorageError.syscall("open", path: parent, errno: errno)
+        }
+        defer { close(fd) }
+        var tally = TreeRemover.Tally()
+        try TreeRemover.remove(FileOps.lastComponent(path), in: fd, path: path, tally: &tally)
+        return (tally.files, tally.bytes)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// The background-work queue (`jobs`): one transaction per operation.
+extension Catalog {
+    /// How long a claim holds without a heartbeat: a node that dies loses its jobs to others after this.
+    public static let jobLease = Duration.seconds(45)
+
+    /// Queues `kind` for `assetID` (or re-queues it, unless it is running).
+    @discardableResult
+    public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String) throws -> Bool {
+        try writing("queue \(kind.rawValue) job of \(assetID)") {
+            try JobTable.enqueue(kind, assetID: assetID, params: params, now: Date(), $0)
+        }
+    }
+
+    /// Leases the next job of `kinds` to this node (`nodeID`), counting an attempt; nil when none waits.
+    public func claimJob(kinds: [Job.Kind], lease: Duration = Catalog.jobLease, now: Date = Date()) throws -> Job? {
+        try writing("claim a job") { try JobTable.claim(kinds: kinds, node: nodeID, now: now, lease: lease, $0) }
+    }
+
+    /// Renews this node's lease on `id`; false when the job was cancelled or taken over.
+    public func heartbeatJob(id: Int64, lease: Duration = Catalog.jobLease) throws -> Bool {
+        try writing("heartbeat job \(id)") { try JobTable.heartbeat(id: id, node: nodeID, now: Date(), lease: lease, $0) }
+    }
+
+    /// Removes this node's finished job `id`.
+    public func completeJob(id: Int64) throws {
+        try writing("complete job \(id)") { _ = try JobTable.complete(id: id, node: nodeID, $0) }
+    }
+
+    /// Gives job `id` up for good, keeping `error`.
+    public func failJob(id: Int64, error: String) throws {
+        try writing("fail job \(id)") { try JobTable.fail(id: id, error: error, now: Date(), $0) }
+    }
+
+    /// Puts this node's running job `id` back in the queue without counting the attempt (a stop, not a crash).
+    public func releaseJob(id: Int64) throws {
+        try writing("release job \(id)") { try JobTable.release(id: id, node: nodeID, now: Date(), $0) }
+    }
+
+    /// At start-up: the jobs this node was running when it died are free to be claimed again (their attempt
+    /// stays counted). Returns how many.
+    @discardableResult
+    public func expireOwnJobLeases() throws -> Int {
+        try writing("expire leases of \(nodeID)") { try JobTable.expireLeases(of: nodeID, $0) }
+    }
+
+    /// Cancels every job of `assetID`.
+    @discardableResult
+    public func cancelJobs(assetID: String) throws -> Int {
+        try writing("cancel jobs of \(assetID)") { try JobTable.cancel(assetID: assetID, $0) }
+    }
+
+    /// Cancels every job of `project`'s assets (before its records go).
+    @discardableResult
+    public func cancelJobs(project: ProjectID) throws -> Int {
+        try writing("cancel jobs of project \(project)") { try JobTable.cancel(project: project, $0) }
+    }
+
+    /// Jobs of `kinds` queued or running on any node.
+    public func pendingJobs(kinds: [Job.Kind]) throws -> Int {
+        try reading("count pending jobs") { try JobTable.pending(kinds: kinds, $0) }
+    }
+
+    /// Every job of `assetID`, in priority order.
+    public func jobs(assetID: String) throws -> [Job] {
+        try reading("jobs of \(assetID)") { try JobTable.jobs(assetID: assetID, $0) }
+    }
+}
+
+extension CatalogTransaction {
+    /// Queues `kind` for `assetID` within this transaction (with the record change that calls for it).
+    @discardableResult
+    public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String) throws -> Bool {
+        try JobTable.enqueue(kind, assetID: assetID, params: params, now: Date(), db)
+    }
+
+    /// Cancels every job of `assetID` within this transaction.
+    @discardableResult
+    public func cancelJobs(assetID: String) throws -> Int { try JobTable.cancel(assetID: assetID, db) }
+}

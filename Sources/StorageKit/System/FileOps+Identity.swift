@@ -1,0 +1,73 @@
+import Foundation
+
+/// Moves and removals that must not trust a name to still mean the same file.
+extension FileOps {
+    /// Creates `path` (raw bytes, which need not be UTF-8) and its parents unless it is already a directory.
+    public static func makeDirectories(_ path: RawPath) throws {
+        var info = stat()
+        if path.withCString({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
+        try Directories.create(path)
+    }
+
+    /// Renames `from` to `preferred`, or to `<stem>-<n><ext>` beside it when that name is taken; never replaces
+    /// a file. Returns the path used, or `nil` when `from` is gone. Throws across filesystems.
+    @discardableResult
+    public static func renameBeside(_ from: some SyscallPath, to preferred: RawPath) throws -> RawPath? {
+        let folder = preferred.parent
+        let (stem, ext) = StoredName.split(preferred.lastComponent)
+        for n in 0..<10_000 {
+            var name = stem
+            if n > 0 { name.append(contentsOf: Array("-\(n)".utf8)) }
+            if !ext.isEmpty {
+                name.append(0x2E)
+                name.append(contentsOf: ext)
+            }
+            let candidate = folder.appending(name)
+            switch try renameNoReplace(from, candidate) {
+            case .renamed: return candidate
+            case .sourceMissing: return nil
+            case .targetExists: continue
+            case .crossDevice:
+                throw StorageError(code: .io, message: "cannot move \(from) to \(folder): different filesystems")
+            }
+        }
+        throw StorageError(code: .conflict, message: "no free name for \(preferred) in \(folder)")
+    }
+
+    /// What ``removeIfSame(_:identity:)`` did.
+    public enum SameFileRemoval: Sendable, Equatable {
+        /// The name held the file and it is gone.
+        case removed
+        /// Nothing had the name.
+        case missing
+        /// The name held another file (renamed onto it meanwhile); it is still there (`at`, normally the
+        /// same path).
+        case kept(at: RawPath)
+    }
+
+    /// Removes the file at `path` only if it is still the one `identity` describes (same device and inode).
+    ///
+    /// A name cannot be checked and unlinked in one step, so the entry is first renamed aside (atomically,
+    /// within its folder) to a name the watcher ignores; what was moved is then checked: the same file is
+    /// unlinked, any other file (a camera's `GOPR0001.MP4` dropped again) goes back under its name, or beside
+    /// it when that name was taken meanwhile. Nothing but the identified file is ever unlinked.
+    public static func removeIfSame(_ path: RawPath, identity: FileStatus) throws -> SameFileRemoval {
+        let aside = path.parent.appending(Array(".ingestd-unlink-\(UUID().uuidString.lowercased())".utf8))
+        switch try renameNoReplace(path, aside) {
+        case .sourceMissing: return .missing
+        case .targetExists, .crossDevice:
+            throw StorageError(code: .io, message: "cannot set \(path) aside to check it before removing it")
+        case .renamed: break
+        }
+        if let moved = try lstat(aside), moved.device == identity.device, moved.inode == identity.inode {
+            guard aside.withCString({ unlink($0) }) == 0 else {
+                let e = errno
+                _ = try? renameBeside(aside, to: path)
+                throw StorageError.syscall("unlink", path: path.description, errno: e)
+            }
+            return .removed
+        }
+        guard let back = try renameBeside(aside, to: path) else { return .missing }
+        return .kept(at: back)
+    }
+}

@@ -1,0 +1,31 @@
+import Testing
+
+@testable import IngestDaemon
+
+/// Issue 10, scenario 3: a notice for an item that is in progress is not lost.
+@Suite(.timeLimit(.minutes(1)))
+struct WorkQueueTests {
+    @Test func aNoticeWhileInProgressIsHandedOutAgainAfterward() async throws {
+        let queue = WorkQueue<String>()
+        await queue.push("drop/p/x.mp4")
+        #expect(await queue.pop() == "drop/p/x.mp4")
+        // While x.mp4 is being hashed, another file is renamed onto its name: a new notice.
+        await queue.push("drop/p/x.mp4")
+        await queue.done("drop/p/x.mp4")
+        #expect(await queue.depth == 1)
+        let again = await queue.pop()
+        #expect(again == "drop/p/x.mp4")
+        await queue.done("drop/p/x.mp4")
+        #expect(await queue.isIdle)
+    }
+
+    @Test func aQueuedItemIsStillQueuedOnce() async throws {
+        let queue = WorkQueue<String>()
+        await queue.push("a")
+        await queue.push("a")
+        #expect(await queue.depth == 1)
+        #expect(await queue.pop() == "a")
+        await queue.done("a")
+        #expect(await queue.isIdle)
+    }
+}
