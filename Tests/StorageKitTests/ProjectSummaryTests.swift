@@ -25,12 +25,11 @@ struct ProjectSummaryTests {
         try layout.createCategoryFolders()
         let catalog = try Catalog.inMemory()
         try catalog.insertBatch([Fixture.asset(project: "demo", size: 100), Fixture.asset(project: "demo", size: 23)])
-        // Rejected files with their reasons; a reason file or a temporary file does not count.
+        // Rejected files with their reasons; a reason file does not count.
         try dir.file("storage/rejected/project_demo/bad.txt", size: 3)
         try dir.file("storage/rejected/project_demo/bad.txt.reason.json", size: 3)
         try dir.file("storage/rejected/project_Zed/a.bin", size: 1)
         try dir.file("storage/rejected/project_Zed/b.bin", size: 1)
-        try dir.file("storage/rejected/project_Zed/" + FileOps.temporaryPrefix + "x", size: 1)
         try dir.fifo("storage/rejected/project_Zed/pipe")
         // Folders that are not projects, an empty project folder, a symlinked one.
         try dir.folder("storage/rejected/project_empty")

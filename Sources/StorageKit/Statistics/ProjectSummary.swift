@@ -39,7 +39,7 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
     }
 
     /// For each `rejected/project_<id>/` folder (not a symlink) with a valid id: how many rejected files it holds,
-    /// counted as `GET /projects/{id}/rejected` lists them (no `.reason.json`, no half-written temporary file).
+    /// counted as `GET /projects/{id}/rejected` (`RejectedStore.list`) lists them: every name but `.reason.json`.
     public static func rejectedCounts(layout: StorageLayout) -> [ProjectID: Int] {
         let base = layout.categoryPath(.rejected)
         guard let folders = try? FileManager.default.contentsOfDirectory(atPath: base) else { return [:] }
@@ -49,7 +49,7 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
                 let st = try? FileOps.lstat(base + "/" + folder), st.kind == .directory,
                 let names = try? FileManager.default.contentsOfDirectory(atPath: base + "/" + folder)
             else { continue }
-            out[project] = names.count(where: { !$0.hasSuffix(".reason.json") && !$0.hasPrefix(FileOps.temporaryPrefix) })
+            out[project] = names.count(where: { !$0.hasSuffix(".reason.json") })
         }
         return out
     }

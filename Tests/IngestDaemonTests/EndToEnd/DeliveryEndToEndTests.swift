@@ -119,4 +119,50 @@ struct DeliveryEndToEndTests {
         #expect(try Self.ctl(h, ["projects"], in: out) == 0)
         #expect(try await h.stop() == 0)
     }
+
+    @Test func renditionAndSpriteRoutesServeTheMadeFiles() async throws {
+        let h = try DaemonHarness(environment: ["RENDITIONS": "240p", "SPRITE_INTERVAL": "auto"])
+        defer { h.remove() }
+        try await h.start()
+        try h.drop(try TestClips.mp4, as: "web/talk.mp4")
+        try await waitUntil("the rendition and the sprite exist", timeout: .seconds(90)) {
+            guard let asset = try h.assets("web").first else { return false }
+            return (asset["renditions"] as? [[String: Any]])?.isEmpty == false && asset["sprite"] as? [String: Any] != nil
+        }
+        let asset = try h.assets("web")[0]
+        let id = try #require(asset["id"] as? String)
+        let rendition = try #require((asset["renditions"] as? [[String: Any]])?.first)
+        let sprite = try #require(asset["sprite"] as? [String: Any])
+        let name = try #require(rendition["name"] as? String)
+        let routes: [(String, String, String)] = [
+            ("/renditions/\(name)", try #require(rendition["relative_path"] as? String), "video/mp4"),
+            ("/sprite.jpg", try #require(sprite["image_path"] as? String), "image/jpeg"),
+            ("/sprite.vtt", try #require(sprite["vtt_path"] as? String), "text/vtt"),
+        ]
+        for (route, relative, type) in routes {
+            let path = "/projects/web/videos/\(id)" + route
+            let stored = [UInt8](try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + relative)))
+            let whole = try Self.curl(h, path)
+            #expect(whole.status == 200 && whole.body == stored, "\(route)")
+            #expect(whole.headers["content-type"] == type && whole.headers["accept-ranges"] == "bytes", "\(route)")
+            let etag = try #require(whole.headers["etag"], "\(route)")
+            let part = try Self.curl(h, path, headers: ["Range": "bytes=1-10"])
+            #expect(part.status == 206 && part.body == Array(stored[1...10]), "\(route)")
+            #expect(part.headers["content-range"] == "bytes 1-10/\(stored.count)")
+            let beyond = try Self.curl(h, path, headers: ["Range": "bytes=\(stored.count)-"])
+            #expect(beyond.status == 416 && beyond.headers["content-range"] == "bytes */\(stored.count)", "\(route)")
+            #expect(try Self.curl(h, path, headers: ["If-None-Match": etag]).status == 304, "\(route)")
+            let head = try Self.curl(h, path, method: "HEAD")
+            #expect(head.status == 200 && head.headers["content-length"] == String(stored.count), "\(route)")
+        }
+        let vtt = try Self.curl(h, "/projects/web/videos/\(id)/sprite.vtt")
+        #expect(String(decoding: vtt.body, as: UTF8.self).hasPrefix("WEBVTT"))
+        // ingestctl fetches a rendition under <name>-<rendition>.<ext>.
+        let out = h.root + "/downloads"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(try Self.ctl(h, ["download", "web", id, "--rendition", name], in: out) == 0)
+        let saved = out + "/talk-\(name).mp4"
+        #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + routes[0].1)))
+        #expect(try await h.stop() == 0)
+    }
 }
