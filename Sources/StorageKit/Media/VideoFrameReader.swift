@@ -55,6 +55,23 @@ final class VideoFrameReader {
         avformat_index_get_entry_from_timestamp(stream, timestamp, AVSEEK_FLAG_BACKWARD)?.pointee.timestamp
     }
 
+    /// Moves back to the start of the file (its first byte where the container allows it, else its first
+    /// timestamp) and resets the decoder. Returns false if the container cannot seek.
+    func rewind() throws(MediaError) -> Bool {
+        try input.interrupter.check("seeking")
+        var status = av_seek_frame(input.context, -1, 0, AVSEEK_FLAG_BYTE)
+        if status < 0 {
+            status = avformat_seek_file(input.context, -1, Int64.min, 0, 0, 0)
+        }
+        if status < 0 {
+            if input.interrupter.firedReason != nil { throw input.interrupter.error("seeking") }
+            return false
+        }
+        avcodec_flush_buffers(decoder.context)
+        draining = false
+        return true
+    }
+
     /// Moves to the keyframe at or before `timestamp` and resets the decoder. Returns false if the container
     /// cannot seek.
     func seek(toKeyframeAtOrBefore timestamp: Int64) throws(MediaError) -> Bool {
