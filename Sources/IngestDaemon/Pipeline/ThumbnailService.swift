@@ -156,7 +156,12 @@ final class ThumbnailService: Sendable {
                 "thumbnail ready",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"])
         } catch {
-            await fail(asset, "thumbnail could not be stored: \(error)")
+            // The record speaks of the user's file; the log keeps the storage path for the operator.
+            context.logger.error(
+                "thumbnail could not be stored",
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"])
+            let why = (error as? StorageError)?.errno.map { String(cString: strerror($0)) } ?? "\(error)"
+            await fail(asset, "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)")
         }
     }
 
