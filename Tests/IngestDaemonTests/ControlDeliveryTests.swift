@@ -218,9 +218,9 @@ struct ControlDeliveryTests {
     @Test func filesAreClosedAndKeepAliveContinues() async throws {
         let (t, contents) = try await Self.start()
         defer { Task { await t.stop() } }
-        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        let root = t.backend.storageRoot
+        @Sendable func openDescriptors() -> Int { Self.openDescriptors(below: root) }
         _ = try await fetch(t.socket, "GET", Self.base + "/content")
-        let before = openDescriptors()
         let ok = try await onThread { () -> Bool in
             let c = try RawClient(path: t.socket)
             var good = true
@@ -228,7 +228,9 @@ struct ControlDeliveryTests {
                 let r = try c.request("GET", Self.base + (i % 2 == 0 ? "/content" : "/thumbnail"), headers: ["Range": "bytes=1-"])
                 good = good && r.status == 206 && r.body.count == contents[i % 2 == 0 ? "/content" : "/thumbnail"]!.count - 1
             }
-            return good
+            // Still connected: each file was closed once its answer was sent, not when the connection ends.
+            for _ in 0..<500 where openDescriptors() > 0 { usleep(10_000) }
+            return good && openDescriptors() == 0 && c.fd >= 0
         }
         #expect(ok)
         // Clients that hang up in the middle of a body do not leak descriptors either.
@@ -238,8 +240,15 @@ struct ControlDeliveryTests {
                 try c.send("GET \(Self.base)/content HTTP/1.1\r\nHost: x\r\n\r\n")
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(openDescriptors() <= before + 2)
+        try await waitUntil("every stored file is closed", timeout: .seconds(10)) { openDescriptors() == 0 }
+    }
+
+    /// Descriptors of this process open on files below `root` (other tests run alongside).
+    static func openDescriptors(below root: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.count { name in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name))?.hasPrefix(root + "/") == true
+        }
     }
 
     @Test func largeFileIsSentWholeBeforeConnectionClose() async throws {
