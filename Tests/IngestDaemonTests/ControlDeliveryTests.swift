@@ -42,20 +42,26 @@ struct ControlDeliveryTests {
     static func start(contentSize: Int = 100_000) async throws -> (TestServer, [String: [UInt8]]) {
         let t = try await TestServer.start()
         let root = t.backend.storageRoot
-        var contents: [String: [UInt8]] = [:]
-        for (index, route) in routes.enumerated() {
-            let size = index == 0 ? contentSize : 1000 + index * 37
-            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index &* 7 &+ $0 >> 8) }
-            let path = root + "/" + route.file
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            contents[route.path] = bytes
+        // Written on a thread of its own: tests running alongside need the cooperative threads.
+        let contents = try await onThread { () -> [String: [UInt8]] in
+            var contents: [String: [UInt8]] = [:]
+            for (index, route) in routes.enumerated() {
+                let size = index == 0 ? contentSize : 1000 + index * 37
+                var bytes = [UInt8](repeating: 0, count: size)
+                for i in 0..<size { bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ index &* 7 &+ i >> 8) }
+                let path = root + "/" + route.file
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                contents[route.path] = bytes
+            }
+            return contents
         }
+        let checksum = try await onThread { sha256Hex(contents["/content"]!) }
         let now = Date()
         var asset = Asset(
             id: "d1", projectID: "demo", filename: "clip-0123456789.mp4", originalFilename: "clip.mp4",
-            relativePath: routes[0].file, checksum: sha256Hex(contents["/content"]!), sizeBytes: Int64(contentSize),
+            relativePath: routes[0].file, checksum: checksum, sizeBytes: Int64(contentSize),
             mimeType: "video/mp4", status: .ready, createdAt: now, updatedAt: now)
         asset.thumbnailPath = routes[1].file
         asset.renditions = [
@@ -274,7 +280,7 @@ struct ControlDeliveryTests {
                 return (String(decoding: all.prefix(12), as: UTF8.self), sha256Hex(body), body.count)
             }
             #expect(status.hasSuffix(" 200") && length == 16 << 20, "\(version)")
-            #expect(digest == sha256Hex(contents["/content"]!))
+            #expect(digest == t.backend.assets.withLock { $0["d1"]!.checksum })
         }
         // The server side (this process) read none of it into memory: the client's copy is the growth.
         #expect(residentBytes() - rssBefore < 200 << 20)
