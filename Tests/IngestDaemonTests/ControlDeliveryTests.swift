@@ -42,20 +42,26 @@ struct ControlDeliveryTests {
     static func start(contentSize: Int = 100_000) async throws -> (TestServer, [String: [UInt8]]) {
         let t = try await TestServer.start()
         let root = t.backend.storageRoot
-        var contents: [String: [UInt8]] = [:]
-        for (index, route) in routes.enumerated() {
-            let size = index == 0 ? contentSize : 1000 + index * 37
-            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index &* 7 &+ $0 >> 8) }
-            let path = root + "/" + route.file
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            contents[route.path] = bytes
+        // Written on a thread of its own: tests running alongside need the cooperative threads.
+        let contents = try await onThread { () -> [String: [UInt8]] in
+            var contents: [String: [UInt8]] = [:]
+            for (index, route) in routes.enumerated() {
+                let size = index == 0 ? contentSize : 1000 + index * 37
+                var bytes = [UInt8](repeating: 0, count: size)
+                for i in 0..<size { bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ index &* 7 &+ i >> 8) }
+                let path = root + "/" + route.file
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                contents[route.path] = bytes
+            }
+            return contents
         }
+        let checksum = try await onThread { sha256Hex(contents["/content"]!) }
         let now = Date()
         var asset = Asset(
             id: "d1", projectID: "demo", filename: "clip-0123456789.mp4", originalFilename: "clip.mp4",
-            relativePath: routes[0].file, checksum: sha256Hex(contents["/content"]!), sizeBytes: Int64(contentSize),
+            relativePath: routes[0].file, checksum: checksum, sizeBytes: Int64(contentSize),
             mimeType: "video/mp4", status: .ready, createdAt: now, updatedAt: now)
         asset.thumbnailPath = routes[1].file
         asset.renditions = [
@@ -218,9 +224,9 @@ struct ControlDeliveryTests {
     @Test func filesAreClosedAndKeepAliveContinues() async throws {
         let (t, contents) = try await Self.start()
         defer { Task { await t.stop() } }
-        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        let root = t.backend.storageRoot
+        @Sendable func openDescriptors() -> Int { Self.openDescriptors(below: root) }
         _ = try await fetch(t.socket, "GET", Self.base + "/content")
-        let before = openDescriptors()
         let ok = try await onThread { () -> Bool in
             let c = try RawClient(path: t.socket)
             var good = true
@@ -228,7 +234,9 @@ struct ControlDeliveryTests {
                 let r = try c.request("GET", Self.base + (i % 2 == 0 ? "/content" : "/thumbnail"), headers: ["Range": "bytes=1-"])
                 good = good && r.status == 206 && r.body.count == contents[i % 2 == 0 ? "/content" : "/thumbnail"]!.count - 1
             }
-            return good
+            // Still connected: each file was closed once its answer was sent, not when the connection ends.
+            for _ in 0..<500 where openDescriptors() > 0 { usleep(10_000) }
+            return good && openDescriptors() == 0 && c.fd >= 0
         }
         #expect(ok)
         // Clients that hang up in the middle of a body do not leak descriptors either.
@@ -238,8 +246,15 @@ struct ControlDeliveryTests {
                 try c.send("GET \(Self.base)/content HTTP/1.1\r\nHost: x\r\n\r\n")
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(openDescriptors() <= before + 2)
+        try await waitUntil("every stored file is closed", timeout: .seconds(10)) { openDescriptors() == 0 }
+    }
+
+    /// Descriptors of this process open on files below `root` (other tests run alongside).
+    static func openDescriptors(below root: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.count { name in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name))?.hasPrefix(root + "/") == true
+        }
     }
 
     @Test func largeFileIsSentWholeBeforeConnectionClose() async throws {
@@ -265,7 +280,7 @@ struct ControlDeliveryTests {
                 return (String(decoding: all.prefix(12), as: UTF8.self), sha256Hex(body), body.count)
             }
             #expect(status.hasSuffix(" 200") && length == 16 << 20, "\(version)")
-            #expect(digest == sha256Hex(contents["/content"]!))
+            #expect(digest == t.backend.assets.withLock { $0["d1"]!.checksum })
         }
         // The server side (this process) read none of it into memory: the client's copy is the growth.
         #expect(residentBytes() - rssBefore < 200 << 20)

@@ -16,7 +16,13 @@ struct DeliveryEndToEndTests {
         var body: [UInt8]
     }
 
-    static func curl(_ h: DaemonHarness, _ path: String, method: String = "GET", headers: [String: String] = [:]) throws -> Answer {
+    /// `curlSync` on its own thread: the test does not hold one of the few cooperative threads the servers of
+    /// other tests need.
+    static func curl(_ h: DaemonHarness, _ path: String, method: String = "GET", headers: [String: String] = [:]) async throws -> Answer {
+        try await onThread { try curlSync(h, path, method: method, headers: headers) }
+    }
+
+    static func curlSync(_ h: DaemonHarness, _ path: String, method: String = "GET", headers: [String: String] = [:]) throws -> Answer {
         let headFile = h.root + "/curl-head-\(UUID().uuidString)"
         let bodyFile = h.root + "/curl-body-\(UUID().uuidString)"
         defer { unlink(headFile); unlink(bodyFile) }
@@ -39,7 +45,11 @@ struct DeliveryEndToEndTests {
         return Answer(status: status, headers: out, body: body)
     }
 
-    static func ctl(_ h: DaemonHarness, _ args: [String], in directory: String) throws -> Int32 {
+    static func ctl(_ h: DaemonHarness, _ args: [String], in directory: String) async throws -> Int32 {
+        try await onThread { try ctlSync(h, args, in: directory) }
+    }
+
+    static func ctlSync(_ h: DaemonHarness, _ args: [String], in directory: String) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: DaemonHarness.ingestctl)
         p.arguments = ["--socket", h.socket] + args
@@ -75,48 +85,48 @@ struct DeliveryEndToEndTests {
         #expect(projects.first?["bytes"] as? Int == stored.count && projects.first?["rejected"] as? Int == 1)
 
         // The stored file, whole and in parts.
-        let whole = try Self.curl(h, base + "/content")
+        let whole = try await Self.curl(h, base + "/content")
         #expect(whole.status == 200 && whole.body == stored)
         #expect(whole.headers["content-type"] == "video/mp4" && whole.headers["accept-ranges"] == "bytes")
         #expect(whole.headers["etag"] == "\"\(record["checksum"] as! String)\"")
         let lastModified = try #require(whole.headers["last-modified"])
         #expect(lastModified.hasSuffix(" GMT"))
-        let part = try Self.curl(h, base + "/content", headers: ["Range": "bytes=100-199"])
+        let part = try await Self.curl(h, base + "/content", headers: ["Range": "bytes=100-199"])
         #expect(part.status == 206 && part.body == Array(stored[100..<200]))
         #expect(part.headers["content-range"] == "bytes 100-199/\(stored.count)")
-        let tail = try Self.curl(h, base + "/content", headers: ["Range": "bytes=-50"])
+        let tail = try await Self.curl(h, base + "/content", headers: ["Range": "bytes=-50"])
         #expect(tail.status == 206 && tail.body == Array(stored.suffix(50)))
-        let beyond = try Self.curl(h, base + "/content", headers: ["Range": "bytes=\(stored.count)-"])
+        let beyond = try await Self.curl(h, base + "/content", headers: ["Range": "bytes=\(stored.count)-"])
         #expect(beyond.status == 416 && beyond.headers["content-range"] == "bytes */\(stored.count)")
-        let cached = try Self.curl(h, base + "/content", headers: ["If-None-Match": whole.headers["etag"]!])
+        let cached = try await Self.curl(h, base + "/content", headers: ["If-None-Match": whole.headers["etag"]!])
         #expect(cached.status == 304 && cached.body.isEmpty)
-        #expect(try Self.curl(h, base + "/content", headers: ["If-Modified-Since": lastModified]).status == 304)
-        let head = try Self.curl(h, base + "/content", method: "HEAD")
+        #expect(try await Self.curl(h, base + "/content", headers: ["If-Modified-Since": lastModified]).status == 304)
+        let head = try await Self.curl(h, base + "/content", method: "HEAD")
         #expect(head.status == 200 && head.headers["content-length"] == String(stored.count))
 
         // The thumbnail; renditions and sprites answer 404 until they exist.
-        let thumb = try Self.curl(h, base + "/thumbnail")
+        let thumb = try await Self.curl(h, base + "/thumbnail")
         #expect(thumb.status == 200 && thumb.headers["content-type"] == "image/jpeg")
         #expect(thumb.body.prefix(2) == [0xFF, 0xD8])
         let thumbTag = try #require(thumb.headers["etag"])
-        #expect(try Self.curl(h, base + "/thumbnail", headers: ["If-None-Match": thumbTag]).status == 304)
-        #expect(try Self.curl(h, base + "/thumbnail", headers: ["Range": "bytes=0-9"]).body == Array(thumb.body.prefix(10)))
-        let unknown = try Self.curl(h, base + "/renditions/4320p")
+        #expect(try await Self.curl(h, base + "/thumbnail", headers: ["If-None-Match": thumbTag]).status == 304)
+        #expect(try await Self.curl(h, base + "/thumbnail", headers: ["Range": "bytes=0-9"]).body == Array(thumb.body.prefix(10)))
+        let unknown = try await Self.curl(h, base + "/renditions/4320p")
         #expect(unknown.status == 404 && unknown.headers["content-type"] == "application/json")
-        #expect(try Self.curl(h, "/projects/web/videos/nope/content").status == 404)
+        #expect(try await Self.curl(h, "/projects/web/videos/nope/content").status == 404)
 
         // ingestctl download: equal bytes, and a cut download resumed.
         let out = h.root + "/downloads"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        #expect(try Self.ctl(h, ["download", "web", id], in: out) == 0)
+        #expect(try await Self.ctl(h, ["download", "web", id], in: out) == 0)
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/talk.mp4"))) == stored)
         try Data(stored.prefix(stored.count / 3)).write(to: URL(fileURLWithPath: out + "/again.mp4.part"))
         try Data((whole.headers["etag"]! + "\n").utf8).write(to: URL(fileURLWithPath: out + "/again.mp4.part.etag"))
-        #expect(try Self.ctl(h, ["download", "web", id, "-o", "again.mp4"], in: out) == 0)
+        #expect(try await Self.ctl(h, ["download", "web", id, "-o", "again.mp4"], in: out) == 0)
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/again.mp4"))) == stored)
         #expect(!FileManager.default.fileExists(atPath: out + "/again.mp4.part"))
-        #expect(try Self.ctl(h, ["download", "web", "nope"], in: out) == 1)
-        #expect(try Self.ctl(h, ["projects"], in: out) == 0)
+        #expect(try await Self.ctl(h, ["download", "web", "nope"], in: out) == 1)
+        #expect(try await Self.ctl(h, ["projects"], in: out) == 0)
         #expect(try await h.stop() == 0)
     }
 
@@ -142,25 +152,25 @@ struct DeliveryEndToEndTests {
         for (route, relative, type) in routes {
             let path = "/projects/web/videos/\(id)" + route
             let stored = [UInt8](try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + relative)))
-            let whole = try Self.curl(h, path)
+            let whole = try await Self.curl(h, path)
             #expect(whole.status == 200 && whole.body == stored, "\(route)")
             #expect(whole.headers["content-type"] == type && whole.headers["accept-ranges"] == "bytes", "\(route)")
             let etag = try #require(whole.headers["etag"], "\(route)")
-            let part = try Self.curl(h, path, headers: ["Range": "bytes=1-10"])
+            let part = try await Self.curl(h, path, headers: ["Range": "bytes=1-10"])
             #expect(part.status == 206 && part.body == Array(stored[1...10]), "\(route)")
             #expect(part.headers["content-range"] == "bytes 1-10/\(stored.count)")
-            let beyond = try Self.curl(h, path, headers: ["Range": "bytes=\(stored.count)-"])
+            let beyond = try await Self.curl(h, path, headers: ["Range": "bytes=\(stored.count)-"])
             #expect(beyond.status == 416 && beyond.headers["content-range"] == "bytes */\(stored.count)", "\(route)")
-            #expect(try Self.curl(h, path, headers: ["If-None-Match": etag]).status == 304, "\(route)")
-            let head = try Self.curl(h, path, method: "HEAD")
+            #expect(try await Self.curl(h, path, headers: ["If-None-Match": etag]).status == 304, "\(route)")
+            let head = try await Self.curl(h, path, method: "HEAD")
             #expect(head.status == 200 && head.headers["content-length"] == String(stored.count), "\(route)")
         }
-        let vtt = try Self.curl(h, "/projects/web/videos/\(id)/sprite.vtt")
+        let vtt = try await Self.curl(h, "/projects/web/videos/\(id)/sprite.vtt")
         #expect(String(decoding: vtt.body, as: UTF8.self).hasPrefix("WEBVTT"))
         // ingestctl fetches a rendition under <name>-<rendition>.<ext>.
         let out = h.root + "/downloads"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        #expect(try Self.ctl(h, ["download", "web", id, "--rendition", name], in: out) == 0)
+        #expect(try await Self.ctl(h, ["download", "web", id, "--rendition", name], in: out) == 0)
         let saved = out + "/talk-\(name).mp4"
         #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + routes[0].1)))
         #expect(try await h.stop() == 0)
