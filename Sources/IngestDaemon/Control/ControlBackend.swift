@@ -56,11 +56,14 @@ struct UploadLimits: Sendable, Equatable {
     var allowedExtensions: [String]
     /// Where bodies are streamed before the backend takes them; created (0750) if missing.
     var stagingDirectory: String
+    /// `MIN_FREE_BYTES`: an upload that would leave less free space on the storage filesystem is refused (507).
+    var minFreeBytes: Int64
 
-    init(maxSize: Int64, allowedExtensions: [String], stagingDirectory: String) {
+    init(maxSize: Int64, allowedExtensions: [String], stagingDirectory: String, minFreeBytes: Int64 = 0) {
         self.maxSize = maxSize
         self.allowedExtensions = allowedExtensions
         self.stagingDirectory = stagingDirectory
+        self.minFreeBytes = minFreeBytes
     }
 
     /// Whether `filename`'s extension (after its last dot) is allowed.
