@@ -12,6 +12,7 @@ packages=(
   curl            # README tour and end-to-end tests
   systemd         # systemd-socket-activate, systemd-analyze (tests of the units)
   python3         # tests edit a stopped daemon's catalog with its sqlite3 module
+  nginx           # the end-to-end test of config/nginx-ingestd.conf in front of the control socket
 )
 
 missing=()

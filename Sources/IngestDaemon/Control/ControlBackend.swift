@@ -9,6 +9,12 @@ import StorageKit
 protocol ControlBackend: Sendable {
     /// `GET /health`: the SPEC's shape; `status` may be `"degraded"` with a reason.
     func health() async -> any Encodable & Sendable
+    /// `GET /projects`: every project with a record or a rejected file, sorted by id.
+    func projects() async throws -> [ProjectSummary]
+    /// `GET`/`HEAD …/{asset_id}/content|thumbnail|renditions/{name}|sprite.jpg|sprite.vtt`: the stored file the
+    /// asset's record names for `item` (``Deliverable/resolve(asset:item:root:)``); throws a 404
+    /// ``ControlAPIError`` when the asset or that file of it does not exist.
+    func deliverable(project: ProjectID, id: String, item: AssetFileItem) async throws -> Deliverable
     /// `GET /storage/stats` (`project == nil`) and `GET /projects/{id}/storage/stats`.
     func storageStats(project: ProjectID?) async throws -> any Encodable & Sendable
     /// `GET /projects/{id}/videos`: oldest first; `after` is the id of the last asset of the previous page.

@@ -248,3 +248,29 @@ struct DuplicateRaceTests {
         #expect(try b.catalog.pendingMoves().isEmpty)
     }
 }
+
+/// Issue 10, scenario 10: an asset created while repair runs is not taken for an orphan.
+@Suite(.timeLimit(.minutes(1)))
+struct RepairSnapshotTests {
+    @Test func anAssetCreatedAfterRepairsSnapshotKeepsItsThumbnailAndGetsNoSecondRecord() throws {
+        let b = try IngestorTests.Bench()
+        defer { b.remove() }
+        let late = Fixture.asset(project: "demo", size: 4)
+        let thumbnail = "thumbnails/project_demo/" + ThumbnailNaming.name(forStored: late.filename)
+        let summary = try Repair.run(
+            layout: b.layout, catalog: b.catalog, dryRun: false, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            config: nil,
+            afterSnapshot: {
+                // An ingest lands between repair's first look at the records and its walk of the disk.
+                var asset = late
+                asset.thumbnailPath = thumbnail
+                try b.catalog.insert(asset)
+                try writeFile(try b.layout.absolute(asset.relativePath), [1, 2, 3, 4])
+                try writeFile(try b.layout.absolute(thumbnail), [0xFF, 0xD8, 0xFF, 0xD9])
+            })
+        #expect(summary.recordsCreated == 0)
+        #expect(summary.orphanThumbnailsRemoved == 0)
+        #expect(fileKind(try b.layout.absolute(thumbnail)) == "file")
+        #expect(try b.catalog.allAssets().count == 1)
+    }
+}

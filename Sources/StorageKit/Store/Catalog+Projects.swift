@@ -1,0 +1,24 @@
+import GRDB
+
+/// Per-project totals of the records: one grouped query, the same SQL on every catalog backend.
+extension Catalog {
+    /// One project's record count and the sum of their `size_bytes`.
+    public struct ProjectTotals: Sendable, Equatable {
+        public var projectID: String
+        public var assets: Int
+        public var bytes: Int64
+    }
+
+    /// Every project with at least one record, ordered by id (`GET /projects`).
+    public func projectTotals() throws -> [ProjectTotals] {
+        try reading("project totals") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT project_id, COUNT(*), COALESCE(SUM(size_bytes), 0) FROM assets
+                    GROUP BY project_id ORDER BY project_id
+                    """
+            ).map { row in ProjectTotals(projectID: row[0], assets: row[1], bytes: row[2]) }
+        }
+    }
+}
