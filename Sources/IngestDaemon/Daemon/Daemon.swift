@@ -167,6 +167,9 @@ final class Daemon: Sendable {
                 "\(quarantined.count) file(s) kept in STORAGE_PATH/.staging/quarantine because start-up could not put "
                     + "them back (see the log): " + quarantined.prefix(5).joined(separator: ", "))
         }
+        if watcher.dropMissing {
+            reasons.append("the drop folder \(context.dropRoot) is missing; files are taken again once it exists")
+        }
         if watcher.watchLimitReached {
             reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")
         }

@@ -58,4 +58,25 @@ struct FaultEndToEndTests {
         p.waitUntilExit()
         return p.terminationStatus == 0
     }
+
+    /// The drop folder deleted and re-created while running: a log line, `/health` degraded, and files put
+    /// into the new folder are taken.
+    @Test func aDropFolderDeletedAndRecreatedIsWatchedAgain() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        try FileManager.default.removeItem(atPath: h.drop)
+        try await waitUntil("/health says the drop folder is missing") {
+            let health = try h.request("GET", "/health").object()
+            return ((health["reasons"] as? [String]) ?? []).contains { $0.contains("drop folder") }
+        }
+        #expect(h.log.contains("the drop folder is gone"))
+        try FileManager.default.createDirectory(atPath: h.drop, withIntermediateDirectories: true)
+        try h.drop(try TestClips.mp4, as: "back/a.mp4")
+        try await waitUntil("the file in the re-created folder is stored") {
+            try h.assets("back").first?["status"] as? String == "ready"
+        }
+        #expect(try h.request("GET", "/health").object()["status"] as? String == "ok")
+        #expect(try await h.stop() == 0)
+    }
 }
