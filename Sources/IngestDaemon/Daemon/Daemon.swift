@@ -32,7 +32,7 @@ final class Daemon: Sendable {
     func recover() async throws {
         let summary = try context.ingestor.recover(dropRoot: context.dropRoot)
         if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads
-            + summary.quarantined.count > 0
+            + summary.quarantined.count + summary.unrecoveredRecords.count > 0
         {
             context.logger.notice(
                 "recovered interrupted work",
@@ -40,6 +40,7 @@ final class Daemon: Sendable {
                     "returned_to_drop": "\(summary.returnedToDrop)", "finished": "\(summary.finished.count)",
                     "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
                     "quarantined": "\(summary.quarantined.count)",
+                    "unrecovered_records": "\(summary.unrecoveredRecords.joined(separator: ", "))",
                 ])
         }
         // Placements recovery finished appended their `ingested` events with the records.

@@ -121,7 +121,9 @@ final class ThumbnailService: Sendable {
         case .failure(let error):
             try? context.catalog.resetThumbnailAttempts(id: id)
             if self.stopping.load(ordering: .relaxed) { return }
-            await fail(asset, "thumbnail: \(error)")
+            context.logger.error(
+                "thumbnail failed", metadata: ["asset.id": "\(asset.id)", "error": "\(error)"])
+            await fail(asset, "thumbnail: " + UserWording.reason(error))
         }
     }
 
@@ -160,7 +162,7 @@ final class ThumbnailService: Sendable {
             context.logger.error(
                 "thumbnail could not be stored",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"])
-            let why = (error as? StorageError)?.errno.map { String(cString: strerror($0)) } ?? "\(error)"
+            let why = UserWording.reason(error)
             await fail(asset, "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)")
         }
     }

@@ -70,7 +70,8 @@ public final class Ingestor: Sendable {
         } catch {
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
             rollBack(assetID: assetID)
-            return .failed("\(error)")
+            let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            return .failed(UserWording.failure(error, file: shown))
         }
     }
 
@@ -168,7 +169,9 @@ public final class Ingestor: Sendable {
             return .vanished
         case .targetExists:
             try catalog.removePendingMove(id: move.id)
-            return .failed("staging name \(staging) exists")
+            logger.error("staging name exists", metadata: ["filename": "\(staging)"])
+            let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            return .failed("\(shown) could not be ingested: its staging name was taken (see the log)")
         case .crossDevice:
             // Drop and storage on different filesystems: copy while hashing (one read), fsync, and remove the
             // source only once the copy is placed.
@@ -291,7 +294,7 @@ public final class Ingestor: Sendable {
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
             rollBack(assetID: assetID)
-            return .failed("\(error)")
+            return .failed(UserWording.failure(error, file: originalFilename))
         }
     }
 
