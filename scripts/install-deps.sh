@@ -13,6 +13,7 @@ packages=(
   systemd         # systemd-socket-activate, systemd-analyze (tests of the units)
   python3         # tests edit a stopped daemon's catalog with its sqlite3 module
   postgresql      # the PostgreSQL catalog's tests run a throw-away cluster (scripts/pg-test-cluster.sh)
+  nginx           # the end-to-end test of config/nginx-ingestd.conf in front of the control socket
 )
 
 missing=()

@@ -13,6 +13,11 @@
 #endif
 
 const unsigned int CIngestLinux_RENAME_NOREPLACE = RENAME_NOREPLACE;
+
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+const int CIngestLinux_O_PATH = O_PATH;
 const int CIngestLinux_F_SETLEASE = F_SETLEASE;
 const int CIngestLinux_F_GETLEASE = F_GETLEASE;
 const int CIngestLinux_F_RDLCK = F_RDLCK;

@@ -4,6 +4,7 @@
 //   bench-media time FILE [RUNS]   median ms: in-process probe, in-process thumbnail, ffprobe CLI, ffmpeg CLI
 //   bench-media leak FILE [COUNT]  renders COUNT thumbnails, prints VmRSS after 100 and after COUNT
 //   bench-media log FILE           renders once with FFmpeg's log routed to stdout (warnings and worse)
+//   bench-media check FILE [RUNS]  median ms of the structural check (ContainerCheck) and its verdict
 import Foundation
 import StorageKit
 
@@ -50,7 +51,7 @@ func residentKiB() -> Int {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: bench-media time|leak|log FILE [N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: bench-media time|leak|log|check FILE [N]\n".utf8))
     exit(2)
 }
 let mode = arguments[1]
@@ -68,6 +69,7 @@ do {
         defer { try? FileManager.default.removeItem(atPath: output) }
         _ = try renderer.render(path: file, durationHint: duration)  // warm the page cache and code
         let probeMs = try measure(count) { _ = try MediaProbe.probe(path: file) }
+        let probeName = (file as NSString).lastPathComponent
         var size = (0, 0)
         let thumbnailMs = try measure(count) {
             let thumbnail = try renderer.render(path: file, durationHint: duration)
@@ -80,6 +82,7 @@ do {
             try runTool("/usr/bin/ffmpeg", ["-nostdin", "-y", "-v", "error", "-ss", seek, "-i", file,
                                             "-frames:v", "1", "-vf", "scale=320:-1", output])
         }
+        print("== \(probeName)")
         print(String(format: "in-process probe      %8.2f ms (median of %d)", probeMs, count))
         print(String(format: "in-process thumbnail  %8.2f ms (median of %d, %dx%d)", thumbnailMs, count, size.0, size.1))
         print(String(format: "ffprobe CLI           %8.2f ms", ffprobeMs))
@@ -95,6 +98,17 @@ do {
         let atEnd = residentKiB()
         print("VmRSS after \(min(100, count)) renders+probes:   \(after100) KiB")
         print("VmRSS after \(count) renders+probes: \(atEnd) KiB (growth \(atEnd - after100) KiB, target < 16384)")
+    case "check":
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MediaError(.notMedia, "cannot open \(file)") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw MediaError(.notMedia, "cannot stat \(file)") }
+        let ext = (file as NSString).pathExtension
+        var verdict = ContainerCheck.check(fd: fd, size: Int64(info.st_size), ext: ext)
+        let checkMs = measure(count) { verdict = ContainerCheck.check(fd: fd, size: Int64(info.st_size), ext: ext) }
+        print(String(format: "structural check      %8.3f ms (median of %d, %.2f GiB .%@): %@", checkMs, count,
+                     Double(info.st_size) / 1_073_741_824, ext, "\(verdict)"))
     case "log":
         FFmpegLog.route { level, message in print("ffmpeg[\(level)] \(message)") }
         let thumbnail = try renderer.render(path: file)

@@ -15,6 +15,21 @@ extension IngestCtl {
         }
     }
 
+    struct Projects: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every project with assets or rejected files.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let r = try global.call("GET", "/projects")
+            global.output(r) { v in
+                let rows = v.array.map { p in
+                    [p["project_id"]?.text ?? "-", p["assets"]?.text ?? "-", Render.size(p["bytes"]?.int), p["rejected"]?.text ?? "-"]
+                }
+                return rows.isEmpty ? "no projects" : Render.table(["PROJECT", "ASSETS", "SIZE", "REJECTED"], rows)
+            }
+        }
+    }
+
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Storage statistics, overall or for one project.")
         @OptionGroup var global: GlobalOptions

@@ -33,8 +33,10 @@ struct CtlResponse {
 final class ControlClient {
     let socketPath: String
     private var fd: CInt = -1
-    private var buffer: [UInt8] = []
-    private var start = 0
+    fileprivate var buffer: [UInt8] = []
+    fileprivate var start = 0
+    /// The connected socket (valid after ``connectSocket()``).
+    var descriptor: CInt { fd }
 
     init(socketPath: String) { self.socketPath = socketPath }
     deinit { if fd >= 0 { close(fd) } }
@@ -197,6 +199,37 @@ final class ControlClient {
         }
         response.body = body
         return response
+    }
+}
+
+extension ControlClient {
+    /// Reads up to `length` body bytes after a head, handing each piece to `sink` as it arrives (1 MiB reads, so
+    /// memory stays flat whatever the size). Returns how many bytes came: fewer than `length` when the daemon
+    /// closed the connection early.
+    func streamBody(length: Int64, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+        var received: Int64 = 0
+        if start < buffer.count {
+            let take = Int(min(Int64(buffer.count - start), length))
+            try buffer[start..<start + take].withUnsafeBytes { try sink($0) }
+            start += take
+            received += Int64(take)
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while received < length {
+            let want = Int(min(Int64(chunk.count), length - received))
+            let fd = self.descriptor
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, want, 0) }
+            if n < 0 {
+                let e = errno
+                if e == EINTR { continue }
+                if e == ECONNRESET { break }
+                throw CtlFailure.unreachable(socketPath, "receive: \(String(cString: strerror(e)))")
+            }
+            if n == 0 { break }
+            try chunk.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            received += Int64(n)
+        }
+        return received
     }
 }
 

@@ -15,8 +15,8 @@ struct IngestCtl: ParsableCommand {
         abstract: "Talk to ingestd over its control socket.",
         discussion: "Exit codes: 0 success, 1 the daemon refused, 2 usage error, 3 the daemon cannot be reached.",
         subcommands: [
-            Health.self, Stats.self, List.self, Show.self, Upload.self, Delete.self, Purge.self, Rescan.self,
-            Repair.self, Rejected.self, Retry.self, Events.self,
+            Health.self, Projects.self, Stats.self, List.self, Show.self, Upload.self, Download.self, Delete.self,
+            Purge.self, Rescan.self, Repair.self, Rejected.self, Retry.self, Events.self,
         ])
 
     /// Parses, runs, and maps every failure to the documented exit codes.

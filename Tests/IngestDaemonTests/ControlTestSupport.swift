@@ -138,7 +138,7 @@ final class RawClient: @unchecked Sendable {
     func readResponse() throws -> RawResponse {
         let (status, headers) = try readHead()
         var response = RawResponse(status: status, headers: headers, body: [])
-        if status == 204 { return response }
+        if status == 204 || status == 304 { return response }
         if let length = response.header("content-length").flatMap(Int.init) {
             response.body = try readBytes(length)
         } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
@@ -238,6 +238,21 @@ final class FakeBackend: ControlBackend {
     }
 
     func health() async -> any Encodable & Sendable { Health() }
+
+    /// Where the delivery routes find the files the fake records name (beside the staging folder).
+    var storageRoot: String { (stagingDirectory as NSString).deletingLastPathComponent + "/storage" }
+
+    func projects() async throws -> [ProjectSummary] {
+        [ProjectSummary(projectID: "demo", assets: 2, bytes: 20, rejected: 1),
+         ProjectSummary(projectID: "only-rejected", assets: 0, bytes: 0, rejected: 3)]
+    }
+
+    func deliverable(project: ProjectID, id: String, item: AssetFileItem) async throws -> Deliverable {
+        guard let asset = try await asset(project: project, id: id) else {
+            throw ControlAPIError.notFound("no asset \(id) in project \(project)")
+        }
+        return try Deliverable.resolve(asset: asset, item: item, root: storageRoot)
+    }
 
     func storageStats(project: ProjectID?) async throws -> any Encodable & Sendable {
         if project?.rawValue == "missing" { throw StorageError(code: .notFound, message: "no project missing") }

@@ -135,7 +135,7 @@ struct ContainerCheckTests {
         let clips = try ClipFactory()
         defer { clips.remove() }
         #expect(try verdict(try clips.garbage("clip.nut"), ext: "nut") == .ok)
-        #expect(try verdict(try clips.garbage("clip.mpg"), ext: "mpg") == .ok)
+        #expect(try verdict(try clips.garbage("clip.ogv"), ext: "ogv") == .ok)
     }
 
     @Test("garbage named .mkv or .ts is not_media")

@@ -55,6 +55,21 @@ struct MediaCorpusTests {
         #expect(mean > 30, "thumbnail mean \(mean)")
     }
 
+    @Test("an indexless container whose only keyframe precedes the first timestamp still gives a thumbnail",
+          arguments: ["mpegts", "mpeg"])
+    func singleKeyframeWithBFrames(format: String) throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        // B-frames put the keyframe's decoding time before the stream's first presentation time, so a seek
+        // to that time lands after the keyframe; with one keyframe nothing would decode.
+        let path = try clips.make(
+            "bframes.\(format == "mpeg" ? "mpg" : "m2ts")", video: "testsrc2=size=640x360:rate=30:duration=3",
+            options: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "300", "-bf", "2",
+                      "-f", format] + (format == "mpegts" ? ["-mpegts_m2ts_mode", "1"] : []))
+        let thumbnail = try ThumbnailRenderer(width: 160, decoderThreads: 2).render(path: path)
+        #expect(thumbnail.width == 160 && thumbnail.height == 90)
+    }
+
     @Test("the iPhone-like HLG clip: 10-bit BT.2020 metadata, camera tags, and a thumbnail in the right colour")
     func hlg() throws {
         let clip = try #require(MediaCorpus.playable.first { $0.name == "iphone-hlg.MOV" })

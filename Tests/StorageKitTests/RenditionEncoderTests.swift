@@ -134,4 +134,21 @@ struct RenditionEncoderTests {
         let (sr, sg, sb) = (Int(picture.pixels[middle]), Int(picture.pixels[middle + 1]), Int(picture.pixels[middle + 2]))
         #expect(abs(sr - want.r) <= 16 && abs(sg - want.g) <= 12 && abs(sb - want.b) <= 12, "got (\(sr), \(sg), \(sb))")
     }
+
+    @Test func anInterlacedClipIsDeinterlaced() throws {
+        let clip = try #require(MediaCorpus.playable.first { $0.name == "interlaced.ts" })
+        let source = try MediaCorpus.path(clip)
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let step = try #require(try RenditionEncoder.plan(path: source, ladder: [.p720]).first)
+        let output = clips.path("interlaced.mp4")
+        let result = try RenditionEncoder(container: .mp4, threads: 1).encode(path: source, step: step, to: output)
+        #expect(result.frames == 25)
+        let grey = [UInt8](try ClipFactory.ffmpeg(
+            ["-ss", "0.5", "-i", output, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
+        // Woven fields alternate 16/235 row by row; deinterlaced rows differ little from their neighbours.
+        let rows = (8..<(step.height - 8)).map { meanLuma(grey, width: step.width, rows: $0..<($0 + 1)) }
+        let jumps = zip(rows, rows.dropFirst()).map { abs($0 - $1) }
+        #expect(jumps.reduce(0, +) / Double(jumps.count) < 40)
+    }
 }

@@ -10,6 +10,9 @@ int CIngestLinux_renameat2(int olddirfd, const char *oldpath, int newdirfd, cons
 /// Never replace an existing target.
 extern const unsigned int CIngestLinux_RENAME_NOREPLACE;
 
+/// open(2)'s O_PATH (hidden behind _GNU_SOURCE): a descriptor that only anchors a path, for *at() calls.
+extern const int CIngestLinux_O_PATH;
+
 /// fcntl lease commands and types (hidden behind _GNU_SOURCE in glibc's headers).
 extern const int CIngestLinux_F_SETLEASE;
 extern const int CIngestLinux_F_GETLEASE;

@@ -9,6 +9,12 @@ import StorageKit
 protocol ControlBackend: Sendable {
     /// `GET /health`: the SPEC's shape; `status` may be `"degraded"` with a reason.
     func health() async -> any Encodable & Sendable
+    /// `GET /projects`: every project with a record or a rejected file, sorted by id.
+    func projects() async throws -> [ProjectSummary]
+    /// `GET`/`HEAD …/{asset_id}/content|thumbnail|renditions/{name}|sprite.jpg|sprite.vtt`: the stored file the
+    /// asset's record names for `item` (``Deliverable/resolve(asset:item:root:)``); throws a 404
+    /// ``ControlAPIError`` when the asset or that file of it does not exist.
+    func deliverable(project: ProjectID, id: String, item: AssetFileItem) async throws -> Deliverable
     /// `GET /storage/stats` (`project == nil`) and `GET /projects/{id}/storage/stats`.
     func storageStats(project: ProjectID?) async throws -> any Encodable & Sendable
     /// `GET /projects/{id}/videos`: oldest first; `after` is the id of the last asset of the previous page.
@@ -56,11 +62,14 @@ struct UploadLimits: Sendable, Equatable {
     var allowedExtensions: [String]
     /// Where bodies are streamed before the backend takes them; created (0750) if missing.
     var stagingDirectory: String
+    /// `MIN_FREE_BYTES`: an upload that would leave less free space on the storage filesystem is refused (507).
+    var minFreeBytes: Int64
 
-    init(maxSize: Int64, allowedExtensions: [String], stagingDirectory: String) {
+    init(maxSize: Int64, allowedExtensions: [String], stagingDirectory: String, minFreeBytes: Int64 = 0) {
         self.maxSize = maxSize
         self.allowedExtensions = allowedExtensions
         self.stagingDirectory = stagingDirectory
+        self.minFreeBytes = minFreeBytes
     }
 
     /// Whether `filename`'s extension (after its last dot) is allowed.

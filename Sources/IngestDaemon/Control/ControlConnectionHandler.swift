@@ -16,6 +16,8 @@ struct ControlConnection: Sendable {
     var channel: ControlHTTPChannel
     var peer: PeerCredentials?
     var allowed: Bool
+    /// The files this connection hands to NIO as file regions.
+    var files: DeliveredFiles
 }
 
 /// Serves the requests of one connection in order (keep-alive, pipelined requests answered one at a time).
@@ -42,8 +44,14 @@ struct ControlConnectionHandler: Sendable {
                         try await send(.error(error), to: outbound, for: head, keepAlive: false)
                         return
                     }
-                    let keepOpen = try await handle(head, parts: &parts, outbound: outbound, channel: connection.channel.channel)
-                    if !keepOpen || !head.isKeepAlive { return }
+                    let keepOpen = try await handle(
+                        head, parts: &parts, outbound: outbound, channel: connection.channel.channel,
+                        files: connection.files)
+                    if !keepOpen || !head.isKeepAlive {
+                        // A file still being sent would be cut off by the close that follows.
+                        await connection.files.waitUntilSent()
+                        return
+                    }
                 }
             }
         } catch {
@@ -54,7 +62,8 @@ struct ControlConnectionHandler: Sendable {
     /// Answers one request whose head is `head`; returns whether the connection may serve another request.
     private func handle(
         _ head: HTTPRequestHead, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel,
+        files: DeliveredFiles
     ) async throws -> Bool {
         let target: ControlRequestTarget
         do {
@@ -71,6 +80,10 @@ struct ControlConnectionHandler: Sendable {
         case .events:
             guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
             return try await streamEvents(target: target, head: head, outbound: outbound, channel: channel)
+        case .assetFile(let project, let id, let item):
+            guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
+            try await deliver(project: project, id: id, item: item, head: head, outbound: outbound, files: files)
+            return true
         default:
             guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
             let response: ControlResponse
@@ -93,6 +106,8 @@ struct ControlConnectionHandler: Sendable {
         switch target.route {
         case .health:
             return try .json(await backend.health())
+        case .projects:
+            return try .json(await backend.projects())
         case .storageStats:
             return try .json(await backend.storageStats(project: nil))
         case .projectStorageStats(let project):
@@ -130,7 +145,7 @@ struct ControlConnectionHandler: Sendable {
                 AcceptedBody(detail: "\(name) goes back through the pipeline"), status: .accepted)
         case .metrics:
             return .text(await backend.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
-        case .uploadVideo, .events:
+        case .uploadVideo, .events, .assetFile:
             preconditionFailure("streaming routes are answered by their own handlers")
         }
     }
@@ -263,26 +278,34 @@ struct ControlConnectionHandler: Sendable {
         return false
     }
 
-    /// Writes `response` as head, body and end in one flush.
-    private func send(
+    /// Writes `response` as head, body and end in one flush (no body for `HEAD`, with the same headers).
+    func send(
         _ response: ControlResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
         for request: HTTPRequestHead, keepAlive: Bool
     ) async throws {
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
-        if response.status != .noContent {
+        if response.status != .noContent && response.status != .notModified {
             headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         }
+        let head = responseHead(response.status, headers: headers, for: request, keepAlive: keepAlive)
+        if let body = response.body, body.readableBytes > 0, request.method != .HEAD {
+            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(body)), .end(nil)])
+        } else {
+            try await outbound.write(contentsOf: [.head(head), .end(nil)])
+        }
+    }
+
+    /// The head of an answer to `request`, with `Connection` set for keep-alive or close.
+    func responseHead(
+        _ status: HTTPResponseStatus, headers: HTTPHeaders, for request: HTTPRequestHead, keepAlive: Bool
+    ) -> HTTPResponseHead {
+        var headers = headers
         if !keepAlive || !request.isKeepAlive {
             headers.replaceOrAdd(name: "Connection", value: "close")
         } else if request.version == .http1_0 {
             headers.replaceOrAdd(name: "Connection", value: "keep-alive")
         }
-        let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
-        if let body = response.body, body.readableBytes > 0 {
-            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(body)), .end(nil)])
-        } else {
-            try await outbound.write(contentsOf: [.head(head), .end(nil)])
-        }
+        return HTTPResponseHead(version: request.version, status: status, headers: headers)
     }
 }

@@ -1,14 +1,18 @@
+import IngestConfig
 import NIOHTTP1
 import StorageKit
 
 /// One request of the SPEC's route table, with its path parameters validated.
 enum ControlRoute: Equatable, Sendable {
     case health
+    case projects
     case storageStats
     case projectStorageStats(ProjectID)
     case listVideos(ProjectID)
     case uploadVideo(ProjectID)
     case getVideo(ProjectID, assetID: String)
+    /// `GET`/`HEAD` of one stored file of an asset: the upload, its thumbnail, a rendition or the sprite sheet.
+    case assetFile(ProjectID, assetID: String, AssetFileItem)
     case deleteVideo(ProjectID, assetID: String)
     case purgeProject(ProjectID)
     case rescan
@@ -174,10 +178,18 @@ enum ControlRouter {
             for (m, make) in options where m == method { return (try make(), []) }
             return (nil, options.map { $0.0.rawValue })
         }
+        /// `GET` and `HEAD` of an asset's stored file.
+        func pickFile(_ s: [String], _ item: AssetFileItem) throws(ControlAPIError) -> (ControlRoute?, [String]) {
+            let make = { () throws(ControlAPIError) -> ControlRoute in
+                .assetFile(try project(s[1]), assetID: try assetID(s[3]), item)
+            }
+            return try pick([(.GET, make), (.HEAD, make)])
+        }
         switch s.count {
         case 1:
             switch s[0] {
             case "health": return try pick([(.GET, { .health })])
+            case "projects": return try pick([(.GET, { .projects })])
             case "rescan": return try pick([(.POST, { .rescan })])
             case "repair": return try pick([(.POST, { .repair })])
             case "events": return try pick([(.GET, { .events })])
@@ -211,6 +223,11 @@ enum ControlRouter {
             }
         case 5 where s[0] == "projects" && s[2] == "rejected" && s[4] == "retry":
             return try pick([(.POST, { () throws(ControlAPIError) in .retryRejected(try project(s[1]), name: try rejectedName(s[3])) })])
+        case 5 where s[0] == "projects" && s[2] == "videos":
+            guard let item = AssetFileItem(fileSegment: s[4]) else { break }
+            return try pickFile(s, item)
+        case 6 where s[0] == "projects" && s[2] == "videos" && s[4] == "renditions":
+            return try pickFile(s, .rendition(try renditionName(s[5])))
         default: break
         }
         throw ControlAPIError(status: .notFound, error: "not_found", detail: "no such endpoint: \(path)")
@@ -231,6 +248,18 @@ enum ControlRouter {
         guard !raw.isEmpty, raw.utf8.count <= 128, !raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "/" || $0.value == 0x7F })
         else {
             throw .badRequest("invalid_asset_id", "asset id \(String(reflecting: raw)) is not valid")
+        }
+        return raw
+    }
+
+    /// A rendition's name as the record lists it (`720p`), optionally with its file extension (`720p.mp4`):
+    /// 1…64 characters from `A-Z a-z 0-9 . _ -`, not starting with a dot.
+    static func renditionName(_ raw: String) throws(ControlAPIError) -> String {
+        guard !raw.isEmpty, raw.utf8.count <= 64, raw.first != ".",
+            raw.unicodeScalars.allSatisfy({ ProjectIDRule.isAllowed($0) || $0 == "." })
+        else {
+            throw .badRequest(
+                "invalid_rendition", "rendition name \(String(reflecting: raw)) is not valid (e.g. 720p)")
         }
         return raw
     }

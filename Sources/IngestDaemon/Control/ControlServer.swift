@@ -196,11 +196,14 @@ final class ControlServer: Sendable {
                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
                         try sync.addHandler(ControlProtocolErrorHandler())
                         try sync.addHandler(ControlIdleHandler(headGuard: headGuard))
+                        let files = DeliveredFiles()
+                        channel.closeFuture.whenComplete { _ in files.closeAll() }
+                        try sync.addHandler(FileRegionCloser(files: files))
                         let asyncChannel = try ControlHTTPChannel(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
                         if case .terminated = connections.yield(
-                            ControlConnection(channel: asyncChannel, peer: peer, allowed: allowed))
+                            ControlConnection(channel: asyncChannel, peer: peer, allowed: allowed, files: files))
                         {
                             channel.close(promise: nil)
                         }

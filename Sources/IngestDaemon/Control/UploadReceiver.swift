@@ -1,4 +1,5 @@
 import Crypto
+import StorageKit
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -70,6 +71,7 @@ struct UploadReceiver {
             }
             try checkExtension(name)
         }
+        try checkFreeSpace(for: declared ?? 0)
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" { try await sendContinue() }
 
         var sink: StagingFile? = nil
@@ -159,6 +161,18 @@ struct UploadReceiver {
             throw tooLarge("the upload's body (more than \(limits.maxSize) bytes so far)")
         }
         try await file.append(buffer)
+    }
+
+    /// Refuses (507) an upload that would leave less than `MIN_FREE_BYTES` free on the storage filesystem, as
+    /// dropped files wait in the drop then.
+    private func checkFreeSpace(for bytes: Int64) throws {
+        guard limits.minFreeBytes > 0, let free = FileOps.availableBytes(limits.stagingDirectory) else { return }
+        let (left, overflow) = free.subtractingReportingOverflow(bytes)
+        guard overflow || left < limits.minFreeBytes else { return }
+        throw ControlAPIError(
+            status: .insufficientStorage, error: "storage_full",
+            detail: "only \(free) bytes are free on the storage filesystem (MIN_FREE_BYTES=\(limits.minFreeBytes)); "
+                + "nothing was stored, try again once space is freed")
     }
 
     private func checkExtension(_ name: String) throws {

@@ -173,7 +173,7 @@ extension Daemon: ControlBackend {
             let config = context.config.current
             return UploadLimits(
                 maxSize: config.uploadMaxSize, allowedExtensions: config.allowedExtensions,
-                stagingDirectory: context.layout.stagingPath)
+                stagingDirectory: context.layout.stagingPath, minFreeBytes: config.minFreeBytes)
         }
     }
 

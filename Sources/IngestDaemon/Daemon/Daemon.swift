@@ -32,7 +32,7 @@ final class Daemon: Sendable {
     func recover() async throws {
         let summary = try context.ingestor.recover(dropRoot: context.dropRoot)
         if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads
-            + summary.quarantined.count > 0
+            + summary.quarantined.count + summary.unrecoveredRecords.count > 0
         {
             context.logger.notice(
                 "recovered interrupted work",
@@ -40,6 +40,7 @@ final class Daemon: Sendable {
                     "returned_to_drop": "\(summary.returnedToDrop)", "finished": "\(summary.finished.count)",
                     "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
                     "quarantined": "\(summary.quarantined.count)",
+                    "unrecovered_records": "\(summary.unrecoveredRecords.joined(separator: ", "))",
                 ])
         }
         // Placements recovery finished appended their `ingested` events with the records.
@@ -171,6 +172,9 @@ final class Daemon: Sendable {
             reasons.append(
                 "\(quarantined.count) file(s) kept in STORAGE_PATH/.staging/quarantine because start-up could not put "
                     + "them back (see the log): " + quarantined.prefix(5).joined(separator: ", "))
+        }
+        if watcher.dropMissing {
+            reasons.append("the drop folder \(context.dropRoot) is missing; files are taken again once it exists")
         }
         if watcher.watchLimitReached {
             reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")

@@ -24,6 +24,8 @@ final class InotifyWatcher: Sendable {
         var rescanRequested = false
         var stopRequested = false
         var watchLimitReached = false
+        /// The drop folder itself was removed: looked for every half second, rescanned when it is back.
+        var rootMissing = false
     }
 
     /// The narrow mask: no IN_OPEN/IN_ACCESS/IN_MODIFY, so the daemon's own reads never flood the queue.
@@ -46,6 +48,9 @@ final class InotifyWatcher: Sendable {
 
     /// True when `max_user_watches` ran out and some folders are not watched (reported in `/health`).
     var watchLimitReached: Bool { state.withLock { $0.watchLimitReached } }
+
+    /// True while the drop folder itself is missing (reported in `/health`).
+    var dropMissing: Bool { state.withLock { $0.rootMissing } }
 
     /// Folders watched now.
     var watchCount: Int { state.withLock { $0.pathsByWatch.count } }
@@ -117,6 +122,10 @@ final class InotifyWatcher: Sendable {
                 let left = at - ContinuousClock.now
                 timeout = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
             }
+            if state.withLock({ $0.rootMissing }) {
+                timeout = timeout < 0 ? 500 : min(timeout, 500)
+                if rootIsBack() { continue }
+            }
             let rc = poll(&fds, 2, timeout)
             if rc < 0 && errno != EINTR {
                 logger.critical("inotify poll failed", metadata: ["errno": "\(errno)"])
@@ -158,7 +167,16 @@ final class InotifyWatcher: Sendable {
             return
         }
         if mask & UInt32(IN_IGNORED) != 0 {
-            _ = state.withLock { $0.pathsByWatch.removeValue(forKey: wd) }
+            let lostRoot = state.withLock { s -> Bool in
+                let lost = s.pathsByWatch.removeValue(forKey: wd) == root
+                if lost { s.rootMissing = true }
+                return lost
+            }
+            if lostRoot {
+                logger.error(
+                    "the drop folder is gone; nothing is taken until it exists again",
+                    metadata: ["filename": "\(root)"])
+            }
             return
         }
         guard let dir = state.withLock({ $0.pathsByWatch[wd] }), !name.isEmpty else { return }
@@ -214,6 +232,18 @@ final class InotifyWatcher: Sendable {
         }
         for sub in subdirs { files += scan(sub, addWatches: addWatches) }
         return files
+    }
+
+    /// When the drop folder is missing: true (and a rescan is due) once it is a folder again.
+    private func rootIsBack() -> Bool {
+        var s = stat()
+        guard root.withCString({ stat($0, &s) }) == 0, s.st_mode & S_IFMT == S_IFDIR else { return false }
+        state.withLock {
+            $0.rootMissing = false
+            $0.rescanRequested = true
+        }
+        logger.notice("the drop folder is back; scanning it", metadata: ["filename": "\(root)"])
+        return true
     }
 
     private func addWatch(_ dir: RawPath) {

@@ -148,7 +148,9 @@ final class ThumbnailService: Sendable {
         case .failure(let error):
             try? context.catalog.resetThumbnailAttempts(id: id)
             if self.stopping.load(ordering: .relaxed) { return }
-            await fail(asset, "thumbnail: \(error)")
+            context.logger.error(
+                "thumbnail failed", metadata: ["asset.id": "\(asset.id)", "error": "\(error)"])
+            await fail(asset, "thumbnail: " + UserWording.reason(error))
         }
     }
 
@@ -183,7 +185,12 @@ final class ThumbnailService: Sendable {
                 "thumbnail ready",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"])
         } catch {
-            await fail(asset, "thumbnail could not be stored: \(error)")
+            // The record speaks of the user's file; the log keeps the storage path for the operator.
+            context.logger.error(
+                "thumbnail could not be stored",
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"])
+            let why = UserWording.reason(error)
+            await fail(asset, "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)")
         }
     }
 

@@ -32,15 +32,20 @@ actor WorkQueue<Item: Hashable & Sendable> {
             return true
         }
         guard items.count - head < capacity else { return false }
+        enqueue(item)
+        return true
+    }
+
+    /// Queues `item` whatever the capacity (a notice already accepted is never dropped).
+    private func enqueue(_ item: Item) {
         members.insert(item)
         if !waiters.isEmpty {
             active += 1
             inProgress.insert(item)
             waiters.removeFirst().resume(returning: item)
-            return true
+            return
         }
         items.append(item)
-        return true
     }
 
     /// The next item, or `nil` once the queue is closed.
@@ -65,7 +70,9 @@ actor WorkQueue<Item: Hashable & Sendable> {
         members.remove(item)
         inProgress.remove(item)
         active -= 1
-        if pushedAgain.remove(item) != nil { push(item) }
+        // The repeat notice was accepted while the item was in progress: it is queued even when the queue
+        // filled up meanwhile, or it would be lost.
+        if pushedAgain.remove(item) != nil, !isClosed { enqueue(item) }
     }
 
     /// Stops handing out items: what waits stays where it is (the drop, the catalog) for the next start.

@@ -6,6 +6,8 @@ struct IngestHooks: Sendable {
     var afterOpen: @Sendable (RawPath) -> Void = { _ in }
     /// After the file is staged and hashed; throwing simulates a failure of a later step.
     var afterStaging: @Sendable (String) throws -> Void = { _ in }
+    /// Before the record is written (after the duplicate pre-check), with the file's checksum.
+    var beforeRecord: @Sendable (String) -> Void = { _ in }
     /// Before a cross-filesystem source is removed from the drop.
     var beforeSourceRemoval: @Sendable (RawPath) -> Void = { _ in }
 }

@@ -15,6 +15,9 @@ public struct RecoverySummary: Sendable, Equatable {
     /// Files that could not be put where the rules say and were kept in `.staging/quarantine/` instead, with
     /// why (the daemon carries on; `/health` names them).
     public var quarantined: [String] = []
+    /// `processing` records that could not be checked or updated (project/name as the user named the file);
+    /// they stay for the next start.
+    public var unrecoveredRecords: [String] = []
 }
 
 extension Ingestor {
@@ -37,13 +40,22 @@ extension Ingestor {
         }
 
         // `processing` records whose journal entry is gone: finish if the file is in place, else remove.
+        // One record that cannot be checked or written (EACCES, a full disk) is left for the next start and
+        // named in the summary; it never stops the others or the start-up.
         for var asset in try catalog.assets(status: .processing) {
-            if try FileOps.lstat(try layout.absolute(asset.relativePath)) != nil {
-                try markReady(&asset)
-                summary.finished.append(asset)
-            } else {
-                _ = try catalog.delete(id: asset.id)
-                summary.recordsRemoved += 1
+            do {
+                if try FileOps.lstat(try layout.absolute(asset.relativePath)) != nil {
+                    try markReady(&asset)
+                    summary.finished.append(asset)
+                } else {
+                    _ = try catalog.delete(id: asset.id)
+                    summary.recordsRemoved += 1
+                }
+            } catch {
+                logger.error(
+                    "a processing record could not be recovered; it is left for the next start",
+                    metadata: ["asset.id": "\(asset.id)", "filename": "\(asset.relativePath)", "error": "\(error)"])
+                summary.unrecoveredRecords.append("\(asset.projectID)/\(asset.originalFilename)")
             }
         }
 

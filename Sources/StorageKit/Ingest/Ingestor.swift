@@ -70,7 +70,8 @@ public final class Ingestor: Sendable {
         } catch {
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
             rollBack(assetID: assetID)
-            return .failed("\(error)")
+            let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            return .failed(UserWording.failure(error, file: shown))
         }
     }
 
@@ -80,12 +81,22 @@ public final class Ingestor: Sendable {
         let name = source.lastComponent
         let nameText = String(decoding: name, as: UTF8.self)
         let defaultProject = ProjectID(exactly: config.defaultProject) ?? ProjectID(sanitizing: "default")!
-        guard let st = try FileOps.lstat(source) else { return .vanished }
+        // Every drop-side syscall names the file through its folder held open (scenario 4 of issue 10).
+        let anchor: DropAnchor?
+        do {
+            anchor = try DropAnchor.open(source, root: RawPath(StorageLayout.normalize(config.dropPath)))
+        } catch let failure as DropAnchor.Failure {
+            logger.notice("a folder of the drop changed under a noticed file", metadata: ["filename": "\(source)", "detail": "\(failure)"])
+            return .vanished
+        }
+        defer { withExtendedLifetime(anchor) {} }
+        let at = anchor?.path ?? source
+        guard let st = try FileOps.lstat(at) else { return .vanished }
 
         func reject(_ reason: RejectionReason, _ detail: String, in p: ProjectID? = nil) throws -> IngestOutcome {
             let target = p ?? project ?? defaultProject
             let r = Rejection(reason: reason, detail: detail, originalFilename: nameText)
-            let storedAs = try rejected.reject(path: source, as: nameText, project: target, rejection: r)
+            let storedAs = try rejected.reject(path: at, as: nameText, project: target, rejection: r)
             return storedAs == nil ? .vanished : .rejected(r, project: target, storedAs: storedAs)
         }
 
@@ -119,7 +130,7 @@ public final class Ingestor: Sendable {
             }
         }
 
-        let fd = try FileOps.openForReading(source)
+        let fd = try FileOps.openForReading(at)
         defer { close(fd) }
         let before = try FileOps.fstat(fd, path: source)
         guard before.kind == .regular, before.device == st.device, before.inode == st.inode else {
@@ -137,7 +148,7 @@ public final class Ingestor: Sendable {
         var copied = false
         // rename(2) changes ctime, so the reference for "unchanged while read" is taken after the move.
         var reference = before
-        switch try FileOps.renameNoReplace(source, staging) {
+        switch try FileOps.renameNoReplace(at, staging) {
         case .renamed:
             reference = try FileOps.fstat(fd, path: staging)
             // The name may have been swapped between open and rename (a FIFO, a symlink, a second hard link):
@@ -145,11 +156,11 @@ public final class Ingestor: Sendable {
             guard let staged = try FileOps.lstat(staging), staged.kind == .regular,
                 staged.device == reference.device, staged.inode == reference.inode, staged.linkCount == 1
             else {
-                try undoStaging(move: move, copied: false)
+                try undoStaging(move: move, copied: false, source: at)
                 return .notReady("the file was replaced while it was being taken")
             }
             guard reference.size == before.size, reference.mtimeNanos == before.mtimeNanos else {
-                try undoStaging(move: move, copied: false)
+                try undoStaging(move: move, copied: false, source: at)
                 return .notReady("the file changed while it was being taken")
             }
             digest = try hashOnce(fd: fd, size: before.size)
@@ -158,7 +169,9 @@ public final class Ingestor: Sendable {
             return .vanished
         case .targetExists:
             try catalog.removePendingMove(id: move.id)
-            return .failed("staging name \(staging) exists")
+            logger.error("staging name exists", metadata: ["filename": "\(staging)"])
+            let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            return .failed("\(shown) could not be ingested: its staging name was taken (see the log)")
         case .crossDevice:
             // Drop and storage on different filesystems: copy while hashing (one read), fsync, and remove the
             // source only once the copy is placed.
@@ -181,14 +194,19 @@ public final class Ingestor: Sendable {
         let after = try FileOps.fstat(fd, path: staging)
         guard after.isUnchanged(comparedTo: reference), digest.bytes == after.size else {
             // A writer was still at work: the file goes back to settle. Nothing is lost.
-            try undoStaging(move: move, copied: copied)
+            try undoStaging(move: move, copied: copied, source: at)
             return .notReady("the file changed while it was being read")
         }
         try hooks.afterStaging(staging)
         return try finish(
             staged: staging, fd: fd, originalFilename: nameText, project: project, size: digest.bytes,
-            checksum: digest.hex, move: move, copiedFrom: copied ? CopiedSource(path: source, identity: before) : nil,
+            checksum: digest.hex, move: move, copiedFrom: copied ? CopiedSource(path: at, identity: before) : nil,
             config: config, displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath))
+    }
+
+    /// Thrown inside the record's write transaction when an asset with the same checksum is already there.
+    struct DuplicateFound: Error {
+        let asset: Asset
     }
 
     /// The drop file a cross-filesystem ingest copied: removed once the copy is placed or rejected, and only
@@ -222,12 +240,13 @@ public final class Ingestor: Sendable {
         }
     }
 
-    /// Returns a staged file to its place in the drop (or drops the copy when the source is still there).
-    private func undoStaging(move: PendingMove, copied: Bool) throws {
+    /// Returns a staged file to its place in the drop, `source` (named through its anchored folder), or drops
+    /// the copy when the source is still there.
+    private func undoStaging(move: PendingMove, copied: Bool, source: RawPath) throws {
         if copied {
             unlink(move.stagingPath)
         } else {
-            try returnToDrop(staging: move.stagingPath, source: PathCoding.decode(move.sourcePath))
+            try returnToDrop(staging: move.stagingPath, source: source)
         }
         try catalog.removePendingMove(id: move.id)
     }
@@ -275,7 +294,7 @@ public final class Ingestor: Sendable {
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
             rollBack(assetID: assetID)
-            return .failed("\(error)")
+            return .failed(UserWording.failure(error, file: originalFilename))
         }
     }
 
@@ -335,6 +354,7 @@ public final class Ingestor: Sendable {
             asset.filename = name.filename
             asset.relativePath = relative
             placingMove.targetRelativePath = relative
+            hooks.beforeRecord(checksum)
             do {
                 try catalog.write { tx in
                     if inserted {

@@ -56,16 +56,29 @@ public enum Repair {
     public static func run(
         layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration? = nil
     ) throws -> RepairSummary {
+        try run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config, afterSnapshot: {})
+    }
+
+    /// ``run(layout:catalog:dryRun:logger:config:)`` with a seam after the first snapshot of the records, where a
+    /// test lets an ingest land meanwhile.
+    static func run(
+        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration?,
+        afterSnapshot: () throws -> Void
+    ) throws -> RepairSummary {
         try catalog.exclusiveRepair {
-            try check(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
+            try check(
+                layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config,
+                afterSnapshot: afterSnapshot)
         }
     }
 
     private static func check(
-        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration?
+        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration?,
+        afterSnapshot: () throws -> Void
     ) throws -> RepairSummary {
         var summary = RepairSummary(dryRun: dryRun)
         let records = try catalog.allAssets()
+        try afterSnapshot()
         summary.recordsChecked = records.count
         var known = Set<String>()
         var knownThumbnails = Set<String>()
@@ -108,37 +121,50 @@ public enum Repair {
             }
         }
 
-        let hasher = StreamingHasher()
+        // Files and thumbnails that the first snapshot knows nothing of. An ingest commits its record before its
+        // file appears in `uploads/` (and a thumbnail's owner exists before the thumbnail), so a second snapshot,
+        // taken after the walk, knows every owner of what the walk saw: only what it does not know is orphaned.
+        var unknownFiles: [(project: ProjectID, name: String, relative: String)] = []
         for (project, folder) in projectFolders(layout, .uploads) {
             for name in regularFiles(in: folder) {
                 summary.filesChecked += 1
                 let relative = try layout.relativePath(.uploads, project, name)
-                guard !known.contains(relative) else { continue }
-                do {
-                    let asset = try record(name: name, relative: relative, project: project, layout: layout, hasher: hasher)
-                    summary.recordsCreated += 1
-                    summary.thumbnailsQueued += 1
-                    summary.thumbnailAssetIDs.append(asset.id)
-                    if !dryRun { try catalog.insert(asset) }
-                } catch {
-                    summary.unreadableFiles.append(relative)
-                    logger.warning("repair: cannot record file", metadata: ["filename": "\(relative)", "error": "\(error)"])
-                }
+                if !known.contains(relative) { unknownFiles.append((project, name, relative)) }
+            }
+        }
+        var unknownThumbnails: [(folder: String, name: String, relative: String)] = []
+        for (project, folder) in projectFolders(layout, .thumbnails) {
+            for name in regularFiles(in: folder) {
+                unknownThumbnails.append((folder, name, try layout.relativePath(.thumbnails, project, name)))
+            }
+        }
+        let latest = try catalog.allAssets()
+        for asset in latest {
+            known.insert(asset.relativePath)
+            if let thumb = asset.thumbnailPath { knownThumbnails.insert(thumb) }
+        }
+
+        let hasher = StreamingHasher()
+        for (project, name, relative) in unknownFiles where !known.contains(relative) {
+            do {
+                let asset = try record(name: name, relative: relative, project: project, layout: layout, hasher: hasher)
+                summary.recordsCreated += 1
+                summary.thumbnailsQueued += 1
+                summary.thumbnailAssetIDs.append(asset.id)
+                if !dryRun { try catalog.insert(asset) }
+            } catch {
+                summary.unreadableFiles.append(relative)
+                logger.warning("repair: cannot record file", metadata: ["filename": "\(relative)", "error": "\(error)"])
             }
         }
 
         // A thumbnail belongs to a record if it is its `thumbnail_path` or the name one would get (being written).
-        for asset in records {
+        for asset in records + latest {
             knownThumbnails.insert("thumbnails/project_\(asset.projectID)/" + ThumbnailNaming.name(forStored: asset.filename))
         }
-        for (project, folder) in projectFolders(layout, .thumbnails) {
-            for name in regularFiles(in: folder) {
-                let relative = try layout.relativePath(.thumbnails, project, name)
-                if !knownThumbnails.contains(relative) {
-                    summary.orphanThumbnailsRemoved += 1
-                    if !dryRun { unlink(folder + "/" + name) }
-                }
-            }
+        for (folder, name, relative) in unknownThumbnails where !knownThumbnails.contains(relative) {
+            summary.orphanThumbnailsRemoved += 1
+            if !dryRun { unlink(folder + "/" + name) }
         }
         if let config {
             try ProcessedRepair.run(layout: layout, catalog: catalog, config: config, dryRun: dryRun, summary: &summary)

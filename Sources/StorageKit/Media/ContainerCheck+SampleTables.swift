@@ -97,12 +97,21 @@ extension ContainerCheck {
             guard first >= 1, next > first, first <= upper else { return nil }
             for chunk in first..<upper {
                 var chunkEnd = offsets[chunk - 1]
-                var count = 0
-                while count < perChunk, sample < sampleCount {
-                    let (sum, overflow) = chunkEnd.addingReportingOverflow(sampleSize(sample))
-                    chunkEnd = overflow ? Int64.max : sum
-                    sample += 1
-                    count += 1
+                let take = min(perChunk, sampleCount - sample)
+                if defaultSize != 0 {
+                    // One multiply per chunk: a crafted table of 2^32 equal-sized samples costs no more than
+                    // its chunk count, which the file's own size bounds.
+                    let (bytes, productOverflow) = Int64(take).multipliedReportingOverflow(by: defaultSize)
+                    let (sum, sumOverflow) = chunkEnd.addingReportingOverflow(bytes)
+                    chunkEnd = productOverflow || sumOverflow ? Int64.max : sum
+                    sample += take
+                } else {
+                    // One entry per sample: the loop is bounded by the stsz table, which lies inside the file.
+                    for _ in 0..<take {
+                        let (sum, overflow) = chunkEnd.addingReportingOverflow(sampleSize(sample))
+                        chunkEnd = overflow ? Int64.max : sum
+                        sample += 1
+                    }
                 }
                 end = max(end, chunkEnd)
                 if sample >= sampleCount { return end }

@@ -9,7 +9,9 @@ import Glibc
 /// - AVI: the RIFF chunk (plus OpenDML `AVIX` chunks) must end exactly at the end of the file;
 /// - Matroska/WebM: the Segment must fit in the file (a Segment of unknown size, as live recorders write it,
 ///   is allowed);
-/// - MPEG-TS/M2TS: 188- or 192-byte packets with their sync bytes, and no cut final packet.
+/// - MPEG-TS/M2TS: 188- or 192-byte packets with their sync bytes, and no cut final packet;
+/// - MPEG-PS: the packs and PES packets after the last pack header must fit;
+/// - FLV: the file must end with the size of a whole tag; ASF/WMV: the data object must fit.
 /// Truncation details say how many bytes are missing.
 public enum ContainerCheck {
     /// Checks the file open at `fd`, `size` bytes long, against the structure its extension `ext` promises
@@ -24,6 +26,9 @@ public enum ContainerCheck {
         case .riffAVI: return checkRIFF(reader)
         case .matroska: return checkMatroska(reader)
         case .mpegTS: return checkTransportStream(reader)
+        case .programStream: return checkProgramStream(reader)
+        case .flv: return checkFLV(reader)
+        case .asf: return checkASF(reader)
         case .unchecked: return .ok
         }
     }

@@ -1,7 +1,7 @@
 import CFFmpeg
 
-/// The video side of a rendition: decodes the source stream, turns each picture as displayed (scaled to
-/// square pixels, rotated, 8-bit 4:2:0) and encodes it (H.264 High with libx264, or VP9 with libvpx).
+/// The video side of a rendition: decodes the source stream, turns each picture as displayed (deinterlaced,
+/// HDR tone-mapped, scaled to square pixels, rotated, 8-bit 4:2:0) and encodes it (H.264 High with libx264, or VP9 with libvpx).
 final class EncoderVideoPath {
     private let stream: UnsafeMutablePointer<AVStream>
     private let decoder: VideoDecoder
@@ -10,6 +10,9 @@ final class EncoderVideoPath {
     private let scaler = FrameScaler()
     /// Made on the first HDR or wide-gamut picture: libswscale would get its colours wrong.
     private var sdr: SDRConverter?
+    /// Made on the first interlaced picture: yadif weaves both fields into one frame without combing.
+    private var deinterlacer: VideoFilterGraph?
+    private let deinterlaced: AVFrameBox
     private let filterThreads: Int
     private let decoded: AVFrameBox
     private let scaled: AVFrameBox
@@ -34,6 +37,7 @@ final class EncoderVideoPath {
         filterThreads = threads
         decoder = try VideoDecoder(stream: stream, threads: threads)
         decoded = try AVFrameBox()
+        deinterlaced = try AVFrameBox()
         scaled = try AVFrameBox()
         turned = try AVFrameBox()
         let quarter = rotation == 90 || rotation == 270
@@ -124,14 +128,37 @@ final class EncoderVideoPath {
                 continue
             }
             try interrupter.check("encoding the rendition")
-            try encode(decoded.pointer, into: muxer)
+            if deinterlacer == nil, decoded.pointer.pointee.interlaced_frame != 0 {
+                deinterlacer = try VideoFilterGraph(
+                    filters: "yadif=mode=send_frame:parity=auto:deint=interlaced",
+                    input: .init(of: decoded.pointer), threads: filterThreads)
+            }
+            if let deinterlacer {
+                try deinterlacer.send(decoded.pointer)
+                try drainDeinterlacer(into: muxer)
+            } else {
+                try encode(decoded.pointer, into: muxer)
+            }
         }
         if packet == nil {
+            if let deinterlacer {
+                try deinterlacer.finish()
+                try drainDeinterlacer(into: muxer)
+            }
             try encoder.encode(nil, into: muxer)
             guard framesEncoded > 0 else {
                 let reason = lastFailure.map { " The last error was \($0)." } ?? ""
                 throw MediaError(.decodeFailed, "No frame of the \(decoder.codecName) video could be decoded.\(reason)")
             }
+        }
+    }
+
+    /// Encodes every picture the deinterlacer has ready.
+    private func drainDeinterlacer(into muxer: EncoderMuxer) throws(MediaError) {
+        guard let deinterlacer else { return }
+        while try deinterlacer.receive(into: deinterlaced.pointer) {
+            try encode(deinterlaced.pointer, into: muxer)
+            av_frame_unref(deinterlaced.pointer)
         }
     }
 
@@ -161,6 +188,7 @@ final class EncoderVideoPath {
         }
         defer { withExtendedLifetime(converted) {} }
         var timestamp = frame.pointee.best_effort_timestamp
+        if timestamp == CFFmpeg_AV_NOPTS_VALUE() { timestamp = frame.pointee.pts }
         if timestamp == CFFmpeg_AV_NOPTS_VALUE() {
             timestamp = lastTimestamp == .min ? origin : lastTimestamp + 1
         }

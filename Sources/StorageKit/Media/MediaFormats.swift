@@ -16,6 +16,12 @@ public enum MediaFormats {
         case matroska
         /// 188- or 192-byte transport stream packets.
         case mpegTS
+        /// MPEG program stream packs and PES packets at the end of the file.
+        case programStream
+        /// FLV tags and their trailing sizes at the end of the file.
+        case flv
+        /// ASF header and data objects.
+        case asf
         /// No structural check beyond what libavformat does while probing.
         case unchecked
     }
@@ -46,12 +52,12 @@ public enum MediaFormats {
             "mts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
             "m2ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
             "m2t": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
-            "mpg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .unchecked),
-            "mpeg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .unchecked),
-            "vob": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .unchecked),
-            "flv": Entry(mimeType: "video/x-flv", demuxers: ["flv"], structure: .unchecked),
-            "wmv": Entry(mimeType: "video/x-ms-wmv", demuxers: ["asf"], structure: .unchecked),
-            "asf": Entry(mimeType: "video/x-ms-asf", demuxers: ["asf"], structure: .unchecked),
+            "mpg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .programStream),
+            "mpeg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .programStream),
+            "vob": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .programStream),
+            "flv": Entry(mimeType: "video/x-flv", demuxers: ["flv"], structure: .flv),
+            "wmv": Entry(mimeType: "video/x-ms-wmv", demuxers: ["asf"], structure: .asf),
+            "asf": Entry(mimeType: "video/x-ms-asf", demuxers: ["asf"], structure: .asf),
             "ogv": Entry(mimeType: "video/ogg", demuxers: ["ogg"], structure: .unchecked),
             "mxf": Entry(mimeType: "application/mxf", demuxers: ["mxf"], structure: .unchecked),
         ]

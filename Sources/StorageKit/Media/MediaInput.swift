@@ -40,11 +40,12 @@ final class MediaInput {
         // Containers such as MP4/MOV and AVI describe their streams completely in their headers; decoding
         // frames to fill in what is already known would cost more than everything else ingest does.
         var complete = Self.headersAreComplete(opened)
-        if complete, needsPixelFormat, !Self.pixelFormatKnown(opened) {
-            // Everything but the pixel format is known: let libavformat decode just enough to learn it,
-            // without the frame-rate analysis the headers made unnecessary.
+        if complete, needsPixelFormat, !Self.pixelFormatKnown(opened), !Self.parsePixelFormats(opened) {
+            // Everything but the pixel format is known and no parser told it: let libavformat decode just
+            // enough to learn it, without the frame-rate analysis the headers made unnecessary.
             complete = false
             opened.pointee.fps_probe_size = 0
+            _ = avformat_seek_file(opened, -1, Int64.min, 0, 0, 0)
         }
         let infoStatus = complete ? 0 : avformat_find_stream_info(opened, nil)
         if complete, opened.pointee.bit_rate <= 0, let io = opened.pointee.pb, avio_size(io) > 0 {

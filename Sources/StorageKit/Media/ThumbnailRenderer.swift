@@ -47,9 +47,11 @@ public struct ThumbnailRenderer: Sendable {
         var picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation,
                                    duration: durationHint ?? input.durationSeconds)
         if picked == nil, reader.rejectedPackets == 0 {
-            // Containers without an index (MPEG-TS, PS) seek to a packet, not a keyframe: a short clip with a
-            // single keyframe then decodes nothing. Start again from the beginning.
-            picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation, duration: nil)
+            // Containers without an index (MPEG-TS, PS) seek to a packet, not a keyframe (with B-frames, one
+            // after the first keyframe even for time zero): a clip with a single keyframe then decodes
+            // nothing. Start again from the first byte.
+            picked = try pickFrame(
+                reader: reader, input: input, stream: stream, rotation: rotation, duration: nil, fromStart: true)
         }
         guard let picked else {
             let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
@@ -80,7 +82,7 @@ public struct ThumbnailRenderer: Sendable {
     /// best one seen; nil when no frame decodes.
     private func pickFrame(
         reader: VideoFrameReader, input: MediaInput, stream: UnsafeMutablePointer<AVStream>, rotation: Int,
-        duration: Double?
+        duration: Double?, fromStart: Bool = false
     ) throws(MediaError) -> AVFrameBox? {
         let times: [Double]
         if let duration, duration > 0 {
@@ -101,7 +103,10 @@ public struct ThumbnailRenderer: Sendable {
             var notBefore: Int64? = nil
             let keyframe = reader.keyframe(atOrBefore: target)
             let seekHelps = index == 0 || (keyframe.map { key in lastTimestamp.map { key > $0 } ?? true } ?? false)
-            if seekHelps, try reader.seek(toKeyframeAtOrBefore: target) {
+            if fromStart && index == 0 {
+                guard try reader.rewind() else { return nil }
+                notBefore = nil
+            } else if seekHelps, try reader.seek(toKeyframeAtOrBefore: target) {
                 notBefore = index == 0 ? nil : lastTimestamp.map { $0 + 1 }
             } else {
                 notBefore = target
@@ -131,22 +136,33 @@ public struct ThumbnailRenderer: Sendable {
     }
 
     /// A decoded frame made fit for libswscale, or nil when it already is: interlaced pictures are
-    /// deinterlaced (yadif, both fields blended into one picture without combing) and HDR or wide-gamut
-    /// pictures are converted to 8-bit SDR BT.709 at `size` by an ``SDRConverter``.
+    /// deinterlaced (estdif: edge-directed interpolation within one field, since a single frame has no
+    /// neighbours to compare with) and HDR, wide-gamut or BT.709-matrix pictures are converted to 8-bit SDR
+    /// with JPEG's BT.601 matrix at `size` by an ``SDRConverter``.
     private func prepare(
         _ frame: UnsafeMutablePointer<AVFrame>, size: (width: Int, height: Int), sdr: inout SDRConverter?
     ) throws(MediaError) -> AVFrameBox? {
         var current: AVFrameBox?
         if frame.pointee.interlaced_frame != 0 {
-            current = try VideoFilterGraph.applyOnce("yadif=mode=send_frame:parity=auto:deint=all", to: frame)
+            current = try VideoFilterGraph.applyOnce("estdif=mode=frame:parity=auto:deint=all", to: frame)
         }
         let picture = current?.pointer ?? frame
-        if SDRConverter.needsConversion(picture) {
+        if SDRConverter.needsConversion(picture) || !Self.hasJPEGMatrix(picture) {
             let converter = sdr ?? SDRConverter(output: .jpeg, threads: decoderThreads)
             sdr = converter
             current = try converter.convert(picture, width: size.width, height: size.height)
         }
         return current
+    }
+
+    /// Whether the picture's YCbCr uses the BT.601 matrix JPEG decoders assume (or says nothing, which
+    /// libswscale and FFmpeg's tools also take as BT.601). libswscale 6 cannot change the matrix of YCbCr, so
+    /// a BT.709 picture goes through zscale instead of having its colours shifted.
+    static func hasJPEGMatrix(_ frame: UnsafePointer<AVFrame>) -> Bool {
+        switch frame.pointee.colorspace {
+        case AVCOL_SPC_BT709, AVCOL_SPC_SMPTE240M, AVCOL_SPC_FCC, AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: false
+        default: true
+        }
     }
 
     /// The tallest displayed shape a thumbnail is drawn for: height at most this many times the width.

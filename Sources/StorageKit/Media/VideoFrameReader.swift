@@ -29,7 +29,19 @@ final class VideoFrameReader {
         let base = stream.pointee.time_base
         let start = stream.pointee.start_time == CFFmpeg_AV_NOPTS_VALUE() ? 0 : stream.pointee.start_time
         guard base.num > 0, base.den > 0 else { return start }
-        return start + Int64((seconds * Double(base.den) / Double(base.num)).rounded(.down))
+        return Self.offset(start, bySeconds: seconds, timeBase: (num: base.num, den: base.den))
+    }
+
+    /// `start` plus `seconds` in a time base of `num/den`, clamped to `Int64`: durations and time bases come from
+    /// the file, and a crafted pair (a duration of 1e10 s in a time base of 1/2^31) must not trap.
+    static func offset(_ start: Int64, bySeconds seconds: Double, timeBase: (num: Int32, den: Int32)) -> Int64 {
+        guard timeBase.num > 0, timeBase.den > 0, seconds.isFinite else { return start }
+        let ticks = (seconds * Double(timeBase.den) / Double(timeBase.num)).rounded(.down)
+        // 2^63 is exactly representable; anything at or past it (or below -2^63) is clamped.
+        let clamped: Int64 =
+            ticks >= 9_223_372_036_854_775_807.0 ? .max : ticks <= -9_223_372_036_854_775_808.0 ? .min : Int64(ticks)
+        let (sum, overflow) = start.addingReportingOverflow(clamped)
+        return overflow ? (clamped > 0 ? .max : .min) : sum
     }
 
     /// Converts a stream timestamp to seconds.
@@ -41,6 +53,23 @@ final class VideoFrameReader {
     /// The timestamp of the index's keyframe at or before `timestamp`, nil when the index does not say.
     func keyframe(atOrBefore timestamp: Int64) -> Int64? {
         avformat_index_get_entry_from_timestamp(stream, timestamp, AVSEEK_FLAG_BACKWARD)?.pointee.timestamp
+    }
+
+    /// Moves back to the start of the file (its first byte where the container allows it, else its first
+    /// timestamp) and resets the decoder. Returns false if the container cannot seek.
+    func rewind() throws(MediaError) -> Bool {
+        try input.interrupter.check("seeking")
+        var status = av_seek_frame(input.context, -1, 0, AVSEEK_FLAG_BYTE)
+        if status < 0 {
+            status = avformat_seek_file(input.context, -1, Int64.min, 0, 0, 0)
+        }
+        if status < 0 {
+            if input.interrupter.firedReason != nil { throw input.interrupter.error("seeking") }
+            return false
+        }
+        avcodec_flush_buffers(decoder.context)
+        draining = false
+        return true
     }
 
     /// Moves to the keyframe at or before `timestamp` and resets the decoder. Returns false if the container

@@ -45,13 +45,18 @@ extension FileOps {
         case kept(at: RawPath)
     }
 
-    /// Removes the file at `path` only if it is still the one `identity` describes (same device and inode).
+    /// Removes the file at `path` only if it is still the one `identity` describes (same device and inode, unchanged size, mtime and ctime).
     ///
     /// A name cannot be checked and unlinked in one step, so the entry is first renamed aside (atomically,
     /// within its folder) to a name the watcher ignores; what was moved is then checked: the same file is
     /// unlinked, any other file (a camera's `GOPR0001.MP4` dropped again) goes back under its name, or beside
     /// it when that name was taken meanwhile. Nothing but the identified file is ever unlinked.
     public static func removeIfSame(_ path: RawPath, identity: FileStatus) throws -> SameFileRemoval {
+        // Same inode is not enough: `cp` over the name or `rsync --inplace` rewrites the same inode. A file
+        // whose size or times moved is another file's content and stays. (The rename below sets the ctime,
+        // so it is compared before; size and mtime are compared again after.)
+        guard let current = try lstat(path) else { return .missing }
+        guard current.isUnchanged(comparedTo: identity) else { return .kept(at: path) }
         let aside = path.parent.appending(Array(".ingestd-unlink-\(UUID().uuidString.lowercased())".utf8))
         switch try renameNoReplace(path, aside) {
         case .sourceMissing: return .missing
@@ -59,7 +64,9 @@ extension FileOps {
             throw StorageError(code: .io, message: "cannot set \(path) aside to check it before removing it")
         case .renamed: break
         }
-        if let moved = try lstat(aside), moved.device == identity.device, moved.inode == identity.inode {
+        if let moved = try lstat(aside), moved.device == identity.device, moved.inode == identity.inode,
+            moved.size == identity.size, moved.mtimeNanos == identity.mtimeNanos
+        {
             guard aside.withCString({ unlink($0) }) == 0 else {
                 let e = errno
                 _ = try? renameBeside(aside, to: path)

@@ -134,6 +134,12 @@ public enum FileOps {
         guard let st = try lstat(source) else { return false }
         switch st.kind {
         case .regular:
+            // A hard-linked file is never opened (it is read through another name too): it stays.
+            guard st.linkCount == 1 else {
+                throw StorageError(
+                    code: .io,
+                    message: "cannot move \(source) to \(target): a file with \(st.linkCount) hard links is not read to copy it across filesystems")
+            }
             let input = try openForReading(source)
             defer { close(input) }
             let output = try createExclusive(target)
@@ -158,6 +164,8 @@ public enum FileOps {
             throw StorageError(
                 code: .io, message: "cannot move \(source) to \(target): a \(st.kind) cannot cross filesystems")
         }
+        // The new entry must survive a power cut before the original name goes.
+        syncDirectory(parent(target))
         guard source.withCString({ unlink($0) }) == 0 else {
             let e = errno
             unlink(target)

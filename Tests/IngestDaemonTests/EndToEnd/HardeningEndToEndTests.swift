@@ -41,4 +41,19 @@ struct HardeningEndToEndTests {
         #expect(try await h.stop() == 0)
         #expect(FileManager.default.fileExists(atPath: folder + "/.ingestd-tmp-a.mp4"))
     }
+
+    /// Scenario 10: uploads respect `MIN_FREE_BYTES` as dropped files do.
+    @Test func anUploadIsRefusedWhenTheStorageIsFull() async throws {
+        let h = try DaemonHarness(environment: ["MIN_FREE_BYTES": "\(Int64.max / 2)"])
+        defer { h.remove() }
+        try await h.start()
+        let clip = try TestClips.mp4
+        let up = try h.request("POST", "/projects/full/videos?filename=a.mp4", body: clip)
+        #expect(up.status == 507)
+        #expect(try up.object()["error"] as? String == "storage_full")
+        #expect(h.files(in: "storage/uploads").isEmpty)
+        #expect(h.files(in: "storage/.staging").isEmpty)
+        #expect(try h.request("GET", "/health").object()["status"] as? String == "degraded")
+        #expect(try await h.stop() == 0)
+    }
 }

@@ -28,4 +28,20 @@ struct WorkQueueTests {
         await queue.done("a")
         #expect(await queue.isIdle)
     }
+
+    /// Review item 10: a repeat notice for a busy path is kept even when the queue filled up meanwhile.
+    @Test func aRepeatNoticeIsKeptWhenTheQueueIsFull() async throws {
+        let queue = WorkQueue<String>(capacity: 1)
+        await queue.push("a")
+        #expect(await queue.pop() == "a")
+        await queue.push("a")
+        #expect(await queue.push("b"))
+        #expect(await queue.push("c") == false)
+        await queue.done("a")
+        #expect(await queue.pop() == "b")
+        await queue.done("b")
+        #expect(await queue.pop() == "a")
+        await queue.done("a")
+        #expect(await queue.isIdle)
+    }
 }

@@ -1,0 +1,94 @@
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The file handles one connection gave to NIO as `FileRegion`s (sendfile), and when they are done with.
+///
+/// A handle is closed by ``FileRegionCloser`` as soon as its region's write has finished or failed; handles whose
+/// writes never reached the pipeline (the connection died in between) are closed when the connection closes
+/// (``closeAll()``). ``waitUntilSent()`` lets the connection wait for its last file before closing, so that a
+/// `Connection: close` answer is not cut off.
+final class DeliveredFiles: Sendable {
+    private struct State {
+        var open: [ObjectIdentifier: NIOFileHandle] = [:]
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// Takes ownership of `handle` until its region is written or the connection closes.
+    func add(_ handle: NIOFileHandle) {
+        let refused = state.withLock { s -> Bool in
+            guard !s.closed else { return true }
+            s.open[ObjectIdentifier(handle)] = handle
+            return false
+        }
+        if refused { try? handle.close() }
+    }
+
+    /// The write of `handle`'s region finished (or failed): closes it.
+    func finished(_ handle: NIOFileHandle) {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.open[ObjectIdentifier(handle)] = nil
+            guard s.open.isEmpty else { return [] }
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        try? handle.close()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The connection closed: closes every handle still held (their writes were failed or dropped by now).
+    func closeAll() {
+        let (handles, waiters) = state.withLock { s in
+            s.closed = true
+            defer { s.open = [:]; s.waiters = [] }
+            return (Array(s.open.values), s.waiters)
+        }
+        for handle in handles { try? handle.close() }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// How many handles are held (tests).
+    var openCount: Int { state.withLock { $0.open.count } }
+
+    /// Returns once every region handed over has been written (or the connection closed).
+    func waitUntilSent() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { s -> Bool in
+                if s.open.isEmpty || s.closed { return true }
+                s.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+}
+
+/// Closes the file handle of each `FileRegion` body part once its write completes, and completes the writer's
+/// promise after that. Sits at the tail of the pipeline, above the HTTP encoder.
+final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let files: DeliveredFiles
+
+    init(files: DeliveredFiles) { self.files = files }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .body(.fileRegion(let region)) = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        let done = context.eventLoop.makePromise(of: Void.self)
+        let files = self.files
+        done.futureResult.whenComplete { result in
+            files.finished(region.fileHandle)
+            promise?.completeWith(result)
+        }
+        context.write(data, promise: done)
+    }
+}
