@@ -26,7 +26,7 @@ public struct RejectedStore: Sendable {
     public init(layout: StorageLayout) { self.layout = layout }
 
     /// Moves `path` (any file type: a symlink or FIFO is moved as itself, never opened) under `name` or
-    /// `<stem>-<n><ext>`, writing the reason file first so that a rejected file always has its reason.
+    /// `<stem>-<n><ext>` (always the latter for a name ending in `.reason.json`), writing the reason file first so that a rejected file always has its reason.
     /// Returns the name used, or `nil` when `path` vanished before it could be moved.
     @discardableResult
     public func reject(path: some SyscallPath, as name: String, project: ProjectID, rejection: Rejection) throws -> String? {
@@ -36,6 +36,9 @@ public struct RejectedStore: Sendable {
         let reasonJSON = try RejectedStore.encoder.encode(rejection)
         for n in 0..<100_000 {
             let candidate = n == 0 ? safeName : RejectedStore.numberedName(safeName, n)
+            // A user's file never takes a name that reads as a reason file (`x.reason.json` is kept as
+            // `x.reason-1.json`): it would hide from the listing and be refused by retry.
+            if candidate.hasSuffix(".reason.json") { continue }
             let target = folder + "/" + candidate
             let reasonPath = target + ".reason.json"
             if try FileOps.lstat(target) != nil { continue }

@@ -59,4 +59,21 @@ struct ReviewFixesTests {
         #expect(result == .kept(at: RawPath(path)))
         #expect(FileManager.default.contents(atPath: path) == Data(repeating: 2, count: 100))
     }
+
+    /// Item 12: a dropped file named like a reason file is kept under a name that cannot be mistaken for
+    /// one, so it is listed (and can be retried).
+    @Test func aFileNamedLikeAReasonFileIsListed() throws {
+        let b = try RejectedStoreTests.Bench()
+        defer { b.dir.remove() }
+        let source = try writeFile(b.dir.path + "/drop/demo/x.reason.json", Array("{}".utf8))
+        let name = try b.store.reject(
+            path: source, as: "x.reason.json", project: Fixture.demo,
+            rejection: RejectedStoreTests.rejection(original: "x.reason.json"))
+        #expect(name == "x.reason-1.json")
+        #expect(listing(b.folder) == ["x.reason-1.json", "x.reason-1.json.reason.json"])
+        let listed = try b.store.list(project: Fixture.demo)
+        #expect(listed.map(\.name) == ["x.reason-1.json"])
+        #expect(listed.first?.reason == "not_media")
+        #expect(listed.first?.originalFilename == "x.reason.json")
+    }
 }
