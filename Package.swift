@@ -112,15 +112,17 @@ let package = Package(
             dependencies: ["StorageKit"],
             swiftSettings: strictness
         ),
+        // Running programs from tests without Foundation.Process (see ChildProcess); shared by both test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictness),
         .testTarget(
             name: "StorageKitTests",
-            dependencies: ["StorageKit", "IngestConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StorageKit", "IngestConfig", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         .testTarget(
             name: "IngestDaemonTests",
             dependencies: [
-                "IngestDaemon", "StorageKit", "IngestConfig",
+                "IngestDaemon", "StorageKit", "IngestConfig", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -16,16 +16,35 @@ as_owner() {
   fi
 }
 
+# A server started from here must not keep open what its caller handed down (a test runner's pipe or socket
+# would then never see EOF): close every inherited descriptor above stderr.
+close_inherited() {
+  local fd
+  for fd in $(ls /proc/$BASHPID/fd); do
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 case "$cmd" in
   start)
+    close_inherited
     [ -x "$bin/initdb" ] || { echo "pg-test-cluster: $bin/initdb missing: install Debian's postgresql" >&2; exit 1; }
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown nobody "$dir" && chmod 0755 "$dir"
     as_owner "$bin/initdb -D '$dir/db' -A trust -U postgres >'$dir/initdb.log' 2>&1" \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    # fsync=off (PG_FSYNC=on to keep it) spares the disk the copies of the many test databases; a committed
-    # transaction still survives the server's own crash (pg_ctl stop -m immediate), only not the machine's.
-    as_owner "$bin/pg_ctl -D '$dir/db' -o \"-k '$dir' -c listen_addresses= -c max_connections=300 -c fsync=${PG_FSYNC:-off}\" -l '$dir/pg.log' start -w >/dev/null" \
+    # The settings live in the cluster's own configuration, so that a test restarting it with a plain
+    # `pg_ctl start` gets the same socket folder. fsync=off (PG_FSYNC=on to keep it) spares the disk the copies
+    # of the many test databases; a committed transaction still survives the server's own crash
+    # (pg_ctl stop -m immediate), only not the machine's.
+    cat >>"$dir/db/postgresql.conf" <<EOF
+unix_socket_directories = '$dir'
+listen_addresses = ''
+max_connections = 300
+fsync = ${PG_FSYNC:-off}
+EOF
+    as_owner "$bin/pg_ctl -D '$dir/db' -l '$dir/pg.log' start -w >/dev/null" \
       || { cat "$dir/pg.log" >&2; exit 1; }
     as_owner "$bin/createdb -h '$dir' -U postgres ingestd"
     echo "postgres:///ingestd?host=$dir&user=postgres"

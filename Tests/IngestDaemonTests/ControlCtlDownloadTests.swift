@@ -7,6 +7,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// `ingestctl projects` and `ingestctl download` against the fake backend's files.
@@ -17,30 +18,9 @@ struct ControlCtlDownloadTests {
     /// Runs the built ingestctl; stdout is kept as bytes (downloads to `-o -` are binary).
     static func ctl(_ args: [String], in directory: String? = nil) async throws -> Run {
         guard let binary = ControlCtlTests.binary else { throw TestError("ingestctl is not built next to the tests") }
-        return try await onThread {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = args
-            p.environment = ["PATH": "/usr/bin:/bin"]
-            if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            // Read both pipes at once: a large stdout must not block behind a full stderr pipe or the reverse.
-            let errData = Mutex(Data())
-            let done = DispatchSemaphore(value: 0)
-            let reader = Thread {
-                errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() }
-                done.signal()
-            }
-            reader.start()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            done.wait()
-            return Run(code: p.terminationStatus, out: [UInt8](o), err: String(decoding: errData.withLock { $0 }, as: UTF8.self))
-        }
+        let run = try await Program.run(
+            binary, args, environment: ["PATH": "/usr/bin:/bin"], directory: directory, timeout: .seconds(100))
+        return Run(code: run.status, out: run.stdout, err: run.stderrText)
     }
 
     @Test(.enabled(if: ControlCtlTests.binary != nil)) func projectsTableAndJSON() async throws {

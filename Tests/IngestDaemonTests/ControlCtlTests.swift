@@ -6,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// Runs the built `ingestctl` (next to the test bundle) against a test server.
@@ -22,23 +23,10 @@ struct ControlCtlTests {
 
     static func ingestctl(_ args: [String], environment: [String: String] = [:], stdin: String? = nil) async throws -> Run {
         guard let binary else { throw TestError("ingestctl is not built next to the tests") }
-        return try await onThread {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = args
-            p.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-            let out = Pipe(), err = Pipe(), input = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = input
-            try p.run()
-            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-            try? input.fileHandleForWriting.close()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return Run(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-        }
+        let run = try await Program.run(
+            binary, args, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 },
+            input: Array((stdin ?? "").utf8), timeout: .seconds(50))
+        return Run(code: run.status, out: run.stdoutText, err: run.stderrText)
     }
 
     @Test(.enabled(if: binary != nil)) func commandsAndExitCodes() async throws {

@@ -121,6 +121,22 @@ final class NotifyListener: @unchecked Sendable {
         return messages
     }
 
+    /// Every datagram until one equals `last` (included) or `timeout` passes, with arrival times, on a thread of
+    /// its own: how long a storm of calls takes depends on the machine's load, the end of what it sends does not.
+    func collect(until last: String, timeout: Duration) async -> [(message: String, at: ContinuousClock.Instant)] {
+        await withCheckedContinuation { continuation in
+            Thread {
+                let end = ContinuousClock.now + timeout
+                var messages: [(String, ContinuousClock.Instant)] = []
+                while case let left = end - ContinuousClock.now, left > .zero, messages.last?.0 != last {
+                    guard let message = self.receive(timeout: left) else { break }
+                    messages.append((message, ContinuousClock.now))
+                }
+                continuation.resume(returning: messages)
+            }.start()
+        }
+    }
+
     /// ``receiveAll(for:)`` on a thread of its own, so that waiting does not hold a cooperative thread that the
     /// code under test (timers, the watchdog) needs.
     func collect(for window: Duration) async -> [(message: String, at: ContinuousClock.Instant)] {

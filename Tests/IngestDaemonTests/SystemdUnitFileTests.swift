@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The unit files in `systemd/`, checked by `scripts/check-systemd-units.sh` (systemd-analyze verify, the
 /// security exposure limit, sysusers and tmpfiles). Skipped only when systemd-analyze is not installed.
@@ -14,17 +15,10 @@ struct SystemdUnitFileTests {
 
     /// Runs the check script on `units`; returns its exit status and output.
     private func check(_ units: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.script, units]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let run = try Program.runBlocking(
+            "/bin/bash", [Self.script, units],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, timeout: .seconds(50))
+        return (run.status, run.stdoutText + run.stderrText)
     }
 
     @Test(.enabled(if: Self.analyzeInstalled, "systemd-analyze is not installed"))

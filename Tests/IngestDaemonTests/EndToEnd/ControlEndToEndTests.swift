@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// The control API of the real daemon, over its socket, checked against the disk.
@@ -194,15 +195,7 @@ struct ControlEndToEndTests {
     }
 
     static func exitCode(of arguments: [String], environment: [String: String]) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: DaemonHarness.ingestctl)
-        p.arguments = arguments
-        p.environment = environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        try Program.runBlocking(DaemonHarness.ingestctl, arguments, environment: environment, timeout: .seconds(30)).status
     }
 }
 
@@ -224,7 +217,7 @@ struct LowSpaceEndToEndTests {
         #expect(((health["reasons"] as? [String]) ?? []).contains { $0.contains("MIN_FREE_BYTES") })
         // Space "returns" (the limit is lowered live): the waiting file is taken without any other step.
         try "MIN_FREE_BYTES=0\n".write(toFile: config, atomically: true, encoding: .utf8)
-        kill(h.process!.processIdentifier, SIGHUP)
+        kill(h.process!.pid, SIGHUP)
         try await waitUntil("the file is stored") { try h.assets("s").count == 1 }
         #expect(try h.request("GET", "/health").object()["status"] as? String == "ok")
         #expect(try await h.stop() == 0)

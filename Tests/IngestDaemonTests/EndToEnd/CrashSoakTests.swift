@@ -71,7 +71,6 @@ struct CrashSoakTests {
             }
             if kills < plan.kills {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 50...700, using: &rng)))
-                if let p = h.process, p.isRunning { kill(p.processIdentifier, SIGKILL) }
                 _ = try await h.stop(signal: SIGKILL)
                 kills += 1
                 try await h.start()

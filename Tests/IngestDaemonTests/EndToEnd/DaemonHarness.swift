@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ final class DaemonHarness: @unchecked Sendable {
     var storage: String { sharedStorage ?? root + "/storage" }
     var socket: String { sharedStorage == nil ? root + "/storage/ingestd.sock" : root + "/ingestd.sock" }
     var logPath: String { root + "/daemon.log" }
-    private(set) var process: Process?
+    private(set) var process: ChildProcess?
     var environment: [String: String]
 
     init(settleMS: Int = 150, environment: [String: String] = [:]) throws {
@@ -36,7 +37,7 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     deinit {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process?.signal(SIGKILL)
     }
 
     /// The built binaries sit beside the test bundle.
@@ -56,21 +57,13 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Starts the daemon and (unless told not to) waits until `/health` answers.
     func start(extraArguments: [String] = [], waitForHealth: Bool = true) async throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.ingestd)
-        p.arguments = ["--drop", drop, "--storage", storage, "--socket", socket] + extraArguments
         var env = ProcessInfo.processInfo.environment.filter { key, _ in
             !["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM", "WATCHDOG_USEC"].contains(key)
         }
         env.merge(environment) { $1 }
-        p.environment = env
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        p.standardOutput = log
-        p.standardError = log
-        try p.run()
-        process = p
+        process = try ChildProcess(
+            Self.ingestd, ["--drop", drop, "--storage", storage, "--socket", socket] + extraArguments,
+            environment: env, stdout: logPath, stderr: logPath, append: true)
         guard waitForHealth else { return }
         try await waitUntil("the control socket answers", timeout: .seconds(20)) {
             (try? self.request("GET", "/health").status) == 200
@@ -81,21 +74,17 @@ final class DaemonHarness: @unchecked Sendable {
     @discardableResult
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async throws -> Int32 {
         guard let p = process else { return 0 }
-        kill(p.processIdentifier, signal)
-        let deadline = ContinuousClock.now + timeout
-        while p.isRunning {
-            if ContinuousClock.now > deadline { throw Failure(description: "ingestd did not exit within \(timeout)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        if signal != 0 { p.signal(signal) }
+        let status = try await p.wait(timeout: timeout)
         process = nil
-        return p.terminationStatus
+        return status
     }
 
     /// Removes the folders (the daemon must be stopped).
     func remove() {
-        if let p = process, p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+        if let p = process {
+            p.signal(SIGKILL)
+            _ = try? p.waitBlocking(timeout: .seconds(30))
         }
         try? FileManager.default.removeItem(atPath: root)
     }
@@ -130,24 +119,9 @@ final class DaemonHarness: @unchecked Sendable {
         return Response(status: status, body: Data(out[..<newline]))
     }
 
-    /// Runs a program, returns stdout. Output goes through a temporary file, not a pipe: a daemon spawned
-    /// concurrently by another test could inherit a pipe's write end and keep it from ever reaching EOF.
+    /// Runs a program, returns stdout.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> [UInt8] {
-        let outPath = NSTemporaryDirectory() + "ingestd-e2e-out-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        defer { unlink(outPath) }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        if let environment { p.environment = environment }
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try out.close()
-        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: outPath)))
+        try Program.runBlocking(executable, arguments, environment: environment, timeout: .seconds(120)).stdout
     }
 
     // MARK: - Files

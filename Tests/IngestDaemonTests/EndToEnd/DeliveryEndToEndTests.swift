@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// The delivery routes, `GET /projects` and `ingestctl download`/`projects` of the real daemon, checked against
@@ -46,20 +47,8 @@ struct DeliveryEndToEndTests {
     }
 
     static func ctl(_ h: DaemonHarness, _ args: [String], in directory: String) async throws -> Int32 {
-        try await onThread { try ctlSync(h, args, in: directory) }
-    }
-
-    static func ctlSync(_ h: DaemonHarness, _ args: [String], in directory: String) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: DaemonHarness.ingestctl)
-        p.arguments = ["--socket", h.socket] + args
-        p.currentDirectoryURL = URL(fileURLWithPath: directory)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        try await Program.run(DaemonHarness.ingestctl, ["--socket", h.socket] + args, directory: directory, timeout: .seconds(60))
+            .status
     }
 
     @Test func droppedClipIsServedWithRangesValidatorsAndDownloads() async throws {

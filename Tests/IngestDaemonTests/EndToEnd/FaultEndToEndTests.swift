@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// Issue 10, faults: storage full on a small filesystem the test mounts (skipped with a message where it
@@ -49,14 +50,7 @@ struct FaultEndToEndTests {
     }
 
     static func run(_ tool: String, _ arguments: [String]) -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
+        (try? Program.runBlocking(tool, arguments, timeout: .seconds(30)).status) == 0
     }
 
     /// The drop folder deleted and re-created while running: a log line, `/health` degraded, and files put

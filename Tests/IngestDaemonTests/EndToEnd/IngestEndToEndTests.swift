@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// Drives the built `ingestd` binary: drop files, poll the socket, check the disk.
@@ -226,17 +227,11 @@ struct IngestEndToEndTests {
     @Test func badConfigurationStopsWithAMessageNamingTheKey() throws {
         let h = try DaemonHarness()
         defer { h.remove() }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: DaemonHarness.ingestd)
-        p.arguments = ["--drop", h.drop, "--storage", h.storage]
-        p.environment = ["DUPLICATES": "maybe", "PATH": "/usr/bin:/bin"]
-        let errPath = h.root + "/stderr.txt"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try p.run()
-        p.waitUntilExit()
-        let message = try String(contentsOfFile: errPath, encoding: .utf8)
-        #expect(p.terminationStatus == 78)
+        let run = try Program.runBlocking(
+            DaemonHarness.ingestd, ["--drop", h.drop, "--storage", h.storage],
+            environment: ["DUPLICATES": "maybe", "PATH": "/usr/bin:/bin"], timeout: .seconds(30))
+        let message = run.stderrText
+        #expect(run.status == 78)
         #expect(message.contains("DUPLICATES=maybe"))
         #expect(message.contains("reject or keep"))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -81,24 +82,14 @@ struct NginxEndToEndTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let port = try Self.freePort()
         let config = try Self.writeConfig(in: dir, socket: h.socket, port: port)
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: Self.nginx)
-        check.arguments = ["-t", "-q", "-p", dir, "-c", config]
-        check.standardError = FileHandle.nullDevice
-        try check.run()
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0, "nginx -t refused the example config")
+        let check = try await Program.run(Self.nginx, ["-t", "-q", "-p", dir, "-c", config], timeout: .seconds(30))
+        #expect(check.status == 0, "nginx -t refused the example config: \(check.stderrText)")
 
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: Self.nginx)
-        server.arguments = ["-p", dir, "-c", config]
-        server.standardError = FileHandle.nullDevice
-        server.standardOutput = FileHandle.nullDevice
-        try server.run()
+        let server = try ChildProcess(Self.nginx, ["-p", dir, "-c", config])
         defer {
-            // SIGKILL: one process, nothing to drain, and a test runner's blocked signals are inherited.
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
+            // SIGKILL: one process (`master_process off`), nothing to drain.
+            server.signal(SIGKILL)
+            _ = try? server.waitBlocking(timeout: .seconds(10))
         }
         let base = "http://127.0.0.1:\(port)/projects/web/videos/\(id)"
         @Sendable func get(_ url: String, _ extra: [String] = []) async throws -> (Int, [UInt8]) {

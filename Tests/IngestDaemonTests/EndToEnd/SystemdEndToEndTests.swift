@@ -38,7 +38,7 @@ struct SystemdEndToEndTests {
         }
         let statuses = (seen + window.map(\.message)).flatMap { $0.split(separator: "\n") }.filter { $0.hasPrefix("STATUS=") }
         #expect(statuses.contains { $0.contains("ingested") && $0.contains("queues") }, "no STATUS= line with figures: \(statuses)")
-        kill(h.process!.processIdentifier, SIGTERM)
+        kill(h.process!.pid, SIGTERM)
         let after = await listener.collect(for: .seconds(2))
         #expect(after.contains { $0.message.split(separator: "\n").contains("STOPPING=1") })
         #expect(try await h.stop() == 0)
@@ -56,7 +56,7 @@ struct SystemdEndToEndTests {
         try await waitUntil("the first thumbnail exists") { try h.assets("w").first?["thumbnail_path"] as? String != nil }
 
         try "THUMBNAIL_WIDTH=160\n".write(toFile: config, atomically: true, encoding: .utf8)
-        kill(h.process!.processIdentifier, SIGHUP)
+        kill(h.process!.pid, SIGHUP)
         try await waitUntil("the reload is logged") { h.log.contains("configuration reloaded") }
         try h.drop(clips[1], as: "w/second.mp4")
         try await waitUntil("the second thumbnail exists") {
@@ -64,7 +64,7 @@ struct SystemdEndToEndTests {
         }
 
         try "THUMBNAIL_WIDTH=lots\n".write(toFile: config, atomically: true, encoding: .utf8)
-        kill(h.process!.processIdentifier, SIGHUP)
+        kill(h.process!.pid, SIGHUP)
         try await waitUntil("the refusal is logged") { h.log.contains("reload refused") }
         #expect(h.log.contains("THUMBNAIL_WIDTH=lots"))
         try h.drop(clips[2], as: "w/third.mp4")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Real clips for the end-to-end tests, made once per test run with the ffmpeg CLI (installed by
 /// scripts/install-deps.sh) and shared read-only.
@@ -47,13 +48,10 @@ enum TestClips {
         defer { lock.unlock() }
         let path = directory + "/" + name
         if FileManager.default.fileExists(atPath: path) { return path }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        p.arguments = ["-nostdin", "-y", "-loglevel", "error"] + arguments + [path + ".tmp." + (name as NSString).pathExtension]
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw Failure(description: "ffmpeg could not make \(name)") }
+        let run = try Program.runBlocking(
+            "/usr/bin/ffmpeg",
+            ["-nostdin", "-y", "-loglevel", "error"] + arguments + [path + ".tmp." + (name as NSString).pathExtension])
+        guard run.status == 0 else { throw Failure(description: "ffmpeg could not make \(name): \(run.stderrText)") }
         try FileManager.default.moveItem(atPath: path + ".tmp." + (name as NSString).pathExtension, toPath: path)
         return path
     }

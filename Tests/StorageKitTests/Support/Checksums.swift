@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Expected digests computed outside the code under test, by the coreutils CLIs.
 enum Checksums {
@@ -8,24 +9,11 @@ enum Checksums {
 
     /// Runs `/usr/bin/<tool>` with `arguments`, feeding `input` on stdin; returns the first word of stdout.
     static func run(_ tool: String, _ arguments: [String] = [], input: [UInt8]? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        let stdin = Pipe()
-        if input != nil { process.standardInput = stdin }
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input))
-            try stdin.fileHandleForWriting.close()
+        let run = try Program.runBlocking("/usr/bin/" + tool, arguments, input: input)
+        guard run.status == 0 else {
+            throw Failure(description: "\(tool) \(arguments) exited with \(run.status)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(tool) \(arguments) exited with \(process.terminationStatus)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let text = run.stdoutText
         return String(text.split(separator: " ", maxSplits: 1).first ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }

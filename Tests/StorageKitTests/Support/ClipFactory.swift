@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Makes small media files for tests with the ffmpeg CLI (guaranteed by scripts/install-deps.sh) in a fresh
 /// temporary directory. Call `remove()` when done.
@@ -24,24 +25,12 @@ struct ClipFactory {
     /// Runs `ffmpeg -nostdin -y -loglevel error ARGS`, returning stdout; throws with stderr on failure.
     @discardableResult
     static func ffmpeg(_ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-nostdin", "-y", "-hide_banner", "-loglevel", "error"] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Read before waiting so a large stdout cannot fill the pipe and stall ffmpeg.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let messages = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                description: "ffmpeg \(arguments.joined(separator: " ")) failed: "
-                    + String(decoding: messages, as: UTF8.self))
+        let run = try Program.runBlocking(
+            "/usr/bin/ffmpeg", ["-nostdin", "-y", "-hide_banner", "-loglevel", "error"] + arguments)
+        guard run.status == 0 else {
+            throw Failure(description: "ffmpeg \(arguments.joined(separator: " ")) failed: " + run.stderrText)
         }
-        return data
+        return Data(run.stdout)
     }
 
     /// Encodes lavfi `video` (and optional lavfi `audio`) into `name` with extra output `options`.
@@ -160,16 +149,10 @@ struct ClipFactory {
 
     /// Width and height of the first video stream of `file`, by ffprobe.
     static func probeSize(_ file: String) throws -> (width: Int, height: Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-                             "-of", "csv=p=0", file]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let fields = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let run = try Program.runBlocking(
+            "/usr/bin/ffprobe",
+            ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", file])
+        let fields = run.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: ",").compactMap { Int($0) }
         guard fields.count == 2 else { throw Failure(description: "ffprobe gave no size for \(file)") }
         return (fields[0], fields[1])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What `ffprobe -show_streams -show_format` says about a file, as JSON objects.
 struct FFprobeReport {
@@ -6,15 +7,9 @@ struct FFprobeReport {
     let format: [String: Any]
 
     init(_ file: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error", "-show_streams", "-show_format", "-of", "json", file]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = Data(
+            try Program.runBlocking("/usr/bin/ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", file])
+                .stdout)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         streams = object["streams"] as? [[String: Any]] ?? []
         format = object["format"] as? [String: Any] ?? [:]

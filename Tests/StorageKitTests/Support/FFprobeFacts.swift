@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// What the `ffprobe` CLI says of a file, for comparing the in-process probe against the reference tool.
 struct FFprobeFacts {
@@ -10,15 +11,10 @@ struct FFprobeFacts {
     var audio: [String: Any]?
 
     init(_ path: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = Data(
+            try Program.runBlocking(
+                "/usr/bin/ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
+            ).stdout)
         let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         let format = root["format"] as? [String: Any] ?? [:]
         formatName = format["format_name"] as? String ?? ""
