@@ -41,32 +41,34 @@ extension Daemon: ControlBackend {
             // `ingest` counts every file the daemon knows and has not finished: settling, queued or in flight.
             queues: .init(
                 ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth,
-                renditions: renditions.depth,
+                renditions: await renditions.depth,
                 settling: settling),
             reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
     }
 
     func storageStats(project: ProjectID?) async throws -> any Encodable & Sendable {
         let layout = context.layout
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await context.blocking.run {
             try StorageStatistics.compute(layout: layout, project: project)
         }
     }
 
     func listAssets(project: ProjectID, limit: Int?, after: String?) async throws -> [Asset] {
-        try context.catalog.list(project: project, limit: limit, after: after)
+        try await context.withCatalog { try $0.list(project: project, limit: limit, after: after) }
     }
 
     func asset(project: ProjectID, id: String) async throws -> Asset? {
-        try context.catalog.asset(project: project, id: id)
+        try await context.withCatalog { try $0.asset(project: project, id: id) }
     }
 
     func deleteAsset(project: ProjectID, id: String) async throws -> Bool {
-        guard let asset = try context.catalog.asset(project: project, id: id) else { return false }
+        guard let asset = try await context.withCatalog({ try $0.asset(project: project, id: id) }) else { return false }
         // The record goes first: a crash after it leaves files that repair reports, never a record without a file.
-        _ = try context.catalog.write { tx in
-            try tx.cancelJobs(assetID: asset.id)
-            return try tx.delete(id: asset.id)
+        _ = try await context.withCatalog { catalog in
+            try catalog.write { tx in
+                try tx.cancelJobs(assetID: asset.id)
+                return try tx.delete(id: asset.id)
+            }
         }
         renditions.cancelRunning(assetID: asset.id)
         unlink(try context.layout.absolute(asset.relativePath))
@@ -85,7 +87,7 @@ extension Daemon: ControlBackend {
         let layout = context.layout
         let catalog = context.catalog
         renditions.cancelRunning(project: project.rawValue)
-        let summary = try await NIOThreadPool.singleton.runIfActive {
+        let summary = try await context.blocking.run {
             try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
         }
         context.logger.notice(
@@ -104,7 +106,7 @@ extension Daemon: ControlBackend {
         let catalog = context.catalog
         let logger = context.logger
         let config = context.config.current
-        let summary = try await NIOThreadPool.singleton.runIfActive {
+        let summary = try await context.blocking.run {
             try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
         }
         for id in summary.thumbnailAssetIDs { await thumbnails.enqueue(id) }
@@ -143,7 +145,7 @@ extension Daemon: ControlBackend {
                 unlink(path + ".reason.json")
                 let config = context.config.current
                 let ingestor = context.ingestor
-                let outcome = try await NIOThreadPool.singleton.runIfActive {
+                let outcome = try await context.blocking.run {
                     ingestor.ingestDropped(source: RawPath(path), project: project, config: config)
                 }
                 await handle(outcome, source: RawPath(path))
@@ -160,7 +162,7 @@ extension Daemon: ControlBackend {
     func metrics() async -> String {
         context.metrics.ingestQueue.set(Double(await ingestQueue.depth))
         context.metrics.thumbnailQueue.set(Double(await thumbnails.depth))
-        context.metrics.renditionQueue.set(Double(renditions.depth))
+        context.metrics.renditionQueue.set(Double(await renditions.depth))
         context.metrics.settleQueue.set(Double(await settle.count))
         if let st = try? FileOps.lstat(context.layout.catalogPath) {
             context.metrics.catalogBytes.set(Double(st.size))
@@ -182,7 +184,7 @@ extension Daemon: ControlBackend {
     {
         let config = context.config.current
         let ingestor = context.ingestor
-        let outcome = try await NIOThreadPool.singleton.runIfActive {
+        let outcome = try await context.blocking.run {
             ingestor.ingestUpload(
                 staged: stagedFile, originalFilename: originalFilename, project: project, size: size, checksum: sha256,
                 config: config)

@@ -6,13 +6,13 @@ extension Daemon {
     func projects() async throws -> [ProjectSummary] {
         let catalog = context.catalog
         let layout = context.layout
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await context.blocking.run {
             try ProjectSummary.all(catalog: catalog, layout: layout)
         }
     }
 
     func deliverable(project: ProjectID, id: String, item: AssetFileItem) async throws -> Deliverable {
-        guard let asset = try context.catalog.asset(project: project, id: id) else {
+        guard let asset = try await context.withCatalog({ try $0.asset(project: project, id: id) }) else {
             throw ControlAPIError.notFound("no asset \(id) in project \(project)")
         }
         return try Deliverable.resolve(asset: asset, item: item, root: context.layout.root)

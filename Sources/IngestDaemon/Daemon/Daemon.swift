@@ -162,8 +162,7 @@ final class Daemon: Sendable {
         } else if let waiting = await settle.waitingReason {
             reasons.append(waiting)
         }
-        let catalog = context.catalog
-        if let unreachable = try? await NIOThreadPool.singleton.runIfActive({ catalog.checkReachable() }) {
+        if let unreachable = try? await context.withCatalog({ $0.checkReachable() }) {
             reasons.append(unreachable + "; new files wait in the drop")
         }
         if let waiting = backoff.waitingReason() { reasons.append(waiting) }

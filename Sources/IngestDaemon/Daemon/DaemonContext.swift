@@ -13,6 +13,8 @@ final class DaemonContext: Sendable {
     let ingestor: Ingestor
     let startedAt = ContinuousClock.now
     let dropRoot: RawPath
+    /// Where the services' blocking work runs (see ``BlockingThreads``).
+    let blocking: BlockingThreads
 
     init(config: IngestConfiguration, logger: Logger) throws {
         layout = StorageLayout(root: config.storagePath)
@@ -39,14 +41,21 @@ final class DaemonContext: Sendable {
         catalog = try Catalog.open(
             url: config.catalogURL, layout: layout, nodeID: config.nodeID, poolSize: poolSize,
             logger: logger)
+        blocking = BlockingThreads(count: poolSize)
         self.config = ConfigStore(config)
         self.logger = logger
-        events = EventBus(catalog: catalog, logger: logger)
+        events = EventBus(catalog: catalog, blocking: blocking, logger: logger)
         let metrics = DaemonMetrics()
         self.metrics = metrics
         ingestor = Ingestor(layout: layout, catalog: catalog, logger: logger) { elapsed, _ in
             metrics.hashDuration.record(elapsed)
         }
+    }
+
+    /// Runs `body` with the catalog on the blocking threads; the caller is suspended, not blocked, meanwhile.
+    func withCatalog<T: Sendable>(_ body: @escaping @Sendable (Catalog) throws -> T) async throws -> T {
+        let catalog = self.catalog
+        return try await blocking.run { try body(catalog) }
     }
 
     /// The project a dropped path belongs to (nil project: invalid folder name), or nil when outside the drop.

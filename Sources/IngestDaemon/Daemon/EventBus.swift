@@ -9,6 +9,7 @@ import StorageKit
 /// overflows the subscriber is told where its gap starts.
 actor EventBus {
     private let catalog: Catalog
+    private let blocking: BlockingThreads
     private let logger: Logger
     private var subscribers: [UInt64: Subscriber] = [:]
     private var nextSubscriberID: UInt64 = 0
@@ -16,6 +17,9 @@ actor EventBus {
     private var delivered: Int64
     /// The catalog's notice of other nodes' events (PostgreSQL `LISTEN`), while following.
     private var watch: (any CatalogEventWatch)?
+    /// A catch-up is reading the catalog (the actor is free meanwhile); another call only asks it to go on.
+    private var catchingUp = false
+    private var catchUpAgain = false
 
     private struct Subscriber {
         let continuation: AsyncStream<[UInt8]>.Continuation
@@ -26,8 +30,9 @@ actor EventBus {
     /// Events a subscriber may have waiting before it counts as slow.
     static let subscriberBuffer = 1024
 
-    init(catalog: Catalog, logger: Logger) {
+    init(catalog: Catalog, blocking: BlockingThreads, logger: Logger) {
         self.catalog = catalog
+        self.blocking = blocking
         self.logger = logger
         // Events from before this start are history: subscribers replay them with `?since=`.
         delivered = (try? catalog.lastEventID()) ?? 0
@@ -44,31 +49,43 @@ actor EventBus {
 
     /// Stores `event` (assigning its consecutive id) and delivers it.
     @discardableResult
-    func publish(_ event: IngestEvent) -> IngestEvent? {
+    func publish(_ event: IngestEvent) async -> IngestEvent? {
         let stored: IngestEvent
         do {
-            stored = try catalog.appendEvent(event)
+            stored = try await blocking.run { [catalog] in try catalog.appendEvent(event) }
         } catch {
             logger.error("cannot store event", metadata: ["error": "\(error)"])
             return nil
         }
-        catchUp()
+        await catchUp()
         return stored
     }
 
     /// Delivers, in id order, every event the catalog holds beyond the last one delivered (events appended in
-    /// the same transaction as the change they describe).
-    func catchUp() {
-        do {
-            while true {
-                let batch = try catalog.events(after: delivered, limit: 500)
-                guard let last = batch.last else { return }
-                for event in batch { deliver(event) }
-                delivered = last.id
-            }
-        } catch {
-            logger.error("cannot read events", metadata: ["error": "\(error)"])
+    /// the same transaction as the change they describe). While one catch-up runs, another call only makes it
+    /// read once more, so no event is delivered twice.
+    func catchUp() async {
+        if catchingUp {
+            catchUpAgain = true
+            return
         }
+        catchingUp = true
+        defer { catchingUp = false }
+        repeat {
+            catchUpAgain = false
+            do {
+                while true {
+                    let after = delivered
+                    let batch = try await blocking.run { [catalog] in try catalog.events(after: after, limit: 500) }
+                    guard let last = batch.last else { break }
+                    for event in batch { deliver(event) }
+                    delivered = last.id
+                }
+            } catch {
+                logger.error("cannot read events", metadata: ["error": "\(error)"])
+                return
+            }
+        } while catchUpAgain
     }
 
     private func deliver(_ stored: IngestEvent) {
@@ -85,16 +102,19 @@ actor EventBus {
     }
 
     /// A stream of NDJSON lines: first the kept events after `since` (if given), then new ones as they happen.
-    func subscribe(since: Int64?) throws -> AsyncStream<[UInt8]> {
+    func subscribe(since: Int64?) async throws -> AsyncStream<[UInt8]> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: [UInt8].self, bufferingPolicy: .bufferingOldest(Self.subscriberBuffer))
         var gapFrom: Int64? = nil
         if let since {
             // Replay up to what was delivered; anything newer reaches this subscriber through catchUp(). The
-            // actor is not re-entered here, so nothing can slip between replay and follow.
+            // loop reads `delivered` again after each read (a catch-up may have moved it meanwhile), and nothing
+            // suspends between its last check and the subscription below, so nothing slips between the two.
             var after = since
             while after < delivered {
-                let batch = try catalog.events(after: after, limit: 500).filter { $0.id <= delivered }
+                let from = after
+                let upTo = delivered
+                let batch = try await blocking.run { [catalog] in try catalog.events(after: from, limit: 500) }.filter { $0.id <= upTo }
                 guard let last = batch.last else { break }
                 for e in batch {
                     if case .dropped = continuation.yield(Self.line(e)), gapFrom == nil { gapFrom = e.id }

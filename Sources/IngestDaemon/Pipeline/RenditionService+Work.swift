@@ -23,14 +23,16 @@ extension RenditionService {
         }
         do {
             let sheet = try store.storeSprite(image, for: asset)
-            let stored = try context.catalog.write { tx -> Bool in
-                guard var current = try tx.asset(id: asset.id) else { return false }
-                current.sprite = sheet
-                current.updatedAt = ISO8601Millis.now()
-                try tx.update(current)
-                try tx.appendEvent(
-                    IngestEvent(type: .spriteReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
-                return true
+            let stored = try await context.withCatalog { catalog in
+                try catalog.write { tx -> Bool in
+                    guard var current = try tx.asset(id: asset.id) else { return false }
+                    current.sprite = sheet
+                    current.updatedAt = ISO8601Millis.now()
+                    try tx.update(current)
+                    try tx.appendEvent(
+                        IngestEvent(type: .spriteReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+                    return true
+                }
             }
             guard stored else {
                 try? store.removeFolder(for: asset)  // deleted meanwhile: nothing owns the files
@@ -73,7 +75,8 @@ extension RenditionService {
             do {
                 relative = try store.renditionRelative(for: asset, name: step.name, container: container)
                 // Made already (a job resumed after a restart): keep it.
-                let existing = try context.catalog.asset(id: asset.id)?.renditions.first { $0.relativePath == relative }
+                let existing = try await context.withCatalog { try $0.asset(id: asset.id) }?.renditions
+                    .first { $0.relativePath == relative }
                 if existing != nil, try FileOps.lstat(try context.layout.absolute(relative)) != nil { continue }
                 temporary = try store.temporaryPath(for: relative)
             } catch {
@@ -109,17 +112,19 @@ extension RenditionService {
             let rendition = Rendition(
                 name: step.name, relativePath: relative, width: result.width, height: result.height,
                 videoCodec: result.videoCodec, audioCodec: result.audioCodec, sizeBytes: size)
-            let stored = try context.catalog.write { tx -> Bool in
-                guard var current = try tx.asset(id: asset.id) else { return false }
-                current.renditions.removeAll { $0.name == step.name }
-                current.renditions.append(rendition)
-                current.updatedAt = ISO8601Millis.now()
-                try tx.update(current)
-                try tx.appendEvent(
-                    IngestEvent(
-                        type: .renditionReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename,
-                        rendition: step.name))
-                return true
+            let stored = try await context.withCatalog { catalog in
+                try catalog.write { tx -> Bool in
+                    guard var current = try tx.asset(id: asset.id) else { return false }
+                    current.renditions.removeAll { $0.name == step.name }
+                    current.renditions.append(rendition)
+                    current.updatedAt = ISO8601Millis.now()
+                    try tx.update(current)
+                    try tx.appendEvent(
+                        IngestEvent(
+                            type: .renditionReady, projectID: asset.projectID, assetID: asset.id,
+                            filename: asset.filename, rendition: step.name))
+                    return true
+                }
             }
             guard stored else {
                 try? store.removeFolder(for: asset)

@@ -26,19 +26,21 @@ final class RenditionService: Sendable {
     }
 
     /// Sprite and rendition jobs queued or running, on every node.
-    var depth: Int { (try? context.catalog.pendingJobs(kinds: DerivedWork.kinds)) ?? 0 }
+    var depth: Int {
+        get async { (try? await context.withCatalog { try $0.pendingJobs(kinds: DerivedWork.kinds) }) ?? 0 }
+    }
 
     /// Claims and runs jobs until `stop()`.
     func run() async {
         pool.start()
         // Jobs this node was running when it died are free to be claimed again at once.
-        if let expired = try? context.catalog.expireOwnJobLeases(), expired > 0 {
+        if let expired = try? await context.withCatalog({ try $0.expireOwnJobLeases() }), expired > 0 {
             context.logger.notice("resuming background jobs cut short by the last stop", metadata: ["jobs": "\(expired)"])
         }
         while !stopping.load(ordering: .relaxed) {
             let job: Job?
             do {
-                job = try context.catalog.claimJob(kinds: DerivedWork.kinds)
+                job = try await context.withCatalog { try $0.claimJob(kinds: DerivedWork.kinds) }
             } catch {
                 context.logger.warning("cannot claim a background job", metadata: ["error": "\(error)"])
                 job = nil
@@ -72,9 +74,9 @@ final class RenditionService: Sendable {
     }
 
     private func perform(_ job: Job) async {
-        guard let asset = try? context.catalog.asset(id: job.assetID), asset.status == .ready else {
+        guard let asset = try? await context.withCatalog({ try $0.asset(id: job.assetID) }), asset.status == .ready else {
             // The asset went away (or failed) since the job was queued.
-            try? context.catalog.completeJob(id: job.id)
+            _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
             return
         }
         let step = job.kind == .sprite ? "sprite" : "renditions"
@@ -89,7 +91,7 @@ final class RenditionService: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.heartbeatInterval)
                 if Task.isCancelled { return }
-                if (try? context.catalog.heartbeatJob(id: job.id)) == false { cancel.set() }
+                if (try? await context.withCatalog({ try $0.heartbeatJob(id: job.id) })) == false { cancel.set() }
             }
         }
         defer { heartbeat.cancel() }
@@ -102,10 +104,10 @@ final class RenditionService: Sendable {
         }
         switch outcome {
         case .done:
-            try? context.catalog.completeJob(id: job.id)
+            _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
         case .interrupted:
             if cancel.isSet { return }  // cancelled: the row is gone already
-            try? context.catalog.releaseJob(id: job.id)
+            _ = try? await context.withCatalog { try $0.releaseJob(id: job.id) }
         case .failed(let failedStep, let error):
             await giveUp(job, asset, step: failedStep, error: error)
         }
@@ -113,7 +115,7 @@ final class RenditionService: Sendable {
 
     /// Marks `job` failed for good and says so: log, metric, `failed` event naming the step.
     private func giveUp(_ job: Job, _ asset: Asset, step: String, error: String) async {
-        try? context.catalog.failJob(id: job.id, error: error)
+        _ = try? await context.withCatalog { try $0.failJob(id: job.id, error: error) }
         context.metrics.countDerivedFailure(step: step)
         context.logger.error(
             "background step failed; the asset stays ready",

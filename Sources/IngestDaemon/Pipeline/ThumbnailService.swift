@@ -34,12 +34,12 @@ final class ThumbnailService: Sendable {
 
     /// Queues what the catalog says is missing; marks assets whose decoder crashed the daemon twice.
     func requeueFromCatalog() async throws {
-        for asset in try context.catalog.assetsWithCrashedThumbnails() {
+        for asset in try await context.withCatalog({ try $0.assetsWithCrashedThumbnails() }) {
             await fail(asset, "decoder crashed twice while making the thumbnail; not tried again")
         }
-        let interrupted = Set(try context.catalog.assetsWithInterruptedThumbnail().map(\.id))
+        let interrupted = Set(try await context.withCatalog { try $0.assetsWithInterruptedThumbnail().map(\.id) })
         suspects.withLock { $0.formUnion(interrupted) }
-        for asset in try context.catalog.assetsMissingThumbnail() { await queue.push(asset.id) }
+        for asset in try await context.withCatalog({ try $0.assetsMissingThumbnail() }) { await queue.push(asset.id) }
     }
 
     /// Runs the workers until the queue closes.
@@ -81,9 +81,8 @@ final class ThumbnailService: Sendable {
         while !Task.isCancelled {
             do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
             if await queue.isClosed { return }
-            let catalog = context.catalog
             let room = max(0, 2 * context.config.current.ffmpegThreads - (await queue.depth))
-            let ids = (try? await pool.runIfActive { () -> [String] in
+            let ids = (try? await context.withCatalog { catalog -> [String] in
                 try catalog.renewThumbnailLeases()
                 return room > 0 ? try catalog.claimOrphanedThumbnails(limit: room) : []
             }) ?? []
@@ -110,7 +109,8 @@ final class ThumbnailService: Sendable {
     }
 
     private func render(_ id: String, workers: Int) async {
-        guard let asset = try? context.catalog.asset(id: id), asset.status == .ready, asset.thumbnailPath == nil else {
+        guard let asset = try? await context.withCatalog({ try $0.asset(id: id) }), asset.status == .ready, asset.thumbnailPath == nil
+        else {
             return
         }
         let config = context.config.current
@@ -120,7 +120,7 @@ final class ThumbnailService: Sendable {
         let outcome: Result<Thumbnail, any Error>
         do {
             // The claim counts the attempt and holds a lease: with several nodes, only one renders it.
-            guard try context.catalog.claimThumbnail(id: id) != nil else { return }
+            guard try await context.withCatalog({ try $0.claimThumbnail(id: id) }) != nil else { return }
             #if DEBUG
             await DebugFaults.thumbnailRenderStarts(asset.originalFilename)
             #endif
@@ -141,12 +141,12 @@ final class ThumbnailService: Sendable {
             await store(thumbnail, for: asset)
             context.metrics.thumbnailDuration.record(ContinuousClock.now - start)
         case .failure(let error as MediaError) where error.kind == .interrupted:
-            try? context.catalog.resetThumbnailAttempts(id: id)
+            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
         case .failure(let error as MediaError):
-            try? context.catalog.resetThumbnailAttempts(id: id)
+            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
             await fail(asset, "thumbnail: \(error.detail)")
         case .failure(let error):
-            try? context.catalog.resetThumbnailAttempts(id: id)
+            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
             if self.stopping.load(ordering: .relaxed) { return }
             context.logger.error(
                 "thumbnail failed", metadata: ["asset.id": "\(asset.id)", "error": "\(error)"])
@@ -163,7 +163,7 @@ final class ThumbnailService: Sendable {
             try FileOps.writeAtomically(
                 Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true, durable: false,
                 temporaryDirectory: context.layout.stagingPath)
-            guard var current = try context.catalog.asset(id: asset.id) else {
+            guard var current = try await context.withCatalog({ try $0.asset(id: asset.id) }) else {
                 // Deleted while rendering: the thumbnail has no owner.
                 unlink(try context.layout.absolute(relative))
                 return
@@ -173,12 +173,15 @@ final class ThumbnailService: Sendable {
             let ready = IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
             // The record, the attempt counter and the event change together.
             let config = context.config.current
-            try context.catalog.write { tx in
-                try tx.update(current)
-                try tx.resetThumbnailAttempts(id: asset.id)
-                _ = try tx.appendEvent(ready)
-                // The sprite and renditions follow the thumbnail, in the background.
-                try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
+            let updated = current
+            try await context.withCatalog { catalog in
+                try catalog.write { tx in
+                    try tx.update(updated)
+                    try tx.resetThumbnailAttempts(id: asset.id)
+                    _ = try tx.appendEvent(ready)
+                    // The sprite and renditions follow the thumbnail, in the background.
+                    try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
+                }
             }
             await context.events.catchUp()
             context.logger.info(
@@ -195,11 +198,12 @@ final class ThumbnailService: Sendable {
     }
 
     private func fail(_ asset: Asset, _ reason: String) async {
-        guard var current = try? context.catalog.asset(id: asset.id) else { return }
+        guard var current = try? await context.withCatalog({ try $0.asset(id: asset.id) }) else { return }
         current.status = .failed
         current.error = reason
         current.updatedAt = ISO8601Millis.now()
-        try? context.catalog.update(current)
+        let failed = current
+        _ = try? await context.withCatalog { try $0.update(failed) }
         context.metrics.failed.increment()
         context.logger.error(
             "asset failed", metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"])

@@ -69,7 +69,7 @@ public final class Ingestor: Sendable {
             return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, config: config)
         } catch {
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
-            rollBack(assetID: assetID)
+            if let finished = rollBack(assetID: assetID) { return .stored(finished) }
             let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
             return .failed(UserWording.failure(error, file: shown))
         }
@@ -229,16 +229,39 @@ public final class Ingestor: Sendable {
     }
 
     /// After a failure: puts the file of `assetID`'s journal entry back where it belongs at once (the drop,
-    /// or its place in `uploads/` when the rename had happened), as start-up recovery would.
-    func rollBack(assetID: String) {
-        guard let move = try? catalog.pendingMoves().first(where: { $0.assetID == assetID }) else { return }
-        var summary = RecoverySummary()
-        do {
-            try recoverMove(move, into: &summary)
-        } catch {
-            quarantine(move, because: error, into: &summary)
+    /// or its place in `uploads/` when the rename had happened), as start-up recovery would. Returns the asset
+    /// when the entry was finished instead (its `ready` record was committed, or only that was missing).
+    ///
+    /// When the catalog itself is what failed (a lost PostgreSQL server), the journal says where the file is:
+    /// this waits for the catalog to answer again, however long that takes, and then settles the entry — so a
+    /// file is never left in `.staging/` while the daemon runs. A stop meanwhile (the catalog closed) leaves
+    /// the entry to the next start's recovery.
+    func rollBack(assetID: String) -> Asset? {
+        while true {
+            do {
+                guard let move = try catalog.pendingMoves().first(where: { $0.assetID == assetID }) else { return nil }
+                var summary = RecoverySummary()
+                do {
+                    try recoverMove(move, into: &summary)
+                } catch let error as StorageError where error.code == .catalogUnavailable {
+                    throw error
+                } catch {
+                    quarantine(move, because: error, into: &summary)
+                }
+                return summary.finished.first
+            } catch let error as StorageError where error.code == .catalogUnavailable && !catalog.isClosed {
+                Self.waitForCatalog()
+            } catch {
+                logger.error(
+                    "an interrupted move is left for the next start's recovery",
+                    metadata: ["asset.id": "\(assetID)", "error": "\(error)"])
+                return nil
+            }
         }
     }
+
+    /// The pause between two looks at a lost catalog.
+    static func waitForCatalog() { Thread.sleep(forTimeInterval: 1) }
 
     /// Returns a staged file to its place in the drop, `source` (named through its anchored folder), or drops
     /// the copy when the source is still there.
@@ -293,7 +316,7 @@ public final class Ingestor: Sendable {
                 checksum: checksum, move: move, copiedFrom: nil, config: config, displayName: originalFilename)
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
-            rollBack(assetID: assetID)
+            if let finished = rollBack(assetID: assetID) { return .stored(finished) }
             return .failed(UserWording.failure(error, file: originalFilename))
         }
     }

@@ -59,6 +59,9 @@ public struct Catalog: Sendable {
     /// Closes the catalog's connections (shutdown).
     public func close() { backend.close() }
 
+    /// Whether ``close()`` was called.
+    public var isClosed: Bool { backend.isClosed }
+
     /// One write transaction around a table function.
     func writing<T>(_ operation: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
         try backend.write(operation, nodeID: nodeID, body)

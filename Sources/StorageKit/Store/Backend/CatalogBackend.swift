@@ -28,6 +28,9 @@ protocol CatalogBackend: Sendable {
 
     /// Closes connections (shutdown).
     func close()
+
+    /// Whether `close()` was called: waiting for the catalog to come back is pointless then.
+    var isClosed: Bool { get }
 }
 
 /// A running `LISTEN`; `stop()` ends it.

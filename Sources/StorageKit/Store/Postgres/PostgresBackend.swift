@@ -82,7 +82,11 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
                         try db.execute("COMMIT", [])
                         return result
                     } catch {
-                        if !committing { _ = try? db.execute("ROLLBACK", []) }
+                        // A lost connection rolled the transaction back on the server; a ROLLBACK sent on it
+                        // might never be answered.
+                        if !committing, !connection.isClosed, !Self.losesConnection(error) {
+                            _ = try? db.execute("ROLLBACK", [])
+                        }
                         throw error
                     }
                 }
@@ -145,7 +149,15 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
         }
     }
 
+    /// Whether `error` means the connection it came from is gone.
+    static func losesConnection(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return isConnectionLoss(error) }
+        return error is ChannelError || error is IOError
+    }
+
     private func unavailable(_ operation: String, _ error: any Error) -> StorageError {
+        // The other connections were opened to the same lost server: none is trusted again.
+        pool.discardIdle()
         let detail = Self.describe(error)
         setReason("the catalog \(location) cannot be reached: \(detail)")
         return StorageError(code: .catalogUnavailable, message: "catalog \(location): \(operation): \(detail)")
@@ -192,6 +204,8 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
         defer { _ = try? db.execute("SELECT pg_advisory_unlock(?)", [key]) }
         return try body()
     }
+
+    var isClosed: Bool { pool.isClosed }
 
     func close() {
         state.lock()

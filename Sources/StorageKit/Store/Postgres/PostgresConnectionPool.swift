@@ -81,6 +81,17 @@ final class PostgresConnectionPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Closes the idle connections: after the server was lost they may look open and never answer again.
+    func discardIdle() {
+        condition.lock()
+        let connections = idle
+        idle.removeAll()
+        open -= connections.count
+        condition.broadcast()
+        condition.unlock()
+        for connection in connections { connection.closeInBackground() }
+    }
+
     /// Whether `close()` was called.
     var isClosed: Bool {
         condition.lock()

@@ -30,12 +30,28 @@ struct PostgresSQLConnection: CatalogConnection {
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numberedPlaceholders(sql), binds: binds)
+        // A connection that outlived a server crash can take a statement and never answer it (seen with a
+        // ROLLBACK after the server died): past the deadline the wait ends as a lost connection and the
+        // connection is closed, instead of blocking its thread for ever.
+        let connection = self.connection
+        let logger = self.logger
+        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        connection.query(query, logger: logger).cascade(to: answer)
+        let deadline = connection.eventLoop.scheduleTask(in: Self.queryDeadline) {
+            logger.warning("a catalog statement got no answer in time; closing its connection", metadata: ["sql": "\(sql.prefix(80))"])
+            answer.fail(ChannelError.connectTimeout(Self.queryDeadline))
+            connection.closeInBackground()
+        }
+        defer { deadline.cancel() }
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try answer.futureResult.wait()
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw CatalogConstraintViolation(message: error.serverInfo?[.message] ?? "unique constraint violated")
         }
     }
+
+    /// The longest a catalog statement may go unanswered (the catalog's statements are small).
+    static let queryDeadline = TimeAmount.seconds(30)
 
     /// `?` → `$1`, `$2` … (the catalog's SQL has no `?` inside string literals).
     static func numberedPlaceholders(_ sql: String) -> String {

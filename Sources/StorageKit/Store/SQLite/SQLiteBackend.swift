@@ -62,6 +62,8 @@ struct SQLiteBackend: CatalogBackend {
 
     func close() {}
 
+    var isClosed: Bool { false }
+
     /// Turns SQLite failures into `StorageError.catalog` naming the file and the operation; errors
     /// that already are `StorageError`s, or come from a caller's closure, pass through.
     private func guarded<T>(_ operation: String, _ body: () throws -> T) throws -> T {
