@@ -19,7 +19,6 @@ const unsigned int CIngestLinux_RENAME_NOREPLACE = RENAME_NOREPLACE;
 #endif
 const int CIngestLinux_O_PATH = O_PATH;
 const int CIngestLinux_F_SETLEASE = F_SETLEASE;
-const int CIngestLinux_F_GETLEASE = F_GETLEASE;
 const int CIngestLinux_F_RDLCK = F_RDLCK;
 const int CIngestLinux_F_UNLCK = F_UNLCK;
 

@@ -148,11 +148,15 @@ extension SystemdEnvironmentTests {
                 watchdog.cancel()
                 await watchdog.value
                 #expect(received.allSatisfy { $0.message == "WATCHDOG=1" })
-                // Ticks at 0, 200, …, 1000 ms: six pings, give or take scheduling.
-                #expect(received.count >= 4 && received.count <= 7, "\(received.count) pings in 1.1 s")
+                // Ticks at 0, 200, …, 1000 ms: six pings, give or take scheduling (fewer on a loaded machine, never
+                // more than the interval allows).
+                #expect(received.count >= 3 && received.count <= 7, "\(received.count) pings in 1.1 s")
                 for (earlier, later) in zip(received, received.dropFirst()) {
                     #expect(later.at - earlier.at >= .milliseconds(150))
                 }
+                // A tick may have fired between the end of the window and the cancellation (a loaded machine
+                // runs the cancel late): only what is sent after the watchdog returned counts.
+                while listener.receive(timeout: .zero) != nil {}
                 #expect(await listener.collect(for: .milliseconds(400)).isEmpty, "pings after cancellation")
             }
         }

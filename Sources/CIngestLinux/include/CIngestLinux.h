@@ -15,7 +15,6 @@ extern const int CIngestLinux_O_PATH;
 
 /// fcntl lease commands and types (hidden behind _GNU_SOURCE in glibc's headers).
 extern const int CIngestLinux_F_SETLEASE;
-extern const int CIngestLinux_F_GETLEASE;
 extern const int CIngestLinux_F_RDLCK;
 extern const int CIngestLinux_F_UNLCK;
 

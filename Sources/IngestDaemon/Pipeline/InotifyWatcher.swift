@@ -52,9 +52,6 @@ final class InotifyWatcher: Sendable {
     /// True while the drop folder itself is missing (reported in `/health`).
     var dropMissing: Bool { state.withLock { $0.rootMissing } }
 
-    /// Folders watched now.
-    var watchCount: Int { state.withLock { $0.pathsByWatch.count } }
-
     /// Starts the thread; it adds the watches, then scans the whole drop once (the start-up scan).
     func start() {
         state.withLock { $0.rescanRequested = true }

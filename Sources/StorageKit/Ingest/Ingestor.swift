@@ -228,64 +228,6 @@ public final class Ingestor: Sendable {
         }
     }
 
-    /// After a failure: puts the file of `assetID`'s journal entry back where it belongs at once (the drop,
-    /// or its place in `uploads/` when the rename had happened), as start-up recovery would. Returns the asset
-    /// when the entry was finished instead (its `ready` record was committed, or only that was missing).
-    ///
-    /// When the catalog itself is what failed (a lost PostgreSQL server), the journal says where the file is:
-    /// this waits for the catalog to answer again, however long that takes, and then settles the entry — so a
-    /// file is never left in `.staging/` while the daemon runs. A stop meanwhile (the catalog closed) leaves
-    /// the entry to the next start's recovery.
-    func rollBack(assetID: String) -> Asset? {
-        while true {
-            do {
-                guard let move = try catalog.pendingMoves().first(where: { $0.assetID == assetID }) else { return nil }
-                var summary = RecoverySummary()
-                do {
-                    try recoverMove(move, into: &summary)
-                } catch let error as StorageError where error.code == .catalogUnavailable {
-                    throw error
-                } catch {
-                    quarantine(move, because: error, into: &summary)
-                }
-                return summary.finished.first
-            } catch let error as StorageError where error.code == .catalogUnavailable && !catalog.isClosed {
-                Self.waitForCatalog()
-            } catch {
-                logger.error(
-                    "an interrupted move is left for the next start's recovery",
-                    metadata: ["asset.id": "\(assetID)", "error": "\(error)"])
-                return nil
-            }
-        }
-    }
-
-    /// The pause between two looks at a lost catalog.
-    static func waitForCatalog() { Thread.sleep(forTimeInterval: 1) }
-
-    /// Returns a staged file to its place in the drop, `source` (named through its anchored folder), or drops
-    /// the copy when the source is still there.
-    private func undoStaging(move: PendingMove, copied: Bool, source: RawPath) throws {
-        if copied {
-            unlink(move.stagingPath)
-        } else {
-            try returnToDrop(staging: move.stagingPath, source: source)
-        }
-        try catalog.removePendingMove(id: move.id)
-    }
-
-    /// Renames a staged file back to its drop path, or to `<stem>-<n><ext>` beside it when that name was taken.
-    /// The folder is re-created from the journal's raw bytes (a name that is not UTF-8 stays itself).
-    func returnToDrop(staging: String, source: RawPath) throws {
-        guard source.bytes.first == 0x2F else {
-            throw StorageError(code: .io, message: "no drop path to return \(staging) to")
-        }
-        try FileOps.makeDirectories(source.parent)
-        try FileOps.renameBeside(staging, to: source)
-    }
-
-    // MARK: - Uploads
-
     /// Ingests a file an HTTP client uploaded into staging (already hashed while it streamed in).
     public func ingestUpload(
         staged: String, originalFilename: String, project: ProjectID, size: Int64, checksum: String,

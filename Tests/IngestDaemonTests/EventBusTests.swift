@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import StorageKit
+import Testing
+
+@testable import IngestDaemon
+
+/// The event bus reads and writes the catalog on the blocking threads, so its actor is re-entered while a read
+/// is in flight: every event must still reach every subscriber exactly once, in id order.
+@Suite(.timeLimit(.minutes(1)))
+struct EventBusTests {
+    static let logger = Logger(label: "test.events", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    static func bus() throws -> (EventBus, Catalog) {
+        let catalog = try Catalog.inMemory()
+        return (EventBus(catalog: catalog, blocking: BlockingThreads(count: 4), logger: logger), catalog)
+    }
+
+    static func event(_ n: Int) -> IngestEvent {
+        IngestEvent(type: .ingested, projectID: "demo", assetID: "asset-\(n)", filename: "f\(n).mp4")
+    }
+
+    /// The ids of the first `count` event lines of `stream`.
+    static func ids(_ stream: AsyncStream<[UInt8]>, count: Int) async -> [Int64] {
+        var ids: [Int64] = []
+        for await line in stream {
+            let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            ids.append((object?["id"] as? Int).map(Int64.init) ?? -1)
+            if ids.count == count { break }
+        }
+        return ids
+    }
+
+    @Test func concurrentPublishesReachASubscriberOnceEachInOrder() async throws {
+        let (bus, _) = try Self.bus()
+        let stream = try await bus.subscribe(since: nil)
+        await withDiscardingTaskGroup { group in
+            for n in 1...200 {
+                group.addTask { _ = await bus.publish(Self.event(n)) }
+            }
+        }
+        #expect(await Self.ids(stream, count: 200) == Array(1...200))
+    }
+
+    @Test func eventsAppendedWithAChangeArriveThroughCatchUp() async throws {
+        let (bus, catalog) = try Self.bus()
+        let stream = try await bus.subscribe(since: nil)
+        _ = try catalog.appendEvent(Self.event(1))
+        _ = try catalog.appendEvent(Self.event(2))
+        // Many callers at once (every stored file calls it): one read delivers, the others only ask it to go on.
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<20 { group.addTask { await bus.catchUp() } }
+        }
+        #expect(await Self.ids(stream, count: 2) == [1, 2])
+    }
+
+    @Test func aReplayWhilePublishingHasNoGapAndNoRepeat() async throws {
+        let (bus, _) = try Self.bus()
+        for n in 1...300 { _ = await bus.publish(Self.event(n)) }
+        // Subscribing replays 300 events in batches (suspending between them) while 100 more are published.
+        async let subscribed = bus.subscribe(since: 0)
+        await withDiscardingTaskGroup { group in
+            for n in 301...400 { group.addTask { _ = await bus.publish(Self.event(n)) } }
+        }
+        let stream = try await subscribed
+        #expect(await Self.ids(stream, count: 400) == Array(1...400))
+    }
+}
