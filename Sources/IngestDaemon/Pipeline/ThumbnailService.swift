@@ -73,7 +73,7 @@ final class ThumbnailService: Sendable {
     }
 
     /// How often a node renews its leases and looks for work a lost node left behind.
-    static let sweepInterval = Duration.seconds(15)
+    static let sweepInterval = Duration.seconds(10)
 
     /// With several nodes: every `sweepInterval`, renews this node's leases (the heartbeat of renders in
     /// progress) and takes over thumbnails whose lease lapsed (their node was lost) or that no node claimed.

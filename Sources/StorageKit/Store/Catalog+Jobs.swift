@@ -3,7 +3,7 @@ import Foundation
 /// The background-work queue (`jobs`): one transaction per operation.
 extension Catalog {
     /// How long a claim holds without a heartbeat: a node that dies loses its jobs to others after this.
-    public static let jobLease = Duration.seconds(45)
+    public static let jobLease = Duration.seconds(30)
 
     /// Queues `kind` for `assetID` (or re-queues it, unless it is running).
     @discardableResult

@@ -81,6 +81,35 @@ struct PostgresEndToEndTests {
         #expect(try await b.stop() == 0)
     }
 
+    /// SPEC "Several nodes": work a lost node had begun is taken over once its lease lapses, within a minute.
+    @Test func aNodeKilledMidThumbnailLeavesItToTheOtherNode() async throws {
+        let url = try PostgresServer.freshDatabase()
+        // Node A claims the thumbnail and then stalls in the render (a debug-build switch), as a node that dies
+        // mid-decode would; node B shares its catalog and storage.
+        let a = try DaemonHarness(
+            environment: ["CATALOG_URL": url, "NODE_ID": "node-a", "INGESTD_DEBUG_THUMBNAIL_DELAY_MS": "600000"])
+        defer { a.remove() }
+        let b = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-b"])
+        defer { b.remove() }
+        b.sharedStorage = a.storage
+        try await a.start()
+        try await b.start()
+        try a.drop(try TestClips.mp4, as: "takeover/clip.mp4")
+        try await waitUntil("node A holds the thumbnail's claim") {
+            try PostgresServer.query(url, "SELECT count(*) FROM assets WHERE thumbnail_claim = 'node-a'") == "1"
+        }
+        let killedAt = ContinuousClock.now
+        _ = try await a.stop(signal: SIGKILL)
+        try await waitUntil("node B made the thumbnail", timeout: .seconds(75)) {
+            try b.assets("takeover").first?["thumbnail_path"] as? String != nil
+        }
+        #expect(ContinuousClock.now - killedAt < .seconds(60), "taken over after \(ContinuousClock.now - killedAt)")
+        let record = try b.assets("takeover")[0]
+        #expect(record["status"] as? String == "ready")
+        #expect(FileManager.default.fileExists(atPath: a.storage + "/" + (record["thumbnail_path"] as? String ?? "")))
+        #expect(try await b.stop() == 0)
+    }
+
     @Test func aServerLostMidBurstLosesNothing() async throws {
         // A server of its own: stopping the shared one would fail every other test using it meanwhile.
         let (url, clusterDir) = try PostgresServer.startPrivateCluster()
