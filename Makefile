@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: deps build release run test bench clean install uninstall
+.PHONY: deps build release run test lint format bench clean install uninstall
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,10 +20,18 @@ run: release
 	@mkdir -p drop storage
 	.build/release/ingestd --drop ./drop --storage ./storage
 
-## Sets up everything and runs the whole test suite (unit + end-to-end against the built binaries).
-test: deps
+## Sets up everything and runs the whole test suite (unit + end-to-end against the built binaries), after the
+## formatting check.
+test: deps lint
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+## The formatting rules of .swift-format (swift-nio's, see the file), checked strictly; `make format` applies them.
+lint:
+	swift format lint --strict --parallel -r Sources Tests Package.swift
+
+format:
+	swift format format -i --parallel -r Sources Tests Package.swift
 
 clean:
 	rm -rf .build

@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strictness: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -30,10 +30,12 @@ let package = Package(
         .systemLibrary(
             name: "CFFmpeg",
             pkgConfig: "libavformat libavcodec libavfilter libswscale libswresample libavutil",
-            providers: [.apt([
-                "libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev",
-                "libavutil-dev",
-            ])]
+            providers: [
+                .apt([
+                    "libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev",
+                    "libavutil-dev",
+                ])
+            ]
         ),
         // libsystemd: sd_notify, sd_listen_fds, sd_journal_sendv.
         .systemLibrary(
@@ -116,7 +118,9 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictness),
         .testTarget(
             name: "StorageKitTests",
-            dependencies: ["StorageKit", "IngestConfig", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StorageKit", "IngestConfig", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictness
         ),
         .testTarget(

@@ -99,11 +99,13 @@ public enum CatalogURL: Sendable, Equatable {
                 guard let mode = SSLMode(rawValue: value) else {
                     throw CatalogURLError(
                         redact(text),
-                        "sslmode=\(value) is not one of " + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+                        "sslmode=\(value) is not one of " + SSLMode.allCases.map(\.rawValue).joined(separator: ", ")
+                    )
                 }
                 sslMode = mode
             case "application_name", "connect_timeout": break
-            default: throw CatalogURLError(redact(text), "unknown option \(key); known: host, port, user, password, sslmode")
+            default:
+                throw CatalogURLError(redact(text), "unknown option \(key); known: host, port, user, password, sslmode")
             }
         }
         var socketDirectory: String?
@@ -121,12 +123,22 @@ public enum CatalogURL: Sendable, Equatable {
         }
         let resolvedUser = user.flatMap { $0.isEmpty ? nil : $0 } ?? currentUserName()
         if socketDirectory != nil, sslMode != nil, sslMode != .disable {
-            throw CatalogURLError(redact(text), "TLS does not apply to a Unix socket: leave out sslmode or set sslmode=disable")
+            throw CatalogURLError(
+                redact(text),
+                "TLS does not apply to a Unix socket: leave out sslmode or set sslmode=disable"
+            )
         }
         return .postgres(
             PostgresTarget(
-                user: resolvedUser, password: password, host: host, socketDirectory: socketDirectory, port: port,
-                database: database, sslMode: sslMode ?? (socketDirectory != nil ? .disable : .prefer)))
+                user: resolvedUser,
+                password: password,
+                host: host,
+                socketDirectory: socketDirectory,
+                port: port,
+                database: database,
+                sslMode: sslMode ?? (socketDirectory != nil ? .disable : .prefer)
+            )
+        )
     }
 
     private static func parse(replacingPath database: String, in text: String) throws(CatalogURLError) -> CatalogURL {
@@ -176,7 +188,9 @@ public enum CatalogURL: Sendable, Equatable {
         switch self {
         case .sqlite: return "sqlite:"
         case .postgres(let t):
-            let place = t.socketDirectory.map { "/\(t.database)?host=\($0)" + (t.port == 5432 ? "" : "&port=\(t.port)") }
+            let place = t.socketDirectory.map {
+                "/\(t.database)?host=\($0)" + (t.port == 5432 ? "" : "&port=\(t.port)")
+            }
             let hostPart = t.host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
             let tcp = "\(hostPart):\(t.port)/\(t.database)"
             return "postgres://\(t.user)@" + (place ?? tcp)

@@ -31,7 +31,11 @@ public enum EnvironmentFile {
             let key = String(line[..<eq].trimmingTrailingBlanks())
             guard isValidKey(key) else {
                 throw ConfigurationError(
-                    key: nil, value: String(rawLine), allowed: "expected a key of letters, digits and _", origin: at)
+                    key: nil,
+                    value: String(rawLine),
+                    allowed: "expected a key of letters, digits and _",
+                    origin: at
+                )
             }
             let rest = line[line.index(after: eq)...].drop(while: { $0 == " " || $0 == "\t" })
             let value = try parseValue(rest, key: key, origin: at)
@@ -52,7 +56,10 @@ public enum EnvironmentFile {
             var value = raw
             var previous: Character = "x"
             for i in value.indices {
-                if value[i] == "#" && (previous == " " || previous == "\t") { value = value[..<i]; break }
+                if value[i] == "#" && (previous == " " || previous == "\t") {
+                    value = value[..<i]
+                    break
+                }
                 previous = value[i]
             }
             return String(value.trimmingTrailingBlanks())
@@ -65,7 +72,11 @@ public enum EnvironmentFile {
                 let tail = raw[raw.index(after: index)...].drop(while: { $0 == " " || $0 == "\t" })
                 guard tail.isEmpty || tail.first == "#" else {
                     throw ConfigurationError(
-                        key: key, value: String(raw), allowed: "unexpected text after the closing quote", origin: origin)
+                        key: key,
+                        value: String(raw),
+                        allowed: "unexpected text after the closing quote",
+                        origin: origin
+                    )
                 }
                 return out
             }
@@ -76,7 +87,9 @@ public enum EnvironmentFile {
                 case "n": out.append("\n")
                 case "t": out.append("\t")
                 case "\"", "\\", "$", "`": out.append(raw[next])
-                default: out.append("\\"); out.append(raw[next])
+                default:
+                    out.append("\\")
+                    out.append(raw[next])
                 }
                 index = raw.index(after: next)
                 continue

@@ -82,7 +82,9 @@ public struct IngestConfiguration: Sendable, Equatable {
             guard value.utf8.count <= 107 else { throw fail("expected a socket path of at most 107 bytes") }
             controlSocket = value
         case .uploadMaxSize:
-            guard let n = Self.parseSize(value), n >= 1 else { throw fail("expected a size in bytes ≥ 1 (e.g. 104857600 or 100M)") }
+            guard let n = Self.parseSize(value), n >= 1 else {
+                throw fail("expected a size in bytes ≥ 1 (e.g. 104857600 or 100M)")
+            }
             uploadMaxSize = n
         case .allowedExtensions:
             let list = value.split(separator: ",").map {
@@ -91,7 +93,9 @@ public struct IngestConfiguration: Sendable, Equatable {
                 return e
             }
             guard !list.isEmpty,
-                list.allSatisfy({ e in !e.isEmpty && e.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) } })
+                list.allSatisfy({ e in
+                    !e.isEmpty && e.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+                })
             else { throw fail("expected a comma-separated list of extensions such as mp4,mov,avi") }
             var seen = Set<String>()
             allowedExtensions = list.filter { seen.insert($0).inserted }
@@ -106,7 +110,9 @@ public struct IngestConfiguration: Sendable, Equatable {
             guard let n = Int(value), (16...3840).contains(n) else { throw fail("expected an integer from 16 to 3840") }
             thumbnailWidth = n
         case .settleMS:
-            guard let n = Int(value), (0...3_600_000).contains(n) else { throw fail("expected milliseconds from 0 to 3600000") }
+            guard let n = Int(value), (0...3_600_000).contains(n) else {
+                throw fail("expected milliseconds from 0 to 3600000")
+            }
             settleMS = n
         case .defaultProject:
             guard ProjectIDRule.isValid(value) else { throw fail("expected 1 to 64 characters from A-Z a-z 0-9 _ -") }
@@ -115,12 +121,16 @@ public struct IngestConfiguration: Sendable, Equatable {
             guard let p = DuplicatePolicy(rawValue: value.lowercased()) else { throw fail("expected reject or keep") }
             duplicates = p
         case .controlSocketMode:
-            guard let m = UInt32(value.hasPrefix("0o") ? String(value.dropFirst(2)) : value, radix: 8), m <= 0o777 else {
+            guard let m = UInt32(value.hasPrefix("0o") ? String(value.dropFirst(2)) : value, radix: 8), m <= 0o777
+            else {
                 throw fail("expected octal permission bits such as 0660")
             }
             controlSocketMode = m
         case .controlSocketGroup:
-            if value.isEmpty { controlSocketGroup = nil; return }
+            if value.isEmpty {
+                controlSocketGroup = nil
+                return
+            }
             guard value.utf8.count <= 64, !value.contains(":"), !value.utf8.contains(0), !value.contains(" ") else {
                 throw fail("expected a group name or numeric gid")
             }
@@ -131,7 +141,9 @@ public struct IngestConfiguration: Sendable, Equatable {
             }
             logLevel = l
         case .minFreeBytes:
-            guard let n = Self.parseSize(value) else { throw fail("expected a size in bytes ≥ 0 (e.g. 268435456 or 256M)") }
+            guard let n = Self.parseSize(value) else {
+                throw fail("expected a size in bytes ≥ 0 (e.g. 268435456 or 256M)")
+            }
             minFreeBytes = n
         case .catalogURL:
             do {
@@ -147,23 +159,34 @@ public struct IngestConfiguration: Sendable, Equatable {
         case .renditions:
             let names = value.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(inSet: " \t").lowercased() }
-            if names.count == 1, names[0].isEmpty { renditions = []; return }
+            if names.count == 1, names[0].isEmpty {
+                renditions = []
+                return
+            }
             var steps: [RenditionStep] = []
             for name in names {
                 guard let step = RenditionStep(rawValue: name) else {
-                    throw fail("expected a comma-separated list from "
-                        + RenditionStep.allCases.map(\.rawValue).joined(separator: ",") + ", or empty for none")
+                    throw fail(
+                        "expected a comma-separated list from "
+                            + RenditionStep.allCases.map(\.rawValue).joined(separator: ",") + ", or empty for none"
+                    )
                 }
                 if !steps.contains(step) { steps.append(step) }
             }
             renditions = steps
         case .spriteInterval:
             let v = value.trimmingCharacters(inSet: " \t").lowercased()
-            if v == "auto" { spriteInterval = .auto; return }
+            if v == "auto" {
+                spriteInterval = .auto
+                return
+            }
             guard let seconds = Double(v), seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
                 throw fail("expected auto, 0 for none, or seconds from 0.1 to 86400")
             }
-            if seconds == 0 { spriteInterval = .none; return }
+            if seconds == 0 {
+                spriteInterval = .none
+                return
+            }
             guard seconds >= 0.1 else { throw fail("expected auto, 0 for none, or seconds from 0.1 to 86400") }
             spriteInterval = .every(seconds)
         case .nodeID:
@@ -193,7 +216,9 @@ public struct IngestConfiguration: Sendable, Equatable {
     ///   - environment: the process environment; only the SPEC's keys (and `RUNTIME_DIRECTORY`) are read.
     ///   - flags: values given on the command line, keyed by the key they set.
     public static func resolve(
-        fileText: String?, fileOrigin: String = "config file", environment: [String: String],
+        fileText: String?,
+        fileOrigin: String = "config file",
+        environment: [String: String],
         flags: [ConfigKey: String] = [:]
     ) throws(ConfigurationError) -> IngestConfiguration {
         var config = IngestConfiguration()
@@ -201,9 +226,12 @@ public struct IngestConfiguration: Sendable, Equatable {
             for entry in try EnvironmentFile.parse(fileText, origin: fileOrigin) {
                 guard let key = ConfigKey(rawValue: entry.key) else {
                     throw ConfigurationError(
-                        key: entry.key, value: entry.value, allowed: "unknown key; known keys: "
+                        key: entry.key,
+                        value: entry.value,
+                        allowed: "unknown key; known keys: "
                             + ConfigKey.allCases.map(\.rawValue).joined(separator: ", "),
-                        origin: "\(fileOrigin):\(entry.line)")
+                        origin: "\(fileOrigin):\(entry.line)"
+                    )
                 }
                 try config.set(key, entry.value, origin: "\(fileOrigin):\(entry.line)")
             }
@@ -220,12 +248,19 @@ public struct IngestConfiguration: Sendable, Equatable {
 
     /// Reads `path` and resolves as ``resolve(fileText:fileOrigin:environment:flags:)`` does.
     public static func load(
-        configFile path: String?, environment: [String: String], flags: [ConfigKey: String] = [:]
+        configFile path: String?,
+        environment: [String: String],
+        flags: [ConfigKey: String] = [:]
     ) throws(ConfigurationError) -> IngestConfiguration {
         var text: String? = nil
         if let path {
             guard let contents = readTextFile(path) else {
-                throw ConfigurationError(key: nil, value: path, allowed: "cannot read configuration file", origin: "--config")
+                throw ConfigurationError(
+                    key: nil,
+                    value: path,
+                    allowed: "cannot read configuration file",
+                    origin: "--config"
+                )
             }
             text = contents
         }
@@ -258,7 +293,10 @@ public struct IngestConfiguration: Sendable, Equatable {
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
             if bytes.count > 1 << 20 { return nil }  // a configuration file is small

@@ -15,7 +15,8 @@ struct IngestDaemonCommand: AsyncParsableCommand {
             Configuration is read in this order, later wins: built-in defaults, the --config KEY=VALUE file, \
             the environment (only ingestd's keys), the flags below. See config/ingestd.env for every key.
             """,
-        version: IngestdVersion.string)
+        version: IngestdVersion.string
+    )
 
     @Option(name: .long, help: "A KEY=VALUE configuration file (systemd EnvironmentFile= format).")
     var config: String?
@@ -62,7 +63,8 @@ struct IngestDaemonCommand: AsyncParsableCommand {
         let startupFileValues = configFileValues()
         let runner = DaemonRunner(
             configuration: configuration,
-            loadConfiguration: { try loadConfiguration(environmentCopiedFrom: startupFileValues) })
+            loadConfiguration: { try loadConfiguration(environmentCopiedFrom: startupFileValues) }
+        )
         try await runner.run()
     }
 
@@ -76,8 +78,11 @@ struct IngestDaemonCommand: AsyncParsableCommand {
         let resolved = try IngestConfiguration.load(configFile: config, environment: environment, flags: flagValues)
         if let group = resolved.controlSocketGroup, UInt32(group) == nil, getgrnam(group) == nil {
             throw ConfigurationError(
-                key: ConfigKey.controlSocketGroup.rawValue, value: group,
-                allowed: "expected an existing group name or a numeric gid", origin: "configuration")
+                key: ConfigKey.controlSocketGroup.rawValue,
+                value: group,
+                allowed: "expected an existing group name or a numeric gid",
+                origin: "configuration"
+            )
         }
         return resolved
     }

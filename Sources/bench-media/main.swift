@@ -15,7 +15,8 @@ func milliseconds(_ duration: Duration) -> Double {
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return .nan }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func measure(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
@@ -79,12 +80,19 @@ do {
             try runTool("/usr/bin/ffprobe", ["-v", "error", "-show_format", "-show_streams", file])
         }
         let ffmpegMs = try measure(count) {
-            try runTool("/usr/bin/ffmpeg", ["-nostdin", "-y", "-v", "error", "-ss", seek, "-i", file,
-                                            "-frames:v", "1", "-vf", "scale=320:-1", output])
+            try runTool(
+                "/usr/bin/ffmpeg",
+                [
+                    "-nostdin", "-y", "-v", "error", "-ss", seek, "-i", file,
+                    "-frames:v", "1", "-vf", "scale=320:-1", output,
+                ]
+            )
         }
         print("== \(probeName)")
         print(String(format: "in-process probe      %8.2f ms (median of %d)", probeMs, count))
-        print(String(format: "in-process thumbnail  %8.2f ms (median of %d, %dx%d)", thumbnailMs, count, size.0, size.1))
+        print(
+            String(format: "in-process thumbnail  %8.2f ms (median of %d, %dx%d)", thumbnailMs, count, size.0, size.1)
+        )
         print(String(format: "ffprobe CLI           %8.2f ms", ffprobeMs))
         print(String(format: "ffmpeg CLI thumbnail  %8.2f ms (-ss %@)", ffmpegMs, seek))
         print(String(format: "thumbnail / CLI       %8.3f (target <= 0.200)", thumbnailMs / ffmpegMs))
@@ -107,8 +115,16 @@ do {
         let ext = (file as NSString).pathExtension
         var verdict = ContainerCheck.check(fd: fd, size: Int64(info.st_size), ext: ext)
         let checkMs = measure(count) { verdict = ContainerCheck.check(fd: fd, size: Int64(info.st_size), ext: ext) }
-        print(String(format: "structural check      %8.3f ms (median of %d, %.2f GiB .%@): %@", checkMs, count,
-                     Double(info.st_size) / 1_073_741_824, ext, "\(verdict)"))
+        print(
+            String(
+                format: "structural check      %8.3f ms (median of %d, %.2f GiB .%@): %@",
+                checkMs,
+                count,
+                Double(info.st_size) / 1_073_741_824,
+                ext,
+                "\(verdict)"
+            )
+        )
     case "log":
         FFmpegLog.route { level, message in print("ffmpeg[\(level)] \(message)") }
         let thumbnail = try renderer.render(path: file)

@@ -39,20 +39,41 @@ do {
         let clock = ContinuousClock()
         var result: EncodedRendition?
         let elapsed = try clock.measure {
-            result = try RenditionEncoder(container: container, threads: threads).encode(path: file, step: steps[0], to: output)
+            result = try RenditionEncoder(container: container, threads: threads).encode(
+                path: file,
+                step: steps[0],
+                to: output
+            )
         }
         let frames = result?.frames ?? 0
-        print(String(format: "in-process %@ %dx%d: %d frames in %.2f s = %.1f fps, peak RSS %.0f MiB",
-                     steps[0].name, steps[0].width, steps[0].height, frames, seconds(elapsed),
-                     Double(frames) / seconds(elapsed), peakRSSMiB()))
+        print(
+            String(
+                format: "in-process %@ %dx%d: %d frames in %.2f s = %.1f fps, peak RSS %.0f MiB",
+                steps[0].name,
+                steps[0].width,
+                steps[0].height,
+                frames,
+                seconds(elapsed),
+                Double(frames) / seconds(elapsed),
+                peakRSSMiB()
+            )
+        )
     case "sprite":
-        let interval: SpriteInterval = arguments.count > 3 && arguments[3] != "auto"
+        let interval: SpriteInterval =
+            arguments.count > 3 && arguments[3] != "auto"
             ? .every(Double(arguments[3]) ?? 1) : .auto
         let clock = ContinuousClock()
         var image: SpriteSheetImage?
         let elapsed = try clock.measure { image = try SpriteRenderer().render(path: file, interval: interval) }
-        print(String(format: "in-process sprite: %d tiles every %.2f s in %.2f s, peak RSS %.0f MiB",
-                     image?.count ?? 0, image?.intervalSeconds ?? 0, seconds(elapsed), peakRSSMiB()))
+        print(
+            String(
+                format: "in-process sprite: %d tiles every %.2f s in %.2f s, peak RSS %.0f MiB",
+                image?.count ?? 0,
+                image?.intervalSeconds ?? 0,
+                seconds(elapsed),
+                peakRSSMiB()
+            )
+        )
     default:
         print("unknown command \(arguments[1])")
         exit(2)

@@ -185,7 +185,9 @@ func catalogBench(_ options: Options) throws {
             let n = min(500, eventCount - appended)
             try catalog.write { tx in
                 for i in 0..<n {
-                    _ = try tx.appendEvent(IngestEvent(type: .ingested, projectID: "p000", assetID: "a\(appended + i)", filename: "f.mp4"))
+                    _ = try tx.appendEvent(
+                        IngestEvent(type: .ingested, projectID: "p000", assetID: "a\(appended + i)", filename: "f.mp4")
+                    )
                 }
             }
             appended += n
@@ -203,7 +205,9 @@ func catalogBench(_ options: Options) throws {
             after = last.id
         }
     }
-    print("  \(eventCount) events appended in \(fmt(seconds(appendTime), 3)) s; replay of \(replayed): median \(fmt(replay.median, 1)) ms")
+    print(
+        "  \(eventCount) events appended in \(fmt(seconds(appendTime), 3)) s; replay of \(replayed): median \(fmt(replay.median, 1)) ms"
+    )
     let size = (try? FileManager.default.attributesOfItem(atPath: layout.catalogPath)[.size] as? Int) ?? 0
     print("  catalog file: \(size / 1_048_576) MiB")
 }

@@ -23,7 +23,10 @@ extension IngestCtl {
             let r = try global.call("GET", "/projects")
             global.output(r) { v in
                 let rows = v.array.map { p in
-                    [p["project_id"]?.text ?? "-", p["assets"]?.text ?? "-", Render.size(p["bytes"]?.int), p["rejected"]?.text ?? "-"]
+                    [
+                        p["project_id"]?.text ?? "-", p["assets"]?.text ?? "-", Render.size(p["bytes"]?.int),
+                        p["rejected"]?.text ?? "-",
+                    ]
                 }
                 return rows.isEmpty ? "no projects" : Render.table(["PROJECT", "ASSETS", "SIZE", "REJECTED"], rows)
             }
@@ -44,7 +47,10 @@ extension IngestCtl {
                 if case .object(let categories) = v["categories"] ?? .null {
                     for name in categories.keys.sorted() {
                         let c = categories[name]!
-                        rows.append([name, c["file_count"]?.text ?? "-", Render.size(c["bytes"]?.int), c["megabytes"]?.text ?? "-"])
+                        rows.append([
+                            name, c["file_count"]?.text ?? "-", Render.size(c["bytes"]?.int),
+                            c["megabytes"]?.text ?? "-",
+                        ])
                     }
                 }
                 let title = (v["project_id"].map { "project \($0.text), " } ?? "") + "root \(v["root"]?.text ?? "-")"
@@ -69,13 +75,20 @@ extension IngestCtl {
             var query: [String] = []
             if let limit { query.append("limit=\(limit)") }
             if let after { query.append("after=\(percentEncode(after))") }
-            let r = try global.call("GET", "/projects/\(project)/videos" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let r = try global.call(
+                "GET",
+                "/projects/\(project)/videos" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+            )
             global.output(r) { v in
                 let rows = v.array.map { a in
-                    [a["id"]?.text ?? "-", a["original_filename"]?.text ?? "-", Render.size(a["size_bytes"]?.int),
-                     a["status"]?.text ?? "-", a["created_at"]?.text ?? "-"]
+                    [
+                        a["id"]?.text ?? "-", a["original_filename"]?.text ?? "-", Render.size(a["size_bytes"]?.int),
+                        a["status"]?.text ?? "-", a["created_at"]?.text ?? "-",
+                    ]
                 }
-                return rows.isEmpty ? "no assets in project \(project)" : Render.table(["ID", "ORIGINAL NAME", "SIZE", "STATUS", "CREATED"], rows)
+                return rows.isEmpty
+                    ? "no assets in project \(project)"
+                    : Render.table(["ID", "ORIGINAL NAME", "SIZE", "STATUS", "CREATED"], rows)
             }
         }
     }
@@ -107,14 +120,19 @@ extension IngestCtl {
             guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw ValidationError("\(file) is not a regular file") }
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                throw ValidationError("\(file) is not a regular file")
+            }
             let size = Int64(st.st_size)
             let name = file.split(separator: "/").last.map(String.init) ?? file
             let client = ControlClient(socketPath: try global.socketPath())
             try client.connectSocket()
             try client.sendRequest(
-                "POST", "/projects/\(project)/videos?filename=\(percentEncode(name))", contentLength: size,
-                headers: [("Content-Type", "application/octet-stream")])
+                "POST",
+                "/projects/\(project)/videos?filename=\(percentEncode(name))",
+                contentLength: size,
+                headers: [("Content-Type", "application/octet-stream")]
+            )
             let showProgress = isatty(2) != 0
             var sent: Int64 = 0
             var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -122,16 +140,24 @@ extension IngestCtl {
             while sent < size {
                 let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 { throw CtlFailure(exitCode: 1, message: "ingestctl: read \(file): \(String(cString: strerror(errno)))") }
+                if n < 0 {
+                    throw CtlFailure(
+                        exitCode: 1,
+                        message: "ingestctl: read \(file): \(String(cString: strerror(errno)))"
+                    )
+                }
                 if n == 0 { break }
-                let more = try chunk.withUnsafeBytes { raw throws(CtlFailure) in try client.send(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+                let more = try chunk.withUnsafeBytes { raw throws(CtlFailure) in
+                    try client.send(UnsafeRawBufferPointer(rebasing: raw[0..<n]))
+                }
                 if !more { break }  // the daemon answered early (413, 415…): read its answer
                 sent += Int64(n)
                 if showProgress {
                     let percent = size == 0 ? 100 : Int(sent * 100 / size)
                     if percent != lastPercent {
                         lastPercent = percent
-                        let bar = String(repeating: "#", count: percent / 4) + String(repeating: ".", count: 25 - percent / 4)
+                        let bar =
+                            String(repeating: "#", count: percent / 4) + String(repeating: ".", count: 25 - percent / 4)
                         writeStderr("\r[\(bar)] \(percent)% \(Render.size(sent)) / \(Render.size(size))")
                     }
                 }
@@ -154,7 +180,11 @@ extension IngestCtl {
 
         func run() throws {
             _ = try global.call("DELETE", "/projects/\(project)/videos/\(percentEncode(asset))")
-            if global.json { print("{\"deleted\":true}") } else { print("deleted asset \(asset) of project \(project)") }
+            if global.json {
+                print("{\"deleted\":true}")
+            } else {
+                print("deleted asset \(asset) of project \(project)")
+            }
         }
     }
 
@@ -173,7 +203,9 @@ extension IngestCtl {
 
         func run() throws {
             if !yes {
-                writeStderr("Delete ALL files and records of project \(project), rejected files included? Type the project id to confirm: ")
+                writeStderr(
+                    "Delete ALL files and records of project \(project), rejected files included? Type the project id to confirm: "
+                )
                 guard let answer = readLine(), answer.trimmingCharacters() == project else {
                     throw CtlFailure(exitCode: 1, message: "ingestctl: purge of \(project) cancelled")
                 }
@@ -196,9 +228,12 @@ extension IngestCtl {
     }
 
     struct Repair: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the catalog against storage and fix differences.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check the catalog against storage and fix differences."
+        )
         @OptionGroup var global: GlobalOptions
-        @Flag(name: .customLong("dry-run"), help: "Report what would change without changing anything.") var dryRun = false
+        @Flag(name: .customLong("dry-run"), help: "Report what would change without changing anything.") var dryRun =
+            false
 
         func run() throws {
             let r = try global.call("POST", dryRun ? "/repair?dry_run=1" : "/repair")
@@ -217,9 +252,14 @@ extension IngestCtl {
             let r = try global.call("GET", "/projects/\(project)/rejected")
             global.output(r) { v in
                 let rows = v.array.map { f in
-                    [f["name"]?.text ?? f["filename"]?.text ?? "-", f["reason"]?.text ?? "-", f["rejected_at"]?.text ?? "-", f["detail"]?.text ?? ""]
+                    [
+                        f["name"]?.text ?? f["filename"]?.text ?? "-", f["reason"]?.text ?? "-",
+                        f["rejected_at"]?.text ?? "-", f["detail"]?.text ?? "",
+                    ]
                 }
-                return rows.isEmpty ? "no rejected files in project \(project)" : Render.table(["NAME", "REASON", "REJECTED AT", "DETAIL"], rows)
+                return rows.isEmpty
+                    ? "no rejected files in project \(project)"
+                    : Render.table(["NAME", "REASON", "REJECTED AT", "DETAIL"], rows)
             }
         }
     }
@@ -232,7 +272,9 @@ extension IngestCtl {
 
         func validate() throws {
             try validateProject(project)
-            if name.isEmpty || name.contains("/") || name == "." || name == ".." { throw ValidationError("'\(name)' is not a file name") }
+            if name.isEmpty || name.contains("/") || name == "." || name == ".." {
+                throw ValidationError("'\(name)' is not a file name")
+            }
         }
 
         func run() throws {
@@ -273,8 +315,12 @@ extension IngestCtl {
             if json {
                 print(String(decoding: line, as: UTF8.self))
             } else if let v = JSONValue.parse(line) {
-                var parts = [v["id"]?.text ?? "-", v["at"]?.text ?? "-", v["type"]?.text ?? "-", v["project_id"]?.text ?? "-"]
-                for key in ["asset_id", "filename", "reason", "error"] { if let x = v[key] { parts.append("\(key)=\(x.text)") } }
+                var parts = [
+                    v["id"]?.text ?? "-", v["at"]?.text ?? "-", v["type"]?.text ?? "-", v["project_id"]?.text ?? "-",
+                ]
+                for key in ["asset_id", "filename", "reason", "error"] {
+                    if let x = v[key] { parts.append("\(key)=\(x.text)") }
+                }
                 print(parts.joined(separator: "  "))
             } else {
                 print(String(decoding: line, as: UTF8.self))

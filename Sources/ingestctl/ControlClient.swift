@@ -14,7 +14,8 @@ struct CtlFailure: Error, CustomStringConvertible {
             exitCode: 3,
             message: "ingestctl: cannot reach ingestd at \(socket): \(why)\n"
                 + "hint: is ingestd running? start it with `make run` or `systemctl start ingestd`, "
-                + "or pass --socket PATH (or set CONTROL_SOCKET) if it listens elsewhere")
+                + "or pass --socket PATH (or set CONTROL_SOCKET) if it listens elsewhere"
+        )
     }
 }
 
@@ -55,7 +56,9 @@ final class ControlClient {
         }
         let fd = self.fd
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         if rc != 0 {
             let e = errno
@@ -66,7 +69,8 @@ final class ControlClient {
                 throw CtlFailure(
                     exitCode: 3,
                     message: "ingestctl: cannot reach ingestd at \(socketPath): permission denied\n"
-                        + "hint: run as root or the daemon's user, or join CONTROL_SOCKET_GROUP")
+                        + "hint: run as root or the daemon's user, or join CONTROL_SOCKET_GROUP"
+                )
             default: throw .unreachable(socketPath, String(cString: strerror(e)))
             }
         }
@@ -74,7 +78,10 @@ final class ControlClient {
 
     /// Sends a request head (and a small body).
     func sendRequest(
-        _ method: String, _ target: String, body: [UInt8] = [], contentLength: Int64? = nil,
+        _ method: String,
+        _ target: String,
+        body: [UInt8] = [],
+        contentLength: Int64? = nil,
         headers: [(String, String)] = []
     ) throws(CtlFailure) {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nUser-Agent: ingestctl\r\nConnection: close\r\n"
@@ -88,7 +95,9 @@ final class ControlClient {
     /// Writes all of `bytes`; returns false when the daemon closed its side early (its answer can still be read).
     @discardableResult
     func send(_ bytes: [UInt8]) throws(CtlFailure) -> Bool {
-        let result: Result<Bool, CtlFailure> = bytes.withUnsafeBytes { raw in Result { () throws(CtlFailure) in try send(raw) } }
+        let result: Result<Bool, CtlFailure> = bytes.withUnsafeBytes { raw in
+            Result { () throws(CtlFailure) in try send(raw) }
+        }
         return try result.get()
     }
 
@@ -109,7 +118,10 @@ final class ControlClient {
     }
 
     private func fill() throws(CtlFailure) -> Bool {
-        if start > 65536 { buffer.removeFirst(start); start = 0 }
+        if start > 65536 {
+            buffer.removeFirst(start)
+            start = 0
+        }
         var chunk = [UInt8](repeating: 0, count: 65536)
         let fd = self.fd
         while true {

@@ -19,12 +19,16 @@ extension IngestCtl {
                 Without -o the file is saved in the current folder under its original name (a rendition as \
                 <name>-<rendition>.<ext>); -o - writes to standard output. An interrupted download leaves \
                 FILE.part; running the same command again resumes it if the file on the daemon has not changed.
-                """)
+                """
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A project id.") var project: String
         @Argument(help: "An asset id.") var asset: String
         @Option(help: "A rendition's name (e.g. 720p) instead of the stored file.") var rendition: String?
-        @Option(name: [.customShort("o"), .customLong("output")], help: "Where to save it: a file, a folder, or - for stdout.")
+        @Option(
+            name: [.customShort("o"), .customLong("output")],
+            help: "Where to save it: a file, a folder, or - for stdout."
+        )
         var output: String?
 
         func validate() throws {
@@ -50,7 +54,8 @@ extension IngestCtl {
                     throw CtlFailure(
                         exitCode: 1,
                         message: "ingestctl: asset \(asset) of project \(project) has no rendition \(rendition)"
-                            + (have.isEmpty ? " (none is made yet)" : " (it has \(have.joined(separator: ", ")))"))
+                            + (have.isEmpty ? " (none is made yet)" : " (it has \(have.joined(separator: ", ")))")
+                    )
                 }
                 target = "/projects/\(project)/videos/\(percentEncode(asset))/renditions/\(percentEncode(rendition))"
                 let ext = DownloadNaming.fileExtension(of: entry["relative_path"]?.text ?? "")
@@ -69,7 +74,8 @@ extension IngestCtl {
             if global.json {
                 print(
                     "{\"project_id\":\"\(project)\",\"asset_id\":\(JSONValue.quoted(asset)),\"path\":\(JSONValue.quoted(path)),"
-                        + "\"bytes\":\(result.total),\"resumed_from\":\(result.resumedFrom)}")
+                        + "\"bytes\":\(result.total),\"resumed_from\":\(result.resumedFrom)}"
+                )
             } else {
                 let resumed = result.resumedFrom > 0 ? " (resumed at \(Render.size(result.resumedFrom)))" : ""
                 print("saved \(path) (\(Render.size(result.total)))\(resumed)")

@@ -17,7 +17,8 @@ struct IngestCtl: ParsableCommand {
         subcommands: [
             Health.self, Projects.self, Stats.self, List.self, Show.self, Upload.self, Download.self, Delete.self,
             Purge.self, Rescan.self, Repair.self, Rejected.self, Retry.self, Events.self,
-        ])
+        ]
+    )
 
     /// Parses, runs, and maps every failure to the documented exit codes.
     static func main() {

@@ -101,7 +101,14 @@ struct Transfer {
     }
 
     /// Appends `length` body bytes to `fd`.
-    private func receive(_ client: ControlClient, into fd: CInt, part: String, from offset: Int64, length: Int64, total: Int64) throws {
+    private func receive(
+        _ client: ControlClient,
+        into fd: CInt,
+        part: String,
+        from offset: Int64,
+        length: Int64,
+        total: Int64
+    ) throws {
         var progress = ProgressBar(total: total, done: offset)
         let got: Int64
         do {
@@ -124,8 +131,10 @@ struct Transfer {
     private func cut(_ got: Int64, of total: Int64, part: String?) -> CtlFailure {
         CtlFailure(
             exitCode: 3,
-            message: "ingestctl: the daemon closed the connection after \(Render.size(got)) of \(Render.size(total)) of \(label)"
-                + (part.map { "; \($0) is kept: run the same command again to resume" } ?? ""))
+            message:
+                "ingestctl: the daemon closed the connection after \(Render.size(got)) of \(Render.size(total)) of \(label)"
+                + (part.map { "; \($0) is kept: run the same command again to resume" } ?? "")
+        )
     }
 
     /// Syncs and closes the part, checks its size, renames it to `path` and drops the tag.
@@ -138,7 +147,10 @@ struct Transfer {
             throw CtlFailure(exitCode: 1, message: "ingestctl: \(part) does not have the expected \(total) bytes")
         }
         guard rename(part, path) == 0 else {
-            throw CtlFailure(exitCode: 1, message: "ingestctl: cannot rename \(part) to \(path): \(String(cString: strerror(errno)))")
+            throw CtlFailure(
+                exitCode: 1,
+                message: "ingestctl: cannot rename \(part) to \(path): \(String(cString: strerror(errno)))"
+            )
         }
         unlink(tag)
     }
@@ -239,7 +251,9 @@ struct ProgressBar {
         let bar = String(repeating: "#", count: percent / 4) + String(repeating: ".", count: 25 - percent / 4)
         let elapsed = max(now - started, 0.001)
         let rate = Double(done - startedAt) / elapsed
-        writeStderr("\r[\(bar)] \(percent)% \(Render.size(done)) / \(Render.size(total))  \(Render.size(Int64(rate)))/s ")
+        writeStderr(
+            "\r[\(bar)] \(percent)% \(Render.size(done)) / \(Render.size(total))  \(Render.size(Int64(rate)))/s "
+        )
     }
 
     private static func now() -> Double {

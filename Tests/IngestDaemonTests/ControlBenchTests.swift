@@ -43,9 +43,11 @@ struct ControlBenchTests {
         let elapsed = Date().timeIntervalSince(started)
         let count = total.value
         let rate = Double(count) / elapsed
-        print("control-bench: GET /health, \(connections) keep-alive connections, \(count) requests in "
-              + String(format: "%.2f", elapsed) + " s = " + String(format: "%.0f", rate) + " requests/s, "
-              + "\(failures.value) non-200")
+        print(
+            "control-bench: GET /health, \(connections) keep-alive connections, \(count) requests in "
+                + String(format: "%.2f", elapsed) + " s = " + String(format: "%.0f", rate) + " requests/s, "
+                + "\(failures.value) non-200"
+        )
         #expect(failures.value == 0)
     }
 }

@@ -11,15 +11,24 @@ import TestSupport
 #endif
 
 /// `ingestctl projects` and `ingestctl download` against the fake backend's files.
-@Suite("ingestctl projects and download", .serialized, .timeLimit(.minutes(2)))
+@Suite("ingestctl projects and download", .serialized, .timeLimit(.minutes(4)))
 struct ControlCtlDownloadTests {
-    struct Run: Sendable { var code: Int32; var out: [UInt8]; var err: String }
+    struct Run: Sendable {
+        var code: Int32
+        var out: [UInt8]
+        var err: String
+    }
 
     /// Runs the built ingestctl; stdout is kept as bytes (downloads to `-o -` are binary).
     static func ctl(_ args: [String], in directory: String? = nil) async throws -> Run {
         guard let binary = ControlCtlTests.binary else { throw TestError("ingestctl is not built next to the tests") }
         let run = try await Program.run(
-            binary, args, environment: ["PATH": "/usr/bin:/bin"], directory: directory, timeout: .seconds(100))
+            binary,
+            args,
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: directory,
+            timeout: .seconds(100)
+        )
         return Run(code: run.status, out: run.stdout, err: run.stderrText)
     }
 
@@ -51,7 +60,9 @@ struct ControlCtlDownloadTests {
         // Into a folder, a rendition by its name.
         let rendition = try await Self.ctl(["download", "demo", "d1", "--rendition", "360p", "-o", out] + s)
         #expect(rendition.code == 0, "\(rendition.err)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/clip-360p.webm")) == Data(contents["/renditions/360p"]!))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: out + "/clip-360p.webm")) == Data(contents["/renditions/360p"]!)
+        )
         // To a named file, and to stdout.
         let named = try await Self.ctl(["download", "demo", "d1", "-o", out + "/x.bin", "--json"] + s)
         #expect(named.code == 0 && String(decoding: named.out, as: UTF8.self).contains("\"resumed_from\":0"))
@@ -108,7 +119,9 @@ struct ControlCtlDownloadTests {
         #expect(noRendition.code == 1 && noRendition.err.contains("720p, 360p"))
         #expect(try await Self.ctl(["download", "bad project", "d1"] + s).code == 2)
         #expect(try await Self.ctl(["download", "demo"] + s).code == 2)
-        #expect(try await Self.ctl(["download", "demo", "d1", "--socket", dir + "/none.sock", "-o", dir + "/a"]).code == 3)
+        #expect(
+            try await Self.ctl(["download", "demo", "d1", "--socket", dir + "/none.sock", "-o", dir + "/a"]).code == 3
+        )
         #expect(!FileManager.default.fileExists(atPath: dir + "/a"))
     }
 }

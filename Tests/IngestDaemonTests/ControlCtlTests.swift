@@ -10,7 +10,7 @@ import TestSupport
 #endif
 
 /// Runs the built `ingestctl` (next to the test bundle) against a test server.
-@Suite("ingestctl against a live server", .serialized, .timeLimit(.minutes(1)))
+@Suite("ingestctl against a live server", .serialized, .timeLimit(.minutes(3)))
 struct ControlCtlTests {
     static let binary: String? = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
@@ -19,13 +19,25 @@ struct ControlCtlTests {
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }()
 
-    struct Run: Sendable { var code: Int32; var out: String; var err: String }
+    struct Run: Sendable {
+        var code: Int32
+        var out: String
+        var err: String
+    }
 
-    static func ingestctl(_ args: [String], environment: [String: String] = [:], stdin: String? = nil) async throws -> Run {
+    static func ingestctl(
+        _ args: [String],
+        environment: [String: String] = [:],
+        stdin: String? = nil
+    ) async throws -> Run {
         guard let binary else { throw TestError("ingestctl is not built next to the tests") }
         let run = try await Program.run(
-            binary, args, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 },
-            input: Array((stdin ?? "").utf8), timeout: .seconds(50))
+            binary,
+            args,
+            environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 },
+            input: Array((stdin ?? "").utf8),
+            timeout: .seconds(50)
+        )
         return Run(code: run.status, out: run.stdoutText, err: run.stderrText)
     }
 
@@ -78,7 +90,9 @@ struct ControlCtlTests {
 
         // unreachable → 3, naming the socket; the default path follows CONTROL_SOCKET / STORAGE_PATH
         let gone = try await Self.ingestctl(["health", "--socket", t.dir.path + "/nope.sock"])
-        #expect(gone.code == 3 && gone.err.contains(t.dir.path + "/nope.sock") && gone.err.contains("is ingestd running?"))
+        #expect(
+            gone.code == 3 && gone.err.contains(t.dir.path + "/nope.sock") && gone.err.contains("is ingestd running?")
+        )
         let byEnv = try await Self.ingestctl(["health"], environment: ["STORAGE_PATH": t.dir.path + "/store"])
         #expect(byEnv.code == 3 && byEnv.err.contains(t.dir.path + "/store/ingestd.sock"))
         #expect(try await Self.ingestctl(["health"], environment: ["CONTROL_SOCKET": t.socket]).code == 0)
@@ -92,11 +106,15 @@ struct ControlCtlTests {
         let t = try await TestServer.start()
         defer { Task { await t.stop() } }
         let run = Task { try await Self.ingestctl(["events", "--since", "9", "--json", "--socket", t.socket]) }
-        for _ in 0..<100 where t.backend.eventSubscribers.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<100 where t.backend.eventSubscribers.withLock({ $0.isEmpty }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         t.backend.emit("{\"id\":11,\"type\":\"ingested\",\"project_id\":\"demo\"}\n")
         t.backend.endEvents()
         let r = try await run.value
         #expect(r.code == 0)
-        #expect(r.out == "{\"id\":10,\"type\":\"replayed\"}\n{\"id\":11,\"type\":\"ingested\",\"project_id\":\"demo\"}\n")
+        #expect(
+            r.out == "{\"id\":10,\"type\":\"replayed\"}\n{\"id\":11,\"type\":\"ingested\",\"project_id\":\"demo\"}\n"
+        )
     }
 }

@@ -24,7 +24,7 @@ func fetchHead(_ socket: String, _ target: String, headers: [String: String] = [
 }
 
 /// The delivery routes against the fake backend: one asset with every kind of file on disk.
-@Suite("Control server delivery", .serialized, .timeLimit(.minutes(2)))
+@Suite("Control server delivery", .serialized, .timeLimit(.minutes(4)))
 struct ControlDeliveryTests {
     static let base = "/projects/demo/videos/d1"
     static let folder = "processed/project_demo/clip-0123456789"
@@ -52,7 +52,9 @@ struct ControlDeliveryTests {
                 for i in 0..<size { bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ index &* 7 &+ i >> 8) }
                 let path = root + "/" + route.file
                 try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    atPath: (path as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true
+                )
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
                 contents[route.path] = bytes
             }
@@ -61,17 +63,48 @@ struct ControlDeliveryTests {
         let checksum = try await onThread { sha256Hex(contents["/content"]!) }
         let now = Date()
         var asset = Asset(
-            id: "d1", projectID: "demo", filename: "clip-0123456789.mp4", originalFilename: "clip.mp4",
-            relativePath: routes[0].file, checksum: checksum, sizeBytes: Int64(contentSize),
-            mimeType: "video/mp4", status: .ready, createdAt: now, updatedAt: now)
+            id: "d1",
+            projectID: "demo",
+            filename: "clip-0123456789.mp4",
+            originalFilename: "clip.mp4",
+            relativePath: routes[0].file,
+            checksum: checksum,
+            sizeBytes: Int64(contentSize),
+            mimeType: "video/mp4",
+            status: .ready,
+            createdAt: now,
+            updatedAt: now
+        )
         asset.thumbnailPath = routes[1].file
         asset.renditions = [
-            Rendition(name: "720p", relativePath: routes[2].file, width: 1280, height: 720, videoCodec: "h264", audioCodec: "aac", sizeBytes: 1),
-            Rendition(name: "360p", relativePath: routes[3].file, width: 640, height: 360, videoCodec: "vp9", audioCodec: "opus", sizeBytes: 1),
+            Rendition(
+                name: "720p",
+                relativePath: routes[2].file,
+                width: 1280,
+                height: 720,
+                videoCodec: "h264",
+                audioCodec: "aac",
+                sizeBytes: 1
+            ),
+            Rendition(
+                name: "360p",
+                relativePath: routes[3].file,
+                width: 640,
+                height: 360,
+                videoCodec: "vp9",
+                audioCodec: "opus",
+                sizeBytes: 1
+            ),
         ]
         asset.sprite = SpriteSheet(
-            imagePath: routes[4].file, vttPath: routes[5].file, intervalSeconds: 1, count: 3, columns: 10, tileWidth: 160,
-            tileHeight: 90)
+            imagePath: routes[4].file,
+            vttPath: routes[5].file,
+            intervalSeconds: 1,
+            count: 3,
+            columns: 10,
+            tileWidth: 160,
+            tileHeight: 90
+        )
         t.backend.assets.withLock { $0["d1"] = asset }
         return (t, contents)
     }
@@ -90,7 +123,10 @@ struct ControlDeliveryTests {
             let etag = try #require(r.header("etag"), "\(route.path)")
             #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && etag.count > 2)
             let lastModified = try #require(r.header("last-modified"))
-            let mtime = try FileManager.default.attributesOfItem(atPath: t.backend.storageRoot + "/" + route.file)[.modificationDate] as! Date
+            let mtime =
+                try FileManager.default.attributesOfItem(atPath: t.backend.storageRoot + "/" + route.file)[
+                    .modificationDate
+                ] as! Date
             #expect(HTTPDate.parse(lastModified) == Int64(mtime.timeIntervalSince1970.rounded(.down)), "\(route.path)")
 
             // HEAD: the same head, no body.
@@ -110,7 +146,9 @@ struct ControlDeliveryTests {
         #expect(content.header("etag") == "\"\(sha256Hex(contents["/content"]!))\"")
         #expect(content.header("content-disposition") == "inline; filename=\"clip.mp4\"; filename*=UTF-8''clip.mp4")
         // A rendition also answers to its file name.
-        #expect(try await fetch(t.socket, "GET", Self.base + "/renditions/720p.mp4").body == contents["/renditions/720p"]!)
+        #expect(
+            try await fetch(t.socket, "GET", Self.base + "/renditions/720p.mp4").body == contents["/renditions/720p"]!
+        )
     }
 
     @Test func rangesOnEveryRoute() async throws {
@@ -119,8 +157,10 @@ struct ControlDeliveryTests {
         for route in Self.routes {
             let bytes = contents[route.path]!
             let size = bytes.count
-            let cases: [(String, Range<Int>)] = [("bytes=0-9", 0..<10), ("bytes=100-", 100..<size), ("bytes=-7", size - 7..<size),
-                                                 ("bytes=5-\(size + 100)", 5..<size)]
+            let cases: [(String, Range<Int>)] = [
+                ("bytes=0-9", 0..<10), ("bytes=100-", 100..<size), ("bytes=-7", size - 7..<size),
+                ("bytes=5-\(size + 100)", 5..<size),
+            ]
             for (range, slice) in cases {
                 let r = try await fetch(t.socket, "GET", Self.base + route.path, headers: ["Range": range])
                 #expect(r.status == 206, "\(route.path) \(range)")
@@ -137,7 +177,9 @@ struct ControlDeliveryTests {
             // HEAD with a range answers as GET would, without the body.
             let head = try await onThread { () -> (Int, [(String, String)]) in
                 let c = try RawClient(path: t.socket)
-                try c.send("HEAD \(Self.base + route.path) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n")
+                try c.send(
+                    "HEAD \(Self.base + route.path) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n"
+                )
                 let h = try c.readHead()
                 #expect(try c.isClosed())
                 return h
@@ -159,14 +201,30 @@ struct ControlDeliveryTests {
                 #expect(r.body.isEmpty && r.header("etag") == etag)
                 #expect(r.header("content-length") == nil)
             }
-            #expect(try await fetch(t.socket, "GET", Self.base + route.path, headers: ["If-None-Match": "\"nope\""]).status == 200)
-            #expect(try await fetch(t.socket, "GET", Self.base + route.path, headers: ["If-Modified-Since": lastModified]).status == 304)
+            #expect(
+                try await fetch(t.socket, "GET", Self.base + route.path, headers: ["If-None-Match": "\"nope\""]).status
+                    == 200
+            )
+            #expect(
+                try await fetch(t.socket, "GET", Self.base + route.path, headers: ["If-Modified-Since": lastModified])
+                    .status == 304
+            )
             let head304 = try await fetchHead(t.socket, Self.base + route.path, headers: ["If-None-Match": etag])
             #expect(head304.status == 304)
             // If-Range: a range only while the file is the same.
-            let same = try await fetch(t.socket, "GET", Self.base + route.path, headers: ["Range": "bytes=0-3", "If-Range": etag])
+            let same = try await fetch(
+                t.socket,
+                "GET",
+                Self.base + route.path,
+                headers: ["Range": "bytes=0-3", "If-Range": etag]
+            )
             #expect(same.status == 206 && same.body == Array(contents[route.path]!.prefix(4)))
-            let changed = try await fetch(t.socket, "GET", Self.base + route.path, headers: ["Range": "bytes=0-3", "If-Range": "\"old\""])
+            let changed = try await fetch(
+                t.socket,
+                "GET",
+                Self.base + route.path,
+                headers: ["Range": "bytes=0-3", "If-Range": "\"old\""]
+            )
             #expect(changed.status == 200 && changed.body == contents[route.path]!)
         }
     }
@@ -179,7 +237,12 @@ struct ControlDeliveryTests {
         // Replaced whole, as the daemon writes derived files: a temporary name, then rename.
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path + ".tmp"))
         rename(path + ".tmp", path)
-        let after = try await fetch(t.socket, "GET", Self.base + "/thumbnail", headers: ["If-None-Match": before.header("etag")!])
+        let after = try await fetch(
+            t.socket,
+            "GET",
+            Self.base + "/thumbnail",
+            headers: ["If-None-Match": before.header("etag")!]
+        )
         #expect(after.status == 200 && after.body == [1, 2, 3])
         #expect(after.header("etag") != before.header("etag"))
     }
@@ -197,7 +260,11 @@ struct ControlDeliveryTests {
         let head404 = try await fetchHead(t.socket, Self.base + "/renditions/1080p")
         #expect(head404.status == 404 && head404.header("content-type") == "application/json")
         // Records without the derived files yet.
-        t.backend.assets.withLock { $0["d1"]!.thumbnailPath = nil; $0["d1"]!.sprite = nil; $0["d1"]!.renditions = [] }
+        t.backend.assets.withLock {
+            $0["d1"]!.thumbnailPath = nil
+            $0["d1"]!.sprite = nil
+            $0["d1"]!.renditions = []
+        }
         for path in ["/thumbnail", "/sprite.jpg", "/sprite.vtt", "/renditions/720p"] {
             let r = try await fetch(t.socket, "GET", Self.base + path)
             #expect(r.status == 404 && r.object["error"] as? String == "not_found", "\(path)")
@@ -232,8 +299,14 @@ struct ControlDeliveryTests {
             let c = try RawClient(path: t.socket)
             var good = true
             for i in 0..<50 {
-                let r = try c.request("GET", Self.base + (i % 2 == 0 ? "/content" : "/thumbnail"), headers: ["Range": "bytes=1-"])
-                good = good && r.status == 206 && r.body.count == contents[i % 2 == 0 ? "/content" : "/thumbnail"]!.count - 1
+                let r = try c.request(
+                    "GET",
+                    Self.base + (i % 2 == 0 ? "/content" : "/thumbnail"),
+                    headers: ["Range": "bytes=1-"]
+                )
+                good =
+                    good && r.status == 206
+                    && r.body.count == contents[i % 2 == 0 ? "/content" : "/thumbnail"]!.count - 1
             }
             // Still connected: each file was closed once its answer was sent, not when the connection ends.
             for _ in 0..<500 where openDescriptors() > 0 { usleep(10_000) }
@@ -254,7 +327,8 @@ struct ControlDeliveryTests {
     static func openDescriptors(below root: String) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return names.count { name in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name))?.hasPrefix(root + "/") == true
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name))?.hasPrefix(root + "/")
+                == true
         }
     }
 

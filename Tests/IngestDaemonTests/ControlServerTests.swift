@@ -11,7 +11,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Control server routes", .serialized, .timeLimit(.minutes(1)))
+@Suite("Control server routes", .serialized, .timeLimit(.minutes(3)))
 struct ControlServerRouteTests {
     @Test func healthAnswersJSON() async throws {
         let t = try await TestServer.start()
@@ -92,7 +92,10 @@ struct ControlServerRouteTests {
         #expect(retry.status == 202)
         #expect(try await fetch(t.socket, "POST", "/projects/demo/rejected/other.mp4/retry").status == 404)
         for bad in ["..", ".", "a%2Fb"] {
-            #expect(try await fetch(t.socket, "POST", "/projects/demo/rejected/\(bad)/retry").status == 400, "name \(bad)")
+            #expect(
+                try await fetch(t.socket, "POST", "/projects/demo/rejected/\(bad)/retry").status == 400,
+                "name \(bad)"
+            )
         }
         #expect(t.backend.retries.withLock { $0 } == ["bad file.txt", "other.mp4"])
         let metrics = try await fetch(t.socket, "GET", "/metrics")
@@ -148,7 +151,9 @@ struct ControlServerRouteTests {
             let c = try RawClient(path: t.socket)
             try c.send("GET /events?since=41 HTTP/1.1\r\nHost: x\r\n\r\n")
             let (status, headers) = try c.readHead()
-            guard status == 200, headers.contains(where: { $0.0.lowercased() == "content-type" && $0.1 == "application/x-ndjson" }) else {
+            guard status == 200,
+                headers.contains(where: { $0.0.lowercased() == "content-type" && $0.1 == "application/x-ndjson" })
+            else {
                 return ["bad head \(status)"]
             }
             var out: [String] = []

@@ -10,7 +10,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Control socket file and peer check", .serialized, .timeLimit(.minutes(1)))
+@Suite("Control socket file and peer check", .serialized, .timeLimit(.minutes(3)))
 struct ControlSocketTests {
     static var quietLogger: Logger {
         var l = Logger(label: "control-test")
@@ -24,10 +24,14 @@ struct ControlSocketTests {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let b = Array(path.utf8); raw.copyBytes(from: b); raw[b.count] = 0
+            let b = Array(path.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
         }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         close(fd)
     }
@@ -77,9 +81,19 @@ struct ControlSocketTests {
         defer { dir.cleanup() }
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging")
         await #expect(throws: ControlServerError.self) {
-            _ = try await ControlServer.start(path: dir.path + "/s.sock", socketGroup: "no-such-group-xyz", backend: backend, logger: Self.quietLogger)
+            _ = try await ControlServer.start(
+                path: dir.path + "/s.sock",
+                socketGroup: "no-such-group-xyz",
+                backend: backend,
+                logger: Self.quietLogger
+            )
         }
-        let server = try await ControlServer.start(path: dir.path + "/s.sock", socketGroup: "0", backend: backend, logger: Self.quietLogger)
+        let server = try await ControlServer.start(
+            path: dir.path + "/s.sock",
+            socketGroup: "0",
+            backend: backend,
+            logger: Self.quietLogger
+        )
         var st = stat()
         #expect(lstat(dir.path + "/s.sock", &st) == 0 && st.st_gid == 0)
         await server.close()
@@ -93,11 +107,17 @@ struct ControlSocketTests {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let b = Array(path.utf8); raw.copyBytes(from: b); raw[b.count] = 0
+            let b = Array(path.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
         }
-        #expect(withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0)
+        #expect(
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            } == 0
+        )
         #expect(listen(fd, 16) == 0)
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging")
         let server = try await ControlServer.start(inheritedFD: fd, backend: backend, logger: Self.quietLogger)
@@ -116,7 +136,9 @@ struct ControlSocketTests {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let b = Array(t.socket.utf8); raw.copyBytes(from: b); raw[b.count] = 0
+            let b = Array(t.socket.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
         }
         let reply = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 1)
         defer { reply.deallocate() }
@@ -130,7 +152,9 @@ struct ControlSocketTests {
                 if setgroups(0, nil) != 0 || setgid(65534) != 0 || setuid(65534) != 0 { _exit(10) }
                 let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
                 let rc = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
                 }
                 if rc != 0 { _exit(11) }
                 _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -164,9 +188,14 @@ struct ControlSocketTests {
     }
 
     @Test func routerIsStrict() throws {
-        #expect(try ControlRouter.resolve(method: .GET, uri: "/projects/p-1_x/videos/abc").route == .getVideo(ProjectID(exactly: "p-1_x")!, assetID: "abc"))
-        #expect(try ControlRouter.resolve(method: .POST, uri: "/projects/p/rejected/a%20b+c.mp4/retry").route
-            == .retryRejected(ProjectID(exactly: "p")!, name: "a b+c.mp4"))
+        #expect(
+            try ControlRouter.resolve(method: .GET, uri: "/projects/p-1_x/videos/abc").route
+                == .getVideo(ProjectID(exactly: "p-1_x")!, assetID: "abc")
+        )
+        #expect(
+            try ControlRouter.resolve(method: .POST, uri: "/projects/p/rejected/a%20b+c.mp4/retry").route
+                == .retryRejected(ProjectID(exactly: "p")!, name: "a b+c.mp4")
+        )
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "/health/") }
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "//health") }
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "http://x/health") }

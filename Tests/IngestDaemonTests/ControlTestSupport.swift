@@ -60,7 +60,9 @@ final class RawClient: @unchecked Sendable {
             raw[bytes.count] = 0
         }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         if rc != 0 {
             let e = errno
@@ -77,7 +79,10 @@ final class RawClient: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 { if errno == EINTR { continue }; throw TestError("send: \(String(cString: strerror(errno)))") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TestError("send: \(String(cString: strerror(errno)))")
+            }
             offset += n
         }
     }
@@ -127,7 +132,9 @@ final class RawClient: @unchecked Sendable {
             var headers: [(String, String)] = []
             while let line = try readLine(), !line.isEmpty {
                 if let colon = line.firstIndex(of: ":") {
-                    headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                    headers.append(
+                        (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                    )
                 }
             }
             if status >= 200 { return (status, headers) }
@@ -143,7 +150,10 @@ final class RawClient: @unchecked Sendable {
             response.body = try readBytes(length)
         } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
             while let sizeLine = try readLine(), let size = Int(sizeLine, radix: 16) {
-                if size == 0 { _ = try readLine(); break }
+                if size == 0 {
+                    _ = try readLine()
+                    break
+                }
                 response.body += try readBytes(size)
                 _ = try readLine()
             }
@@ -156,7 +166,12 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// Sends a request and reads its response.
-    func request(_ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) throws -> RawResponse {
+    func request(
+        _ method: String,
+        _ target: String,
+        body: [UInt8] = [],
+        headers: [String: String] = [:]
+    ) throws -> RawResponse {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\n"
         for (k, v) in headers { text += "\(k): \(v)\r\n" }
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.count)\r\n" }
@@ -175,7 +190,13 @@ struct TestError: Error, CustomStringConvertible {
 }
 
 /// One request over a fresh connection.
-func fetch(_ path: String, _ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:]) async throws -> RawResponse {
+func fetch(
+    _ path: String,
+    _ method: String,
+    _ target: String,
+    body: [UInt8] = [],
+    headers: [String: String] = [:]
+) async throws -> RawResponse {
     try await onThread { try RawClient(path: path).request(method, target, body: body, headers: headers) }
 }
 
@@ -222,9 +243,18 @@ final class FakeBackend: ControlBackend {
         self.maxSize = maxSize
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let a = Asset(
-            id: "a1", projectID: "demo", filename: "lesson-1a2b3c4d5e.mp4", originalFilename: "lesson.mp4",
-            relativePath: "uploads/project_demo/lesson-1a2b3c4d5e.mp4", checksum: String(repeating: "a", count: 64),
-            sizeBytes: 10, mimeType: "video/mp4", status: .ready, createdAt: now, updatedAt: now)
+            id: "a1",
+            projectID: "demo",
+            filename: "lesson-1a2b3c4d5e.mp4",
+            originalFilename: "lesson.mp4",
+            relativePath: "uploads/project_demo/lesson-1a2b3c4d5e.mp4",
+            checksum: String(repeating: "a", count: 64),
+            sizeBytes: 10,
+            mimeType: "video/mp4",
+            status: .ready,
+            createdAt: now,
+            updatedAt: now
+        )
         var b = a
         b.id = "a2"
         assets.withLock { $0 = ["a1": a, "a2": b] }
@@ -243,8 +273,10 @@ final class FakeBackend: ControlBackend {
     var storageRoot: String { (stagingDirectory as NSString).deletingLastPathComponent + "/storage" }
 
     func projects() async throws -> [ProjectSummary] {
-        [ProjectSummary(projectID: "demo", assets: 2, bytes: 20, rejected: 1),
-         ProjectSummary(projectID: "only-rejected", assets: 0, bytes: 0, rejected: 3)]
+        [
+            ProjectSummary(projectID: "demo", assets: 2, bytes: 20, rejected: 1),
+            ProjectSummary(projectID: "only-rejected", assets: 0, bytes: 0, rejected: 3),
+        ]
     }
 
     func deliverable(project: ProjectID, id: String, item: AssetFileItem) async throws -> Deliverable {
@@ -309,19 +341,39 @@ final class FakeBackend: ControlBackend {
     func emit(_ line: String) -> Int {
         let bytes = Array(line.utf8)
         return eventSubscribers.withLock { subs in
-            subs.filter { if case .terminated = $0.yield(bytes) { return false }; return true }.count
+            subs.filter {
+                if case .terminated = $0.yield(bytes) { return false }
+                return true
+            }.count
         }
     }
 
-    func endEvents() { eventSubscribers.withLock { subs in subs.forEach { $0.finish() }; subs = [] } }
+    func endEvents() {
+        eventSubscribers.withLock { subs in
+            for subscriber in subs { subscriber.finish() }
+            subs = []
+        }
+    }
 
     func metrics() async -> String { "# TYPE ingestd_files_ingested_total counter\ningestd_files_ingested_total 0\n" }
 
     var uploadLimits: UploadLimits {
-        get async { UploadLimits(maxSize: maxSize, allowedExtensions: ["mp4", "MOV", ".avi"], stagingDirectory: stagingDirectory) }
+        get async {
+            UploadLimits(
+                maxSize: maxSize,
+                allowedExtensions: ["mp4", "MOV", ".avi"],
+                stagingDirectory: stagingDirectory
+            )
+        }
     }
 
-    func ingestUpload(project: ProjectID, originalFilename: String, stagedFile: String, size: Int64, sha256: String) async throws -> UploadOutcome {
+    func ingestUpload(
+        project: ProjectID,
+        originalFilename: String,
+        stagedFile: String,
+        size: Int64,
+        sha256: String
+    ) async throws -> UploadOutcome {
         // Hash the staged file as it is on disk, in 1 MiB reads.
         var hasher = SHA256()
         let fd = open(stagedFile, O_RDONLY)
@@ -335,14 +387,32 @@ final class FakeBackend: ControlBackend {
         close(fd)
         let fileSHA = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         uploads.withLock {
-            $0.append(Upload(project: project.rawValue, originalFilename: originalFilename, size: size, sha256: sha256, fileSHA256: fileSHA, stagedFile: stagedFile))
+            $0.append(
+                Upload(
+                    project: project.rawValue,
+                    originalFilename: originalFilename,
+                    size: size,
+                    sha256: sha256,
+                    fileSHA256: fileSHA,
+                    stagedFile: stagedFile
+                )
+            )
         }
         if let (reason, detail) = uploadRejection.withLock({ $0 }) { return .rejected(reason: reason, detail: detail) }
         let now = Date()
         let asset = Asset(
-            id: "up\(size)", projectID: project.rawValue, filename: originalFilename, originalFilename: originalFilename,
-            relativePath: "uploads/project_\(project)/\(originalFilename)", checksum: sha256, sizeBytes: size,
-            mimeType: "video/mp4", status: .processing, createdAt: now, updatedAt: now)
+            id: "up\(size)",
+            projectID: project.rawValue,
+            filename: originalFilename,
+            originalFilename: originalFilename,
+            relativePath: "uploads/project_\(project)/\(originalFilename)",
+            checksum: sha256,
+            sizeBytes: size,
+            mimeType: "video/mp4",
+            status: .processing,
+            createdAt: now,
+            updatedAt: now
+        )
         return .stored(asset)
     }
 }
@@ -354,7 +424,11 @@ struct TestServer {
     let backend: FakeBackend
     let server: ControlServer
 
-    static func start(maxSize: Int64 = 10 << 20, mode: UInt32 = 0o660, configure: (inout ControlServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    static func start(
+        maxSize: Int64 = 10 << 20,
+        mode: UInt32 = 0o660,
+        configure: (inout ControlServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let dir = TempDir()
         let socket = dir.path + "/run/control.sock"
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging", maxSize: maxSize)
@@ -363,7 +437,12 @@ struct TestServer {
         var logger = Logger(label: "control-test")
         logger.logLevel = .critical
         let server = try await ControlServer.start(
-            path: socket, mode: mode, backend: backend, logger: logger, configuration: configuration)
+            path: socket,
+            mode: mode,
+            backend: backend,
+            logger: logger,
+            configuration: configuration
+        )
         return TestServer(dir: dir, socket: socket, backend: backend, server: server)
     }
 

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import NIOCore
 import StorageKit
 import Synchronization
 import Testing
@@ -9,20 +11,28 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Control uploads", .serialized, .timeLimit(.minutes(1)))
+@Suite("Control uploads", .serialized, .timeLimit(.minutes(3)))
 struct ControlUploadTests {
     /// Deterministic pseudo-random bytes.
     static func payload(_ count: Int, seed: UInt64 = 7) -> [UInt8] {
         var x = seed
-        return (0..<count).map { _ in x = x &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: x >> 33) }
+        return (0..<count).map { _ in
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: x >> 33)
+        }
     }
 
     @Test func rawUploadStoresWithTheRealChecksum() async throws {
         let t = try await TestServer.start()
         defer { Task { await t.stop() } }
         let body = Self.payload(3_000_123)
-        let r = try await fetch(t.socket, "POST", "/projects/demo/videos?filename=..%2F..%2Fetc%2FMy%20Clip.MP4", body: body,
-                                headers: ["Content-Type": "application/octet-stream"])
+        let r = try await fetch(
+            t.socket,
+            "POST",
+            "/projects/demo/videos?filename=..%2F..%2Fetc%2FMy%20Clip.MP4",
+            body: body,
+            headers: ["Content-Type": "application/octet-stream"]
+        )
         #expect(r.status == 201)
         let expected = sha256Hex(body)
         #expect(r.object["checksum"] as? String == expected)
@@ -39,7 +49,9 @@ struct ControlUploadTests {
         defer { Task { await t.stop() } }
         let status = try await onThread { () -> Int in
             let c = try RawClient(path: t.socket)
-            try c.send("POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+            try c.send(
+                "POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+            )
             guard try c.readLine() == "HTTP/1.1 100 Continue" else { return -1 }
             _ = try c.readLine()
             try c.send("abcd")
@@ -75,7 +87,9 @@ struct ControlUploadTests {
         defer { Task { await t.stop() } }
         let status = try await onThread { () -> Int in
             let c = try RawClient(path: t.socket)
-            try c.send("POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try c.send(
+                "POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
             let chunk = [UInt8](repeating: 7, count: 30_000)
             for _ in 0..<10 {
                 do { try c.send(Array("7530\r\n".utf8) + chunk + Array("\r\n".utf8)) } catch { break }
@@ -90,14 +104,23 @@ struct ControlUploadTests {
     @Test func multipartUploadTakesTheFilePart() async throws {
         let t = try await TestServer.start()
         defer { Task { await t.stop() } }
-        let content = Self.payload(200_000, seed: 3) + Array("\r\n--not-the-boundary\r\n".utf8) + Self.payload(5000, seed: 4)
+        let content =
+            Self.payload(200_000, seed: 3) + Array("\r\n--not-the-boundary\r\n".utf8) + Self.payload(5000, seed: 4)
         let boundary = "----ingestdBoundary7MA4YWxk"
         var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n".utf8)
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\Users\\\\me\\\\holiday clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n".utf8)
+        body += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\Users\\\\me\\\\holiday clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n"
+                .utf8
+        )
         body += content
         body += Array("\r\n--\(boundary)--\r\n".utf8)
-        let r = try await fetch(t.socket, "POST", "/projects/demo/videos", body: body,
-                                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+        let r = try await fetch(
+            t.socket,
+            "POST",
+            "/projects/demo/videos",
+            body: body,
+            headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+        )
         #expect(r.status == 201)
         let upload = try #require(t.backend.uploads.withLock { $0.first })
         #expect(upload.originalFilename == "holiday clip.mp4")
@@ -105,24 +128,63 @@ struct ControlUploadTests {
         #expect(upload.sha256 == sha256Hex(content))
         #expect(upload.fileSHA256 == upload.sha256)
 
-        let noFile = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--\(boundary)--\r\n".utf8)
-        #expect(try await fetch(t.socket, "POST", "/projects/demo/videos", body: noFile,
-                                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]).status == 400)
-        let truncated = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.mp4\"\r\n\r\nabc".utf8)
-        #expect(try await fetch(t.socket, "POST", "/projects/demo/videos", body: truncated,
-                                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]).status == 400)
-        let badExt = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.exe\"\r\n\r\nabc\r\n--\(boundary)--\r\n".utf8)
-        #expect(try await fetch(t.socket, "POST", "/projects/demo/videos", body: badExt,
-                                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]).status == 415)
-        #expect(try await fetch(t.socket, "POST", "/projects/demo/videos", body: [1],
-                                headers: ["Content-Type": "multipart/form-data"]).status == 400)
+        let noFile = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--\(boundary)--\r\n".utf8
+        )
+        #expect(
+            try await fetch(
+                t.socket,
+                "POST",
+                "/projects/demo/videos",
+                body: noFile,
+                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+            ).status == 400
+        )
+        let truncated = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.mp4\"\r\n\r\nabc".utf8
+        )
+        #expect(
+            try await fetch(
+                t.socket,
+                "POST",
+                "/projects/demo/videos",
+                body: truncated,
+                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+            ).status == 400
+        )
+        let badExt = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.exe\"\r\n\r\nabc\r\n--\(boundary)--\r\n"
+                .utf8
+        )
+        #expect(
+            try await fetch(
+                t.socket,
+                "POST",
+                "/projects/demo/videos",
+                body: badExt,
+                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+            ).status == 415
+        )
+        #expect(
+            try await fetch(
+                t.socket,
+                "POST",
+                "/projects/demo/videos",
+                body: [1],
+                headers: ["Content-Type": "multipart/form-data"]
+            ).status == 400
+        )
         #expect(t.stagedFiles().isEmpty)
     }
 
     @Test func multipartParserSplitsAnywhere() throws {
         let boundary = "b0undary"
         let content = Self.payload(5000, seed: 9)
-        let body = Array("preamble\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''na%C3%AFve.mp4\r\n\r\n".utf8)
+        let body =
+            Array(
+                "preamble\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''na%C3%AFve.mp4\r\n\r\n"
+                    .utf8
+            )
             + content + Array("\r\n--\(boundary)--\r\nepilogue".utf8)
         for step in [1, 2, 3, 7, 64, 1000, body.count] {
             var parser = MultipartStreamParser(boundary: boundary)
@@ -174,7 +236,9 @@ struct ControlUploadTests {
         sampler.start()
         let (status, checksum, expected) = try await onThread { () -> (Int, String?, String) in
             let c = try RawClient(path: t.socket)
-            try c.send("POST /projects/demo/videos?filename=big.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n")
+            try c.send(
+                "POST /projects/demo/videos?filename=big.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n"
+            )
             var hasher = SHA256Hasher()
             var chunk = ControlUploadTests.payload(1 << 20, seed: 11)
             for i in 0..<(size >> 20) {
@@ -195,9 +259,6 @@ struct ControlUploadTests {
     }
 }
 
-import Crypto
-import NIOCore
-
 /// Incremental SHA-256 for the client side of tests.
 struct SHA256Hasher {
     private var h = SHA256()
@@ -205,14 +266,16 @@ struct SHA256Hasher {
     func hex() -> String { h.finalize().map { String(format: "%02x", $0) }.joined() }
 }
 
-@Suite("Control uploads cut short", .serialized, .timeLimit(.minutes(1)))
+@Suite("Control uploads cut short", .serialized, .timeLimit(.minutes(3)))
 struct ControlUploadCutShortTests {
     @Test func clientLeavingMidBodyStoresNothing() async throws {
         let t = try await TestServer.start()
         defer { Task { await t.stop() } }
         try await onThread {
             let c = try RawClient(path: t.socket)
-            try c.send("POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            try c.send(
+                "POST /projects/demo/videos?filename=a.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+            )
             try c.send([UInt8](repeating: 1, count: 50_000))
         }  // the client is released: its socket closes mid-body
         try await Task.sleep(for: .milliseconds(300))

@@ -92,7 +92,10 @@ struct DeliveryPlanTests {
     }
 
     @Test func contentDispositionKeepsTheNameReadableAndSafe() {
-        #expect(ContentDisposition.inline(filename: "talk.mp4") == "inline; filename=\"talk.mp4\"; filename*=UTF-8''talk.mp4")
+        #expect(
+            ContentDisposition.inline(filename: "talk.mp4")
+                == "inline; filename=\"talk.mp4\"; filename*=UTF-8''talk.mp4"
+        )
         let odd = ContentDisposition.inline(filename: "été \"1\".mov")
         #expect(odd == "inline; filename=\"_t_ _1_.mov\"; filename*=UTF-8''%C3%A9t%C3%A9%20%221%22.mov")
     }
@@ -102,22 +105,48 @@ struct DeliveryPlanTests {
     func asset() -> Asset {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         var a = Asset(
-            id: "a1", projectID: "demo", filename: "talk-1a2b3c4d5e.mov", originalFilename: "talk.mov",
-            relativePath: "uploads/project_demo/talk-1a2b3c4d5e.mov", checksum: String(repeating: "c", count: 64),
-            sizeBytes: 10, mimeType: "video/quicktime", status: .ready, createdAt: now, updatedAt: now)
+            id: "a1",
+            projectID: "demo",
+            filename: "talk-1a2b3c4d5e.mov",
+            originalFilename: "talk.mov",
+            relativePath: "uploads/project_demo/talk-1a2b3c4d5e.mov",
+            checksum: String(repeating: "c", count: 64),
+            sizeBytes: 10,
+            mimeType: "video/quicktime",
+            status: .ready,
+            createdAt: now,
+            updatedAt: now
+        )
         a.thumbnailPath = "thumbnails/project_demo/talk-1a2b3c4d5e.jpg"
         a.renditions = [
             Rendition(
-                name: "720p", relativePath: "processed/project_demo/talk-1a2b3c4d5e/720p.mp4", width: 1280,
-                height: 720, videoCodec: "h264", audioCodec: "aac", sizeBytes: 5),
+                name: "720p",
+                relativePath: "processed/project_demo/talk-1a2b3c4d5e/720p.mp4",
+                width: 1280,
+                height: 720,
+                videoCodec: "h264",
+                audioCodec: "aac",
+                sizeBytes: 5
+            ),
             Rendition(
-                name: "360p", relativePath: "processed/project_demo/talk-1a2b3c4d5e/360p.webm", width: 640,
-                height: 360, videoCodec: "vp9", audioCodec: "opus", sizeBytes: 5),
+                name: "360p",
+                relativePath: "processed/project_demo/talk-1a2b3c4d5e/360p.webm",
+                width: 640,
+                height: 360,
+                videoCodec: "vp9",
+                audioCodec: "opus",
+                sizeBytes: 5
+            ),
         ]
         a.sprite = SpriteSheet(
             imagePath: "processed/project_demo/talk-1a2b3c4d5e/sprite.jpg",
-            vttPath: "processed/project_demo/talk-1a2b3c4d5e/sprite.vtt", intervalSeconds: 1, count: 3, columns: 10,
-            tileWidth: 160, tileHeight: 90)
+            vttPath: "processed/project_demo/talk-1a2b3c4d5e/sprite.vtt",
+            intervalSeconds: 1,
+            count: 3,
+            columns: 10,
+            tileWidth: 160,
+            tileHeight: 90
+        )
         return a
     }
 
@@ -137,7 +166,9 @@ struct DeliveryPlanTests {
 
     @Test func missingDerivedFilesAndForeignPathsAre404() {
         var a = asset()
-        #expect(throws: ControlAPIError.self) { try Deliverable.resolve(asset: a, item: .rendition("1080p"), root: "/s") }
+        #expect(throws: ControlAPIError.self) {
+            try Deliverable.resolve(asset: a, item: .rendition("1080p"), root: "/s")
+        }
         a.thumbnailPath = nil
         a.sprite = nil
         a.renditions = []
@@ -153,13 +184,24 @@ struct DeliveryPlanTests {
 
     @Test func routes() throws {
         let base = "/projects/demo/videos/a1"
-        #expect(try ControlRouter.resolve(method: .GET, uri: base + "/content").route == .assetFile(ProjectID(exactly: "demo")!, assetID: "a1", .content))
-        #expect(try ControlRouter.resolve(method: .HEAD, uri: base + "/sprite.vtt").route == .assetFile(ProjectID(exactly: "demo")!, assetID: "a1", .spriteVTT))
-        #expect(try ControlRouter.resolve(method: .GET, uri: base + "/renditions/720p").route == .assetFile(ProjectID(exactly: "demo")!, assetID: "a1", .rendition("720p")))
+        #expect(
+            try ControlRouter.resolve(method: .GET, uri: base + "/content").route
+                == .assetFile(ProjectID(exactly: "demo")!, assetID: "a1", .content)
+        )
+        #expect(
+            try ControlRouter.resolve(method: .HEAD, uri: base + "/sprite.vtt").route
+                == .assetFile(ProjectID(exactly: "demo")!, assetID: "a1", .spriteVTT)
+        )
+        #expect(
+            try ControlRouter.resolve(method: .GET, uri: base + "/renditions/720p").route
+                == .assetFile(ProjectID(exactly: "demo")!, assetID: "a1", .rendition("720p"))
+        )
         #expect(try ControlRouter.resolve(method: .GET, uri: "/projects").route == .projects)
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .DELETE, uri: base + "/content") }
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: base + "/renditions/..") }
-        #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: base + "/renditions/%2e%2e%2fx") }
+        #expect(throws: ControlAPIError.self) {
+            try ControlRouter.resolve(method: .GET, uri: base + "/renditions/%2e%2e%2fx")
+        }
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: base + "/other") }
     }
 }

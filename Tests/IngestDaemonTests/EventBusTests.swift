@@ -7,7 +7,7 @@ import Testing
 
 /// The event bus reads and writes the catalog on the blocking threads, so its actor is re-entered while a read
 /// is in flight: every event must still reach every subscriber exactly once, in id order.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct EventBusTests {
     static let logger = Logger(label: "test.events", factory: { _ in SwiftLogNoOpLogHandler() })
 

@@ -12,7 +12,7 @@ enum SystemdEnvironmentTests {}
 
 extension SystemdEnvironmentTests {
     /// sd_notify against a real peer: a datagram socket bound by the test and named in `NOTIFY_SOCKET`.
-    @Suite(.timeLimit(.minutes(1)))
+    @Suite(.timeLimit(.minutes(3)))
     struct NotifierTests {
         let logger = Logger(label: "test.systemd", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -80,8 +80,10 @@ extension SystemdEnvironmentTests {
                 #expect(received.map(\.message) == ["STATUS=a", "STATUS=c"])
                 if received.count == 2 {
                     let gap = received[1].at - received[0].at
-                    #expect(gap >= .milliseconds(900), "the pending status came after \(gap)")
-                    #expect(gap < .milliseconds(1600), "the pending status came after \(gap)")
+                    // One second apart; arrival times are taken by the listener's thread, which a loaded machine
+                    // runs late, hence the margins (without the rate limit the gap would be a few microseconds).
+                    #expect(gap >= .milliseconds(500), "the pending status came after \(gap)")
+                    #expect(gap < .milliseconds(2500), "the pending status came after \(gap)")
                 }
             }
         }
@@ -104,7 +106,8 @@ extension SystemdEnvironmentTests {
                 #expect(received.count >= 2 && received.count <= seconds + 3, "\(received.map(\.message)) in \(storm)")
                 #expect(received.last?.message == "STATUS=ingested 25")
                 for (earlier, later) in zip(received, received.dropFirst()) {
-                    #expect(later.at - earlier.at >= .milliseconds(900))
+                    // At most one line a second (calls come every 80 ms); the margin is for late arrival stamps.
+                    #expect(later.at - earlier.at >= .milliseconds(500))
                 }
             }
         }
@@ -151,9 +154,8 @@ extension SystemdEnvironmentTests {
                 // Ticks at 0, 200, …, 1000 ms: six pings, give or take scheduling (fewer on a loaded machine, never
                 // more than the interval allows).
                 #expect(received.count >= 3 && received.count <= 7, "\(received.count) pings in 1.1 s")
-                for (earlier, later) in zip(received, received.dropFirst()) {
-                    #expect(later.at - earlier.at >= .milliseconds(150))
-                }
+                // (No gap check between two pings: arrival times are taken by the listener's thread, which a loaded
+                // machine runs late, so two pings can be stamped together; the count bounds a burst.)
                 // A tick may have fired between the end of the window and the cancellation (a loaded machine
                 // runs the cancel late): only what is sent after the watchdog returned counts.
                 while listener.receive(timeout: .zero) != nil {}

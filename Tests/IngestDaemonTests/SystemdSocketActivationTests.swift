@@ -10,7 +10,7 @@ import Testing
 /// runner's own fd 3 is never touched. The child exits 0 when the expectation holds and with a distinct code
 /// (explained on stderr) when it does not.
 extension SystemdEnvironmentTests {
-    @Suite(.timeLimit(.minutes(1)))
+    @Suite(.timeLimit(.minutes(3)))
     struct SocketActivationTests {
         @Test func noListenFdsMeansBindItself() async throws {
             try await SystemdTestSupport.withEnvironment(["LISTEN_FDS": nil, "LISTEN_PID": nil, "LISTEN_FDNAMES": nil])

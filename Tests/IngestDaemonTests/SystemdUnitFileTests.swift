@@ -1,10 +1,10 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The unit files in `systemd/`, checked by `scripts/check-systemd-units.sh` (systemd-analyze verify, the
 /// security exposure limit, sysusers and tmpfiles). Skipped only when systemd-analyze is not installed.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SystemdUnitFileTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -16,8 +16,11 @@ struct SystemdUnitFileTests {
     /// Runs the check script on `units`; returns its exit status and output.
     private func check(_ units: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let run = try Program.runBlocking(
-            "/bin/bash", [Self.script, units],
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, timeout: .seconds(50))
+            "/bin/bash",
+            [Self.script, units],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            timeout: .seconds(50)
+        )
         return (run.status, run.stdoutText + run.stderrText)
     }
 

@@ -53,7 +53,11 @@ struct AssetJSONTests {
 
     @Test(arguments: [AssetStatus.processing, .ready])
     func encodesExactlyTheSpecKeys(status: AssetStatus) throws {
-        let asset = Fixture.asset(status: status, metadata: Fixture.fullMetadata, thumbnailPath: "thumbnails/project_demo/x.jpg")
+        let asset = Fixture.asset(
+            status: status,
+            metadata: Fixture.fullMetadata,
+            thumbnailPath: "thumbnails/project_demo/x.jpg"
+        )
         let json = try Self.object(asset)
         #expect(Set(json.keys) == Self.specKeys)
         let metadata = try #require(json["metadata"] as? [String: Any])
@@ -61,7 +65,11 @@ struct AssetJSONTests {
     }
 
     @Test func valuesAreWhereTheSpecPutsThem() throws {
-        let asset = Fixture.asset(id: "3f2b", metadata: Fixture.fullMetadata, thumbnailPath: "thumbnails/project_demo/t.jpg")
+        let asset = Fixture.asset(
+            id: "3f2b",
+            metadata: Fixture.fullMetadata,
+            thumbnailPath: "thumbnails/project_demo/t.jpg"
+        )
         let json = try Self.object(asset)
         #expect(json["id"] as? String == "3f2b")
         #expect(json["project_id"] as? String == "demo")
@@ -96,7 +104,10 @@ struct AssetJSONTests {
     }
 
     @Test(arguments: [
-        (MediaMetadata(width: 640, height: 480, rotation: 0, videoCodec: "mpeg4"), ["width", "height", "rotation", "video_codec"]),
+        (
+            MediaMetadata(width: 640, height: 480, rotation: 0, videoCodec: "mpeg4"),
+            ["width", "height", "rotation", "video_codec"]
+        ),
         (MediaMetadata(durationSeconds: 1, formatName: "avi"), ["duration_seconds", "format_name"]),
         (MediaMetadata(), []),
     ])
@@ -186,7 +197,9 @@ struct AssetJSONTests {
         #expect(asset.sprite?.count == 25)
         #expect(ISO8601Millis.milliseconds(asset.createdAt) == 1_795_514_400_123)
         #expect(ISO8601Millis.milliseconds(asset.updatedAt) == 1_795_514_401_456)
-        let original = try #require(try JSONSerialization.jsonObject(with: Data(Self.specExample.utf8)) as? NSDictionary)
+        let original = try #require(
+            try JSONSerialization.jsonObject(with: Data(Self.specExample.utf8)) as? NSDictionary
+        )
         let again = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(asset)) as? NSDictionary)
         #expect(again == original)
     }

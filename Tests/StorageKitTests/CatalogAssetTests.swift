@@ -27,15 +27,33 @@ struct CatalogAssetTests {
         #expect(try catalog.asset(id: asset.id)?.sprite == nil)
         asset.renditions = [
             Rendition(
-                name: "720p", relativePath: "processed/project_demo/x/720p.mp4", width: 1280, height: 720,
-                videoCodec: "h264", audioCodec: "aac", sizeBytes: 734_003),
+                name: "720p",
+                relativePath: "processed/project_demo/x/720p.mp4",
+                width: 1280,
+                height: 720,
+                videoCodec: "h264",
+                audioCodec: "aac",
+                sizeBytes: 734_003
+            ),
             Rendition(
-                name: "120p", relativePath: "processed/project_demo/x/120p.mp4", width: 160, height: 120,
-                videoCodec: "h264", audioCodec: nil, sizeBytes: 1_000),
+                name: "120p",
+                relativePath: "processed/project_demo/x/120p.mp4",
+                width: 160,
+                height: 120,
+                videoCodec: "h264",
+                audioCodec: nil,
+                sizeBytes: 1_000
+            ),
         ]
         asset.sprite = SpriteSheet(
-            imagePath: "processed/project_demo/x/sprite.jpg", vttPath: "processed/project_demo/x/sprite.vtt",
-            intervalSeconds: 0.5, count: 25, columns: 10, tileWidth: 160, tileHeight: 90)
+            imagePath: "processed/project_demo/x/sprite.jpg",
+            vttPath: "processed/project_demo/x/sprite.vtt",
+            intervalSeconds: 0.5,
+            count: 25,
+            columns: 10,
+            tileWidth: 160,
+            tileHeight: 90
+        )
         try catalog.write { try $0.update(asset) }
         #expect(try catalog.asset(id: asset.id) == asset)
         let json = String(decoding: try #require(try catalog.asset(id: asset.id)).orderedJSON, as: UTF8.self)
@@ -128,7 +146,9 @@ struct CatalogAssetTests {
         #expect(seen == assets)
     }
 
-    @Test(arguments: TestBackend.all) func unknownOrForeignCursorIsNotFoundAndNegativeLimitIsRefused(_ backend: TestBackend) throws {
+    @Test(arguments: TestBackend.all) func unknownOrForeignCursorIsNotFoundAndNegativeLimitIsRefused(
+        _ backend: TestBackend
+    ) throws {
         let catalog = try backend.catalog()
         let mine = Fixture.asset()
         let foreign = Fixture.asset(project: "other")
@@ -168,7 +188,9 @@ struct CatalogAssetTests {
         #expect(try catalog.allAssets() == [theirs])
     }
 
-    @Test(arguments: TestBackend.all) func existingFindsReadyOrProcessingInTheSameProjectOnly(_ backend: TestBackend) throws {
+    @Test(arguments: TestBackend.all) func existingFindsReadyOrProcessingInTheSameProjectOnly(
+        _ backend: TestBackend
+    ) throws {
         let catalog = try backend.catalog()
         let sum = String(repeating: "c", count: 64)
         let failed = Fixture.asset(checksum: sum, status: .failed, error: "boom")

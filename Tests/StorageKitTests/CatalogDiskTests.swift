@@ -76,7 +76,7 @@ struct CatalogDiskTests {
         )
     }
 
-    @Test(.timeLimit(.minutes(1))) func readersListWhileOneWriterCommits() async throws {
+    @Test(.timeLimit(.minutes(3))) func readersListWhileOneWriterCommits() async throws {
         let dir = try TempDir()
         defer { dir.remove() }
         let catalog = try Catalog.open(layout: StorageLayout(root: dir.path))

@@ -14,7 +14,8 @@ struct CatalogEventTests {
         )
     }
 
-    @Test(arguments: TestBackend.all) func idsAreConsecutiveAndReplayReturnsWhatWasStored(_ backend: TestBackend) throws {
+    @Test(arguments: TestBackend.all) func idsAreConsecutiveAndReplayReturnsWhatWasStored(_ backend: TestBackend) throws
+    {
         let catalog = try backend.catalog()
         #expect(try catalog.lastEventID() == 0)
         #expect(try catalog.events(after: 0, limit: 10) == [])

@@ -118,9 +118,23 @@ struct CatalogSharedTests {
     @Test func eachNodeSeesOnlyItsOwnJournal() throws {
         let (a, b) = try Self.twoNodes()
         let moveA = try a.addPendingMove(
-            PendingMove(assetID: "x", projectID: "demo", sourcePath: "/drop-a/x.mp4", stagingPath: "/s/x", stage: "staged"))
+            PendingMove(
+                assetID: "x",
+                projectID: "demo",
+                sourcePath: "/drop-a/x.mp4",
+                stagingPath: "/s/x",
+                stage: "staged"
+            )
+        )
         _ = try b.addPendingMove(
-            PendingMove(assetID: "y", projectID: "demo", sourcePath: "/drop-b/y.mp4", stagingPath: "/s/y", stage: "staged"))
+            PendingMove(
+                assetID: "y",
+                projectID: "demo",
+                sourcePath: "/drop-b/y.mp4",
+                stagingPath: "/s/y",
+                stage: "staged"
+            )
+        )
         #expect(try a.pendingMoves().map(\.assetID) == ["x"])
         #expect(try b.pendingMoves().map(\.assetID) == ["y"])
         #expect(try a.pendingMoves().first?.id == moveA.id)

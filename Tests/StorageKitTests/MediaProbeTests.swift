@@ -117,7 +117,8 @@ struct MediaProbeTests {
             ("asf", "wmv", true), ("asf", "asf", true), ("mpegts", "mkv", false), ("matroska,webm", "ts", false),
             ("mpeg", "mp4", false), ("nut", "nut", true), ("nut", "mkv", false), ("", "mp4", false),
             ("mov,mp4,m4a,3gp,3g2,mj2", "", false),
-        ])
+        ]
+    )
     func formatMatches(formatName: String, ext: String, expected: Bool) {
         #expect(MediaProbe.formatMatchesExtension(formatName: formatName, ext: ext) == expected)
     }
@@ -130,7 +131,8 @@ struct MediaProbeTests {
             ("ts", "video/mp2t"), ("mts", "video/mp2t"), ("m2ts", "video/mp2t"), ("mpg", "video/mpeg"),
             ("mpeg", "video/mpeg"), ("flv", "video/x-flv"), ("wmv", "video/x-ms-wmv"), ("asf", "video/x-ms-asf"),
             ("txt", nil),
-        ] as [(String, String?)])
+        ] as [(String, String?)]
+    )
     func mimeTypes(ext: String, expected: String?) {
         #expect(MediaProbe.mimeType(forExtension: ext) == expected)
     }

@@ -16,22 +16,31 @@ struct MediaTagsTests {
             ("2026-05-01T12:34:56.250Z", "2026-05-01T12:34:56.250Z"),
             ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z"),
             ("1904-01-01T00:00:00Z", "1904-01-01T00:00:00Z"),
-        ])
+        ]
+    )
     func dates(text: String, expected: String) {
         #expect(ISO8601UTC.normalize(text) == expected)
     }
 
-    @Test("texts that are not dates are dropped", arguments: ["", "yesterday", "2026-13-01T00:00:00Z", "2026-05-01",
-                                                             "2026-05-01T12:34:56+2", "1899-12-31T00:00:00Z",
-                                                             "2026-05-01T12:34:56Zjunk"])
+    @Test(
+        "texts that are not dates are dropped",
+        arguments: [
+            "", "yesterday", "2026-13-01T00:00:00Z", "2026-05-01",
+            "2026-05-01T12:34:56+2", "1899-12-31T00:00:00Z",
+            "2026-05-01T12:34:56Zjunk",
+        ]
+    )
     func notDates(text: String) {
         #expect(ISO8601UTC.normalize(text) == nil)
     }
 
-    @Test("ISO 6709 locations", arguments: [
-        ("+48.8577+002.2950/", "+48.8577+002.2950/"), ("+48.8577+002.2950+035.000/", "+48.8577+002.2950+035.000/"),
-        ("-33.8688+151.2093", "-33.8688+151.2093/"),
-    ])
+    @Test(
+        "ISO 6709 locations",
+        arguments: [
+            ("+48.8577+002.2950/", "+48.8577+002.2950/"), ("+48.8577+002.2950+035.000/", "+48.8577+002.2950+035.000/"),
+            ("-33.8688+151.2093", "-33.8688+151.2093/"),
+        ]
+    )
     func locations(text: String, expected: String) {
         #expect(MediaTags.normalizedLocation(text) == expected)
     }

@@ -24,8 +24,15 @@ struct ProcessedRepairTests {
         let folder = try store.folderRelative(for: asset)
         // Listed but gone: forgotten and made again.
         asset.renditions = [
-            Rendition(name: "180p", relativePath: folder + "/180p.mp4", width: 320, height: 180, videoCodec: "h264",
-                      audioCodec: nil, sizeBytes: 10)
+            Rendition(
+                name: "180p",
+                relativePath: folder + "/180p.mp4",
+                width: 320,
+                height: 180,
+                videoCodec: "h264",
+                audioCodec: nil,
+                sizeBytes: 10
+            )
         ]
         try catalog.insert(asset)
         try dir.file(folder + "/stale-720p.mp4", size: 8)  // in the asset's folder, listed nowhere
@@ -34,12 +41,24 @@ struct ProcessedRepairTests {
         var config = IngestConfiguration()
         config.renditions = [.p720]
         config.spriteInterval = .auto
-        let dry = try Repair.run(layout: layout, catalog: catalog, dryRun: true, logger: Logger(label: "t"), config: config)
+        let dry = try Repair.run(
+            layout: layout,
+            catalog: catalog,
+            dryRun: true,
+            logger: Logger(label: "t"),
+            config: config
+        )
         #expect(dry.renditionsQueued == 1 && dry.spritesQueued == 1 && dry.orphanProcessedRemoved == 2)
         #expect(try catalog.jobs(assetID: asset.id).isEmpty)
         #expect(FileManager.default.fileExists(atPath: dir.path + "/processed/project_demo/ghost-0123456789"))
 
-        let summary = try Repair.run(layout: layout, catalog: catalog, dryRun: false, logger: Logger(label: "t"), config: config)
+        let summary = try Repair.run(
+            layout: layout,
+            catalog: catalog,
+            dryRun: false,
+            logger: Logger(label: "t"),
+            config: config
+        )
         #expect(summary.renditionsQueued == 1 && summary.spritesQueued == 1 && summary.orphanProcessedRemoved == 2)
         #expect(try catalog.asset(id: asset.id)?.renditions == [])
         let jobs = try catalog.jobs(assetID: asset.id)
@@ -49,7 +68,13 @@ struct ProcessedRepairTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/" + folder + "/stale-720p.mp4"))
 
         // Queued already: a second repair queues nothing more.
-        let again = try Repair.run(layout: layout, catalog: catalog, dryRun: false, logger: Logger(label: "t"), config: config)
+        let again = try Repair.run(
+            layout: layout,
+            catalog: catalog,
+            dryRun: false,
+            logger: Logger(label: "t"),
+            config: config
+        )
         #expect(again.renditionsQueued == 0 && again.spritesQueued == 0 && again.orphanProcessedRemoved == 0)
     }
 }

@@ -11,10 +11,12 @@ struct ProjectSummaryTests {
             Fixture.asset(project: "b", size: 10), Fixture.asset(project: "a", size: 5),
             Fixture.asset(project: "b", size: 7, status: .failed, error: "x"), Fixture.asset(project: "a-1", size: 1),
         ])
-        #expect(try catalog.projectTotals() == [
-            .init(projectID: "a", assets: 1, bytes: 5), .init(projectID: "a-1", assets: 1, bytes: 1),
-            .init(projectID: "b", assets: 2, bytes: 17),
-        ])
+        #expect(
+            try catalog.projectTotals() == [
+                .init(projectID: "a", assets: 1, bytes: 5), .init(projectID: "a-1", assets: 1, bytes: 1),
+                .init(projectID: "b", assets: 2, bytes: 17),
+            ]
+        )
         #expect(try Catalog.inMemory().projectTotals().isEmpty)
     }
 
@@ -40,10 +42,12 @@ struct ProjectSummaryTests {
         try dir.symlink("storage/rejected/project_linked", to: dir.path + "/elsewhere/project_x")
 
         let summary = try ProjectSummary.all(catalog: catalog, layout: layout)
-        #expect(summary == [
-            ProjectSummary(projectID: "Zed", assets: 0, bytes: 0, rejected: 3),
-            ProjectSummary(projectID: "demo", assets: 2, bytes: 123, rejected: 1),
-        ])
+        #expect(
+            summary == [
+                ProjectSummary(projectID: "Zed", assets: 0, bytes: 0, rejected: 3),
+                ProjectSummary(projectID: "demo", assets: 2, bytes: 123, rejected: 1),
+            ]
+        )
         // The count is the length of the project's rejected list.
         #expect(try RejectedStore(layout: layout).list(project: ProjectID(exactly: "Zed")!).count == 3)
         let json = String(decoding: try JSONEncoder().encode(summary[1]), as: UTF8.self)

@@ -29,8 +29,11 @@ struct RejectedStoreTests {
 
     static func rejection(_ reason: RejectionReason = .notMedia, original: String? = "clip.mp4") -> Rejection {
         Rejection(
-            reason: reason, detail: "The file does not start with an MP4/MOV box.",
-            rejectedAt: ISO8601Millis.date(milliseconds: Fixture.baseMillis), originalFilename: original)
+            reason: reason,
+            detail: "The file does not start with an MP4/MOV box.",
+            rejectedAt: ISO8601Millis.date(milliseconds: Fixture.baseMillis),
+            originalFilename: original
+        )
     }
 
     @Test func aFileIsMovedUnderItsOwnNameWithItsReason() throws {
@@ -57,8 +60,11 @@ struct RejectedStoreTests {
         var names: [String] = []
         for n in 0..<4 {
             let source = try writeFile(b.dir.path + "/drop/clip.mp4", [UInt8(n)])
-            names.append(try #require(
-                try b.store.reject(path: source, as: "clip.mp4", project: Fixture.demo, rejection: Self.rejection())))
+            names.append(
+                try #require(
+                    try b.store.reject(path: source, as: "clip.mp4", project: Fixture.demo, rejection: Self.rejection())
+                )
+            )
         }
         #expect(names == ["clip.mp4", "clip-1.mp4", "clip-2.mp4", "clip-3.mp4"])
         for (n, name) in names.enumerated() {
@@ -67,8 +73,14 @@ struct RejectedStoreTests {
         }
         let noExt = try writeFile(b.dir.path + "/drop/README", [1])
         let noExt2 = try writeFile(b.dir.path + "/drop/README2", [2])
-        #expect(try b.store.reject(path: noExt, as: "README", project: Fixture.demo, rejection: Self.rejection()) == "README")
-        #expect(try b.store.reject(path: noExt2, as: "README", project: Fixture.demo, rejection: Self.rejection()) == "README-1")
+        #expect(
+            try b.store.reject(path: noExt, as: "README", project: Fixture.demo, rejection: Self.rejection())
+                == "README"
+        )
+        #expect(
+            try b.store.reject(path: noExt2, as: "README", project: Fixture.demo, rejection: Self.rejection())
+                == "README-1"
+        )
     }
 
     @Test func aStaleReasonFileIsNotOverwritten() throws {
@@ -105,8 +117,11 @@ struct RejectedStoreTests {
         try b.dir.folder("drop")
         try b.dir.symlink("drop/link.mp4", to: target)
         let name = try b.store.reject(
-            path: b.dir.path + "/drop/link.mp4", as: "link.mp4", project: Fixture.demo,
-            rejection: Self.rejection(.symlink))
+            path: b.dir.path + "/drop/link.mp4",
+            as: "link.mp4",
+            project: Fixture.demo,
+            rejection: Self.rejection(.symlink)
+        )
         #expect(name == "link.mp4")
         #expect(fileKind(b.folder + "/link.mp4") == "link")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: b.folder + "/link.mp4") == target)
@@ -114,7 +129,7 @@ struct RejectedStoreTests {
         #expect(try b.reasonFile("link.mp4")["reason"] as? String == "symlink")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func fifosAreMovedWithoutBeingOpened() throws {
         let b = try Bench()
         defer { b.dir.remove() }
@@ -122,8 +137,11 @@ struct RejectedStoreTests {
         try b.dir.fifo("drop/pipe.mp4")
         let watch = FIFOWatch(paths: [b.dir.path + "/drop/pipe.mp4", b.folder + "/pipe.mp4"])
         let name = try b.store.reject(
-            path: b.dir.path + "/drop/pipe.mp4", as: "pipe.mp4", project: Fixture.demo,
-            rejection: Self.rejection(.specialFile))
+            path: b.dir.path + "/drop/pipe.mp4",
+            as: "pipe.mp4",
+            project: Fixture.demo,
+            rejection: Self.rejection(.specialFile)
+        )
         #expect(watch.finish() == false, "the FIFO was opened")
         #expect(name == "pipe.mp4")
         #expect(fileKind(b.folder + "/pipe.mp4") == "fifo")
@@ -134,7 +152,11 @@ struct RejectedStoreTests {
         let b = try Bench()
         defer { b.dir.remove() }
         let name = try b.store.reject(
-            path: b.dir.path + "/drop/gone.mp4", as: "gone.mp4", project: Fixture.demo, rejection: Self.rejection())
+            path: b.dir.path + "/drop/gone.mp4",
+            as: "gone.mp4",
+            project: Fixture.demo,
+            rejection: Self.rejection()
+        )
         #expect(name == nil)
         #expect(listing(b.folder).isEmpty)
     }
@@ -145,8 +167,18 @@ struct RejectedStoreTests {
         #expect(try b.store.list(project: Fixture.demo).isEmpty)
         let a = try writeFile(b.dir.path + "/drop/b.txt", [1, 2, 3])
         let c = try writeFile(b.dir.path + "/drop/a.mp4", [])
-        try b.store.reject(path: a, as: "b.txt", project: Fixture.demo, rejection: Self.rejection(.extensionNotAllowed, original: "b.txt"))
-        try b.store.reject(path: c, as: "a.mp4", project: Fixture.demo, rejection: Self.rejection(.empty, original: nil))
+        try b.store.reject(
+            path: a,
+            as: "b.txt",
+            project: Fixture.demo,
+            rejection: Self.rejection(.extensionNotAllowed, original: "b.txt")
+        )
+        try b.store.reject(
+            path: c,
+            as: "a.mp4",
+            project: Fixture.demo,
+            rejection: Self.rejection(.empty, original: nil)
+        )
         // A file someone put there by hand has no reason file.
         try writeFile(b.folder + "/manual.bin", [9, 9])
         let list = try b.store.list(project: Fixture.demo)
@@ -168,9 +200,11 @@ struct RejectedStoreTests {
             let r = Self.rejection(reason)
             #expect(try JSONDecoder().decode(Rejection.self, from: JSONEncoder().encode(r)) == r)
         }
-        #expect(RejectionReason.allCases.map(\.rawValue) == [
-            "extension_not_allowed", "too_large", "empty", "not_media", "no_video", "truncated", "symlink",
-            "special_file", "hard_links", "duplicate", "quota_exceeded", "invalid_project",
-        ])
+        #expect(
+            RejectionReason.allCases.map(\.rawValue) == [
+                "extension_not_allowed", "too_large", "empty", "not_media", "no_video", "truncated", "symlink",
+                "special_file", "hard_links", "duplicate", "quota_exceeded", "invalid_project",
+            ]
+        )
     }
 }

@@ -11,10 +11,14 @@ struct RenditionEncoderTests {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let source = try clips.make(
-            "src.mp4", video: "testsrc2=size=426x240:rate=25:duration=2",
+            "src.mp4",
+            video: "testsrc2=size=426x240:rate=25:duration=2",
             audio: "sine=frequency=440:sample_rate=44100:duration=2",
-            options: ["-ac", "6", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                      "-shortest"])
+            options: [
+                "-ac", "6", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                "-shortest",
+            ]
+        )
         let steps = try RenditionEncoder.plan(path: source, ladder: [.p720, .p240])
         #expect(steps == [.init(name: "240p", width: 426, height: 240)])
         let output = clips.path("240p.mp4")
@@ -75,7 +79,11 @@ struct RenditionEncoderTests {
         let step = RenditionGeometry.Step(name: "180p", width: 320, height: 180)
         #expect(throws: MediaError.self) {
             try RenditionEncoder(container: .mp4, threads: 1).encode(
-                path: source, step: step, to: clips.path("x.mp4"), shouldAbort: { true })
+                path: source,
+                step: step,
+                to: clips.path("x.mp4"),
+                shouldAbort: { true }
+            )
         }
     }
 
@@ -84,8 +92,10 @@ struct RenditionEncoderTests {
         defer { clips.remove() }
         // 6 s at 25 fps with a keyframe every second: auto gives 12 tiles 0.5 s apart.
         let source = try clips.make(
-            "sprite.mp4", video: "testsrc2=size=320x240:rate=25:duration=6",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25"])
+            "sprite.mp4",
+            video: "testsrc2=size=320x240:rate=25:duration=6",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25"]
+        )
         let image = try #require(try SpriteRenderer().render(path: source, interval: .auto))
         #expect(image.count == 12)
         #expect(image.intervalSeconds == 0.5)
@@ -121,8 +131,13 @@ struct RenditionEncoderTests {
         let report = try FFprobeReport(output)
         #expect(report.video?["pix_fmt"] as? String == "yuv420p")
         #expect(report.video?["color_transfer"] as? String == "bt709")
-        let rgb = [UInt8](try ClipFactory.ffmpeg(
-            ["-i", output, "-frames:v", "1", "-vf", "scale=in_color_matrix=bt709", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]))
+        let rgb = [UInt8](
+            try ClipFactory.ffmpeg(
+                [
+                    "-i", output, "-frames:v", "1", "-vf", "scale=in_color_matrix=bt709", "-f", "rawvideo", "-pix_fmt",
+                    "rgb24", "-",
+                ])
+        )
         let centre = (120 * 320 + 160) * 3
         let (r, g, b) = (Int(rgb[centre]), Int(rgb[centre + 1]), Int(rgb[centre + 2]))
         let want = MediaCorpus.hlgColour
@@ -131,7 +146,9 @@ struct RenditionEncoderTests {
         let sprite = try #require(try SpriteRenderer().render(path: source, interval: .auto))
         let picture = try FFprobeFacts.rgb(ofPicture: sprite.jpeg, in: clips.directory.path)
         let middle = (picture.height / 2 * picture.width + 80) * 3
-        let (sr, sg, sb) = (Int(picture.pixels[middle]), Int(picture.pixels[middle + 1]), Int(picture.pixels[middle + 2]))
+        let (sr, sg, sb) = (
+            Int(picture.pixels[middle]), Int(picture.pixels[middle + 1]), Int(picture.pixels[middle + 2])
+        )
         #expect(abs(sr - want.r) <= 16 && abs(sg - want.g) <= 12 && abs(sb - want.b) <= 12, "got (\(sr), \(sg), \(sb))")
     }
 
@@ -144,8 +161,10 @@ struct RenditionEncoderTests {
         let output = clips.path("interlaced.mp4")
         let result = try RenditionEncoder(container: .mp4, threads: 1).encode(path: source, step: step, to: output)
         #expect(result.frames == 25)
-        let grey = [UInt8](try ClipFactory.ffmpeg(
-            ["-ss", "0.5", "-i", output, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
+        let grey = [UInt8](
+            try ClipFactory.ffmpeg(
+                ["-ss", "0.5", "-i", output, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        )
         // Woven fields alternate 16/235 row by row; deinterlaced rows differ little from their neighbours.
         let rows = (8..<(step.height - 8)).map { meanLuma(grey, width: step.width, rows: $0..<($0 + 1)) }
         let jumps = zip(rows, rows.dropFirst()).map { abs($0 - $1) }

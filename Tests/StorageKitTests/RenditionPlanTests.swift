@@ -9,7 +9,8 @@ struct RenditionPlanTests {
         #expect(
             landscape.plan([.p1080, .p720, .p480]) == [
                 .init(name: "720p", width: 1280, height: 720), .init(name: "480p", width: 854, height: 480),
-            ])
+            ]
+        )
         // A phone's portrait clip: stored 1920×1080, turned 90° for display.
         let portrait = RenditionGeometry(codedWidth: 1920, codedHeight: 1080, rotation: 90)
         #expect(portrait.plan([.p720]) == [.init(name: "720p", width: 720, height: 1280)])
@@ -49,7 +50,14 @@ struct RenditionPlanTests {
 
     @Test func webVTTCuesPointAtTheTiles() {
         let image = SpriteSheetImage(
-            jpeg: [], intervalSeconds: 0.5, count: 12, columns: 10, tileWidth: 160, tileHeight: 90, durationSeconds: 5.9)
+            jpeg: [],
+            intervalSeconds: 0.5,
+            count: 12,
+            columns: 10,
+            tileWidth: 160,
+            tileHeight: 90,
+            durationSeconds: 5.9
+        )
         let vtt = image.webVTT(imageName: "sprite.jpg")
         #expect(vtt.hasPrefix("WEBVTT\n\n00:00:00.000 --> 00:00:00.500\nsprite.jpg#xywh=0,0,160,90\n"))
         #expect(vtt.contains("00:00:05.000 --> 00:00:05.500\nsprite.jpg#xywh=0,90,160,90\n"))

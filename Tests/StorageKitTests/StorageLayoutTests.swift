@@ -32,10 +32,14 @@ struct StorageLayoutTests {
         #expect(l.projectPath(.rejected, Fixture.demo) == "/srv/storage/rejected/project_demo")
         #expect(l.catalogPath == "/srv/storage/metadata/catalog.sqlite")
         #expect(l.stagingPath == "/srv/storage/.staging")
-        #expect(try l.relativePath(.uploads, Fixture.demo, "lesson-1a2b3c4d5e.mp4")
-            == "uploads/project_demo/lesson-1a2b3c4d5e.mp4")
-        #expect(try l.absolute("uploads/project_demo/lesson-1a2b3c4d5e.mp4")
-            == "/srv/storage/uploads/project_demo/lesson-1a2b3c4d5e.mp4")
+        #expect(
+            try l.relativePath(.uploads, Fixture.demo, "lesson-1a2b3c4d5e.mp4")
+                == "uploads/project_demo/lesson-1a2b3c4d5e.mp4"
+        )
+        #expect(
+            try l.absolute("uploads/project_demo/lesson-1a2b3c4d5e.mp4")
+                == "/srv/storage/uploads/project_demo/lesson-1a2b3c4d5e.mp4"
+        )
         #expect(StorageCategory.perProject.count == 6)
         #expect(!StorageCategory.perProject.contains(.metadata))
     }
@@ -51,13 +55,16 @@ struct StorageLayoutTests {
     }
 
     @Test(arguments: [
-        "../x", "a/../../x", "uploads/../../etc/passwd", "uploads/..", "..", ".", "./x", "/etc/passwd", "/srv/storage/x",
+        "../x", "a/../../x", "uploads/../../etc/passwd", "uploads/..", "..", ".", "./x", "/etc/passwd",
+        "/srv/storage/x",
         "", "a//b", "uploads/project_demo/", "uploads/project_demo/a\0b", "uploads/\0/x",
     ])
     func pathsThatWouldLeaveTheRootAreRefused(relative: String) {
-        #expect(throwsStorageError(.outsideStorage, { _ = try Self.layout.absolute(relative) }) {
-            $0.message.contains("would leave STORAGE_PATH")
-        })
+        #expect(
+            throwsStorageError(.outsideStorage, { _ = try Self.layout.absolute(relative) }) {
+                $0.message.contains("would leave STORAGE_PATH")
+            }
+        )
     }
 
     /// Whatever `absolute` accepts stays inside the root once normalized.
@@ -79,13 +86,17 @@ struct StorageLayoutTests {
         try layout.createCategoryFolders()
         for c in StorageCategory.allCases {
             var isDir: ObjCBool = false
-            #expect(FileManager.default.fileExists(atPath: layout.categoryPath(c), isDirectory: &isDir) && isDir.boolValue)
+            #expect(
+                FileManager.default.fileExists(atPath: layout.categoryPath(c), isDirectory: &isDir) && isDir.boolValue
+            )
         }
         #expect(FileManager.default.fileExists(atPath: layout.stagingPath))
         // Idempotent.
         try layout.createCategoryFolders()
         let names = try FileManager.default.contentsOfDirectory(atPath: layout.root).sorted()
-        #expect(names == [".staging", "exports", "metadata", "music", "processed", "rejected", "thumbnails", "uploads"])
+        #expect(
+            names == [".staging", "exports", "metadata", "music", "processed", "rejected", "thumbnails", "uploads"]
+        )
     }
 
     @Test func createCategoryFoldersFailsOnAFileInTheWay() throws {

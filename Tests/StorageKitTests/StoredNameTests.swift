@@ -56,21 +56,25 @@ struct StoredNameTests {
     }
 
     /// Names that are not UTF-8: one `_` per byte that is not part of a valid sequence.
-    @Test(arguments: [
-        ([0x66, 0xFF, 0xFE, 0x2E, 0x6D, 0x70, 0x34], "f__", ".mp4"),  // bytes that never occur in UTF-8
-        ([0x61, 0xE2, 0x82, 0x2E, 0x6D, 0x70, 0x34], "a__", ".mp4"),  // a sequence cut short
-        ([0xC0, 0xAF, 0x78, 0x2E, 0x6D, 0x6F, 0x76], "__x", ".mov"),  // overlong '/'
-        ([0xED, 0xA0, 0x80, 0x2E, 0x61, 0x76, 0x69], "___", ".avi"),  // encoded surrogate
-        ([0xF4, 0x90, 0x80, 0x80, 0x2E, 0x6D, 0x70, 0x34], "____", ".mp4"),  // above U+10FFFF
-        ([0xC3, 0xA9, 0xE9, 0x2E, 0x6D, 0x70, 0x34], "__", ".mp4"),  // valid é (one _) then Latin-1 é (one _)
-        ([0x80, 0x80, 0x2E, 0x6D, 0x70, 0x34], "__", ".mp4"),  // lone continuation bytes
-    ] as [([UInt8], String, String)])
+    @Test(
+        arguments: [
+            ([0x66, 0xFF, 0xFE, 0x2E, 0x6D, 0x70, 0x34], "f__", ".mp4"),  // bytes that never occur in UTF-8
+            ([0x61, 0xE2, 0x82, 0x2E, 0x6D, 0x70, 0x34], "a__", ".mp4"),  // a sequence cut short
+            ([0xC0, 0xAF, 0x78, 0x2E, 0x6D, 0x6F, 0x76], "__x", ".mov"),  // overlong '/'
+            ([0xED, 0xA0, 0x80, 0x2E, 0x61, 0x76, 0x69], "___", ".avi"),  // encoded surrogate
+            ([0xF4, 0x90, 0x80, 0x80, 0x2E, 0x6D, 0x70, 0x34], "____", ".mp4"),  // above U+10FFFF
+            ([0xC3, 0xA9, 0xE9, 0x2E, 0x6D, 0x70, 0x34], "__", ".mp4"),  // valid é (one _) then Latin-1 é (one _)
+            ([0x80, 0x80, 0x2E, 0x6D, 0x70, 0x34], "__", ".mp4"),  // lone continuation bytes
+        ] as [([UInt8], String, String)]
+    )
     func invalidUTF8(original: [UInt8], stem: String, ext: String) throws {
         let name = StoredName(project: Fixture.demo, originalFilename: original, timestamp: Self.timestamp)
         #expect(name.stem == stem)
         #expect(name.ext == ext)
         // The hash covers the raw bytes, not a repaired string.
-        #expect(name.hash10 == (try Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp)))
+        #expect(
+            name.hash10 == (try Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp))
+        )
     }
 
     @Test(arguments: [
@@ -123,7 +127,10 @@ struct StoredNameTests {
         #expect(second.ext == first.ext)
         #expect(second.hash10 != first.hash10)
         #expect(second.filename != first.filename)
-        #expect(second.hash10 == (try Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp + 1)))
+        #expect(
+            second.hash10
+                == (try Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp + 1))
+        )
         #expect(second == StoredName(project: Fixture.demo, originalFilename: original, timestamp: Self.timestamp + 1))
         let third = second.next(project: Fixture.demo, originalFilename: original)
         #expect(third.timestamp == Self.timestamp + 2)

@@ -10,9 +10,13 @@ struct ThumbnailColourTests {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let path = try clips.make(
-            "flat-\(matrix).mp4", video: "color=c=0xC03020:size=320x180:rate=25:duration=1",
-            options: ["-vf", "scale=out_color_matrix=\(matrix == "bt709" ? "bt709" : "bt601"):out_range=tv,format=yuv420p",
-                      "-c:v", "libx264", "-preset", "ultrafast", "-colorspace", matrix])
+            "flat-\(matrix).mp4",
+            video: "color=c=0xC03020:size=320x180:rate=25:duration=1",
+            options: [
+                "-vf", "scale=out_color_matrix=\(matrix == "bt709" ? "bt709" : "bt601"):out_range=tv,format=yuv420p",
+                "-c:v", "libx264", "-preset", "ultrafast", "-colorspace", matrix,
+            ]
+        )
         let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 1).render(path: path)
         let picture = try FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: clips.directory.path)
         let centre = (picture.height / 2 * picture.width + picture.width / 2) * 3

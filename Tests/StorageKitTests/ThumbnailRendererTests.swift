@@ -7,7 +7,11 @@ struct ThumbnailRendererTests {
     let renderer = ThumbnailRenderer(width: 320, decoderThreads: 2)
 
     /// Renders `path`, checks the JPEG's framing and decodes it back to grey pixels with the ffmpeg CLI.
-    func renderAndDecode(_ path: String, clips: ClipFactory, renderer: ThumbnailRenderer? = nil) throws
+    func renderAndDecode(
+        _ path: String,
+        clips: ClipFactory,
+        renderer: ThumbnailRenderer? = nil
+    ) throws
         -> (thumbnail: Thumbnail, pixels: [UInt8])
     {
         let thumbnail = try (renderer ?? self.renderer).render(path: path, durationHint: nil)
@@ -44,7 +48,10 @@ struct ThumbnailRendererTests {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let (thumbnail, _) = try renderAndDecode(
-            try clips.h264VideoOnly(), clips: clips, renderer: ThumbnailRenderer(width: 100, decoderThreads: 1))
+            try clips.h264VideoOnly(),
+            clips: clips,
+            renderer: ThumbnailRenderer(width: 100, decoderThreads: 1)
+        )
         // 100 × 180 / 320 = 56.25 → 56.
         #expect(thumbnail.width == 100 && thumbnail.height == 56)
     }
@@ -109,15 +116,20 @@ struct ThumbnailRendererTests {
         #expect(mean > 60, "mean luma \(mean)")
     }
 
-    @Test("an all-black or all-white video still gets its real (full-range JPEG) frame", arguments: [
-        ("black", 0.0), ("white", 255.0),
-    ])
+    @Test(
+        "an all-black or all-white video still gets its real (full-range JPEG) frame",
+        arguments: [
+            ("black", 0.0), ("white", 255.0),
+        ]
+    )
     func flatVideo(colour: String, expected: Double) throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let path = try clips.make(
-            "\(colour).mp4", video: "color=c=\(colour):size=320x180:rate=25:duration=2",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+            "\(colour).mp4",
+            video: "color=c=\(colour):size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+        )
         let (_, pixels) = try renderAndDecode(path, clips: clips)
         // Limited-range leakage would show as 16 or 235.
         #expect(abs(meanLuma(pixels, width: 320, rows: 0..<180) - expected) < 4)
@@ -168,8 +180,14 @@ struct ThumbnailRendererTests {
             source.withUnsafeBufferPointer { from in
                 target.withUnsafeMutableBufferPointer { to in
                     PictureRotation.rotatePlane(
-                        from.baseAddress!, stride: 3, width: 3, height: 2, into: to.baseAddress!,
-                        stride: quarter ? 2 : 3, clockwise: degrees)
+                        from.baseAddress!,
+                        stride: 3,
+                        width: 3,
+                        height: 2,
+                        into: to.baseAddress!,
+                        stride: quarter ? 2 : 3,
+                        clockwise: degrees
+                    )
                 }
             }
             return target

@@ -29,9 +29,14 @@ public final class ChildProcess: @unchecked Sendable {
     /// written to the files named (created if needed, appended to when `append`), `/dev/null` by default.
     /// Signals are reset to their defaults and none is blocked, whatever the test runner's threads do.
     public init(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        directory: String? = nil, stdin: String = "/dev/null", stdout: String = "/dev/null",
-        stderr: String = "/dev/null", append: Bool = false
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        directory: String? = nil,
+        stdin: String = "/dev/null",
+        stdout: String = "/dev/null",
+        stderr: String = "/dev/null",
+        append: Bool = false
     ) throws {
         self.executable = executable
         var actions = posix_spawn_file_actions_t()
@@ -45,7 +50,9 @@ public final class ChildProcess: @unchecked Sendable {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, stderr, outputFlags, 0o644)
         }
-        guard SpawnExtensions.closeFrom(&actions, 3) == 0 else { throw Failure("posix_spawn: cannot close inherited descriptors") }
+        guard SpawnExtensions.closeFrom(&actions, 3) == 0 else {
+            throw Failure("posix_spawn: cannot close inherited descriptors")
+        }
         if let directory, SpawnExtensions.changeDirectory(&actions, directory) != 0 {
             throw Failure("posix_spawn: cannot change to \(directory)")
         }
@@ -68,8 +75,8 @@ public final class ChildProcess: @unchecked Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
@@ -154,14 +161,21 @@ public final class ChildProcess: @unchecked Sendable {
 /// The glibc spawn actions Swift's Glibc module does not show (they are `_np` extensions, glibc ≥ 2.34/2.29).
 private enum SpawnExtensions {
     typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-    typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
+    typealias ChangeDirectory =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
 
     private static func symbol<T>(_ name: String, as type: T.Type) -> T? {
         dlsym(UnsafeMutableRawPointer(bitPattern: 0), name).map { unsafeBitCast($0, to: type) }
     }
 
-    nonisolated(unsafe) static let closeFromFunction = symbol("posix_spawn_file_actions_addclosefrom_np", as: CloseFrom.self)
-    nonisolated(unsafe) static let changeDirectoryFunction = symbol("posix_spawn_file_actions_addchdir_np", as: ChangeDirectory.self)
+    nonisolated(unsafe) static let closeFromFunction = symbol(
+        "posix_spawn_file_actions_addclosefrom_np",
+        as: CloseFrom.self
+    )
+    nonisolated(unsafe) static let changeDirectoryFunction = symbol(
+        "posix_spawn_file_actions_addchdir_np",
+        as: ChangeDirectory.self
+    )
 
     static func closeFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) -> Int32 {
         closeFromFunction?(actions, lowest) ?? -1

@@ -19,8 +19,12 @@ public struct ProgramOutput: Sendable {
 public enum Program {
     /// Runs without holding a thread of the cooperative pool while the program runs.
     public static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        directory: String? = nil, input: [UInt8]? = nil, timeout: Duration = .seconds(300)
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        directory: String? = nil,
+        input: [UInt8]? = nil,
+        timeout: Duration = .seconds(300)
     ) async throws -> ProgramOutput {
         let files = try Files(input: input)
         defer { files.remove() }
@@ -38,8 +42,12 @@ public enum Program {
 
     /// The same for synchronous helpers: blocks the calling thread, at most `timeout`.
     public static func runBlocking(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        directory: String? = nil, input: [UInt8]? = nil, timeout: Duration = .seconds(300)
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        directory: String? = nil,
+        input: [UInt8]? = nil,
+        timeout: Duration = .seconds(300)
     ) throws -> ProgramOutput {
         let files = try Files(input: input)
         defer { files.remove() }
@@ -81,11 +89,20 @@ public enum Program {
         }
 
         func start(
-            _ executable: String, _ arguments: [String], environment: [String: String]?, directory: String?
+            _ executable: String,
+            _ arguments: [String],
+            environment: [String: String]?,
+            directory: String?
         ) throws -> ChildProcess {
             try ChildProcess(
-                executable, arguments, environment: environment, directory: directory,
-                stdin: hasInput ? stdin : "/dev/null", stdout: stdout, stderr: stderr)
+                executable,
+                arguments,
+                environment: environment,
+                directory: directory,
+                stdin: hasInput ? stdin : "/dev/null",
+                stdout: stdout,
+                stderr: stderr
+            )
         }
 
         func output(of child: ChildProcess, status: ChildProcess.Status, timedOut: Bool) throws -> ProgramOutput {
@@ -93,7 +110,9 @@ public enum Program {
             let err = (try? Data(contentsOf: URL(fileURLWithPath: stderr))) ?? Data()
             if timedOut {
                 throw ChildProcess.Failure(
-                    "\(child.executable) was killed at its time limit: " + String(decoding: err.suffix(2000), as: UTF8.self))
+                    "\(child.executable) was killed at its time limit: "
+                        + String(decoding: err.suffix(2000), as: UTF8.self)
+                )
             }
             return ProgramOutput(status: status, stdout: [UInt8](out), stderr: [UInt8](err))
         }

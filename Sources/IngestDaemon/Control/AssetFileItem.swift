@@ -70,36 +70,53 @@ struct Deliverable: Equatable, Sendable {
         switch item {
         case .content:
             return Deliverable(
-                root: root, relativePath: try inFolder(.uploads, asset.relativePath), contentType: asset.mimeType,
-                checksum: asset.checksum, recordedSize: asset.sizeBytes, downloadName: asset.originalFilename,
-                description: subject)
+                root: root,
+                relativePath: try inFolder(.uploads, asset.relativePath),
+                contentType: asset.mimeType,
+                checksum: asset.checksum,
+                recordedSize: asset.sizeBytes,
+                downloadName: asset.originalFilename,
+                description: subject
+            )
         case .thumbnail:
             guard let path = asset.thumbnailPath else {
                 throw .notFound("asset \(asset.id) in project \(project) has no thumbnail yet")
             }
             return Deliverable(
-                root: root, relativePath: try inFolder(.thumbnails, path), contentType: "image/jpeg", description: subject)
+                root: root,
+                relativePath: try inFolder(.thumbnails, path),
+                contentType: "image/jpeg",
+                description: subject
+            )
         case .rendition(let name):
-            let match = asset.renditions.first { $0.name == name }
+            let match =
+                asset.renditions.first { $0.name == name }
                 ?? asset.renditions.first { FileOps.lastComponent($0.relativePath) == name }
             guard let rendition = match else {
                 let have = asset.renditions.map(\.name)
                 throw .notFound(
                     "asset \(asset.id) in project \(project) has no rendition \(name)"
-                        + (have.isEmpty ? " (none is made yet)" : " (it has \(have.joined(separator: ", ")))"))
+                        + (have.isEmpty ? " (none is made yet)" : " (it has \(have.joined(separator: ", ")))")
+                )
             }
             return Deliverable(
-                root: root, relativePath: try inFolder(.processed, rendition.relativePath),
+                root: root,
+                relativePath: try inFolder(.processed, rendition.relativePath),
                 contentType: Self.videoType(of: rendition.relativePath),
-                description: "\(AssetFileItem.rendition(rendition.name).label) of asset \(asset.id) in project \(project)")
+                description:
+                    "\(AssetFileItem.rendition(rendition.name).label) of asset \(asset.id) in project \(project)"
+            )
         case .spriteImage, .spriteVTT:
             guard let sprite = asset.sprite else {
                 throw .notFound("asset \(asset.id) in project \(project) has no sprite sheet yet")
             }
             let isImage = item == .spriteImage
             return Deliverable(
-                root: root, relativePath: try inFolder(.processed, isImage ? sprite.imagePath : sprite.vttPath),
-                contentType: isImage ? "image/jpeg" : "text/vtt", description: subject)
+                root: root,
+                relativePath: try inFolder(.processed, isImage ? sprite.imagePath : sprite.vttPath),
+                contentType: isImage ? "image/jpeg" : "text/vtt",
+                description: subject
+            )
         }
     }
 

@@ -50,7 +50,11 @@ protocol ControlBackend: Sendable {
     /// `stagedFile` if it still exists. `originalFilename` is already reduced to a last path component without
     /// NUL or control characters; sanitize again before using it in a path.
     func ingestUpload(
-        project: ProjectID, originalFilename: String, stagedFile: String, size: Int64, sha256: String
+        project: ProjectID,
+        originalFilename: String,
+        stagedFile: String,
+        size: Int64,
+        sha256: String
     ) async throws -> UploadOutcome
 }
 

@@ -22,8 +22,10 @@ final class ControlProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelH
             let answer: ControlAPIError
             if case .headerOverflow = parserError {
                 answer = ControlAPIError(
-                    status: .requestHeaderFieldsTooLarge, error: "headers_too_large",
-                    detail: "the request's header block is larger than the server accepts")
+                    status: .requestHeaderFieldsTooLarge,
+                    error: "headers_too_large",
+                    detail: "the request's header block is larger than the server accepts"
+                )
             } else {
                 answer = .badRequest("malformed_request", "the request is not valid HTTP/1.1 (\(parserError))")
             }
@@ -72,9 +74,15 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: requestEnded = false; responsePending = true; headGuard.readingHead = false
+        case .head:
+            requestEnded = false
+            responsePending = true
+            headGuard.readingHead = false
         case .body: break
-        case .end: requestEnded = true; headGuard.readingHead = true; headGuard.headBytes = 0
+        case .end:
+            requestEnded = true
+            headGuard.readingHead = true
+            headGuard.headBytes = 0
         }
         context.fireChannelRead(data)
     }
@@ -120,11 +128,17 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         headBytes += count
         if headBytes > limit {
             tripped = true
-            let body = ControlResponse.errorBody(ControlAPIError(
-                status: .requestHeaderFieldsTooLarge, error: "headers_too_large",
-                detail: "the request line and headers are larger than \(limit) bytes"))
-            var out = ByteBuffer(string: "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n")
+            let body = ControlResponse.errorBody(
+                ControlAPIError(
+                    status: .requestHeaderFieldsTooLarge,
+                    error: "headers_too_large",
+                    detail: "the request line and headers are larger than \(limit) bytes"
+                )
+            )
+            var out = ByteBuffer(
+                string: "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"
+            )
             out.writeImmutableBuffer(body)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }

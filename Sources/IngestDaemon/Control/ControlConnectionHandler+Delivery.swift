@@ -12,8 +12,12 @@ import StorageKit
 /// original file name. ``DeliveryPlan`` says which status answers.
 extension ControlConnectionHandler {
     func deliver(
-        project: ProjectID, id: String, item: AssetFileItem, head: HTTPRequestHead,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, files: DeliveredFiles
+        project: ProjectID,
+        id: String,
+        item: AssetFileItem,
+        head: HTTPRequestHead,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        files: DeliveredFiles
     ) async throws {
         let deliverable: Deliverable
         let file: StoredFile
@@ -22,7 +26,9 @@ extension ControlConnectionHandler {
             file = try await open(deliverable)
         } catch {
             let apiError = ControlAPIError(mapping: error)
-            if apiError.status.code >= 500 { logger.error("control \(head.method.rawValue) \(head.uri) failed: \(error)") }
+            if apiError.status.code >= 500 {
+                logger.error("control \(head.method.rawValue) \(head.uri) failed: \(error)")
+            }
             try await send(.error(apiError), to: outbound, for: head, keepAlive: true)
             return
         }
@@ -50,8 +56,10 @@ extension ControlConnectionHandler {
         case .unsatisfiable:
             file.close()
             var error = ControlAPIError(
-                status: .rangeNotSatisfiable, error: "range_not_satisfiable",
-                detail: "the requested range is outside the \(deliverable.description) (\(file.size) bytes)")
+                status: .rangeNotSatisfiable,
+                error: "range_not_satisfiable",
+                detail: "the requested range is outside the \(deliverable.description) (\(file.size) bytes)"
+            )
             error.headers = headers.map { ($0.name, $0.value) } + [("Content-Range", "bytes */\(file.size)")]
             try await send(.error(error), to: outbound, for: head, keepAlive: true)
             return
@@ -96,12 +104,15 @@ extension ControlConnectionHandler {
             case .absent:
                 logger.warning(
                     "the record names a file that is not in storage (repair reports it)",
-                    metadata: ["file": "\(deliverable.relativePath)"])
+                    metadata: ["file": "\(deliverable.relativePath)"]
+                )
                 throw ControlAPIError.notFound("the \(deliverable.description) is not in storage")
             case .failed(let why):
                 throw ControlAPIError(
-                    status: .internalServerError, error: "unreadable",
-                    detail: "cannot open the \(deliverable.description): \(why)")
+                    status: .internalServerError,
+                    error: "unreadable",
+                    detail: "cannot open the \(deliverable.description): \(why)"
+                )
             }
         }
     }
@@ -114,7 +125,8 @@ enum ContentDisposition {
         var ascii = ""
         for scalar in filename.unicodeScalars {
             switch scalar.value {
-            case 0x20...0x7E where scalar != "\"" && scalar != "\\" && scalar != "%": ascii.unicodeScalars.append(scalar)
+            case 0x20...0x7E where scalar != "\"" && scalar != "\\" && scalar != "%":
+                ascii.unicodeScalars.append(scalar)
             default: ascii.append("_")
             }
         }

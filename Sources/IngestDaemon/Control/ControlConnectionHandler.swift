@@ -38,15 +38,21 @@ struct ControlConnectionHandler: Sendable {
                     guard connection.allowed else {
                         let uid = connection.peer.map { String($0.uid) } ?? "unknown"
                         let error = ControlAPIError(
-                            status: .forbidden, error: "forbidden",
+                            status: .forbidden,
+                            error: "forbidden",
                             detail: "uid \(uid) is not allowed on the control socket (only root, the daemon's user "
-                                + "and members of CONTROL_SOCKET_GROUP are)")
+                                + "and members of CONTROL_SOCKET_GROUP are)"
+                        )
                         try await send(.error(error), to: outbound, for: head, keepAlive: false)
                         return
                     }
                     let keepOpen = try await handle(
-                        head, parts: &parts, outbound: outbound, channel: connection.channel.channel,
-                        files: connection.files)
+                        head,
+                        parts: &parts,
+                        outbound: outbound,
+                        channel: connection.channel.channel,
+                        files: connection.files
+                    )
                     if !keepOpen || !head.isKeepAlive {
                         // A file still being sent would be cut off by the close that follows.
                         await connection.files.waitUntilSent()
@@ -61,8 +67,10 @@ struct ControlConnectionHandler: Sendable {
 
     /// Answers one request whose head is `head`; returns whether the connection may serve another request.
     private func handle(
-        _ head: HTTPRequestHead, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel,
+        _ head: HTTPRequestHead,
+        parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        channel: any Channel,
         files: DeliveredFiles
     ) async throws -> Bool {
         let target: ControlRequestTarget
@@ -142,7 +150,9 @@ struct ControlConnectionHandler: Sendable {
                 throw ControlAPIError.notFound("no rejected file \(String(reflecting: name)) in project \(project)")
             }
             return try .json(
-                AcceptedBody(detail: "\(name) goes back through the pipeline"), status: .accepted)
+                AcceptedBody(detail: "\(name) goes back through the pipeline"),
+                status: .accepted
+            )
         case .metrics:
             return .text(await backend.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         case .uploadVideo, .events, .assetFile:
@@ -154,7 +164,9 @@ struct ControlConnectionHandler: Sendable {
 
     /// `POST /projects/{id}/videos`: stages the body, hands it to the backend, answers 201 with the record.
     private func upload(
-        project: ProjectID, target: ControlRequestTarget, head: HTTPRequestHead,
+        project: ProjectID,
+        target: ControlRequestTarget,
+        head: HTTPRequestHead,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws -> Bool {
@@ -175,8 +187,12 @@ struct ControlConnectionHandler: Sendable {
         let response: ControlResponse
         do {
             let outcome = try await backend.ingestUpload(
-                project: project, originalFilename: staged.originalFilename, stagedFile: staged.path,
-                size: staged.size, sha256: staged.sha256)
+                project: project,
+                originalFilename: staged.originalFilename,
+                stagedFile: staged.path,
+                size: staged.size,
+                sha256: staged.sha256
+            )
             switch outcome {
             case .stored(let asset):
                 var r = try ControlResponse.json(asset, status: .created)
@@ -184,7 +200,8 @@ struct ControlConnectionHandler: Sendable {
                 response = r
             case .rejected(let reason, let detail):
                 response = .error(
-                    ControlAPIError(status: UploadOutcome.status(forRejection: reason), error: reason, detail: detail))
+                    ControlAPIError(status: UploadOutcome.status(forRejection: reason), error: reason, detail: detail)
+                )
             }
         } catch {
             let apiError = ControlAPIError(mapping: error)
@@ -200,8 +217,10 @@ struct ControlConnectionHandler: Sendable {
 
     /// `GET /events`: NDJSON, chunked, one flush per event, until the stream ends or the client goes away.
     private func streamEvents(
-        target: ControlRequestTarget, head: HTTPRequestHead,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel
+        target: ControlRequestTarget,
+        head: HTTPRequestHead,
+        outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        channel: any Channel
     ) async throws -> Bool {
         let stream: AsyncStream<[UInt8]>
         do {
@@ -243,13 +262,16 @@ struct ControlConnectionHandler: Sendable {
 
     /// Reads and discards a small request body; answers 413 and returns `false` when it is too large.
     private func drainBody(
-        _ head: HTTPRequestHead, parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        _ head: HTTPRequestHead,
+        parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws -> Bool {
         var total = 0
         let tooLarge = ControlAPIError(
-            status: .payloadTooLarge, error: "body_too_large",
-            detail: "this endpoint takes no request body larger than \(configuration.maxRequestBodyBytes) bytes")
+            status: .payloadTooLarge,
+            error: "body_too_large",
+            detail: "this endpoint takes no request body larger than \(configuration.maxRequestBodyBytes) bytes"
+        )
         if let length = head.headers.first(name: "content-length").flatMap(Int.init),
             length > configuration.maxRequestBodyBytes
         {
@@ -280,8 +302,10 @@ struct ControlConnectionHandler: Sendable {
 
     /// Writes `response` as head, body and end in one flush (no body for `HEAD`, with the same headers).
     func send(
-        _ response: ControlResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
-        for request: HTTPRequestHead, keepAlive: Bool
+        _ response: ControlResponse,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        for request: HTTPRequestHead,
+        keepAlive: Bool
     ) async throws {
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
@@ -298,7 +322,10 @@ struct ControlConnectionHandler: Sendable {
 
     /// The head of an answer to `request`, with `Connection` set for keep-alive or close.
     func responseHead(
-        _ status: HTTPResponseStatus, headers: HTTPHeaders, for request: HTTPRequestHead, keepAlive: Bool
+        _ status: HTTPResponseStatus,
+        headers: HTTPHeaders,
+        for request: HTTPRequestHead,
+        keepAlive: Bool
     ) -> HTTPResponseHead {
         var headers = headers
         if !keepAlive || !request.isKeepAlive {

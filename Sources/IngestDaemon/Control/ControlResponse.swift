@@ -20,11 +20,17 @@ struct ControlResponse: Sendable {
         if let ordered = value as? any OrderedJSONRepresentable {
             // Records read in the SPEC's key order.
             return ControlResponse(
-                status: status, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: ordered.orderedJSON))
+                status: status,
+                headers: [("Content-Type", "application/json")],
+                body: ByteBuffer(bytes: ordered.orderedJSON)
+            )
         }
         let data = try makeEncoder().encode(value)
         return ControlResponse(
-            status: status, headers: [("Content-Type", "application/json")], body: ByteBuffer(bytes: data))
+            status: status,
+            headers: [("Content-Type", "application/json")],
+            body: ByteBuffer(bytes: data)
+        )
     }
 
     /// The `{"error","detail"}` answer for `error`, with its extra headers.
@@ -41,7 +47,10 @@ struct ControlResponse: Sendable {
 
     /// The JSON body `{"error": …, "detail": …}`.
     static func errorBody(_ error: ControlAPIError) -> ByteBuffer {
-        struct Body: Encodable { var error: String; var detail: String }
+        struct Body: Encodable {
+            var error: String
+            var detail: String
+        }
         let data = (try? makeEncoder().encode(Body(error: error.error, detail: error.detail))) ?? Data("{}".utf8)
         return ByteBuffer(bytes: data)
     }

@@ -55,7 +55,10 @@ struct ControlQuery: Equatable, Sendable {
             }
             guard allowed.contains(key) else {
                 let known = allowed.isEmpty ? "it takes none" : "allowed: " + allowed.sorted().joined(separator: ", ")
-                throw .badRequest("bad_query", "unknown query parameter \(String(reflecting: key)) for \(path) (\(known))")
+                throw .badRequest(
+                    "bad_query",
+                    "unknown query parameter \(String(reflecting: key)) for \(path) (\(known))"
+                )
             }
             guard values[key] == nil else {
                 throw .badRequest("bad_query", "query parameter \(String(reflecting: key)) given more than once")
@@ -150,11 +153,17 @@ enum ControlRouter {
             pathPart = Substring(uri)
             queryPart = ""
         }
-        if let hash = pathPart.firstIndex(of: "#") { _ = hash; throw .badRequest("bad_target", "fragments are not allowed") }
+        if let hash = pathPart.firstIndex(of: "#") {
+            _ = hash
+            throw .badRequest("bad_target", "fragments are not allowed")
+        }
         var segments: [String] = []
         for raw in pathPart.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
             guard let s = PercentDecoding.decode(raw, plusIsSpace: false) else {
-                throw .badRequest("bad_path", "malformed percent-encoding in path segment \(String(reflecting: String(raw)))")
+                throw .badRequest(
+                    "bad_path",
+                    "malformed percent-encoding in path segment \(String(reflecting: String(raw)))"
+                )
             }
             segments.append(s)
         }
@@ -162,9 +171,11 @@ enum ControlRouter {
         let (route, allow) = try match(segments, method: method, path: path)
         guard let route else {
             throw ControlAPIError(
-                status: .methodNotAllowed, error: "method_not_allowed",
+                status: .methodNotAllowed,
+                error: "method_not_allowed",
                 detail: "\(method.rawValue) is not allowed on \(path); allowed: \(allow.joined(separator: ", "))",
-                headers: [("Allow", allow.joined(separator: ", "))])
+                headers: [("Allow", allow.joined(separator: ", "))]
+            )
         }
         let query = try ControlQuery(parsing: queryPart, allowed: route.allowedQueryKeys, path: path)
         return ControlRequestTarget(route: route, query: query)
@@ -172,9 +183,13 @@ enum ControlRouter {
 
     /// Matches path `segments`; returns the route for `method`, or `nil` and the methods the path allows.
     private static func match(
-        _ s: [String], method: HTTPMethod, path: String
+        _ s: [String],
+        method: HTTPMethod,
+        path: String
     ) throws(ControlAPIError) -> (ControlRoute?, [String]) {
-        func pick(_ options: [(HTTPMethod, () throws(ControlAPIError) -> ControlRoute)]) throws(ControlAPIError) -> (ControlRoute?, [String]) {
+        func pick(
+            _ options: [(HTTPMethod, () throws(ControlAPIError) -> ControlRoute)]
+        ) throws(ControlAPIError) -> (ControlRoute?, [String]) {
             for (m, make) in options where m == method { return (try make(), []) }
             return (nil, options.map { $0.0.rawValue })
         }
@@ -218,11 +233,19 @@ enum ControlRouter {
             if s[2] == "videos" {
                 return try pick([
                     (.GET, { () throws(ControlAPIError) in .getVideo(try project(s[1]), assetID: try assetID(s[3])) }),
-                    (.DELETE, { () throws(ControlAPIError) in .deleteVideo(try project(s[1]), assetID: try assetID(s[3])) }),
+                    (
+                        .DELETE,
+                        { () throws(ControlAPIError) in .deleteVideo(try project(s[1]), assetID: try assetID(s[3])) }
+                    ),
                 ])
             }
         case 5 where s[0] == "projects" && s[2] == "rejected" && s[4] == "retry":
-            return try pick([(.POST, { () throws(ControlAPIError) in .retryRejected(try project(s[1]), name: try rejectedName(s[3])) })])
+            return try pick([
+                (
+                    .POST,
+                    { () throws(ControlAPIError) in .retryRejected(try project(s[1]), name: try rejectedName(s[3])) }
+                )
+            ])
         case 5 where s[0] == "projects" && s[2] == "videos":
             guard let item = AssetFileItem(fileSegment: s[4]) else { break }
             return try pickFile(s, item)
@@ -238,14 +261,16 @@ enum ControlRouter {
         guard let id = ProjectID(exactly: raw) else {
             throw .badRequest(
                 "invalid_project_id",
-                "project id \(String(reflecting: raw)) is not valid: use 1 to 64 characters from A-Z a-z 0-9 _ -")
+                "project id \(String(reflecting: raw)) is not valid: use 1 to 64 characters from A-Z a-z 0-9 _ -"
+            )
         }
         return id
     }
 
     /// An asset id: 1…128 characters without `/`, NUL or control characters.
     static func assetID(_ raw: String) throws(ControlAPIError) -> String {
-        guard !raw.isEmpty, raw.utf8.count <= 128, !raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "/" || $0.value == 0x7F })
+        guard !raw.isEmpty, raw.utf8.count <= 128,
+            !raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "/" || $0.value == 0x7F })
         else {
             throw .badRequest("invalid_asset_id", "asset id \(String(reflecting: raw)) is not valid")
         }
@@ -259,7 +284,9 @@ enum ControlRouter {
             raw.unicodeScalars.allSatisfy({ ProjectIDRule.isAllowed($0) || $0 == "." })
         else {
             throw .badRequest(
-                "invalid_rendition", "rendition name \(String(reflecting: raw)) is not valid (e.g. 720p)")
+                "invalid_rendition",
+                "rendition name \(String(reflecting: raw)) is not valid (e.g. 720p)"
+            )
         }
         return raw
     }

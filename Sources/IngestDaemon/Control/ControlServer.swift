@@ -40,8 +40,11 @@ final class ControlServer: Sendable {
     private let logger: Logger
 
     private init(
-        socketPath: String?, serverChannel: any Channel, acceptTask: Task<Void, Never>,
-        connections: AsyncStream<ControlConnection>.Continuation, boundInode: (dev: UInt64, ino: UInt64)?,
+        socketPath: String?,
+        serverChannel: any Channel,
+        acceptTask: Task<Void, Never>,
+        connections: AsyncStream<ControlConnection>.Continuation,
+        boundInode: (dev: UInt64, ino: UInt64)?,
         logger: Logger
     ) {
         self.socketPath = socketPath
@@ -59,17 +62,25 @@ final class ControlServer: Sendable {
     /// kind of file, which is never removed. After binding, the socket gets `mode` and, when `socketGroup`
     /// (`CONTROL_SOCKET_GROUP`: a name or numeric gid) is set, that group.
     static func start(
-        path: String, mode: UInt32 = 0o660, socketGroup: String? = nil,
+        path: String,
+        mode: UInt32 = 0o660,
+        socketGroup: String? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        threadPool: NIOThreadPool = .singleton, backend: any ControlBackend, logger: Logger,
+        threadPool: NIOThreadPool = .singleton,
+        backend: any ControlBackend,
+        logger: Logger,
         configuration: ControlServerConfiguration = .init()
     ) async throws -> ControlServer {
         let gid = try ControlAccessPolicy.resolveGroup(socketGroup)
         try ControlSocketFile.prepare(path: path, logger: logger)
         let (stream, continuation) = AsyncStream<ControlConnection>.makeStream()
         let bootstrap = makeBootstrap(
-            eventLoopGroup: eventLoopGroup, policy: ControlAccessPolicy(groupID: gid), connections: continuation,
-            logger: logger, configuration: configuration)
+            eventLoopGroup: eventLoopGroup,
+            policy: ControlAccessPolicy(groupID: gid),
+            connections: continuation,
+            logger: logger,
+            configuration: configuration
+        )
         let channel: any Channel
         do {
             channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
@@ -87,26 +98,45 @@ final class ControlServer: Sendable {
             throw error
         }
         let task = makeAcceptTask(
-            stream, backend: backend, logger: logger, configuration: configuration, threadPool: threadPool)
-        logger.info("control socket listening on \(path) (mode \(String(mode, radix: 8))\(gid.map { ", gid \($0)" } ?? ""))")
+            stream,
+            backend: backend,
+            logger: logger,
+            configuration: configuration,
+            threadPool: threadPool
+        )
+        logger.info(
+            "control socket listening on \(path) (mode \(String(mode, radix: 8))\(gid.map { ", gid \($0)" } ?? ""))"
+        )
         return ControlServer(
-            socketPath: path, serverChannel: channel, acceptTask: task, connections: continuation,
-            boundInode: inode, logger: logger)
+            socketPath: path,
+            serverChannel: channel,
+            acceptTask: task,
+            connections: continuation,
+            boundInode: inode,
+            logger: logger
+        )
     }
 
     /// Adopts a listening socket handed over by systemd (`sd_listen_fds`) and starts serving; the socket file's
     /// mode and group are systemd's (`SocketMode=`, `SocketGroup=`), `socketGroup` only widens the peer check.
     static func start(
-        inheritedFD fd: CInt, socketGroup: String? = nil,
+        inheritedFD fd: CInt,
+        socketGroup: String? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        threadPool: NIOThreadPool = .singleton, backend: any ControlBackend, logger: Logger,
+        threadPool: NIOThreadPool = .singleton,
+        backend: any ControlBackend,
+        logger: Logger,
         configuration: ControlServerConfiguration = .init()
     ) async throws -> ControlServer {
         let gid = try ControlAccessPolicy.resolveGroup(socketGroup)
         let (stream, continuation) = AsyncStream<ControlConnection>.makeStream()
         let bootstrap = makeBootstrap(
-            eventLoopGroup: eventLoopGroup, policy: ControlAccessPolicy(groupID: gid), connections: continuation,
-            logger: logger, configuration: configuration)
+            eventLoopGroup: eventLoopGroup,
+            policy: ControlAccessPolicy(groupID: gid),
+            connections: continuation,
+            logger: logger,
+            configuration: configuration
+        )
         let channel: any Channel
         do {
             channel = try await bootstrap.withBoundSocket(fd).get()
@@ -115,11 +145,21 @@ final class ControlServer: Sendable {
             throw ControlServerError("cannot adopt the inherited control socket (fd \(fd)): \(error)")
         }
         let task = makeAcceptTask(
-            stream, backend: backend, logger: logger, configuration: configuration, threadPool: threadPool)
+            stream,
+            backend: backend,
+            logger: logger,
+            configuration: configuration,
+            threadPool: threadPool
+        )
         logger.info("control socket adopted from systemd (fd \(fd))")
         return ControlServer(
-            socketPath: nil, serverChannel: channel, acceptTask: task, connections: continuation, boundInode: nil,
-            logger: logger)
+            socketPath: nil,
+            serverChannel: channel,
+            acceptTask: task,
+            connections: continuation,
+            boundInode: nil,
+            logger: logger
+        )
     }
 
     /// Stops accepting, ends every connection (in-flight backend calls are cancelled, `/events` streams end) and
@@ -140,11 +180,18 @@ final class ControlServer: Sendable {
     // MARK: - Setup
 
     private static func makeAcceptTask(
-        _ stream: AsyncStream<ControlConnection>, backend: any ControlBackend, logger: Logger,
-        configuration: ControlServerConfiguration, threadPool: NIOThreadPool
+        _ stream: AsyncStream<ControlConnection>,
+        backend: any ControlBackend,
+        logger: Logger,
+        configuration: ControlServerConfiguration,
+        threadPool: NIOThreadPool
     ) -> Task<Void, Never> {
         let handler = ControlConnectionHandler(
-            backend: backend, logger: logger, configuration: configuration, threadPool: threadPool)
+            backend: backend,
+            logger: logger,
+            configuration: configuration,
+            threadPool: threadPool
+        )
         return Task {
             await withDiscardingTaskGroup { group in
                 for await connection in stream {
@@ -156,8 +203,10 @@ final class ControlServer: Sendable {
     }
 
     private static func makeBootstrap(
-        eventLoopGroup: any EventLoopGroup, policy: ControlAccessPolicy,
-        connections: AsyncStream<ControlConnection>.Continuation, logger: Logger,
+        eventLoopGroup: any EventLoopGroup,
+        policy: ControlAccessPolicy,
+        connections: AsyncStream<ControlConnection>.Continuation,
+        logger: Logger,
         configuration: ControlServerConfiguration
     ) -> ServerBootstrap {
         let counter = ConnectionCounter()
@@ -171,7 +220,9 @@ final class ControlServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 guard counter.tryAcquire(limit: configuration.maxConnections) else {
-                    logger.warning("control connection refused: \(configuration.maxConnections) connections already open")
+                    logger.warning(
+                        "control connection refused: \(configuration.maxConnections) connections already open"
+                    )
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in counter.release() }
@@ -184,16 +235,22 @@ final class ControlServer: Sendable {
                                 metadata: [
                                     "peer.uid": "\(peer.map { String($0.uid) } ?? "unknown")",
                                     "peer.pid": "\(peer.map { String($0.pid) } ?? "unknown")",
-                                ])
+                                ]
+                            )
                         }
                         let sync = channel.pipeline.syncOperations
                         let headGuard = RequestHeadGuard(limit: configuration.maxHeaderBytes * 4)
                         try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
                         try sync.addHandler(headGuard)
                         try sync.configureHTTPServerPipeline(
-                            position: .last, withPipeliningAssistance: true, withServerUpgrade: nil,
-                            withErrorHandling: false, withOutboundHeaderValidation: true,
-                            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+                            position: .last,
+                            withPipeliningAssistance: true,
+                            withServerUpgrade: nil,
+                            withErrorHandling: false,
+                            withOutboundHeaderValidation: true,
+                            withEncoderConfiguration: .init(),
+                            withDecoderLimitConfiguration: decoderLimits
+                        )
                         try sync.addHandler(ControlProtocolErrorHandler())
                         try sync.addHandler(ControlIdleHandler(headGuard: headGuard))
                         let files = DeliveredFiles()
@@ -201,10 +258,11 @@ final class ControlServer: Sendable {
                         try sync.addHandler(FileRegionCloser(files: files))
                         let asyncChannel = try ControlHTTPChannel(
                             wrappingChannelSynchronously: channel,
-                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
+                            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))
+                        )
                         if case .terminated = connections.yield(
-                            ControlConnection(channel: asyncChannel, peer: peer, allowed: allowed, files: files))
-                        {
+                            ControlConnection(channel: asyncChannel, peer: peer, allowed: allowed, files: files)
+                        ) {
                             channel.close(promise: nil)
                         }
                     }
@@ -248,26 +306,34 @@ enum ControlSocketFile {
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
             throw ControlServerError(
                 "\(path) exists and is not a socket (it is \(kind(of: st.st_mode))); refusing to replace it: "
-                    + "remove it or set CONTROL_SOCKET to another path")
+                    + "remove it or set CONTROL_SOCKET to another path"
+            )
         }
         switch probe(path) {
         case .refused:
             guard unlink(path) == 0 || errno == ENOENT else {
                 let e = errno
-                throw ControlServerError("cannot remove the stale control socket \(path): \(String(cString: strerror(e)))")
+                throw ControlServerError(
+                    "cannot remove the stale control socket \(path): \(String(cString: strerror(e)))"
+                )
             }
             logger.notice("removed stale control socket \(path) (nobody was listening on it)")
         case .listening:
             throw ControlServerError(
                 "another ingestd is running on \(path): a process accepts connections on that socket; "
-                    + "stop it first or set CONTROL_SOCKET to another path")
+                    + "stop it first or set CONTROL_SOCKET to another path"
+            )
         case .failed(let e):
             throw ControlServerError("cannot check whether \(path) is in use: connect: \(String(cString: strerror(e)))")
         }
     }
 
     /// Applies `mode` and `gid` to the bound socket; returns its device and inode.
-    static func applyOwnership(path: String, mode: UInt32, gid: UInt32?) throws(ControlServerError) -> (dev: UInt64, ino: UInt64)? {
+    static func applyOwnership(
+        path: String,
+        mode: UInt32,
+        gid: UInt32?
+    ) throws(ControlServerError) -> (dev: UInt64, ino: UInt64)? {
         // chmod right after bind: the SO_PEERCRED check covers the instant before it.
         guard chmod(path, mode_t(mode)) == 0 else {
             let e = errno
@@ -276,7 +342,9 @@ enum ControlSocketFile {
         if let gid {
             guard chown(path, uid_t.max, gid) == 0 else {
                 let e = errno
-                throw ControlServerError("chown :\(gid) \(path) (CONTROL_SOCKET_GROUP): \(String(cString: strerror(e)))")
+                throw ControlServerError(
+                    "chown :\(gid) \(path) (CONTROL_SOCKET_GROUP): \(String(cString: strerror(e)))"
+                )
             }
         }
         return inode(of: path)
@@ -289,7 +357,11 @@ enum ControlSocketFile {
         return (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
-    enum Probe: Equatable { case refused, listening, failed(Int32) }
+    enum Probe: Equatable {
+        case refused
+        case listening
+        case failed(Int32)
+    }
 
     /// Tries to connect to the socket at `path`.
     static func probe(_ path: String) -> Probe {
@@ -336,7 +408,9 @@ enum ControlSocketFile {
             current += "/" + component
             if mkdir(current, 0o755) != 0 && errno != EEXIST {
                 let e = errno
-                throw ControlServerError("cannot create the control socket's directory \(current): \(String(cString: strerror(e)))")
+                throw ControlServerError(
+                    "cannot create the control socket's directory \(current): \(String(cString: strerror(e)))"
+                )
             }
         }
     }

@@ -45,7 +45,10 @@ final class DeliveredFiles: Sendable {
     func closeAll() {
         let (handles, waiters) = state.withLock { s in
             s.closed = true
-            defer { s.open = [:]; s.waiters = [] }
+            defer {
+                s.open = [:]
+                s.waiters = []
+            }
             return (Array(s.open.values), s.waiters)
         }
         for handle in handles { try? handle.close() }

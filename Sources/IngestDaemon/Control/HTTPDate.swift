@@ -24,7 +24,8 @@ enum HTTPDate {
     /// Seconds since the epoch of an IMF-fixdate; `nil` for anything else (the header is then ignored).
     static func parse(_ text: String) -> Int64? {
         let parts = text.trimmingOWS().split(separator: " ")
-        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), days.contains(String(parts[0].dropLast())),
+        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","),
+            days.contains(String(parts[0].dropLast())),
             parts[5] == "GMT", parts[1].count == 2, let day = Int32(parts[1]),
             let month = months.firstIndex(of: String(parts[2])), parts[3].count == 4, let year = Int32(parts[3])
         else { return nil }

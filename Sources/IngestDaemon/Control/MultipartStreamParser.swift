@@ -83,15 +83,24 @@ struct MultipartStreamParser {
                     continue
                 }
                 guard let end = Self.find(Array("\r\n\r\n".utf8), in: buffer) else {
-                    if buffer.readableBytes > Self.maxHeaderBytes { throw Self.malformed("a part's headers exceed 16 KiB") }
+                    if buffer.readableBytes > Self.maxHeaderBytes {
+                        throw Self.malformed("a part's headers exceed 16 KiB")
+                    }
                     break loop
                 }
                 let text = buffer.readString(length: end) ?? ""
                 buffer.moveReaderIndex(forwardBy: 4)
                 var fields: [(name: String, value: String)] = []
                 for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
-                    guard let colon = line.firstIndex(of: ":") else { throw Self.malformed("a part header line has no colon") }
-                    fields.append((line[..<colon].trimmingSpaces().lowercased(), line[line.index(after: colon)...].trimmingSpaces()))
+                    guard let colon = line.firstIndex(of: ":") else {
+                        throw Self.malformed("a part header line has no colon")
+                    }
+                    fields.append(
+                        (
+                            line[..<colon].trimmingSpaces().lowercased(),
+                            line[line.index(after: colon)...].trimmingSpaces()
+                        )
+                    )
                 }
                 events.append(.partBegin(fields))
                 state = .body
@@ -151,10 +160,22 @@ struct MultipartStreamParser {
         var quoted = false
         var escaped = false
         for c in value {
-            if escaped { current.append(c); escaped = false; continue }
-            if quoted && c == "\\" { current.append(c); escaped = true; continue }
+            if escaped {
+                current.append(c)
+                escaped = false
+                continue
+            }
+            if quoted && c == "\\" {
+                current.append(c)
+                escaped = true
+                continue
+            }
             if c == "\"" { quoted.toggle() }
-            if c == ";" && !quoted { parts.append(current); current = ""; continue }
+            if c == ";" && !quoted {
+                parts.append(current)
+                current = ""
+                continue
+            }
             current.append(c)
         }
         parts.append(current)
@@ -167,7 +188,14 @@ struct MultipartStreamParser {
         var out = ""
         var escaped = false
         for c in s.dropFirst().dropLast() {
-            if escaped { out.append(c); escaped = false } else if c == "\\" { escaped = true } else { out.append(c) }
+            if escaped {
+                out.append(c)
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
         }
         return out
     }
@@ -180,7 +208,9 @@ struct MultipartStreamParser {
             var start = 0
             return needle.withUnsafeBytes { n -> Int? in
                 while start + needle.count <= hay.count {
-                    guard let hit = memchr(base + start, first, hay.count - start - needle.count + 1) else { return nil }
+                    guard let hit = memchr(base + start, first, hay.count - start - needle.count + 1) else {
+                        return nil
+                    }
                     let i = base.distance(to: UnsafeRawPointer(hit))
                     if memcmp(base + i, n.baseAddress!, needle.count) == 0 { return i }
                     start = i + 1

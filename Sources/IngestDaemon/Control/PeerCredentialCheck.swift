@@ -15,10 +15,13 @@ struct PeerCredentials: Sendable, Equatable {
     static func read(from channel: any Channel) -> EventLoopFuture<PeerCredentials> {
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.eventLoop.makeFailedFuture(
-                ControlServerError("the accepted channel offers no socket options, cannot read SO_PEERCRED"))
+                ControlServerError("the accepted channel offers no socket options, cannot read SO_PEERCRED")
+            )
         }
         let future: EventLoopFuture<CIngestLinux_ucred> = provider.unsafeGetSocketOption(
-            level: .socket, name: .init(rawValue: SO_PEERCRED))
+            level: .socket,
+            name: .init(rawValue: SO_PEERCRED)
+        )
         return future.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
     }
 }
@@ -56,7 +59,10 @@ struct ControlAccessPolicy: Sendable {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < 1 << 16 {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }

@@ -41,11 +41,16 @@ final class StagingFile {
             let e = errno
             if e == EEXIST { continue }
             throw ControlAPIError(
-                status: .internalServerError, error: "staging_failed",
-                detail: "cannot create a staging file in \(directory): \(String(cString: strerror(e)))")
+                status: .internalServerError,
+                error: "staging_failed",
+                detail: "cannot create a staging file in \(directory): \(String(cString: strerror(e)))"
+            )
         }
         throw ControlAPIError(
-            status: .internalServerError, error: "staging_failed", detail: "cannot find a free staging file name in \(directory)")
+            status: .internalServerError,
+            error: "staging_failed",
+            detail: "cannot find a free staging file name in \(directory)"
+        )
     }
 
     /// Queues `buffer`; writes and hashes the queue once it holds `flushBytes`.
@@ -65,8 +70,10 @@ final class StagingFile {
             if fsync(fd) != 0 {
                 let e = errno
                 throw ControlAPIError(
-                    status: .internalServerError, error: "staging_failed",
-                    detail: "fsync \(path): \(String(cString: strerror(e)))")
+                    status: .internalServerError,
+                    error: "staging_failed",
+                    detail: "fsync \(path): \(String(cString: strerror(e)))"
+                )
             }
         }
         close(fd)
@@ -80,7 +87,10 @@ final class StagingFile {
 
     /// Closes and unlinks the file (after a failure).
     func abort() {
-        if fd >= 0 { close(fd); fd = -1 }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
         Self.unlinkIfPresent(path)
     }
 
@@ -104,7 +114,9 @@ final class StagingFile {
                             if e == EINTR { continue }
                             throw ControlAPIError(
                                 status: e == ENOSPC || e == EDQUOT ? .insufficientStorage : .internalServerError,
-                                error: "staging_failed", detail: "write \(path): \(String(cString: strerror(e)))")
+                                error: "staging_failed",
+                                detail: "write \(path): \(String(cString: strerror(e)))"
+                            )
                         }
                         offset += n
                     }
@@ -126,7 +138,10 @@ final class StagingFile {
         if stat(path, &st) == 0 {
             guard (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw ControlAPIError(
-                    status: .internalServerError, error: "staging_failed", detail: "\(path) exists and is not a directory")
+                    status: .internalServerError,
+                    error: "staging_failed",
+                    detail: "\(path) exists and is not a directory"
+                )
             }
             return
         }
@@ -136,8 +151,10 @@ final class StagingFile {
             if mkdir(current, 0o750) != 0 && errno != EEXIST {
                 let e = errno
                 throw ControlAPIError(
-                    status: .internalServerError, error: "staging_failed",
-                    detail: "mkdir \(current): \(String(cString: strerror(e)))")
+                    status: .internalServerError,
+                    error: "staging_failed",
+                    detail: "mkdir \(current): \(String(cString: strerror(e)))"
+                )
             }
         }
     }

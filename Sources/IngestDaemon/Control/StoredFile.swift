@@ -55,8 +55,13 @@ struct StoredFile: Sendable {
             throw .absent
         }
         return StoredFile(
-            fd: fd, size: Int64(st.st_size), mtimeSeconds: Int64(st.st_mtim.tv_sec),
-            mtimeNanoseconds: Int64(st.st_mtim.tv_nsec), device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            fd: fd,
+            size: Int64(st.st_size),
+            mtimeSeconds: Int64(st.st_mtim.tv_sec),
+            mtimeNanoseconds: Int64(st.st_mtim.tv_nsec),
+            device: UInt64(st.st_dev),
+            inode: UInt64(st.st_ino)
+        )
     }
 
     /// Closes the descriptor (when it was not handed over).
@@ -67,7 +72,8 @@ struct StoredFile: Sendable {
     /// new version always has a new inode or mtime, and an unchanged file keeps its tag across restarts.
     var derivedETag: String {
         let nanos = mtimeSeconds &* 1_000_000_000 &+ mtimeNanoseconds
-        return "\"\(String(inode, radix: 16))-\(String(size, radix: 16))-\(String(UInt64(bitPattern: nanos), radix: 16))\""
+        return
+            "\"\(String(inode, radix: 16))-\(String(size, radix: 16))-\(String(UInt64(bitPattern: nanos), radix: 16))\""
     }
 
     private static func failure(_ e: CInt, _: String) -> Failure {

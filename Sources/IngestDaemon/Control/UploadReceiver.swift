@@ -1,8 +1,8 @@
 import Crypto
-import StorageKit
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import StorageKit
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +38,8 @@ struct UploadReceiver {
     /// Receives the body that follows `head`. `sendContinue` answers `Expect: 100-continue` once the checks that
     /// need no body have passed.
     func receive(
-        head: HTTPRequestHead, query: ControlQuery,
+        head: HTTPRequestHead,
+        query: ControlQuery,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
         sendContinue: () async throws -> Void
     ) async throws -> StagedUpload {
@@ -47,7 +48,10 @@ struct UploadReceiver {
         let declared: Int64?
         if let raw = head.headers.first(name: "content-length") {
             guard let n = Int64(raw), n >= 0 else {
-                throw ControlAPIError.badRequest("bad_content_length", "Content-Length \(String(reflecting: raw)) is not a size")
+                throw ControlAPIError.badRequest(
+                    "bad_content_length",
+                    "Content-Length \(String(reflecting: raw)) is not a size"
+                )
             }
             declared = n
         } else {
@@ -60,14 +64,19 @@ struct UploadReceiver {
         var filename: String? = nil
         if let raw = query["filename"] {
             guard let name = UploadFilename.sanitize(raw) else {
-                throw ControlAPIError.badRequest("bad_filename", "filename \(String(reflecting: raw)) has no usable name")
+                throw ControlAPIError.badRequest(
+                    "bad_filename",
+                    "filename \(String(reflecting: raw)) has no usable name"
+                )
             }
             filename = name
         }
         if boundary == nil {
             guard let name = filename else {
                 throw ControlAPIError.badRequest(
-                    "missing_filename", "a raw upload needs the file name in ?filename=…, or send multipart/form-data")
+                    "missing_filename",
+                    "a raw upload needs the file name in ?filename=…, or send multipart/form-data"
+                )
             }
             try checkExtension(name)
         }
@@ -87,15 +96,24 @@ struct UploadReceiver {
                         case .partBegin(let headers):
                             if let name = MultipartStreamParser.filename(fromPartHeaders: headers) {
                                 guard !sawFile else {
-                                    throw ControlAPIError.badRequest("malformed_multipart", "the upload has more than one file part")
+                                    throw ControlAPIError.badRequest(
+                                        "malformed_multipart",
+                                        "the upload has more than one file part"
+                                    )
                                 }
                                 guard let clean = UploadFilename.sanitize(name) ?? filename else {
-                                    throw ControlAPIError.badRequest("bad_filename", "file part name \(String(reflecting: name)) has no usable name")
+                                    throw ControlAPIError.badRequest(
+                                        "bad_filename",
+                                        "file part name \(String(reflecting: name)) has no usable name"
+                                    )
                                 }
                                 try checkExtension(clean)
                                 filename = clean
-                                sink = try StagingFile.create(in: limits.stagingDirectory, threadPool: threadPool,
-                                    flushBytes: configuration.uploadFlushBytes)
+                                sink = try StagingFile.create(
+                                    in: limits.stagingDirectory,
+                                    threadPool: threadPool,
+                                    flushBytes: configuration.uploadFlushBytes
+                                )
                                 inFilePart = true
                                 sawFile = true
                             } else {
@@ -107,7 +125,10 @@ struct UploadReceiver {
                             } else {
                                 otherPartBytes += buffer.readableBytes
                                 if otherPartBytes > configuration.maxRequestBodyBytes {
-                                    throw ControlAPIError.badRequest("malformed_multipart", "non-file parts are larger than \(configuration.maxRequestBodyBytes) bytes")
+                                    throw ControlAPIError.badRequest(
+                                        "malformed_multipart",
+                                        "non-file parts are larger than \(configuration.maxRequestBodyBytes) bytes"
+                                    )
                                 }
                             }
                         case .partEnd:
@@ -118,28 +139,40 @@ struct UploadReceiver {
                 var complete = false
                 loop: while let part = try await parts.next() {
                     switch part {
-                    case .head: throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
+                    case .head:
+                        throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
                     case .body(let buffer): try await handle(try parser.feed(buffer))
-                    case .end: complete = true; break loop
+                    case .end:
+                        complete = true
+                        break loop
                     }
                 }
                 guard complete else { throw Self.incomplete }
                 try parser.finish()
                 guard sawFile, let sink, let filename else {
-                    throw ControlAPIError.badRequest("missing_file_part", "the multipart body has no part with a filename")
+                    throw ControlAPIError.badRequest(
+                        "missing_file_part",
+                        "the multipart body has no part with a filename"
+                    )
                 }
                 let (size, digest) = try await sink.finish()
                 return StagedUpload(path: sink.path, originalFilename: filename, size: size, sha256: digest)
             } else {
-                let file = try StagingFile.create(in: limits.stagingDirectory, threadPool: threadPool,
-                    flushBytes: configuration.uploadFlushBytes)
+                let file = try StagingFile.create(
+                    in: limits.stagingDirectory,
+                    threadPool: threadPool,
+                    flushBytes: configuration.uploadFlushBytes
+                )
                 sink = file
                 var complete = false
                 loop: while let part = try await parts.next() {
                     switch part {
-                    case .head: throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
+                    case .head:
+                        throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
                     case .body(let buffer): try await append(buffer, to: file)
-                    case .end: complete = true; break loop
+                    case .end:
+                        complete = true
+                        break loop
                     }
                 }
                 guard complete else { throw Self.incomplete }
@@ -154,7 +187,9 @@ struct UploadReceiver {
 
     /// The connection ended (client gone, or the server stopping) before the body was complete.
     static let incomplete = ControlAPIError.badRequest(
-        "incomplete_body", "the connection ended before the upload's body was complete; nothing was stored")
+        "incomplete_body",
+        "the connection ended before the upload's body was complete; nothing was stored"
+    )
 
     private func append(_ buffer: ByteBuffer, to file: StagingFile) async throws {
         if file.size + Int64(buffer.readableBytes) > limits.maxSize {
@@ -170,24 +205,31 @@ struct UploadReceiver {
         let (left, overflow) = free.subtractingReportingOverflow(bytes)
         guard overflow || left < limits.minFreeBytes else { return }
         throw ControlAPIError(
-            status: .insufficientStorage, error: "storage_full",
+            status: .insufficientStorage,
+            error: "storage_full",
             detail: "only \(free) bytes are free on the storage filesystem (MIN_FREE_BYTES=\(limits.minFreeBytes)); "
-                + "nothing was stored, try again once space is freed")
+                + "nothing was stored, try again once space is freed"
+        )
     }
 
     private func checkExtension(_ name: String) throws {
         guard limits.allows(filename: name) else {
             let ext = UploadFilename.fileExtension(of: name).map { ".\($0)" } ?? "no extension"
             throw ControlAPIError(
-                status: .unsupportedMediaType, error: "extension_not_allowed",
-                detail: "\(String(reflecting: name)) has \(ext); allowed: \(limits.allowedExtensions.joined(separator: ", "))")
+                status: .unsupportedMediaType,
+                error: "extension_not_allowed",
+                detail:
+                    "\(String(reflecting: name)) has \(ext); allowed: \(limits.allowedExtensions.joined(separator: ", "))"
+            )
         }
     }
 
     private func tooLarge(_ what: String) -> ControlAPIError {
         ControlAPIError(
-            status: .payloadTooLarge, error: "too_large",
-            detail: "\(what) exceeds UPLOAD_MAX_SIZE (\(limits.maxSize) bytes)")
+            status: .payloadTooLarge,
+            error: "too_large",
+            detail: "\(what) exceeds UPLOAD_MAX_SIZE (\(limits.maxSize) bytes)"
+        )
     }
 
     /// The boundary of a `multipart/form-data` content type; `nil` for any other type (a raw body).
@@ -198,11 +240,16 @@ struct UploadReceiver {
             let kv = p.split(separator: "=", maxSplits: 1)
             guard kv.count == 2, kv[0].trimmingSpaces().lowercased() == "boundary" else { continue }
             var value = kv[1].trimmingSpaces()
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                value = String(value.dropFirst().dropLast())
+            }
             guard (1...70).contains(value.utf8.count) else { break }
             return value
         }
-        throw ControlAPIError.badRequest("malformed_multipart", "multipart/form-data without a valid boundary parameter")
+        throw ControlAPIError.badRequest(
+            "malformed_multipart",
+            "multipart/form-data without a valid boundary parameter"
+        )
     }
 }
 

@@ -36,14 +36,21 @@ extension Daemon: ControlBackend {
         let settling = await settle.count
         let uptime = ContinuousClock.now - context.startedAt
         return HealthReport(
-            status: reasons.isEmpty ? "ok" : "degraded", node: context.catalog.nodeID, version: IngestdVersion.string,
-            uptimeSeconds: ((Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18) * 1000).rounded() / 1000,
+            status: reasons.isEmpty ? "ok" : "degraded",
+            node: context.catalog.nodeID,
+            version: IngestdVersion.string,
+            uptimeSeconds: ((Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18) * 1000)
+                .rounded() / 1000,
             // `ingest` counts every file the daemon knows and has not finished: settling, queued or in flight.
             queues: .init(
-                ingest: settling + (await ingestQueue.depth), thumbnails: await thumbnails.depth,
+                ingest: settling + (await ingestQueue.depth),
+                thumbnails: await thumbnails.depth,
                 renditions: await renditions.depth,
-                settling: settling),
-            reasons: reasons.isEmpty ? nil : reasons, ingested: ingested)
+                settling: settling
+            ),
+            reasons: reasons.isEmpty ? nil : reasons,
+            ingested: ingested
+        )
     }
 
     func storageStats(project: ProjectID?) async throws -> any Encodable & Sendable {
@@ -62,7 +69,9 @@ extension Daemon: ControlBackend {
     }
 
     func deleteAsset(project: ProjectID, id: String) async throws -> Bool {
-        guard let asset = try await context.withCatalog({ try $0.asset(project: project, id: id) }) else { return false }
+        guard let asset = try await context.withCatalog({ try $0.asset(project: project, id: id) }) else {
+            return false
+        }
         // The record goes first: a crash after it leaves files that repair reports, never a record without a file.
         _ = try await context.withCatalog { catalog in
             try catalog.write { tx in
@@ -74,12 +83,19 @@ extension Daemon: ControlBackend {
         unlink(try context.layout.absolute(asset.relativePath))
         try ProcessedStore(layout: context.layout).removeFolder(for: asset)
         if let thumb = asset.thumbnailPath { unlink(try context.layout.absolute(thumb)) }
-        let expected = try context.layout.relativePath(.thumbnails, project, ThumbnailNaming.name(forStored: asset.filename))
+        let expected = try context.layout.relativePath(
+            .thumbnails,
+            project,
+            ThumbnailNaming.name(forStored: asset.filename)
+        )
         unlink(try context.layout.absolute(expected))
         context.logger.notice(
-            "deleted", metadata: ["project.id": "\(project)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"])
+            "deleted",
+            metadata: ["project.id": "\(project)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"]
+        )
         await context.events.publish(
-            IngestEvent(type: .deleted, projectID: project.rawValue, assetID: asset.id, filename: asset.filename))
+            IngestEvent(type: .deleted, projectID: project.rawValue, assetID: asset.id, filename: asset.filename)
+        )
         return true
     }
 
@@ -92,7 +108,11 @@ extension Daemon: ControlBackend {
         }
         context.logger.notice(
             "project storage deleted",
-            metadata: ["project.id": "\(project)", "files_removed": "\(summary.filesRemoved)", "bytes_freed": "\(summary.bytesFreed)"])
+            metadata: [
+                "project.id": "\(project)", "files_removed": "\(summary.filesRemoved)",
+                "bytes_freed": "\(summary.bytesFreed)",
+            ]
+        )
         await context.events.publish(IngestEvent(type: .deleted, projectID: project.rawValue))
         return summary
     }
@@ -120,12 +140,17 @@ extension Daemon: ControlBackend {
     func retryRejected(project: ProjectID, name: String) async throws -> Bool {
         let folder = context.layout.projectPath(.rejected, project)
         let path = folder + "/" + name
-        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil else {
+        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil
+        else {
             return false
         }
         // Back into the drop under the project's folder: the watcher takes it from there, and a crash leaves it
         // in the drop.
-        let original = (try? JSONDecoder().decode(Rejection.self, from: Data(contentsOf: URL(fileURLWithPath: path + ".reason.json"))))?
+        let original =
+            (try? JSONDecoder().decode(
+                Rejection.self,
+                from: Data(contentsOf: URL(fileURLWithPath: path + ".reason.json"))
+            ))?
             .originalFilename ?? name
         let dropFolder = context.dropRoot.appending(Array(project.rawValue.utf8))
         try FileOps.makeDirectories(dropFolder.description)
@@ -135,7 +160,10 @@ extension Daemon: ControlBackend {
             switch try FileOps.renameNoReplace(path, dropFolder.appending(Array(candidate.utf8))) {
             case .renamed:
                 unlink(path + ".reason.json")
-                context.logger.notice("rejected file retried", metadata: ["project.id": "\(project)", "filename": "\(name)"])
+                context.logger.notice(
+                    "rejected file retried",
+                    metadata: ["project.id": "\(project)", "filename": "\(name)"]
+                )
                 await settle.note(dropFolder.appending(Array(candidate.utf8)))
                 return true
             case .targetExists: continue
@@ -174,27 +202,42 @@ extension Daemon: ControlBackend {
         get async {
             let config = context.config.current
             return UploadLimits(
-                maxSize: config.uploadMaxSize, allowedExtensions: config.allowedExtensions,
-                stagingDirectory: context.layout.stagingPath, minFreeBytes: config.minFreeBytes)
+                maxSize: config.uploadMaxSize,
+                allowedExtensions: config.allowedExtensions,
+                stagingDirectory: context.layout.stagingPath,
+                minFreeBytes: config.minFreeBytes
+            )
         }
     }
 
-    func ingestUpload(project: ProjectID, originalFilename: String, stagedFile: String, size: Int64, sha256: String)
+    func ingestUpload(
+        project: ProjectID,
+        originalFilename: String,
+        stagedFile: String,
+        size: Int64,
+        sha256: String
+    )
         async throws -> UploadOutcome
     {
         let config = context.config.current
         let ingestor = context.ingestor
         let outcome = try await context.blocking.run {
             ingestor.ingestUpload(
-                staged: stagedFile, originalFilename: originalFilename, project: project, size: size, checksum: sha256,
-                config: config)
+                staged: stagedFile,
+                originalFilename: originalFilename,
+                project: project,
+                size: size,
+                checksum: sha256,
+                config: config
+            )
         }
         await context.report(outcome, source: originalFilename)
         switch outcome {
         case .stored(let asset):
             await accepted(asset)
             return .stored(asset)
-        case .rejected(let rejection, _, _): return .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
+        case .rejected(let rejection, _, _):
+            return .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
         case .failed(let error):
             throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: error)
         case .notReady, .vanished:

@@ -41,7 +41,8 @@ final class Daemon: Sendable {
                     "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
                     "quarantined": "\(summary.quarantined.count)",
                     "unrecovered_records": "\(summary.unrecoveredRecords.joined(separator: ", "))",
-                ])
+                ]
+            )
         }
         // Placements recovery finished appended their `ingested` events with the records.
         await context.events.catchUp()
@@ -158,7 +159,8 @@ final class Daemon: Sendable {
         let minimum = context.config.current.minFreeBytes
         if let free = FileOps.availableBytes(context.layout.root), free < minimum {
             reasons.append(
-                "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minimum)); new files wait in the drop")
+                "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minimum)); new files wait in the drop"
+            )
         } else if let waiting = await settle.waitingReason {
             reasons.append(waiting)
         }
@@ -170,13 +172,16 @@ final class Daemon: Sendable {
         if !quarantined.isEmpty {
             reasons.append(
                 "\(quarantined.count) file(s) kept in STORAGE_PATH/.staging/quarantine because start-up could not put "
-                    + "them back (see the log): " + quarantined.prefix(5).joined(separator: ", "))
+                    + "them back (see the log): " + quarantined.prefix(5).joined(separator: ", ")
+            )
         }
         if watcher.dropMissing {
             reasons.append("the drop folder \(context.dropRoot) is missing; files are taken again once it exists")
         }
         if watcher.watchLimitReached {
-            reasons.append("inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched")
+            reasons.append(
+                "inotify watch limit reached (fs.inotify.max_user_watches): some drop folders are not watched"
+            )
         }
         return reasons
     }

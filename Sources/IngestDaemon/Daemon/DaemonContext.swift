@@ -21,17 +21,25 @@ final class DaemonContext: Sendable {
         do {
             try layout.createCategoryFolders()
         } catch {
-            throw StorageError(code: .io, message: "STORAGE_PATH=\(config.storagePath): cannot create the storage folders: \(error)")
+            throw StorageError(
+                code: .io,
+                message: "STORAGE_PATH=\(config.storagePath): cannot create the storage folders: \(error)"
+            )
         }
         guard access(layout.root, W_OK) == 0 else {
-            throw StorageError(code: .io, message: "STORAGE_PATH=\(config.storagePath): not writable by uid \(geteuid())")
+            throw StorageError(
+                code: .io,
+                message: "STORAGE_PATH=\(config.storagePath): not writable by uid \(geteuid())"
+            )
         }
         let drop = StorageLayout.normalize(config.dropPath)
         // Watching storage from the drop (or the reverse) would take the daemon's own files as new drops.
         if drop == layout.root || drop.hasPrefix(layout.root + "/") || layout.root.hasPrefix(drop + "/") {
             throw StorageError(
                 code: .invalidArgument,
-                message: "DROP_PATH=\(config.dropPath) and STORAGE_PATH=\(config.storagePath) overlap; they must be separate folders")
+                message:
+                    "DROP_PATH=\(config.dropPath) and STORAGE_PATH=\(config.storagePath) overlap; they must be separate folders"
+            )
         }
         try FileOps.makeDirectories(drop)
         dropRoot = RawPath(drop)
@@ -39,8 +47,12 @@ final class DaemonContext: Sendable {
         // connection for one call at a time; twice the cores (at least 8) leaves none of them waiting long.
         let poolSize = max(8, 2 * ProcessInfo.processInfo.activeProcessorCount + config.ffmpegThreads)
         catalog = try Catalog.open(
-            url: config.catalogURL, layout: layout, nodeID: config.nodeID, poolSize: poolSize,
-            logger: logger)
+            url: config.catalogURL,
+            layout: layout,
+            nodeID: config.nodeID,
+            poolSize: poolSize,
+            logger: logger
+        )
         blocking = BlockingThreads(count: poolSize)
         self.config = ConfigStore(config)
         self.logger = logger
@@ -72,7 +84,10 @@ final class DaemonContext: Sendable {
             metrics.bytesIngested.increment(by: asset.sizeBytes)
             logger.info(
                 "ingested",
-                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"])
+                metadata: [
+                    "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)",
+                ]
+            )
             // The `ingested` event was appended with the `ready` record.
             await events.catchUp()
         case .rejected(let rejection, let project, let storedAs):
@@ -82,11 +97,17 @@ final class DaemonContext: Sendable {
                 metadata: [
                     "project.id": "\(project)", "filename": "\(source)", "reason": "\(rejection.reason.rawValue)",
                     "detail": "\(rejection.detail)",
-                ])
+                ]
+            )
             await events.publish(
                 IngestEvent(
-                    type: .rejected, projectID: project.rawValue, filename: storedAs ?? rejection.originalFilename,
-                    reason: rejection.reason.rawValue, detail: rejection.detail))
+                    type: .rejected,
+                    projectID: project.rawValue,
+                    filename: storedAs ?? rejection.originalFilename,
+                    reason: rejection.reason.rawValue,
+                    detail: rejection.detail
+                )
+            )
         case .failed(let error):
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
         case .notReady, .vanished:

@@ -25,11 +25,26 @@ final class DaemonMetrics: Sendable {
 
     init() {
         ingestedTotal = registry.makeCounter(name: "ingestd_files_ingested_total", help: "Files stored as ready")
-        failed = registry.makeCounter(name: "ingestd_files_failed_total", help: "Assets that failed for good after storage")
+        failed = registry.makeCounter(
+            name: "ingestd_files_failed_total",
+            help: "Assets that failed for good after storage"
+        )
         bytesIngested = registry.makeCounter(name: "ingestd_bytes_ingested_total", help: "Bytes stored in uploads/")
-        ingestQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "ingest")], help: "Items waiting or in progress")
-        thumbnailQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "thumbnails")], help: "Items waiting or in progress")
-        settleQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "settle")], help: "Items waiting or in progress")
+        ingestQueue = registry.makeGauge(
+            name: "ingestd_queue_depth",
+            labels: [("queue", "ingest")],
+            help: "Items waiting or in progress"
+        )
+        thumbnailQueue = registry.makeGauge(
+            name: "ingestd_queue_depth",
+            labels: [("queue", "thumbnails")],
+            help: "Items waiting or in progress"
+        )
+        settleQueue = registry.makeGauge(
+            name: "ingestd_queue_depth",
+            labels: [("queue", "settle")],
+            help: "Items waiting or in progress"
+        )
         catalogBytes = registry.makeGauge(name: "ingestd_catalog_size_bytes", help: "Size of the SQLite catalog file")
         let buckets: [Duration] = [
             .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -37,30 +52,56 @@ final class DaemonMetrics: Sendable {
             .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600), .seconds(1800),
         ]
         ingestDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds", labels: [("stage", "ingest")], buckets: buckets,
-            help: "Time spent per file in each stage")
+            name: "ingestd_stage_duration_seconds",
+            labels: [("stage", "ingest")],
+            buckets: buckets,
+            help: "Time spent per file in each stage"
+        )
         hashDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds", labels: [("stage", "hash")], buckets: buckets,
-            help: "Time spent per file in each stage")
+            name: "ingestd_stage_duration_seconds",
+            labels: [("stage", "hash")],
+            buckets: buckets,
+            help: "Time spent per file in each stage"
+        )
         thumbnailDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds", labels: [("stage", "thumbnail")], buckets: buckets,
-            help: "Time spent per file in each stage")
+            name: "ingestd_stage_duration_seconds",
+            labels: [("stage", "thumbnail")],
+            buckets: buckets,
+            help: "Time spent per file in each stage"
+        )
         spriteDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds", labels: [("stage", "sprite")], buckets: buckets,
-            help: "Time spent per file in each stage")
+            name: "ingestd_stage_duration_seconds",
+            labels: [("stage", "sprite")],
+            buckets: buckets,
+            help: "Time spent per file in each stage"
+        )
         renditionDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds", labels: [("stage", "rendition")], buckets: buckets,
-            help: "Time spent per file in each stage")
-        renditionQueue = registry.makeGauge(name: "ingestd_queue_depth", labels: [("queue", "renditions")], help: "Items waiting or in progress")
-        framesEncoded = registry.makeCounter(name: "ingestd_frames_encoded_total", help: "Video frames encoded into renditions")
+            name: "ingestd_stage_duration_seconds",
+            labels: [("stage", "rendition")],
+            buckets: buckets,
+            help: "Time spent per file in each stage"
+        )
+        renditionQueue = registry.makeGauge(
+            name: "ingestd_queue_depth",
+            labels: [("queue", "renditions")],
+            help: "Items waiting or in progress"
+        )
+        framesEncoded = registry.makeCounter(
+            name: "ingestd_frames_encoded_total",
+            help: "Video frames encoded into renditions"
+        )
         for reason in RejectionReason.allCases { countRejected(reason: reason.rawValue, by: 0) }
     }
 
     func countIngested(project: String) {
         ingested.withLock { counters in
-            let c = counters[project] ?? registry.makeCounter(
-                name: "ingestd_project_files_ingested_total", labels: [("project", project)],
-                help: "Files stored as ready, by project")
+            let c =
+                counters[project]
+                ?? registry.makeCounter(
+                    name: "ingestd_project_files_ingested_total",
+                    labels: [("project", project)],
+                    help: "Files stored as ready, by project"
+                )
             counters[project] = c
             c.increment()
         }
@@ -69,8 +110,13 @@ final class DaemonMetrics: Sendable {
 
     func countRejected(reason: String, by amount: Int64 = 1) {
         rejectedByReason.withLock { counters in
-            let c = counters[reason] ?? registry.makeCounter(
-                name: "ingestd_files_rejected_total", labels: [("reason", reason)], help: "Files moved to rejected/")
+            let c =
+                counters[reason]
+                ?? registry.makeCounter(
+                    name: "ingestd_files_rejected_total",
+                    labels: [("reason", reason)],
+                    help: "Files moved to rejected/"
+                )
             counters[reason] = c
             c.increment(by: amount)
         }
@@ -80,9 +126,13 @@ final class DaemonMetrics: Sendable {
     func countDerivedFailure(step: String) {
         let kind = step.hasPrefix("rendition") ? "rendition" : step
         derivedFailures.withLock { counters in
-            let c = counters[kind] ?? registry.makeCounter(
-                name: "ingestd_derived_failures_total", labels: [("step", kind)],
-                help: "Sprites and renditions given up (the asset stays ready)")
+            let c =
+                counters[kind]
+                ?? registry.makeCounter(
+                    name: "ingestd_derived_failures_total",
+                    labels: [("step", kind)],
+                    help: "Sprites and renditions given up (the asset stays ready)"
+                )
             counters[kind] = c
             c.increment()
         }

@@ -19,8 +19,10 @@ struct DaemonRunner {
 
     func run() async throws {
         LoggingBootstrap.bootstrap(
-            level: Logger.Level(configuration.logLevel), node: configuration.nodeID,
-            environment: ProcessInfo.processInfo.environment)
+            level: Logger.Level(configuration.logLevel),
+            node: configuration.nodeID,
+            environment: ProcessInfo.processInfo.environment
+        )
         let logger = Logger(label: "ingestd")
         let notifier = SystemdNotifier(logger: logger)
 
@@ -40,12 +42,20 @@ struct DaemonRunner {
         do {
             if let fd = try SocketActivation.inheritedControlSocket() {
                 server = try await ControlServer.start(
-                    inheritedFD: fd, socketGroup: configuration.controlSocketGroup, backend: daemon, logger: logger)
+                    inheritedFD: fd,
+                    socketGroup: configuration.controlSocketGroup,
+                    backend: daemon,
+                    logger: logger
+                )
                 socketDescription = "fd \(fd) from systemd"
             } else {
                 server = try await ControlServer.start(
-                    path: configuration.controlSocketPath, mode: configuration.controlSocketMode,
-                    socketGroup: configuration.controlSocketGroup, backend: daemon, logger: logger)
+                    path: configuration.controlSocketPath,
+                    mode: configuration.controlSocketMode,
+                    socketGroup: configuration.controlSocketGroup,
+                    backend: daemon,
+                    logger: logger
+                )
             }
         } catch {
             logger.critical("cannot open the control socket: \(error)")
@@ -61,10 +71,16 @@ struct DaemonRunner {
                 metadata: [
                     "drop": "\(context.dropRoot)", "storage": "\(context.layout.root)",
                     "socket": "\(socketDescription)",
-                ])
+                ]
+            )
             if let interval = notifier.watchdogInterval {
                 group.addTask {
-                    await runWatchdog(notifier: notifier, interval: interval, logger: logger, isAlive: { await daemon.isAlive() })
+                    await runWatchdog(
+                        notifier: notifier,
+                        interval: interval,
+                        logger: logger,
+                        isAlive: { await daemon.isAlive() }
+                    )
                 }
             }
             group.addTask { await Self.reportStatus(daemon: daemon, notifier: notifier) }
@@ -76,7 +92,9 @@ struct DaemonRunner {
                     await reload(context: context, notifier: notifier, logger: logger)
                 case .sigterm, .sigint:
                     if draining {
-                        logger.warning("second stop signal while draining: exiting now; interrupted files are recovered at the next start")
+                        logger.warning(
+                            "second stop signal while draining: exiting now; interrupted files are recovered at the next start"
+                        )
                         exit(0)
                     }
                     draining = true
@@ -110,17 +128,40 @@ struct DaemonRunner {
         let old = context.config.current
         var applied = new
         var restartNeeded: [String] = []
-        if new.storagePath != old.storagePath { restartNeeded.append("STORAGE_PATH"); applied.storagePath = old.storagePath }
-        if new.dropPath != old.dropPath { restartNeeded.append("DROP_PATH"); applied.dropPath = old.dropPath }
-        if new.controlSocketPath != old.controlSocketPath { restartNeeded.append("CONTROL_SOCKET"); applied.controlSocket = old.controlSocket }
-        if new.controlSocketMode != old.controlSocketMode { restartNeeded.append("CONTROL_SOCKET_MODE"); applied.controlSocketMode = old.controlSocketMode }
-        if new.controlSocketGroup != old.controlSocketGroup { restartNeeded.append("CONTROL_SOCKET_GROUP"); applied.controlSocketGroup = old.controlSocketGroup }
-        if new.catalogURL != old.catalogURL { restartNeeded.append("CATALOG_URL"); applied.catalogURL = old.catalogURL }
-        if new.nodeID != old.nodeID { restartNeeded.append("NODE_ID"); applied.nodeID = old.nodeID }
+        if new.storagePath != old.storagePath {
+            restartNeeded.append("STORAGE_PATH")
+            applied.storagePath = old.storagePath
+        }
+        if new.dropPath != old.dropPath {
+            restartNeeded.append("DROP_PATH")
+            applied.dropPath = old.dropPath
+        }
+        if new.controlSocketPath != old.controlSocketPath {
+            restartNeeded.append("CONTROL_SOCKET")
+            applied.controlSocket = old.controlSocket
+        }
+        if new.controlSocketMode != old.controlSocketMode {
+            restartNeeded.append("CONTROL_SOCKET_MODE")
+            applied.controlSocketMode = old.controlSocketMode
+        }
+        if new.controlSocketGroup != old.controlSocketGroup {
+            restartNeeded.append("CONTROL_SOCKET_GROUP")
+            applied.controlSocketGroup = old.controlSocketGroup
+        }
+        if new.catalogURL != old.catalogURL {
+            restartNeeded.append("CATALOG_URL")
+            applied.catalogURL = old.catalogURL
+        }
+        if new.nodeID != old.nodeID {
+            restartNeeded.append("NODE_ID")
+            applied.nodeID = old.nodeID
+        }
         context.config.replace(with: applied)
         LoggingBootstrap.setLevel(Logger.Level(applied.logLevel))
         if !restartNeeded.isEmpty {
-            logger.warning("configuration reloaded; these keys need a restart to change: \(restartNeeded.joined(separator: ", "))")
+            logger.warning(
+                "configuration reloaded; these keys need a restart to change: \(restartNeeded.joined(separator: ", "))"
+            )
         } else {
             logger.notice("configuration reloaded")
         }
@@ -133,7 +174,8 @@ struct DaemonRunner {
             let ingest = await daemon.ingestQueue.depth
             let thumbs = await daemon.thumbnails.depth
             let settling = await daemon.settle.count
-            var text = "\(daemon.ingested) ingested; queues: settling \(settling), ingest \(ingest), thumbnails \(thumbs)"
+            var text =
+                "\(daemon.ingested) ingested; queues: settling \(settling), ingest \(ingest), thumbnails \(thumbs)"
             if let error = daemon.lastErrorText { text += "; last error: \(error)" }
             if text != last {
                 notifier.status(text)

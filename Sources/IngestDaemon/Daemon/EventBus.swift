@@ -104,7 +104,9 @@ actor EventBus {
     /// A stream of NDJSON lines: first the kept events after `since` (if given), then new ones as they happen.
     func subscribe(since: Int64?) async throws -> AsyncStream<[UInt8]> {
         let (stream, continuation) = AsyncStream.makeStream(
-            of: [UInt8].self, bufferingPolicy: .bufferingOldest(Self.subscriberBuffer))
+            of: [UInt8].self,
+            bufferingPolicy: .bufferingOldest(Self.subscriberBuffer)
+        )
         var gapFrom: Int64? = nil
         if let since {
             // Replay up to what was delivered; anything newer reaches this subscriber through catchUp(). The
@@ -114,7 +116,9 @@ actor EventBus {
             while after < delivered {
                 let from = after
                 let upTo = delivered
-                let batch = try await blocking.run { [catalog] in try catalog.events(after: from, limit: 500) }.filter { $0.id <= upTo }
+                let batch = try await blocking.run { [catalog] in try catalog.events(after: from, limit: 500) }.filter {
+                    $0.id <= upTo
+                }
                 guard let last = batch.last else { break }
                 for e in batch {
                     if case .dropped = continuation.yield(Self.line(e)), gapFrom == nil { gapFrom = e.id }
@@ -148,7 +152,10 @@ actor EventBus {
     }
 
     static func gapLine(from: Int64, resumeAt: Int64) -> [UInt8] {
-        Array(#"{"type":"gap","from":\#(from),"resume_at":\#(resumeAt),"detail":"events were skipped because this reader was too slow; replay them with ?since=\#(from - 1)"}"#.utf8) + [0x0A]
+        Array(
+            #"{"type":"gap","from":\#(from),"resume_at":\#(resumeAt),"detail":"events were skipped because this reader was too slow; replay them with ?since=\#(from - 1)"}"#
+                .utf8
+        ) + [0x0A]
     }
 
 }

@@ -36,7 +36,10 @@ final class InotifyWatcher: Sendable {
     init(root: String, logger: Logger, bufferLimit: Int = 65_536) throws {
         self.root = RawPath(StorageLayout.normalize(root))
         self.logger = logger
-        (events, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        (events, continuation) = AsyncStream.makeStream(
+            of: WatchEvent.self,
+            bufferingPolicy: .bufferingOldest(bufferLimit)
+        )
         inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotifyFD >= 0 else { throw StorageError.syscall("inotify_init1", path: root, errno: errno) }
         wakeFD = CIngestLinux_eventfd()
@@ -117,7 +120,10 @@ final class InotifyWatcher: Sendable {
             var timeout: Int32 = -1
             if let at = deferredRescanAt {
                 let left = at - ContinuousClock.now
-                timeout = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+                timeout = max(
+                    0,
+                    Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+                )
             }
             if state.withLock({ $0.rootMissing }) {
                 timeout = timeout < 0 ? 500 : min(timeout, 500)
@@ -172,7 +178,8 @@ final class InotifyWatcher: Sendable {
             if lostRoot {
                 logger.error(
                     "the drop folder is gone; nothing is taken until it exists again",
-                    metadata: ["filename": "\(root)"])
+                    metadata: ["filename": "\(root)"]
+                )
             }
             return
         }
@@ -258,7 +265,8 @@ final class InotifyWatcher: Sendable {
             if first {
                 logger.error(
                     "inotify watch limit reached (fs.inotify.max_user_watches): folders below are not watched; raise the limit and rescan",
-                    metadata: ["filename": "\(dir)"])
+                    metadata: ["filename": "\(dir)"]
+                )
             }
         } else if e != ENOENT && e != ENOTDIR {
             logger.warning("cannot watch folder", metadata: ["filename": "\(dir)", "errno": "\(e)"])

@@ -10,9 +10,16 @@ extension RenditionService {
         let duration = asset.metadata?.durationSeconds
         let start = ContinuousClock.now
         let path: String
-        do { path = try context.layout.absolute(asset.relativePath) } catch { return .failed(step: "sprite", error: "sprite: \(error)") }
+        do { path = try context.layout.absolute(asset.relativePath) } catch {
+            return .failed(step: "sprite", error: "sprite: \(error)")
+        }
         let rendered = await offload { () throws(MediaError) -> SpriteSheetImage? in
-            try SpriteRenderer().render(path: path, interval: interval, durationHint: duration, shouldAbort: shouldAbort)
+            try SpriteRenderer().render(
+                path: path,
+                interval: interval,
+                durationHint: duration,
+                shouldAbort: shouldAbort
+            )
         }
         let image: SpriteSheetImage
         switch rendered {
@@ -30,7 +37,13 @@ extension RenditionService {
                     current.updatedAt = ISO8601Millis.now()
                     try tx.update(current)
                     try tx.appendEvent(
-                        IngestEvent(type: .spriteReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename))
+                        IngestEvent(
+                            type: .spriteReady,
+                            projectID: asset.projectID,
+                            assetID: asset.id,
+                            filename: asset.filename
+                        )
+                    )
                     return true
                 }
             }
@@ -45,7 +58,8 @@ extension RenditionService {
         await context.events.catchUp()
         context.logger.info(
             "sprite ready",
-            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "tiles": "\(image.count)"])
+            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "tiles": "\(image.count)"]
+        )
         return .done
     }
 
@@ -89,7 +103,8 @@ extension RenditionService {
             switch encoded {
             case .success(let result):
                 context.metrics.framesEncoded.increment(by: Int64(result.frames))
-                if let outcome = await place(result, step: step, asset: asset, temporary: temporary, relative: relative) {
+                if let outcome = await place(result, step: step, asset: asset, temporary: temporary, relative: relative)
+                {
                     return outcome
                 }
                 context.metrics.renditionDuration.record(ContinuousClock.now - start)
@@ -104,14 +119,24 @@ extension RenditionService {
 
     /// Renames a finished rendition into place and lists it in the record; nil when that worked.
     private func place(
-        _ result: EncodedRendition, step: RenditionGeometry.Step, asset: Asset, temporary: String, relative: String
+        _ result: EncodedRendition,
+        step: RenditionGeometry.Step,
+        asset: Asset,
+        temporary: String,
+        relative: String
     ) async -> JobOutcome? {
         let store = ProcessedStore(layout: context.layout)
         do {
             let size = try store.place(temporary: temporary, at: relative)
             let rendition = Rendition(
-                name: step.name, relativePath: relative, width: result.width, height: result.height,
-                videoCodec: result.videoCodec, audioCodec: result.audioCodec, sizeBytes: size)
+                name: step.name,
+                relativePath: relative,
+                width: result.width,
+                height: result.height,
+                videoCodec: result.videoCodec,
+                audioCodec: result.audioCodec,
+                sizeBytes: size
+            )
             let stored = try await context.withCatalog { catalog in
                 try catalog.write { tx -> Bool in
                     guard var current = try tx.asset(id: asset.id) else { return false }
@@ -121,8 +146,13 @@ extension RenditionService {
                     try tx.update(current)
                     try tx.appendEvent(
                         IngestEvent(
-                            type: .renditionReady, projectID: asset.projectID, assetID: asset.id,
-                            filename: asset.filename, rendition: step.name))
+                            type: .renditionReady,
+                            projectID: asset.projectID,
+                            assetID: asset.id,
+                            filename: asset.filename,
+                            rendition: step.name
+                        )
+                    )
                     return true
                 }
             }
@@ -132,7 +162,10 @@ extension RenditionService {
             }
         } catch {
             unlink(temporary)
-            return .failed(step: "rendition:\(step.name)", error: "rendition \(step.name) could not be stored: \(error)")
+            return .failed(
+                step: "rendition:\(step.name)",
+                error: "rendition \(step.name) could not be stored: \(error)"
+            )
         }
         await context.events.catchUp()
         context.logger.info(
@@ -140,7 +173,8 @@ extension RenditionService {
             metadata: [
                 "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "rendition": "\(step.name)",
                 "frames": "\(result.frames)",
-            ])
+            ]
+        )
         return nil
     }
 }

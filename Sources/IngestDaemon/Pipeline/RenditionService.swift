@@ -35,7 +35,10 @@ final class RenditionService: Sendable {
         pool.start()
         // Jobs this node was running when it died are free to be claimed again at once.
         if let expired = try? await context.withCatalog({ try $0.expireOwnJobLeases() }), expired > 0 {
-            context.logger.notice("resuming background jobs cut short by the last stop", metadata: ["jobs": "\(expired)"])
+            context.logger.notice(
+                "resuming background jobs cut short by the last stop",
+                metadata: ["jobs": "\(expired)"]
+            )
         }
         while !stopping.load(ordering: .relaxed) {
             let job: Job?
@@ -74,7 +77,8 @@ final class RenditionService: Sendable {
     }
 
     private func perform(_ job: Job) async {
-        guard let asset = try? await context.withCatalog({ try $0.asset(id: job.assetID) }), asset.status == .ready else {
+        guard let asset = try? await context.withCatalog({ try $0.asset(id: job.assetID) }), asset.status == .ready
+        else {
             // The asset went away (or failed) since the job was queued.
             _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
             return
@@ -119,11 +123,20 @@ final class RenditionService: Sendable {
         context.metrics.countDerivedFailure(step: step)
         context.logger.error(
             "background step failed; the asset stays ready",
-            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "step": "\(step)", "error": "\(error)"])
+            metadata: [
+                "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "step": "\(step)", "error": "\(error)",
+            ]
+        )
         await context.events.publish(
             IngestEvent(
-                type: .failed, projectID: asset.projectID, assetID: asset.id, filename: asset.filename, rendition: step,
-                error: error))
+                type: .failed,
+                projectID: asset.projectID,
+                assetID: asset.id,
+                filename: asset.filename,
+                rendition: step,
+                error: error
+            )
+        )
     }
 
     /// Runs `body` on the service's thread; `.interrupted` when the pool is shutting down.

@@ -47,7 +47,8 @@ final class RetryBackoff: Sendable {
         entries.withLock { entries in
             guard let worst = entries.max(by: { $0.value.failures < $1.value.failures }) else { return nil }
             let given = entries.values.filter { $0.failures >= Self.maxFailures }.count
-            var text = "\(entries.count) file(s) in the drop wait after failed ingests (e.g. \(worst.key.description), "
+            var text =
+                "\(entries.count) file(s) in the drop wait after failed ingests (e.g. \(worst.key.description), "
                 + "\(worst.value.failures) failure(s): \(worst.value.lastError))"
             if given > 0 { text += "; \(given) no longer retried on their own: fix the cause, then rescan" }
             return text

@@ -64,7 +64,8 @@ actor SettleTracker {
         let settle = Duration.milliseconds(settings.settleMS)
         let free = FileOps.availableBytes(storageRoot) ?? Int64.max
         if free < settings.minFreeBytes {
-            waitingReason = "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(settings.minFreeBytes)); files wait in the drop"
+            waitingReason =
+                "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(settings.minFreeBytes)); files wait in the drop"
             for path in due { entries[path]?.due = now + .seconds(1) }
             return
         }

@@ -82,10 +82,11 @@ final class ThumbnailService: Sendable {
             do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
             if await queue.isClosed { return }
             let room = max(0, 2 * context.config.current.ffmpegThreads - (await queue.depth))
-            let ids = (try? await context.withCatalog { catalog -> [String] in
-                try catalog.renewThumbnailLeases()
-                return room > 0 ? try catalog.claimOrphanedThumbnails(limit: room) : []
-            }) ?? []
+            let ids =
+                (try? await context.withCatalog { catalog -> [String] in
+                    try catalog.renewThumbnailLeases()
+                    return room > 0 ? try catalog.claimOrphanedThumbnails(limit: room) : []
+                }) ?? []
             for id in ids { await queue.push(id) }
         }
     }
@@ -109,7 +110,8 @@ final class ThumbnailService: Sendable {
     }
 
     private func render(_ id: String, workers: Int) async {
-        guard let asset = try? await context.withCatalog({ try $0.asset(id: id) }), asset.status == .ready, asset.thumbnailPath == nil
+        guard let asset = try? await context.withCatalog({ try $0.asset(id: id) }), asset.status == .ready,
+            asset.thumbnailPath == nil
         else {
             return
         }
@@ -129,8 +131,12 @@ final class ThumbnailService: Sendable {
             outcome = try await pool.runIfActive {
                 Result {
                     try renderer.render(
-                        path: path, displayName: "\(asset.projectID)/\(asset.originalFilename)", durationHint: duration,
-                        shouldAbort: { [self] in self.stopping.load(ordering: .relaxed) }, timeLimit: Self.timeLimit)
+                        path: path,
+                        displayName: "\(asset.projectID)/\(asset.originalFilename)",
+                        durationHint: duration,
+                        shouldAbort: { [self] in self.stopping.load(ordering: .relaxed) },
+                        timeLimit: Self.timeLimit
+                    )
                 }
             }
         } catch {
@@ -149,7 +155,9 @@ final class ThumbnailService: Sendable {
             _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
             if self.stopping.load(ordering: .relaxed) { return }
             context.logger.error(
-                "thumbnail failed", metadata: ["asset.id": "\(asset.id)", "error": "\(error)"])
+                "thumbnail failed",
+                metadata: ["asset.id": "\(asset.id)", "error": "\(error)"]
+            )
             await fail(asset, "thumbnail: " + UserWording.reason(error))
         }
     }
@@ -161,8 +169,12 @@ final class ThumbnailService: Sendable {
             let relative = try context.layout.relativePath(.thumbnails, project, name)
             try FileOps.makeDirectories(context.layout.projectPath(.thumbnails, project))
             try FileOps.writeAtomically(
-                Array(thumbnail.jpeg), to: try context.layout.absolute(relative), replace: true, durable: false,
-                temporaryDirectory: context.layout.stagingPath)
+                Array(thumbnail.jpeg),
+                to: try context.layout.absolute(relative),
+                replace: true,
+                durable: false,
+                temporaryDirectory: context.layout.stagingPath
+            )
             guard var current = try await context.withCatalog({ try $0.asset(id: asset.id) }) else {
                 // Deleted while rendering: the thumbnail has no owner.
                 unlink(try context.layout.absolute(relative))
@@ -170,7 +182,12 @@ final class ThumbnailService: Sendable {
             }
             current.thumbnailPath = relative
             current.updatedAt = ISO8601Millis.now()
-            let ready = IngestEvent(type: .thumbnailReady, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
+            let ready = IngestEvent(
+                type: .thumbnailReady,
+                projectID: asset.projectID,
+                assetID: asset.id,
+                filename: asset.filename
+            )
             // The record, the attempt counter and the event change together.
             let config = context.config.current
             let updated = current
@@ -186,14 +203,19 @@ final class ThumbnailService: Sendable {
             await context.events.catchUp()
             context.logger.info(
                 "thumbnail ready",
-                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"])
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"]
+            )
         } catch {
             // The record speaks of the user's file; the log keeps the storage path for the operator.
             context.logger.error(
                 "thumbnail could not be stored",
-                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"])
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"]
+            )
             let why = UserWording.reason(error)
-            await fail(asset, "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)")
+            await fail(
+                asset,
+                "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)"
+            )
         }
     }
 
@@ -206,8 +228,17 @@ final class ThumbnailService: Sendable {
         _ = try? await context.withCatalog { try $0.update(failed) }
         context.metrics.failed.increment()
         context.logger.error(
-            "asset failed", metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"])
+            "asset failed",
+            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"]
+        )
         await context.events.publish(
-            IngestEvent(type: .failed, projectID: asset.projectID, assetID: asset.id, filename: asset.filename, error: reason))
+            IngestEvent(
+                type: .failed,
+                projectID: asset.projectID,
+                assetID: asset.id,
+                filename: asset.filename,
+                error: reason
+            )
+        )
     }
 }

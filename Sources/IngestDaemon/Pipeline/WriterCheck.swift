@@ -29,7 +29,9 @@ enum WriterCheck {
         defer { closedir(proc) }
         let me = getpid()
         while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
             guard let pid = Int32(name), pid != me else { continue }
             let fdDir = "/proc/\(pid)/fd"
             guard let fds = opendir(fdDir) else { continue }

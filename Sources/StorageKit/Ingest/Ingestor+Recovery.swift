@@ -54,7 +54,8 @@ extension Ingestor {
             } catch {
                 logger.error(
                     "a processing record could not be recovered; it is left for the next start",
-                    metadata: ["asset.id": "\(asset.id)", "filename": "\(asset.relativePath)", "error": "\(error)"])
+                    metadata: ["asset.id": "\(asset.id)", "filename": "\(asset.relativePath)", "error": "\(error)"]
+                )
                 summary.unrecoveredRecords.append("\(asset.projectID)/\(asset.originalFilename)")
             }
         }
@@ -95,7 +96,8 @@ extension Ingestor {
             } catch {
                 logger.error(
                     "an interrupted move is left for the next start's recovery",
-                    metadata: ["asset.id": "\(assetID)", "error": "\(error)"])
+                    metadata: ["asset.id": "\(assetID)", "error": "\(error)"]
+                )
                 return nil
             }
         }
@@ -205,7 +207,8 @@ extension Ingestor {
         let asset = try? catalog.asset(id: move.assetID)
         var name = move.sourcePath.isEmpty ? Array((asset?.originalFilename ?? "").utf8) : source.lastComponent
         if name.isEmpty || name.first == 0x2E { name = Array(FileOps.lastComponent(move.stagingPath).utf8) }
-        let shown = move.sourcePath.isEmpty
+        let shown =
+            move.sourcePath.isEmpty
             ? "upload \(asset?.originalFilename ?? FileOps.lastComponent(move.stagingPath)) to project \(move.projectID)"
             : "\(source)"
         let folder = RawPath(Quarantine.path(layout) + "/" + move.assetID)
@@ -231,7 +234,8 @@ extension Ingestor {
             metadata: [
                 "project.id": "\(move.projectID)", "filename": "\(shown)", "error": "\(error)",
                 "kept_at": "\(keptAt?.description ?? move.stagingPath)",
-            ])
+            ]
+        )
     }
 
     /// Files in `.staging` without a journal entry (an entry lost by an older version): partial uploads and
@@ -251,7 +255,10 @@ extension Ingestor {
                 summary.temporaryFilesRemoved += 1
             } else if let dropRoot, (try? FileOps.renameBeside(path, to: dropRoot.appending(Array(name.utf8)))) != nil {
                 summary.returnedToDrop += 1
-                logger.notice("a staged file without a journal entry went back to the drop", metadata: ["filename": "\(name)"])
+                logger.notice(
+                    "a staged file without a journal entry went back to the drop",
+                    metadata: ["filename": "\(name)"]
+                )
             } else {
                 let folder = Quarantine.path(layout) + "/orphans"
                 if (try? FileOps.makeDirectories(folder)) != nil,

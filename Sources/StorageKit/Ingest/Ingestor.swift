@@ -17,15 +17,20 @@ public final class Ingestor: Sendable {
     let hooks: IngestHooks
 
     public convenience init(
-        layout: StorageLayout, catalog: Catalog, logger: Logger,
+        layout: StorageLayout,
+        catalog: Catalog,
+        logger: Logger,
         hashObserver: @escaping @Sendable (Duration, Int64) -> Void = { _, _ in }
     ) {
         self.init(layout: layout, catalog: catalog, logger: logger, hashObserver: hashObserver, hooks: IngestHooks())
     }
 
     init(
-        layout: StorageLayout, catalog: Catalog, logger: Logger,
-        hashObserver: @escaping @Sendable (Duration, Int64) -> Void = { _, _ in }, hooks: IngestHooks
+        layout: StorageLayout,
+        catalog: Catalog,
+        logger: Logger,
+        hashObserver: @escaping @Sendable (Duration, Int64) -> Void = { _, _ in },
+        hooks: IngestHooks
     ) {
         self.layout = layout
         self.catalog = catalog
@@ -76,7 +81,10 @@ public final class Ingestor: Sendable {
     }
 
     private func ingestDroppedThrowing(
-        source: RawPath, project: ProjectID?, assetID: String, config: IngestConfiguration
+        source: RawPath,
+        project: ProjectID?,
+        assetID: String,
+        config: IngestConfiguration
     ) throws -> IngestOutcome {
         let name = source.lastComponent
         let nameText = String(decoding: name, as: UTF8.self)
@@ -86,7 +94,10 @@ public final class Ingestor: Sendable {
         do {
             anchor = try DropAnchor.open(source, root: RawPath(StorageLayout.normalize(config.dropPath)))
         } catch let failure as DropAnchor.Failure {
-            logger.notice("a folder of the drop changed under a noticed file", metadata: ["filename": "\(source)", "detail": "\(failure)"])
+            logger.notice(
+                "a folder of the drop changed under a noticed file",
+                metadata: ["filename": "\(source)", "detail": "\(failure)"]
+            )
             return .vanished
         }
         defer { withExtendedLifetime(anchor) {} }
@@ -101,7 +112,11 @@ public final class Ingestor: Sendable {
         }
 
         guard let project else {
-            return try reject(.invalidProject, "the drop folder's name has no character from A-Z a-z 0-9 _ - and cannot name a project", in: defaultProject)
+            return try reject(
+                .invalidProject,
+                "the drop folder's name has no character from A-Z a-z 0-9 _ - and cannot name a project",
+                in: defaultProject
+            )
         }
         switch st.kind {
         case .directory: return .vanished
@@ -111,13 +126,17 @@ public final class Ingestor: Sendable {
         case .regular: break
         }
         if st.linkCount > 1 {
-            return try reject(.hardLinks, "the file has \(st.linkCount) hard links; moving it would leave another name sharing the stored bytes")
+            return try reject(
+                .hardLinks,
+                "the file has \(st.linkCount) hard links; moving it would leave another name sharing the stored bytes"
+            )
         }
         let ext = StoredName.lowercasedExtension(name)
         guard config.allows(extension: ext) else {
             return try reject(
                 .extensionNotAllowed,
-                "extension \(ext.isEmpty ? "(none)" : "." + ext) is not allowed; allowed: \(config.allowedExtensions.joined(separator: ", "))")
+                "extension \(ext.isEmpty ? "(none)" : "." + ext) is not allowed; allowed: \(config.allowedExtensions.joined(separator: ", "))"
+            )
         }
         if st.size == 0 { return try reject(.empty, "the file is empty") }
         if st.size > config.uploadMaxSize {
@@ -126,7 +145,10 @@ public final class Ingestor: Sendable {
         if config.projectQuotaBytes > 0 {
             let used = try catalog.uploadBytes(project: project)
             if used + st.size > config.projectQuotaBytes {
-                return try reject(.quotaExceeded, "project \(project) holds \(used) bytes; this file's \(st.size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)")
+                return try reject(
+                    .quotaExceeded,
+                    "project \(project) holds \(used) bytes; this file's \(st.size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)"
+                )
             }
         }
 
@@ -141,8 +163,16 @@ public final class Ingestor: Sendable {
         let staging = layout.stagingPath + "/" + assetID + "." + ext
         var move = try catalog.addPendingMove(
             PendingMove(
-                id: 0, assetID: assetID, projectID: project.rawValue, sourcePath: PathCoding.encode(source),
-                stagingPath: staging, targetRelativePath: nil, stage: Stage.staged, createdAt: ISO8601Millis.now()))
+                id: 0,
+                assetID: assetID,
+                projectID: project.rawValue,
+                sourcePath: PathCoding.encode(source),
+                stagingPath: staging,
+                targetRelativePath: nil,
+                stage: Stage.staged,
+                createdAt: ISO8601Millis.now()
+            )
+        )
 
         let digest: StreamingHasher.Digest
         var copied = false
@@ -199,9 +229,17 @@ public final class Ingestor: Sendable {
         }
         try hooks.afterStaging(staging)
         return try finish(
-            staged: staging, fd: fd, originalFilename: nameText, project: project, size: digest.bytes,
-            checksum: digest.hex, move: move, copiedFrom: copied ? CopiedSource(path: at, identity: before) : nil,
-            config: config, displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath))
+            staged: staging,
+            fd: fd,
+            originalFilename: nameText,
+            project: project,
+            size: digest.bytes,
+            checksum: digest.hex,
+            move: move,
+            copiedFrom: copied ? CopiedSource(path: at, identity: before) : nil,
+            config: config,
+            displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath)
+        )
     }
 
     /// Thrown inside the record's write transaction when an asset with the same checksum is already there.
@@ -224,21 +262,34 @@ public final class Ingestor: Sendable {
         if case .kept(let at) = try FileOps.removeIfSame(source.path, identity: source.identity) {
             logger.notice(
                 "a new file took the name of a copied file before it was removed; it stays",
-                metadata: ["filename": "\(at)"])
+                metadata: ["filename": "\(at)"]
+            )
         }
     }
 
     /// Ingests a file an HTTP client uploaded into staging (already hashed while it streamed in).
     public func ingestUpload(
-        staged: String, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
+        staged: String,
+        originalFilename: String,
+        project: ProjectID,
+        size: Int64,
+        checksum: String,
         config: IngestConfiguration
     ) -> IngestOutcome {
         let assetID = UUID().uuidString.lowercased()
         do {
             let move = try catalog.addPendingMove(
                 PendingMove(
-                    id: 0, assetID: assetID, projectID: project.rawValue, sourcePath: "", stagingPath: staged,
-                    targetRelativePath: nil, stage: Stage.upload, createdAt: ISO8601Millis.now()))
+                    id: 0,
+                    assetID: assetID,
+                    projectID: project.rawValue,
+                    sourcePath: "",
+                    stagingPath: staged,
+                    targetRelativePath: nil,
+                    stage: Stage.upload,
+                    createdAt: ISO8601Millis.now()
+                )
+            )
             if size == 0 {
                 return try rejectStaged(staged, .empty, "the upload is empty", originalFilename, project, move)
             }
@@ -246,16 +297,29 @@ public final class Ingestor: Sendable {
                 let used = try catalog.uploadBytes(project: project)
                 if used + size > config.projectQuotaBytes {
                     return try rejectStaged(
-                        staged, .quotaExceeded,
+                        staged,
+                        .quotaExceeded,
                         "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)",
-                        originalFilename, project, move)
+                        originalFilename,
+                        project,
+                        move
+                    )
                 }
             }
             let fd = try FileOps.openForReading(staged)
             defer { close(fd) }
             return try finish(
-                staged: staged, fd: fd, originalFilename: originalFilename, project: project, size: size,
-                checksum: checksum, move: move, copiedFrom: nil, config: config, displayName: originalFilename)
+                staged: staged,
+                fd: fd,
+                originalFilename: originalFilename,
+                project: project,
+                size: size,
+                checksum: checksum,
+                move: move,
+                copiedFrom: nil,
+                config: config,
+                displayName: originalFilename
+            )
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
             if let finished = rollBack(assetID: assetID) { return .stored(finished) }
@@ -266,8 +330,16 @@ public final class Ingestor: Sendable {
     // MARK: - Shared tail: validate content, name, record, place
 
     private func finish(
-        staged: String, fd: Int32, originalFilename: String, project: ProjectID, size: Int64, checksum: String,
-        move: PendingMove, copiedFrom source: CopiedSource?, config: IngestConfiguration, displayName: String
+        staged: String,
+        fd: Int32,
+        originalFilename: String,
+        project: ProjectID,
+        size: Int64,
+        checksum: String,
+        move: PendingMove,
+        copiedFrom source: CopiedSource?,
+        config: IngestConfiguration,
+        displayName: String
     ) throws -> IngestOutcome {
         let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
@@ -296,17 +368,34 @@ public final class Ingestor: Sendable {
             return try reject(.notMedia, "the content is \(probe.formatName), not what .\(ext) promises")
         }
         if config.duplicates == .reject, let existing = try catalog.existing(project: project, checksum: checksum) {
-            return try reject(.duplicate, "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)")
+            return try reject(
+                .duplicate,
+                "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
+            )
         }
 
         let folder = layout.projectPath(.uploads, project)
         try FileOps.makeDirectories(folder)
         let now = ISO8601Millis.now()
-        var name = StoredName(project: project, originalFilename: originalFilename, timestamp: Int64(now.timeIntervalSince1970 * 1000))
+        var name = StoredName(
+            project: project,
+            originalFilename: originalFilename,
+            timestamp: Int64(now.timeIntervalSince1970 * 1000)
+        )
         var asset = Asset(
-            id: move.assetID, projectID: project.rawValue, filename: "", originalFilename: originalFilename,
-            relativePath: "", checksum: checksum, sizeBytes: size, mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
-            status: .processing, metadata: probe.metadata, createdAt: now, updatedAt: now)
+            id: move.assetID,
+            projectID: project.rawValue,
+            filename: "",
+            originalFilename: originalFilename,
+            relativePath: "",
+            checksum: checksum,
+            sizeBytes: size,
+            mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
+            status: .processing,
+            metadata: probe.metadata,
+            createdAt: now,
+            updatedAt: now
+        )
         var placingMove = move
         placingMove.stage = source == nil ? Stage.placing : Stage.placedCopy
         var inserted = false
@@ -369,11 +458,17 @@ public final class Ingestor: Sendable {
     }
 
     /// The duplicate rule and the quota, checked inside the inserting transaction.
-    static func admit(_ asset: Asset, to project: ProjectID, _ tx: CatalogTransaction, config: IngestConfiguration) throws {
+    static func admit(
+        _ asset: Asset,
+        to project: ProjectID,
+        _ tx: CatalogTransaction,
+        config: IngestConfiguration
+    ) throws {
         if config.duplicates == .reject, let existing = try tx.existing(project: project, checksum: asset.checksum) {
             throw AdmissionRefusal(
                 reason: .duplicate,
-                detail: "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)")
+                detail: "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
+            )
         }
         if config.projectQuotaBytes > 0 {
             let used = try tx.uploadBytes(project: project)
@@ -381,14 +476,20 @@ public final class Ingestor: Sendable {
             if overflow || total > config.projectQuotaBytes {
                 throw AdmissionRefusal(
                     reason: .quotaExceeded,
-                    detail: "project \(project) holds \(used) bytes; this file's \(asset.sizeBytes) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)")
+                    detail:
+                        "project \(project) holds \(used) bytes; this file's \(asset.sizeBytes) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)"
+                )
             }
         }
     }
 
     private func rejectStaged(
-        _ staged: String, _ reason: RejectionReason, _ detail: String, _ originalFilename: String,
-        _ project: ProjectID, _ move: PendingMove
+        _ staged: String,
+        _ reason: RejectionReason,
+        _ detail: String,
+        _ originalFilename: String,
+        _ project: ProjectID,
+        _ move: PendingMove
     ) throws -> IngestOutcome {
         let r = Rejection(reason: reason, detail: detail, originalFilename: originalFilename)
         let storedAs = try rejected.reject(path: staged, as: originalFilename, project: project, rejection: r)

@@ -29,7 +29,12 @@ public struct RejectedStore: Sendable {
     /// `<stem>-<n><ext>` (always the latter for a name ending in `.reason.json`), writing the reason file first so that a rejected file always has its reason.
     /// Returns the name used, or `nil` when `path` vanished before it could be moved.
     @discardableResult
-    public func reject(path: some SyscallPath, as name: String, project: ProjectID, rejection: Rejection) throws -> String? {
+    public func reject(
+        path: some SyscallPath,
+        as name: String,
+        project: ProjectID,
+        rejection: Rejection
+    ) throws -> String? {
         let folder = layout.projectPath(.rejected, project)
         try FileOps.makeDirectories(folder)
         let safeName = RejectedStore.safeName(name)
@@ -43,8 +48,9 @@ public struct RejectedStore: Sendable {
             let reasonPath = target + ".reason.json"
             if try FileOps.lstat(target) != nil { continue }
             // The temporary file is made in `.staging`, where no user's name can land.
-            guard try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath, temporaryDirectory: layout.stagingPath)
-                == .renamed
+            guard
+                try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath, temporaryDirectory: layout.stagingPath)
+                    == .renamed
             else { continue }
             switch try FileOps.renameNoReplace(path, target) {
             case .renamed:
@@ -83,7 +89,13 @@ public struct RejectedStore: Sendable {
         for name in names.sorted() where !name.hasSuffix(".reason.json") {
             let path = folder + "/" + name
             let size = (try? FileOps.lstat(path))??.size ?? 0
-            var entry = RejectedFile(name: name, sizeBytes: size, reason: "unknown", detail: "no reason file", rejectedAt: "")
+            var entry = RejectedFile(
+                name: name,
+                sizeBytes: size,
+                reason: "unknown",
+                detail: "no reason file",
+                rejectedAt: ""
+            )
             if let data = FileManager.default.contents(atPath: path + ".reason.json"),
                 let r = try? JSONDecoder().decode(Rejection.self, from: data)
             {

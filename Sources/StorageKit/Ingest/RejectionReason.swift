@@ -25,7 +25,12 @@ public struct Rejection: Codable, Sendable, Equatable {
     /// The name the file had in the drop (or the upload's file name).
     public var originalFilename: String?
 
-    public init(reason: RejectionReason, detail: String, rejectedAt: Date = ISO8601Millis.now(), originalFilename: String? = nil) {
+    public init(
+        reason: RejectionReason,
+        detail: String,
+        rejectedAt: Date = ISO8601Millis.now(),
+        originalFilename: String? = nil
+    ) {
         self.reason = reason
         self.detail = detail
         self.rejectedAt = rejectedAt

@@ -38,7 +38,9 @@ public struct ProjectID: Hashable, Sendable, Codable, CustomStringConvertible, C
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard let id = ProjectID(exactly: raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid project id \(raw)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "invalid project id \(raw)")
+            )
         }
         self = id
     }

@@ -62,7 +62,10 @@ public struct StorageLayout: Sendable, Equatable {
         var out: [Substring] = []
         for part in base.split(separator: "/") {
             if part == "." { continue }
-            if part == ".." { _ = out.popLast(); continue }
+            if part == ".." {
+                _ = out.popLast()
+                continue
+            }
             out.append(part)
         }
         return "/" + out.joined(separator: "/")

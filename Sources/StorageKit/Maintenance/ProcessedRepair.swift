@@ -6,7 +6,11 @@ import IngestConfig
 /// is removed. Folders of assets with a running job are left alone (their files are being written).
 enum ProcessedRepair {
     static func run(
-        layout: StorageLayout, catalog: Catalog, config: IngestConfiguration, dryRun: Bool, summary: inout RepairSummary
+        layout: StorageLayout,
+        catalog: Catalog,
+        config: IngestConfiguration,
+        dryRun: Bool,
+        summary: inout RepairSummary
     ) throws {
         let store = ProcessedStore(layout: layout)
         let records = try catalog.allAssets()
@@ -38,7 +42,9 @@ enum ProcessedRepair {
                 try catalog.update(asset)
             }
             let pending = Set(jobs.filter { $0.state != .failed }.map(\.kind))
-            if asset.sprite == nil, let params = DerivedWork.spriteParams(config.spriteInterval), !pending.contains(.sprite) {
+            if asset.sprite == nil, let params = DerivedWork.spriteParams(config.spriteInterval),
+                !pending.contains(.sprite)
+            {
                 summary.spritesQueued += 1
                 if !dryRun { try catalog.enqueueJob(.sprite, assetID: asset.id, params: params) }
             }
@@ -74,7 +80,11 @@ enum ProcessedRepair {
         guard let width = asset.metadata?.width, let height = asset.metadata?.height,
             let container = RenditionContainer(rawValue: config.videoOutputFormat)
         else { return asset.renditions.isEmpty }
-        let geometry = RenditionGeometry(codedWidth: width, codedHeight: height, rotation: asset.metadata?.rotation ?? 0)
+        let geometry = RenditionGeometry(
+            codedWidth: width,
+            codedHeight: height,
+            rotation: asset.metadata?.rotation ?? 0
+        )
         let expected = geometry.plan(config.renditions).compactMap {
             try? store.renditionRelative(for: asset, name: $0.name, container: container)
         }

@@ -54,7 +54,11 @@ public enum Repair {
     /// configuration asks, and files in `processed/` that no record owns are removed. Nodes sharing a
     /// PostgreSQL catalog repair one at a time: a second node's repair throws `.conflict`.
     public static func run(
-        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration? = nil
+        layout: StorageLayout,
+        catalog: Catalog,
+        dryRun: Bool,
+        logger: Logger,
+        config: IngestConfiguration? = nil
     ) throws -> RepairSummary {
         try run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config, afterSnapshot: {})
     }
@@ -62,18 +66,31 @@ public enum Repair {
     /// ``run(layout:catalog:dryRun:logger:config:)`` with a seam after the first snapshot of the records, where a
     /// test lets an ingest land meanwhile.
     static func run(
-        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration?,
+        layout: StorageLayout,
+        catalog: Catalog,
+        dryRun: Bool,
+        logger: Logger,
+        config: IngestConfiguration?,
         afterSnapshot: () throws -> Void
     ) throws -> RepairSummary {
         try catalog.exclusiveRepair {
             try check(
-                layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config,
-                afterSnapshot: afterSnapshot)
+                layout: layout,
+                catalog: catalog,
+                dryRun: dryRun,
+                logger: logger,
+                config: config,
+                afterSnapshot: afterSnapshot
+            )
         }
     }
 
     private static func check(
-        layout: StorageLayout, catalog: Catalog, dryRun: Bool, logger: Logger, config: IngestConfiguration?,
+        layout: StorageLayout,
+        catalog: Catalog,
+        dryRun: Bool,
+        logger: Logger,
+        config: IngestConfiguration?,
         afterSnapshot: () throws -> Void
     ) throws -> RepairSummary {
         var summary = RepairSummary(dryRun: dryRun)
@@ -154,13 +171,18 @@ public enum Repair {
                 if !dryRun { try catalog.insert(asset) }
             } catch {
                 summary.unreadableFiles.append(relative)
-                logger.warning("repair: cannot record file", metadata: ["filename": "\(relative)", "error": "\(error)"])
+                logger.warning(
+                    "repair: cannot record file",
+                    metadata: ["filename": "\(relative)", "error": "\(error)"]
+                )
             }
         }
 
         // A thumbnail belongs to a record if it is its `thumbnail_path` or the name one would get (being written).
         for asset in records + latest {
-            knownThumbnails.insert("thumbnails/project_\(asset.projectID)/" + ThumbnailNaming.name(forStored: asset.filename))
+            knownThumbnails.insert(
+                "thumbnails/project_\(asset.projectID)/" + ThumbnailNaming.name(forStored: asset.filename)
+            )
         }
         for (folder, name, relative) in unknownThumbnails where !knownThumbnails.contains(relative) {
             summary.orphanThumbnailsRemoved += 1
@@ -174,7 +196,13 @@ public enum Repair {
     }
 
     /// Builds a `ready` record for a stored file that has none: hashed and probed like an ingested one.
-    private static func record(name: String, relative: String, project: ProjectID, layout: StorageLayout, hasher: StreamingHasher) throws -> Asset {
+    private static func record(
+        name: String,
+        relative: String,
+        project: ProjectID,
+        layout: StorageLayout,
+        hasher: StreamingHasher
+    ) throws -> Asset {
         let path = try layout.absolute(relative)
         let fd = try FileOps.openForReading(path)
         defer { close(fd) }
@@ -184,9 +212,18 @@ public enum Repair {
         let ext = StoredName.lowercasedExtension(Array(name.utf8))
         let now = ISO8601Millis.now()
         return Asset(
-            projectID: project.rawValue, filename: name, originalFilename: name, relativePath: relative,
-            checksum: digest.hex, sizeBytes: digest.bytes, mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
-            status: .ready, metadata: probe.metadata, createdAt: now, updatedAt: now)
+            projectID: project.rawValue,
+            filename: name,
+            originalFilename: name,
+            relativePath: relative,
+            checksum: digest.hex,
+            sizeBytes: digest.bytes,
+            mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
+            status: .ready,
+            metadata: probe.metadata,
+            createdAt: now,
+            updatedAt: now
+        )
     }
 
     static func projectFolders(_ layout: StorageLayout, _ category: StorageCategory) -> [(ProjectID, String)] {
@@ -201,7 +238,9 @@ public enum Repair {
     static func regularFiles(in folder: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         return names.sorted().filter { name in
-            guard !name.hasPrefix(FileOps.temporaryPrefix), let st = try? FileOps.lstat(folder + "/" + name) else { return false }
+            guard !name.hasPrefix(FileOps.temporaryPrefix), let st = try? FileOps.lstat(folder + "/" + name) else {
+                return false
+            }
             return st.kind == .regular
         }
     }

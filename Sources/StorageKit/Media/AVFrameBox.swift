@@ -17,8 +17,12 @@ final class AVFrameBox {
         pointer.pointee.format = format.rawValue
         let status = av_frame_get_buffer(pointer, 0)
         guard status >= 0 else {
-            throw .ffmpeg(.decodeFailed, "Cannot allocate a \(width)x\(height) picture", code: status,
-                          function: "av_frame_get_buffer")
+            throw .ffmpeg(
+                .decodeFailed,
+                "Cannot allocate a \(width)x\(height) picture",
+                code: status,
+                function: "av_frame_get_buffer"
+            )
         }
     }
 

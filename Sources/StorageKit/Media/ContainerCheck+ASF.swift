@@ -27,7 +27,8 @@ extension ContainerCheck {
         guard dataOffset + 24 <= reader.size else {
             return .truncated(
                 "The ASF header needs \(dataOffset + 24) bytes with its data object's header, but the file has "
-                    + "\(reader.size): \(missing(dataOffset + 24 - reader.size)).")
+                    + "\(reader.size): \(missing(dataOffset + 24 - reader.size))."
+            )
         }
         let data: [UInt8]
         switch reader.bytes(at: dataOffset, count: 24) {
@@ -43,7 +44,8 @@ extension ContainerCheck {
         guard overflow || end > reader.size else { return .ok }
         return .truncated(
             "The ASF data object at offset \(dataOffset) needs \(dataSize) bytes but the file ends after "
-                + "\(reader.size - dataOffset): \(missing(overflow ? Int64.max : end - reader.size)).")
+                + "\(reader.size - dataOffset): \(missing(overflow ? Int64.max : end - reader.size))."
+        )
     }
 
     private static func littleEndian64(_ bytes: [UInt8], at index: Int) -> UInt64 {

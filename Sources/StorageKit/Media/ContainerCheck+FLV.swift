@@ -51,7 +51,8 @@ extension ContainerCheck {
         guard next + needed > tail.count else { return .ok }
         return .truncated(
             "The FLV tag at offset \(offset) needs \(needed) bytes but the file ends after \(tail.count - next): "
-                + "\(missing(Int64(next + needed - tail.count))).")
+                + "\(missing(Int64(next + needed - tail.count)))."
+        )
     }
 }
 

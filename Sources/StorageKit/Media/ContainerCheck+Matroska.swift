@@ -36,7 +36,8 @@ extension ContainerCheck {
                 let name = id.value == segmentID ? "The Matroska segment" : "The Matroska element"
                 return .truncated(
                     "\(name) at offset \(offset) needs \(size) bytes but the file ends after "
-                        + "\(reader.size - dataStart): \(missing(overflow ? Int64.max : end - reader.size)).")
+                        + "\(reader.size - dataStart): \(missing(overflow ? Int64.max : end - reader.size))."
+                )
             }
             if id.value == segmentID { return .ok }
             guard id.value == ebmlID || id.value == voidID || id.value == crcID else {

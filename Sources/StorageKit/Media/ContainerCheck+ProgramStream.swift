@@ -30,15 +30,24 @@ extension ContainerCheck {
             case 0xB9:  // program end
                 needed = 4
             case 0xBA:  // pack header: MPEG-2 (14 bytes + stuffing) or MPEG-1 (12 bytes)
-                guard position + 5 <= tail.count else { needed = 14; break }
+                guard position + 5 <= tail.count else {
+                    needed = 14
+                    break
+                }
                 if tail[position + 4] & 0xC0 == 0x40 {
-                    guard position + 14 <= tail.count else { needed = 14; break }
+                    guard position + 14 <= tail.count else {
+                        needed = 14
+                        break
+                    }
                     needed = 14 + Int(tail[position + 13] & 0x07)
                 } else {
                     needed = 12
                 }
             case 0xBB...0xFF:  // system header or PES packet: a 16-bit length follows
-                guard position + 6 <= tail.count else { needed = 6; break }
+                guard position + 6 <= tail.count else {
+                    needed = 6
+                    break
+                }
                 needed = 6 + Int(tail[position + 4]) << 8 + Int(tail[position + 5])
             default:
                 return .ok
@@ -47,7 +56,8 @@ extension ContainerCheck {
                 let offset = start + Int64(position)
                 return .truncated(
                     "The MPEG program stream's last packet at offset \(offset) needs \(needed) bytes but the file "
-                        + "ends after \(tail.count - position): \(missing(Int64(position + needed - tail.count))).")
+                        + "ends after \(tail.count - position): \(missing(Int64(position + needed - tail.count)))."
+                )
             }
             position += needed
         }

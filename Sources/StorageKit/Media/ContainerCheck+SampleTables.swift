@@ -25,7 +25,8 @@ extension ContainerCheck {
             if end > reader.size {
                 return .truncated(
                     "Track \(trackNumber)'s sample table points to data up to byte \(end), but the file has "
-                        + "\(reader.size) bytes: \(missing(end - reader.size)).")
+                        + "\(reader.size) bytes: \(missing(end - reader.size))."
+                )
             }
         }
         return .ok

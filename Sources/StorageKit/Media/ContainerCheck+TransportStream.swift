@@ -32,7 +32,8 @@ extension ContainerCheck {
         if whole == 0 || cut != 0 {
             return .truncated(
                 "The file ends \(cut) bytes into its last \(layout.packet)-byte transport packet (packet "
-                    + "\(whole + 1)): \(missing(layout.packet - cut)).")
+                    + "\(whole + 1)): \(missing(layout.packet - cut))."
+            )
         }
         var checked = Set<Int64>()
         let step = max(1, whole / sampledPackets)
@@ -44,7 +45,8 @@ extension ContainerCheck {
             if byte[0] != syncByte {
                 return .notMedia(
                     "The \(layout.packet)-byte transport packets lose their alignment before offset \(offset) "
-                        + "(no sync byte there): the file is damaged.")
+                        + "(no sync byte there): the file is damaged."
+                )
             }
         }
         return .ok

@@ -88,7 +88,8 @@ public enum ContainerCheck {
             if overflow || end > reader.size {
                 return .truncated(
                     "Box '\(type)' at offset \(offset) needs \(boxSize) bytes but the file ends after "
-                        + "\(reader.size - offset): \(missing(boxSize - (reader.size - offset))).")
+                        + "\(reader.size - offset): \(missing(boxSize - (reader.size - offset)))."
+                )
             }
             if type == "moov", movie == nil { movie = (offset, boxSize) }
             offset = end
@@ -137,7 +138,8 @@ public enum ContainerCheck {
             guard end <= reader.size else {
                 return .truncated(
                     "RIFF chunk at offset \(offset) needs \(8 + length) bytes but the file ends after "
-                        + "\(reader.size - offset): \(missing(offset + 8 + length - reader.size)).")
+                        + "\(reader.size - offset): \(missing(offset + 8 + length - reader.size))."
+                )
             }
             offset = end
             chunkIndex += 1

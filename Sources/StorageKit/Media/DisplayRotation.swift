@@ -9,7 +9,7 @@ enum DisplayRotation {
     static func clockwiseDegrees(of stream: UnsafeMutablePointer<AVStream>) -> Int {
         var size: Int = 0
         guard let data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size),
-              size >= 9 * MemoryLayout<Int32>.size
+            size >= 9 * MemoryLayout<Int32>.size
         else { return 0 }
         let counterClockwise = data.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_get($0) }
         guard counterClockwise.isFinite else { return 0 }

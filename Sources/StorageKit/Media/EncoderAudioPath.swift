@@ -19,7 +19,12 @@ final class EncoderAudioPath {
     private var nextSample: Int64?
     private var rejected = 0
 
-    init(stream: UnsafeMutablePointer<AVStream>, container: RenditionContainer, origin: Int64, muxer: EncoderMuxer)
+    init(
+        stream: UnsafeMutablePointer<AVStream>,
+        container: RenditionContainer,
+        origin: Int64,
+        muxer: EncoderMuxer
+    )
         throws(MediaError)
     {
         self.stream = stream
@@ -107,11 +112,23 @@ final class EncoderAudioPath {
                 input = defaultLayout
             }
             let status = swr_alloc_set_opts2(
-                &resampler, &context.pointee.ch_layout, context.pointee.sample_fmt, context.pointee.sample_rate,
-                &input, AVSampleFormat(rawValue: frame.pointee.format), frame.pointee.sample_rate, 0, nil)
+                &resampler,
+                &context.pointee.ch_layout,
+                context.pointee.sample_fmt,
+                context.pointee.sample_rate,
+                &input,
+                AVSampleFormat(rawValue: frame.pointee.format),
+                frame.pointee.sample_rate,
+                0,
+                nil
+            )
             guard status >= 0, swr_init(resampler) >= 0 else {
-                throw .ffmpeg(.decodeFailed, "libswresample cannot convert the audio", code: status,
-                              function: "swr_alloc_set_opts2")
+                throw .ffmpeg(
+                    .decodeFailed,
+                    "libswresample cannot convert the audio",
+                    code: status,
+                    function: "swr_alloc_set_opts2"
+                )
             }
             if nextSample == nil {
                 let timestamp = frame.pointee.best_effort_timestamp
@@ -131,14 +148,19 @@ final class EncoderAudioPath {
             throw MediaError(.decodeFailed, "av_frame_get_buffer: out of memory for audio.")
         }
         let made = swr_convert(
-            resampler, converted.pointer.pointee.extended_data, capacity,
+            resampler,
+            converted.pointer.pointee.extended_data,
+            capacity,
             frame.map { UnsafeMutablePointer<UnsafePointer<UInt8>?>(OpaquePointer($0.pointee.extended_data)) },
-            frame.map { $0.pointee.nb_samples } ?? 0)
+            frame.map { $0.pointee.nb_samples } ?? 0
+        )
         guard made >= 0 else {
             throw .ffmpeg(.decodeFailed, "libswresample failed", code: made, function: "swr_convert")
         }
         guard made > 0 else { return }
-        let data = UnsafeMutablePointer<UnsafeMutableRawPointer?>(OpaquePointer(converted.pointer.pointee.extended_data))
+        let data = UnsafeMutablePointer<UnsafeMutableRawPointer?>(
+            OpaquePointer(converted.pointer.pointee.extended_data)
+        )
         guard av_audio_fifo_write(fifo, data, made) == made else {
             throw MediaError(.decodeFailed, "av_audio_fifo_write: out of memory.")
         }
@@ -157,7 +179,9 @@ final class EncoderAudioPath {
             guard av_frame_get_buffer(chunk.pointer, 0) >= 0 else {
                 throw MediaError(.decodeFailed, "av_frame_get_buffer: out of memory for audio.")
             }
-            let data = UnsafeMutablePointer<UnsafeMutableRawPointer?>(OpaquePointer(chunk.pointer.pointee.extended_data))
+            let data = UnsafeMutablePointer<UnsafeMutableRawPointer?>(
+                OpaquePointer(chunk.pointer.pointee.extended_data)
+            )
             guard av_audio_fifo_read(fifo, data, count) == count else {
                 throw MediaError(.decodeFailed, "av_audio_fifo_read failed.")
             }
@@ -174,7 +198,8 @@ final class EncoderAudioPath {
             throw MediaError(
                 .decodeFailed,
                 "The audio could not be decoded: \(rejected) packets or frames were rejected, the last with "
-                    + "\(FFmpegError(code: code, function: function)).")
+                    + "\(FFmpegError(code: code, function: function))."
+            )
         }
     }
 }

@@ -46,14 +46,23 @@ final class EncoderCodec {
     func encode(_ frame: UnsafeMutablePointer<AVFrame>?, into muxer: EncoderMuxer) throws(MediaError) {
         let sent = avcodec_send_frame(context, frame)
         guard sent >= 0 || (frame == nil && FFmpegError.isEndOfFile(sent)) else {
-            throw .ffmpeg(.decodeFailed, "The \(name) encoder refused a frame", code: sent, function: "avcodec_send_frame")
+            throw .ffmpeg(
+                .decodeFailed,
+                "The \(name) encoder refused a frame",
+                code: sent,
+                function: "avcodec_send_frame"
+            )
         }
         while true {
             let received = avcodec_receive_packet(context, packet.pointer)
             if FFmpegError.isAgain(received) || FFmpegError.isEndOfFile(received) { return }
             guard received >= 0 else {
-                throw .ffmpeg(.decodeFailed, "The \(name) encoder failed", code: received,
-                              function: "avcodec_receive_packet")
+                throw .ffmpeg(
+                    .decodeFailed,
+                    "The \(name) encoder failed",
+                    code: received,
+                    function: "avcodec_receive_packet"
+                )
             }
             defer { av_packet_unref(packet.pointer) }
             try muxer.write(packet.pointer, stream: streamIndex, timeBase: context.pointee.time_base)

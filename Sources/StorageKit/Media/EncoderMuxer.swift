@@ -16,15 +16,20 @@ final class EncoderMuxer {
         var allocated: UnsafeMutablePointer<AVFormatContext>?
         let status = avformat_alloc_output_context2(&allocated, nil, formatName, path)
         guard status >= 0, let allocated else {
-            throw .ffmpeg(.decodeFailed, "This FFmpeg build cannot write \(formatName)", code: status,
-                          function: "avformat_alloc_output_context2")
+            throw .ffmpeg(
+                .decodeFailed,
+                "This FFmpeg build cannot write \(formatName)",
+                code: status,
+                function: "avformat_alloc_output_context2"
+            )
         }
         allocated.pointee.interrupt_callback = AVIOInterruptCB(
             callback: { opaque in
                 guard let opaque else { return 0 }
                 return Unmanaged<Interrupter>.fromOpaque(opaque).takeUnretainedValue().shouldStop() ? 1 : 0
             },
-            opaque: Unmanaged.passUnretained(interrupter).toOpaque())
+            opaque: Unmanaged.passUnretained(interrupter).toOpaque()
+        )
         var io: UnsafeMutablePointer<AVIOContext>?
         var callback = allocated.pointee.interrupt_callback
         let opened = avio_open2(&io, path, AVIO_FLAG_WRITE, &callback, nil)
@@ -51,8 +56,12 @@ final class EncoderMuxer {
         }
         let copied = avcodec_parameters_from_context(stream.pointee.codecpar, encoder)
         guard copied >= 0 else {
-            throw .ffmpeg(.decodeFailed, "Cannot describe the output stream", code: copied,
-                          function: "avcodec_parameters_from_context")
+            throw .ffmpeg(
+                .decodeFailed,
+                "Cannot describe the output stream",
+                code: copied,
+                function: "avcodec_parameters_from_context"
+            )
         }
         stream.pointee.time_base = encoder.pointee.time_base
         return stream.pointee.index
@@ -68,8 +77,12 @@ final class EncoderMuxer {
         let status = avformat_write_header(context, &options)
         guard status >= 0 else {
             if interrupter.firedReason != nil { throw interrupter.error("writing the rendition header") }
-            throw .ffmpeg(.decodeFailed, "Cannot write the rendition header", code: status,
-                          function: "avformat_write_header")
+            throw .ffmpeg(
+                .decodeFailed,
+                "Cannot write the rendition header",
+                code: status,
+                function: "avformat_write_header"
+            )
         }
         headerWritten = true
     }
@@ -82,8 +95,12 @@ final class EncoderMuxer {
         let status = av_interleaved_write_frame(context, packet)
         guard status >= 0 else {
             if interrupter.firedReason != nil { throw interrupter.error("writing the rendition") }
-            throw .ffmpeg(.decodeFailed, "Cannot write to the rendition file", code: status,
-                          function: "av_interleaved_write_frame")
+            throw .ffmpeg(
+                .decodeFailed,
+                "Cannot write to the rendition file",
+                code: status,
+                function: "av_interleaved_write_frame"
+            )
         }
     }
 

@@ -28,8 +28,13 @@ final class EncoderVideoPath {
     static let failureLimit = 64
 
     init(
-        stream: UnsafeMutablePointer<AVStream>, step: RenditionGeometry.Step, rotation: Int,
-        container: RenditionContainer, threads: Int, origin: Int64, muxer: EncoderMuxer
+        stream: UnsafeMutablePointer<AVStream>,
+        step: RenditionGeometry.Step,
+        rotation: Int,
+        container: RenditionContainer,
+        threads: Int,
+        origin: Int64,
+        muxer: EncoderMuxer
     ) throws(MediaError) {
         self.stream = stream
         self.rotation = rotation
@@ -42,8 +47,10 @@ final class EncoderVideoPath {
         turned = try AVFrameBox()
         let quarter = rotation == 90 || rotation == 270
         try scaled.allocate(
-            width: quarter ? step.height : step.width, height: quarter ? step.width : step.height,
-            format: AV_PIX_FMT_YUV420P)
+            width: quarter ? step.height : step.width,
+            height: quarter ? step.width : step.height,
+            format: AV_PIX_FMT_YUV420P
+        )
         if rotation != 0 { try turned.allocate(width: step.width, height: step.height, format: AV_PIX_FMT_YUV420P) }
 
         encoder = try EncoderCodec(named: container.videoEncoder)
@@ -89,26 +96,36 @@ final class EncoderVideoPath {
     }
 
     /// BT.709 unless the source says otherwise; HDR transfers are not carried over (the picture is SDR now).
-    private static func copyColour(from stream: UnsafeMutablePointer<AVStream>, to context: UnsafeMutablePointer<AVCodecContext>) {
+    private static func copyColour(
+        from stream: UnsafeMutablePointer<AVStream>,
+        to context: UnsafeMutablePointer<AVCodecContext>
+    ) {
         context.pointee.color_primaries = AVCOL_PRI_BT709
         context.pointee.color_trc = AVCOL_TRC_BT709
         context.pointee.colorspace = AVCOL_SPC_BT709
         guard let parameters = stream.pointee.codecpar?.pointee else { return }
-        let hdr = parameters.color_trc == AVCOL_TRC_SMPTE2084 || parameters.color_trc == AVCOL_TRC_ARIB_STD_B67
+        let hdr =
+            parameters.color_trc == AVCOL_TRC_SMPTE2084 || parameters.color_trc == AVCOL_TRC_ARIB_STD_B67
             || parameters.color_primaries == AVCOL_PRI_BT2020
         guard !hdr else { return }
         if parameters.color_space == AVCOL_SPC_BT470BG || parameters.color_space == AVCOL_SPC_SMPTE170M {
             // Standard-definition sources keep their matrix: swscale does not change it.
             context.pointee.colorspace = parameters.color_space
-            context.pointee.color_primaries = parameters.color_primaries == AVCOL_PRI_UNSPECIFIED
+            context.pointee.color_primaries =
+                parameters.color_primaries == AVCOL_PRI_UNSPECIFIED
                 ? AVCOL_PRI_SMPTE170M : parameters.color_primaries
-            context.pointee.color_trc = parameters.color_trc == AVCOL_TRC_UNSPECIFIED
+            context.pointee.color_trc =
+                parameters.color_trc == AVCOL_TRC_UNSPECIFIED
                 ? AVCOL_TRC_SMPTE170M : parameters.color_trc
         }
     }
 
     /// Decodes `packet` (nil: the end of the stream) and encodes every frame it yields.
-    func send(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: EncoderMuxer, interrupter: Interrupter)
+    func send(
+        _ packet: UnsafeMutablePointer<AVPacket>?,
+        into muxer: EncoderMuxer,
+        interrupter: Interrupter
+    )
         throws(MediaError)
     {
         let sent = avcodec_send_packet(decoder.context, packet)
@@ -123,7 +140,9 @@ final class EncoderVideoPath {
                 continue
             }
             defer { av_frame_unref(decoded.pointer) }
-            if decoded.pointer.pointee.decode_error_flags != 0 || decoded.pointer.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {
+            if decoded.pointer.pointee.decode_error_flags != 0
+                || decoded.pointer.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0
+            {
                 try noteFailure("the \(decoder.codecName) decoder marked a frame as corrupt")
                 continue
             }
@@ -131,7 +150,9 @@ final class EncoderVideoPath {
             if deinterlacer == nil, decoded.pointer.pointee.interlaced_frame != 0 {
                 deinterlacer = try VideoFilterGraph(
                     filters: "yadif=mode=send_frame:parity=auto:deint=interlaced",
-                    input: .init(of: decoded.pointer), threads: filterThreads)
+                    input: .init(of: decoded.pointer),
+                    threads: filterThreads
+                )
             }
             if let deinterlacer {
                 try deinterlacer.send(decoded.pointer)
@@ -174,7 +195,10 @@ final class EncoderVideoPath {
             let converter = sdr ?? SDRConverter(output: .video, threads: filterThreads)
             sdr = converter
             converted = try converter.convert(
-                frame, width: Int(scaled.pointer.pointee.width), height: Int(scaled.pointer.pointee.height))
+                frame,
+                width: Int(scaled.pointer.pointee.width),
+                height: Int(scaled.pointer.pointee.height)
+            )
             upright = converted!.pointer
         } else {
             try scaler.scale(frame, into: scaled.pointer)
@@ -209,7 +233,8 @@ final class EncoderVideoPath {
             throw MediaError(
                 .decodeFailed,
                 "The \(decoder.codecName) video could not be decoded: \(rejected) packets or frames were rejected, "
-                    + "the last with \(failure).")
+                    + "the last with \(failure)."
+            )
         }
     }
 }

@@ -50,7 +50,10 @@ public enum FFmpegLog {
 
 /// The C callback given to `av_log_set_callback`: formats the line and hands it to the Swift handler.
 private func forwardLogLine(
-    _ avcl: UnsafeMutableRawPointer?, _ level: Int32, _ format: UnsafePointer<CChar>?, _ arguments: CVaListPointer?
+    _ avcl: UnsafeMutableRawPointer?,
+    _ level: Int32,
+    _ format: UnsafePointer<CChar>?,
+    _ arguments: CVaListPointer?
 ) {
     guard level <= av_log_get_level(), let format, let arguments else { return }
     var line = [CChar](repeating: 0, count: 1024)

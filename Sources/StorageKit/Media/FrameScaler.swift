@@ -19,7 +19,10 @@ final class FrameScaler {
 
     /// Scales `source` into `destination`, whose width, height and format must already be set (its buffers
     /// are reused when allocated and writable).
-    func scale(_ source: UnsafeMutablePointer<AVFrame>, into destination: UnsafeMutablePointer<AVFrame>)
+    func scale(
+        _ source: UnsafeMutablePointer<AVFrame>,
+        into destination: UnsafeMutablePointer<AVFrame>
+    )
         throws(MediaError)
     {
         let src = source.pointee
@@ -27,9 +30,15 @@ final class FrameScaler {
         let (sourceFormat, sourceFullRange) = Self.plainFormat(AVPixelFormat(rawValue: src.format), src.color_range)
         let (targetFormat, targetFullRange) = Self.plainFormat(AVPixelFormat(rawValue: dst.format), dst.color_range)
         let wanted = Setup(
-            sourceWidth: src.width, sourceHeight: src.height, sourceFormat: sourceFormat,
-            sourceFullRange: sourceFullRange, targetWidth: dst.width, targetHeight: dst.height,
-            targetFormat: targetFormat, targetFullRange: targetFullRange)
+            sourceWidth: src.width,
+            sourceHeight: src.height,
+            sourceFormat: sourceFormat,
+            sourceFullRange: sourceFullRange,
+            targetWidth: dst.width,
+            targetHeight: dst.height,
+            targetFormat: targetFormat,
+            targetFullRange: targetFullRange
+        )
         let context = try context(for: wanted)
         // sws_scale_frame allocates into a frame without buffers using the context's formats; present the
         // plain twins for the call and restore the caller's formats afterwards.
@@ -51,7 +60,9 @@ final class FrameScaler {
         sws_freeContext(context)
         context = nil
         setup = nil
-        guard let created = sws_alloc_context() else { throw MediaError(.decodeFailed, "sws_alloc_context: out of memory.") }
+        guard let created = sws_alloc_context() else {
+            throw MediaError(.decodeFailed, "sws_alloc_context: out of memory.")
+        }
         let options: [(String, Int64)] = [
             ("srcw", Int64(wanted.sourceWidth)), ("srch", Int64(wanted.sourceHeight)),
             ("src_format", Int64(wanted.sourceFormat.rawValue)), ("src_range", wanted.sourceFullRange ? 1 : 0),
@@ -63,8 +74,12 @@ final class FrameScaler {
             let status = av_opt_set_int(UnsafeMutableRawPointer(created), name, value, 0)
             guard status >= 0 else {
                 sws_freeContext(created)
-                throw .ffmpeg(.decodeFailed, "Cannot set libswscale option \(name)", code: status,
-                              function: "av_opt_set_int")
+                throw .ffmpeg(
+                    .decodeFailed,
+                    "Cannot set libswscale option \(name)",
+                    code: status,
+                    function: "av_opt_set_int"
+                )
             }
         }
         let status = sws_init_context(created, nil, nil)
@@ -74,7 +89,10 @@ final class FrameScaler {
                 .decodeFailed,
                 "libswscale cannot convert \(wanted.sourceWidth)x\(wanted.sourceHeight) "
                     + "\(Self.name(wanted.sourceFormat)) to \(wanted.targetWidth)x\(wanted.targetHeight) "
-                    + "\(Self.name(wanted.targetFormat))", code: status, function: "sws_init_context")
+                    + "\(Self.name(wanted.targetFormat))",
+                code: status,
+                function: "sws_init_context"
+            )
         }
         context = created
         setup = wanted

@@ -29,14 +29,22 @@ enum JPEGEncoder {
         frame.pointee.pts = 0
         let sent = avcodec_send_frame(context, frame)
         guard sent >= 0 else {
-            throw .ffmpeg(.decodeFailed, "The MJPEG encoder refused the picture", code: sent,
-                          function: "avcodec_send_frame")
+            throw .ffmpeg(
+                .decodeFailed,
+                "The MJPEG encoder refused the picture",
+                code: sent,
+                function: "avcodec_send_frame"
+            )
         }
         let packet = try AVPacketBox()
         let received = avcodec_receive_packet(context, packet.pointer)
         guard received >= 0, let data = packet.pointer.pointee.data, packet.pointer.pointee.size > 0 else {
-            throw .ffmpeg(.decodeFailed, "The MJPEG encoder produced no picture", code: received,
-                          function: "avcodec_receive_packet")
+            throw .ffmpeg(
+                .decodeFailed,
+                "The MJPEG encoder produced no picture",
+                code: received,
+                function: "avcodec_receive_packet"
+            )
         }
         return Array(UnsafeBufferPointer(start: data, count: Int(packet.pointer.pointee.size)))
     }

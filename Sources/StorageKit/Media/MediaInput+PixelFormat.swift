@@ -10,7 +10,9 @@ extension MediaInput {
     /// from the context afterwards, or seek back first.
     static func parsePixelFormats(_ context: UnsafeMutablePointer<AVFormatContext>) -> Bool {
         guard let list = context.pointee.streams else { return false }
-        var parsers: [Int32: (parser: UnsafeMutablePointer<AVCodecParserContext>, codec: UnsafeMutablePointer<AVCodecContext>)] = [:]
+        var parsers:
+            [Int32: (parser: UnsafeMutablePointer<AVCodecParserContext>, codec: UnsafeMutablePointer<AVCodecContext>)] =
+                [:]
         defer {
             for (_, entry) in parsers {
                 av_parser_close(entry.parser)
@@ -42,8 +44,16 @@ extension MediaInput {
             var output: UnsafeMutablePointer<UInt8>?
             var outputSize: Int32 = 0
             _ = av_parser_parse2(
-                entry.parser, entry.codec, &output, &outputSize, packet.pointee.data, packet.pointee.size,
-                packet.pointee.pts, packet.pointee.dts, packet.pointee.pos)
+                entry.parser,
+                entry.codec,
+                &output,
+                &outputSize,
+                packet.pointee.data,
+                packet.pointee.size,
+                packet.pointee.pts,
+                packet.pointee.dts,
+                packet.pointee.pos
+            )
             if entry.parser.pointee.format >= 0 {
                 parameters.pointee.format = entry.parser.pointee.format
                 av_parser_close(entry.parser)

@@ -11,7 +11,12 @@ final class MediaInput {
 
     /// Opens `path`. With `needsPixelFormat`, the video stream's pixel format is made known even where the
     /// headers describe everything else (it takes decoding the first frame).
-    init(path: String, displayName: String? = nil, interrupter: Interrupter, needsPixelFormat: Bool = false)
+    init(
+        path: String,
+        displayName: String? = nil,
+        interrupter: Interrupter,
+        needsPixelFormat: Bool = false
+    )
         throws(MediaError)
     {
         FFmpegLog.installDefault()
@@ -34,8 +39,12 @@ final class MediaInput {
         let openStatus = avformat_open_input(&opened, path, nil, nil)
         guard openStatus >= 0, let opened else {
             if interrupter.firedReason != nil { throw interrupter.error("opening \(name)") }
-            throw .ffmpeg(.notMedia, "libavformat cannot open \(name)", code: openStatus,
-                          function: "avformat_open_input")
+            throw .ffmpeg(
+                .notMedia,
+                "libavformat cannot open \(name)",
+                code: openStatus,
+                function: "avformat_open_input"
+            )
         }
         // Containers such as MP4/MOV and AVI describe their streams completely in their headers; decoding
         // frames to fill in what is already known would cost more than everything else ingest does.
@@ -57,8 +66,12 @@ final class MediaInput {
             var closing: UnsafeMutablePointer<AVFormatContext>? = opened
             avformat_close_input(&closing)
             if interrupter.firedReason != nil { throw interrupter.error("reading stream info of \(name)") }
-            throw .ffmpeg(.notMedia, "libavformat cannot read the streams of \(name)", code: infoStatus,
-                          function: "avformat_find_stream_info")
+            throw .ffmpeg(
+                .notMedia,
+                "libavformat cannot read the streams of \(name)",
+                code: infoStatus,
+                function: "avformat_find_stream_info"
+            )
         }
         context = opened
     }
@@ -80,7 +93,9 @@ final class MediaInput {
                 else { return false }
                 sawVideo = true
             case AVMEDIA_TYPE_AUDIO:
-                guard p.codec_id != AV_CODEC_ID_NONE, p.sample_rate > 0, p.ch_layout.nb_channels > 0 else { return false }
+                guard p.codec_id != AV_CODEC_ID_NONE, p.sample_rate > 0, p.ch_layout.nb_channels > 0 else {
+                    return false
+                }
             default:
                 continue
             }

@@ -10,7 +10,11 @@ public enum MediaProbe {
     ///   no video stream (`ProbeResult` is then not returned, so callers can reject the file as `no_video`).
     public static func probe(path: String, displayName: String? = nil) throws(MediaError) -> ProbeResult {
         let input = try MediaInput(
-            path: path, displayName: displayName, interrupter: Interrupter(), needsPixelFormat: true)
+            path: path,
+            displayName: displayName,
+            interrupter: Interrupter(),
+            needsPixelFormat: true
+        )
         let result = describe(input)
         guard result.hasVideo else {
             throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(result.formatName)).")
@@ -43,8 +47,12 @@ public enum MediaProbe {
             if parameters.ch_layout.nb_channels > 0 { metadata.channels = Int(parameters.ch_layout.nb_channels) }
         }
         return ProbeResult(
-            metadata: metadata, hasVideo: video != nil, hasAudio: audio != nil, formatName: formatName,
-            durationSeconds: metadata.durationSeconds)
+            metadata: metadata,
+            hasVideo: video != nil,
+            hasAudio: audio != nil,
+            formatName: formatName,
+            durationSeconds: metadata.durationSeconds
+        )
     }
 
     /// True when libavformat's demuxer `formatName` is what a file with extension `ext` should contain

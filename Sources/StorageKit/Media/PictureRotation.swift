@@ -5,7 +5,9 @@ enum PictureRotation {
     /// Writes `source` turned `clockwise` degrees (90, 180 or 270) into `destination`, which must be allocated
     /// with the turned size and the same pixel format.
     static func rotate(
-        _ source: UnsafeMutablePointer<AVFrame>, clockwise: Int, into destination: UnsafeMutablePointer<AVFrame>
+        _ source: UnsafeMutablePointer<AVFrame>,
+        clockwise: Int,
+        into destination: UnsafeMutablePointer<AVFrame>
     ) {
         let width = Int(source.pointee.width)
         let height = Int(source.pointee.height)
@@ -19,8 +21,14 @@ enum PictureRotation {
                         for (index, size) in planes.enumerated() {
                             guard let from = sources[index], let to = targets[index] else { continue }
                             rotatePlane(
-                                from, stride: Int(linesize(source, index)), width: size.0, height: size.1,
-                                into: to, stride: Int(linesize(destination, index)), clockwise: clockwise)
+                                from,
+                                stride: Int(linesize(source, index)),
+                                width: size.0,
+                                height: size.1,
+                                into: to,
+                                stride: Int(linesize(destination, index)),
+                                clockwise: clockwise
+                            )
                         }
                     }
                 }
@@ -38,8 +46,13 @@ enum PictureRotation {
 
     /// `source` is `width`×`height`; the result is `height`×`width` for quarter turns, same size for 180.
     static func rotatePlane(
-        _ source: UnsafePointer<UInt8>, stride sourceStride: Int, width: Int, height: Int,
-        into target: UnsafeMutablePointer<UInt8>, stride targetStride: Int, clockwise: Int
+        _ source: UnsafePointer<UInt8>,
+        stride sourceStride: Int,
+        width: Int,
+        height: Int,
+        into target: UnsafeMutablePointer<UInt8>,
+        stride targetStride: Int,
+        clockwise: Int
     ) {
         switch clockwise {
         case 90:

@@ -37,9 +37,11 @@ public struct RenditionEncoder: Sendable {
         }
         let aspect = av_guess_sample_aspect_ratio(input.context, stream, nil)
         let geometry = RenditionGeometry(
-            codedWidth: Int(parameters.width), codedHeight: Int(parameters.height),
+            codedWidth: Int(parameters.width),
+            codedHeight: Int(parameters.height),
             sampleAspect: aspect.num > 0 && aspect.den > 0 ? Double(aspect.num) / Double(aspect.den) : 1,
-            rotation: DisplayRotation.clockwiseDegrees(of: stream))
+            rotation: DisplayRotation.clockwiseDegrees(of: stream)
+        )
         return geometry.plan(ladder)
     }
 
@@ -52,8 +54,11 @@ public struct RenditionEncoder: Sendable {
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (the source does not decode, or an encoder or the
     ///   muxer failed), `.interrupted`, `.timedOut`.
     public func encode(
-        path: String, step: RenditionGeometry.Step, to output: String,
-        shouldAbort: @escaping @Sendable () -> Bool = { false }, timeLimit: Duration? = nil
+        path: String,
+        step: RenditionGeometry.Step,
+        to output: String,
+        shouldAbort: @escaping @Sendable () -> Bool = { false },
+        timeLimit: Duration? = nil
     ) throws(MediaError) -> EncodedRendition {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
         let input = try MediaInput(path: path, interrupter: interrupter)
@@ -68,13 +73,21 @@ public struct RenditionEncoder: Sendable {
         let origin = start == CFFmpeg_AV_NOPTS_VALUE() ? 0 : start
         let muxer = try EncoderMuxer(path: output, formatName: container.muxerName, interrupter: interrupter)
         let video = try EncoderVideoPath(
-            stream: videoStream, step: step, rotation: DisplayRotation.clockwiseDegrees(of: videoStream),
-            container: container, threads: threads,
-            origin: av_rescale_q(origin, CFFmpeg_AV_TIME_BASE_Q(), videoStream.pointee.time_base), muxer: muxer)
+            stream: videoStream,
+            step: step,
+            rotation: DisplayRotation.clockwiseDegrees(of: videoStream),
+            container: container,
+            threads: threads,
+            origin: av_rescale_q(origin, CFFmpeg_AV_TIME_BASE_Q(), videoStream.pointee.time_base),
+            muxer: muxer
+        )
         let audio = try audioStream.map { stream throws(MediaError) in
             try EncoderAudioPath(
-                stream: stream, container: container,
-                origin: av_rescale_q(origin, CFFmpeg_AV_TIME_BASE_Q(), stream.pointee.time_base), muxer: muxer)
+                stream: stream,
+                container: container,
+                origin: av_rescale_q(origin, CFFmpeg_AV_TIME_BASE_Q(), stream.pointee.time_base),
+                muxer: muxer
+            )
         }
         try muxer.writeHeader()
 
@@ -99,7 +112,11 @@ public struct RenditionEncoder: Sendable {
         try interrupter.check("finishing the rendition")
         try muxer.finish()
         return EncodedRendition(
-            width: step.width, height: step.height, videoCodec: container.videoCodecName,
-            audioCodec: audio == nil ? nil : container.audioCodecName, frames: video.framesEncoded)
+            width: step.width,
+            height: step.height,
+            videoCodec: container.videoCodecName,
+            audioCodec: audio == nil ? nil : container.audioCodecName,
+            frames: video.framesEncoded
+        )
     }
 }

@@ -44,7 +44,11 @@ final class SDRConverter {
 
     /// Converts `frame` into a new 8-bit SDR BT.709 picture, `width`×`height` when given (else the same size).
     /// `frame` is not changed.
-    func convert(_ frame: UnsafeMutablePointer<AVFrame>, width: Int? = nil, height: Int? = nil) throws(MediaError)
+    func convert(
+        _ frame: UnsafeMutablePointer<AVFrame>,
+        width: Int? = nil,
+        height: Int? = nil
+    ) throws(MediaError)
         -> AVFrameBox
     {
         let size = (width: width ?? Int(frame.pointee.width), height: height ?? Int(frame.pointee.height))
@@ -66,18 +70,22 @@ final class SDRConverter {
     /// (unspecified ones get the usual defaults for its transfer) so that zscale never has to guess.
     static func filters(for frame: UnsafePointer<AVFrame>, size: (width: Int, height: Int), output: Output) -> String {
         let f = frame.pointee
-        let transfer = f.color_trc == AVCOL_TRC_UNSPECIFIED || f.color_trc == AVCOL_TRC_RESERVED0
+        let transfer =
+            f.color_trc == AVCOL_TRC_UNSPECIFIED || f.color_trc == AVCOL_TRC_RESERVED0
             ? AVCOL_TRC_BT709 : f.color_trc
         let hdr = transfer == AVCOL_TRC_SMPTE2084 || transfer == AVCOL_TRC_ARIB_STD_B67
-        let primaries = f.color_primaries == AVCOL_PRI_UNSPECIFIED || f.color_primaries == AVCOL_PRI_RESERVED0
+        let primaries =
+            f.color_primaries == AVCOL_PRI_UNSPECIFIED || f.color_primaries == AVCOL_PRI_RESERVED0
             ? (hdr ? AVCOL_PRI_BT2020 : AVCOL_PRI_BT709) : f.color_primaries
         var matrix = f.colorspace
         if matrix == AVCOL_SPC_UNSPECIFIED || matrix == AVCOL_SPC_RESERVED || matrix == AVCOL_SPC_RGB {
             matrix = primaries == AVCOL_PRI_BT2020 ? AVCOL_SPC_BT2020_NCL : AVCOL_SPC_BT709
         }
         let fullRange = f.color_range == AVCOL_RANGE_JPEG || Self.isFullRangeFormat(f.format)
-        let source = "tin=\(transfer.rawValue):pin=\(primaries.rawValue):min=\(matrix.rawValue):rin=\(fullRange ? 1 : 0)"
-        let target = output == .video
+        let source =
+            "tin=\(transfer.rawValue):pin=\(primaries.rawValue):min=\(matrix.rawValue):rin=\(fullRange ? 1 : 0)"
+        let target =
+            output == .video
             ? "t=bt709:p=bt709:m=bt709:r=tv" : "t=bt709:p=bt709:m=470bg:r=pc"
         let resize = "w=\(size.width):h=\(size.height):f=bicubic"
         if transfer == AVCOL_TRC_SMPTE2084 {

@@ -25,8 +25,11 @@ public struct SpriteRenderer: Sendable {
     /// - Returns: nil when `interval` is `.none`.
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame decodes), `.interrupted`, `.timedOut`.
     public func render(
-        path: String, interval: SpriteInterval, durationHint: Double? = nil,
-        shouldAbort: @escaping @Sendable () -> Bool = { false }, timeLimit: Duration? = .seconds(600)
+        path: String,
+        interval: SpriteInterval,
+        durationHint: Double? = nil,
+        shouldAbort: @escaping @Sendable () -> Bool = { false },
+        timeLimit: Duration? = .seconds(600)
     ) throws(MediaError) -> SpriteSheetImage? {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
         let input = try MediaInput(path: path, interrupter: interrupter)
@@ -63,22 +66,27 @@ public struct SpriteRenderer: Sendable {
                 if sheet == nil {
                     let aspect = av_guess_sample_aspect_ratio(input.context, stream, frame)
                     let geometry = RenditionGeometry(
-                        codedWidth: Int(frame.pointee.width), codedHeight: Int(frame.pointee.height),
+                        codedWidth: Int(frame.pointee.width),
+                        codedHeight: Int(frame.pointee.height),
                         sampleAspect: aspect.num > 0 && aspect.den > 0 ? Double(aspect.num) / Double(aspect.den) : 1,
-                        rotation: rotation)
+                        rotation: rotation
+                    )
                     tileSize = geometry.tile(width: tileWidth)
                     let rows = (layout.count + columns - 1) / columns
                     let made = try AVFrameBox()
                     try made.allocate(
-                        width: min(columns, layout.count) * tileSize.width, height: rows * tileSize.height,
-                        format: AV_PIX_FMT_YUVJ420P)
+                        width: min(columns, layout.count) * tileSize.width,
+                        height: rows * tileSize.height,
+                        format: AV_PIX_FMT_YUVJ420P
+                    )
                     Self.fillBlack(made.pointer)
                     sheet = made
                     let quarter = rotation == 90 || rotation == 270
                     try scaled.allocate(
                         width: quarter ? tileSize.height : tileSize.width,
                         height: quarter ? tileSize.width : tileSize.height,
-                        format: AV_PIX_FMT_YUVJ420P)
+                        format: AV_PIX_FMT_YUVJ420P
+                    )
                     if rotation != 0 {
                         try turned.allocate(width: tileSize.width, height: tileSize.height, format: AV_PIX_FMT_YUVJ420P)
                     }
@@ -89,7 +97,10 @@ public struct SpriteRenderer: Sendable {
                     let converter = sdr ?? SDRConverter(output: .jpeg)
                     sdr = converter
                     let made = try converter.convert(
-                        frame, width: Int(scaled.pointer.pointee.width), height: Int(scaled.pointer.pointee.height))
+                        frame,
+                        width: Int(scaled.pointer.pointee.width),
+                        height: Int(scaled.pointer.pointee.height)
+                    )
                     convertedTile = made
                     tile = made.pointer
                 } else {
@@ -107,17 +118,29 @@ public struct SpriteRenderer: Sendable {
             guard let picture = previous, let sheet else {
                 let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
                 throw MediaError(
-                    .decodeFailed, "No frame of the \(decoder.codecName) video in \(path) could be decoded.\(reason)")
+                    .decodeFailed,
+                    "No frame of the \(decoder.codecName) video in \(path) could be decoded.\(reason)"
+                )
             }
-            Self.copy(picture, into: sheet.pointer, x: (index % columns) * tileSize.width,
-                      y: (index / columns) * tileSize.height)
+            Self.copy(
+                picture,
+                into: sheet.pointer,
+                x: (index % columns) * tileSize.width,
+                y: (index / columns) * tileSize.height
+            )
         }
         guard let sheet else { throw MediaError(.decodeFailed, "No frame of the video in \(path) could be decoded.") }
         try interrupter.check("encoding the sprite sheet")
         let jpeg = try JPEGEncoder.encode(sheet.pointer)
         return SpriteSheetImage(
-            jpeg: jpeg, intervalSeconds: layout.interval, count: layout.count, columns: min(columns, layout.count),
-            tileWidth: tileSize.width, tileHeight: tileSize.height, durationSeconds: duration)
+            jpeg: jpeg,
+            intervalSeconds: layout.interval,
+            count: layout.count,
+            columns: min(columns, layout.count),
+            tileWidth: tileSize.width,
+            tileHeight: tileSize.height,
+            durationSeconds: duration
+        )
     }
 
     /// Black in full-range YUV: Y 0, chroma 128.
@@ -125,8 +148,12 @@ public struct SpriteRenderer: Sendable {
         let height = Int(frame.pointee.height)
         let chromaHeight = (height + 1) / 2
         if let y = frame.pointee.data.0 { y.update(repeating: 0, count: Int(frame.pointee.linesize.0) * height) }
-        if let u = frame.pointee.data.1 { u.update(repeating: 128, count: Int(frame.pointee.linesize.1) * chromaHeight) }
-        if let v = frame.pointee.data.2 { v.update(repeating: 128, count: Int(frame.pointee.linesize.2) * chromaHeight) }
+        if let u = frame.pointee.data.1 {
+            u.update(repeating: 128, count: Int(frame.pointee.linesize.1) * chromaHeight)
+        }
+        if let v = frame.pointee.data.2 {
+            v.update(repeating: 128, count: Int(frame.pointee.linesize.2) * chromaHeight)
+        }
     }
 
     /// Copies a 4:2:0 `tile` into `sheet` with its top-left corner at (`x`, `y`), both even.
@@ -169,7 +196,9 @@ private struct TileCursor {
         let after = keyframe(target, backward: false)
         var seekTo = target
         if before != nil || after != nil {
-            let newer = [before, after].compactMap { $0 }.filter { candidate in lastTimestamp.map { candidate > $0 } ?? true }
+            let newer = [before, after].compactMap { $0 }.filter { candidate in
+                lastTimestamp.map { candidate > $0 } ?? true
+            }
             guard let nearest = newer.min(by: { distance($0, target) < distance($1, target) }) else { return nil }
             seekTo = nearest
         }

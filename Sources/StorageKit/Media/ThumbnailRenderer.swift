@@ -32,7 +32,10 @@ public struct ThumbnailRenderer: Sendable {
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame could be decoded, or conversion failed),
     ///   `.interrupted` or `.timedOut`. No image is ever made up.
     public func render(
-        path: String, displayName: String? = nil, durationHint: Double? = nil, shouldAbort: @escaping @Sendable () -> Bool = { false },
+        path: String,
+        displayName: String? = nil,
+        durationHint: Double? = nil,
+        shouldAbort: @escaping @Sendable () -> Bool = { false },
         timeLimit: Duration = .seconds(30)
     ) throws(MediaError) -> Thumbnail {
         guard width >= 2 else { throw MediaError(.decodeFailed, "Thumbnail width \(width) is too small.") }
@@ -44,21 +47,33 @@ public struct ThumbnailRenderer: Sendable {
         let rotation = DisplayRotation.clockwiseDegrees(of: stream)
         let decoder = try VideoDecoder(stream: stream, threads: decoderThreads)
         let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
-        var picked = try pickFrame(reader: reader, input: input, stream: stream, rotation: rotation,
-                                   duration: durationHint ?? input.durationSeconds)
+        var picked = try pickFrame(
+            reader: reader,
+            input: input,
+            stream: stream,
+            rotation: rotation,
+            duration: durationHint ?? input.durationSeconds
+        )
         if picked == nil, reader.rejectedPackets == 0 {
             // Containers without an index (MPEG-TS, PS) seek to a packet, not a keyframe (with B-frames, one
             // after the first keyframe even for time zero): a clip with a single keyframe then decodes
             // nothing. Start again from the first byte.
             picked = try pickFrame(
-                reader: reader, input: input, stream: stream, rotation: rotation, duration: nil, fromStart: true)
+                reader: reader,
+                input: input,
+                stream: stream,
+                rotation: rotation,
+                duration: nil,
+                fromStart: true
+            )
         }
         guard let picked else {
             let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
             throw MediaError(
                 .decodeFailed,
                 "No frame of the \(decoder.codecName) video in \(input.displayName) could be decoded "
-                    + "(\(reader.rejectedPackets) packets or frames rejected).\(reason)")
+                    + "(\(reader.rejectedPackets) packets or frames rejected).\(reason)"
+            )
         }
         try interrupter.check("encoding the thumbnail")
         let upright: AVFrameBox
@@ -70,19 +85,27 @@ public struct ThumbnailRenderer: Sendable {
             try upright.allocate(
                 width: Int(turned ? picked.pointer.pointee.width : picked.pointer.pointee.height),
                 height: Int(turned ? picked.pointer.pointee.height : picked.pointer.pointee.width),
-                format: AV_PIX_FMT_YUVJ420P)
+                format: AV_PIX_FMT_YUVJ420P
+            )
             PictureRotation.rotate(picked.pointer, clockwise: rotation, into: upright.pointer)
         }
         let jpeg = try JPEGEncoder.encode(upright.pointer)
-        return Thumbnail(jpeg: jpeg, width: Int(upright.pointer.pointee.width),
-                         height: Int(upright.pointer.pointee.height))
+        return Thumbnail(
+            jpeg: jpeg,
+            width: Int(upright.pointer.pointee.width),
+            height: Int(upright.pointer.pointee.height)
+        )
     }
 
     /// Decodes the candidate frames and returns the first informative one, scaled (not yet rotated), or the
     /// best one seen; nil when no frame decodes.
     private func pickFrame(
-        reader: VideoFrameReader, input: MediaInput, stream: UnsafeMutablePointer<AVStream>, rotation: Int,
-        duration: Double?, fromStart: Bool = false
+        reader: VideoFrameReader,
+        input: MediaInput,
+        stream: UnsafeMutablePointer<AVStream>,
+        rotation: Int,
+        duration: Double?,
+        fromStart: Bool = false
     ) throws(MediaError) -> AVFrameBox? {
         let times: [Double]
         if let duration, duration > 0 {
@@ -112,7 +135,8 @@ public struct ThumbnailRenderer: Sendable {
                 notBefore = target
             }
             guard let frame = try reader.nextFrame(notBefore: notBefore) else { break }
-            lastTimestamp = frame.pointee.best_effort_timestamp == CFFmpeg_AV_NOPTS_VALUE()
+            lastTimestamp =
+                frame.pointee.best_effort_timestamp == CFFmpeg_AV_NOPTS_VALUE()
                 ? target : frame.pointee.best_effort_timestamp
             let size = try scaledSize(of: frame, input: input, stream: stream, rotation: rotation)
             if scratch.pointer.pointee.width != Int32(clamping: size.width)
@@ -140,7 +164,9 @@ public struct ThumbnailRenderer: Sendable {
     /// neighbours to compare with) and HDR, wide-gamut or BT.709-matrix pictures are converted to 8-bit SDR
     /// with JPEG's BT.601 matrix at `size` by an ``SDRConverter``.
     private func prepare(
-        _ frame: UnsafeMutablePointer<AVFrame>, size: (width: Int, height: Int), sdr: inout SDRConverter?
+        _ frame: UnsafeMutablePointer<AVFrame>,
+        size: (width: Int, height: Int),
+        sdr: inout SDRConverter?
     ) throws(MediaError) -> AVFrameBox? {
         var current: AVFrameBox?
         if frame.pointee.interlaced_frame != 0 {
@@ -173,7 +199,9 @@ public struct ThumbnailRenderer: Sendable {
     /// the sample aspect ratio come from the file: the math never traps, and a displayed shape taller than
     /// ``maxHeightPerWidth`` to 1 (a crafted `pasp` of 1:32767, say) is refused with a reason.
     private func scaledSize(
-        of frame: UnsafeMutablePointer<AVFrame>, input: MediaInput, stream: UnsafeMutablePointer<AVStream>,
+        of frame: UnsafeMutablePointer<AVFrame>,
+        input: MediaInput,
+        stream: UnsafeMutablePointer<AVStream>,
         rotation: Int
     ) throws(MediaError) -> (width: Int, height: Int) {
         let aspect = av_guess_sample_aspect_ratio(input.context, stream, frame)
@@ -187,7 +215,8 @@ public struct ThumbnailRenderer: Sendable {
             throw MediaError(
                 .decodeFailed,
                 "The \(frame.pointee.width)×\(frame.pointee.height) picture\(pixels) would be displayed more than "
-                    + "\(Self.maxHeightPerWidth) times as high as wide; no thumbnail is drawn for such a shape.")
+                    + "\(Self.maxHeightPerWidth) times as high as wide; no thumbnail is drawn for such a shape."
+            )
         }
         // 0 < heightPerWidth <= 16 and `width` is THUMBNAIL_WIDTH, so the product is small; still clamp.
         let exact = (Double(width) * heightPerWidth / 2).rounded()

@@ -20,8 +20,12 @@ final class VideoDecoder {
         let copied = avcodec_parameters_to_context(allocated, parameters)
         guard copied >= 0 else {
             avcodec_free_context(&owned)
-            throw .ffmpeg(.decodeFailed, "Cannot set up the \(name) decoder", code: copied,
-                          function: "avcodec_parameters_to_context")
+            throw .ffmpeg(
+                .decodeFailed,
+                "Cannot set up the \(name) decoder",
+                code: copied,
+                function: "avcodec_parameters_to_context"
+            )
         }
         allocated.pointee.pkt_timebase = stream.pointee.time_base
         allocated.pointee.thread_count = Int32(max(1, threads))

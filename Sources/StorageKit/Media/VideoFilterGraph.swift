@@ -47,21 +47,35 @@ final class VideoFilterGraph {
             return error
         }
         graph.pointee.nb_threads = Int32(max(1, threads))
-        let aspect = input.sampleAspect.num > 0 && input.sampleAspect.den > 0
+        let aspect =
+            input.sampleAspect.num > 0 && input.sampleAspect.den > 0
             ? input.sampleAspect : AVRational(num: 1, den: 1)
-        let arguments = "video_size=\(input.width)x\(input.height):pix_fmt=\(input.format):time_base=1/90000:"
+        let arguments =
+            "video_size=\(input.width)x\(input.height):pix_fmt=\(input.format):time_base=1/90000:"
             + "pixel_aspect=\(aspect.num)/\(aspect.den)"
         var created: UnsafeMutablePointer<AVFilterContext>?
         var status = avfilter_graph_create_filter(&created, avfilter_get_by_name("buffer"), "in", arguments, nil, graph)
         guard status >= 0, let source = created else {
-            throw fail(.ffmpeg(.decodeFailed, "Cannot create the filter input", code: status,
-                               function: "avfilter_graph_create_filter"))
+            throw fail(
+                .ffmpeg(
+                    .decodeFailed,
+                    "Cannot create the filter input",
+                    code: status,
+                    function: "avfilter_graph_create_filter"
+                )
+            )
         }
         created = nil
         status = avfilter_graph_create_filter(&created, avfilter_get_by_name("buffersink"), "out", nil, nil, graph)
         guard status >= 0, let sink = created else {
-            throw fail(.ffmpeg(.decodeFailed, "Cannot create the filter output", code: status,
-                               function: "avfilter_graph_create_filter"))
+            throw fail(
+                .ffmpeg(
+                    .decodeFailed,
+                    "Cannot create the filter output",
+                    code: status,
+                    function: "avfilter_graph_create_filter"
+                )
+            )
         }
         // The parser's view: our source feeds its open input "in", its open output "out" feeds our sink.
         var outputs = avfilter_inout_alloc()
@@ -84,13 +98,25 @@ final class VideoFilterGraph {
         avfilter_inout_free(&outputs)
         avfilter_inout_free(&inputs)
         guard status >= 0 else {
-            throw fail(.ffmpeg(.decodeFailed, "Cannot build the filters \(filters)", code: status,
-                               function: "avfilter_graph_parse_ptr"))
+            throw fail(
+                .ffmpeg(
+                    .decodeFailed,
+                    "Cannot build the filters \(filters)",
+                    code: status,
+                    function: "avfilter_graph_parse_ptr"
+                )
+            )
         }
         status = avfilter_graph_config(graph, nil)
         guard status >= 0 else {
-            throw fail(.ffmpeg(.decodeFailed, "Cannot configure the filters \(filters)", code: status,
-                               function: "avfilter_graph_config"))
+            throw fail(
+                .ffmpeg(
+                    .decodeFailed,
+                    "Cannot configure the filters \(filters)",
+                    code: status,
+                    function: "avfilter_graph_config"
+                )
+            )
         }
         self.graph = graph
         self.source = source
@@ -103,8 +129,12 @@ final class VideoFilterGraph {
     func send(_ frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) {
         let status = av_buffersrc_add_frame_flags(source, frame, Int32(AV_BUFFERSRC_FLAG_KEEP_REF))
         guard status >= 0 else {
-            throw .ffmpeg(.decodeFailed, "The filters \(filters) refused a picture", code: status,
-                          function: "av_buffersrc_add_frame_flags")
+            throw .ffmpeg(
+                .decodeFailed,
+                "The filters \(filters) refused a picture",
+                code: status,
+                function: "av_buffersrc_add_frame_flags"
+            )
         }
     }
 
@@ -112,8 +142,12 @@ final class VideoFilterGraph {
     func finish() throws(MediaError) {
         let status = av_buffersrc_add_frame_flags(source, nil, 0)
         guard status >= 0 else {
-            throw .ffmpeg(.decodeFailed, "The filters \(filters) refused the end of input", code: status,
-                          function: "av_buffersrc_add_frame_flags")
+            throw .ffmpeg(
+                .decodeFailed,
+                "The filters \(filters) refused the end of input",
+                code: status,
+                function: "av_buffersrc_add_frame_flags"
+            )
         }
     }
 
@@ -129,7 +163,11 @@ final class VideoFilterGraph {
 
     /// Runs one picture through a fresh graph `filters` (fed the picture, then the end of input) and returns
     /// the first picture out: for one-off work such as deinterlacing a thumbnail's frame.
-    static func applyOnce(_ filters: String, to frame: UnsafeMutablePointer<AVFrame>, threads: Int = 1)
+    static func applyOnce(
+        _ filters: String,
+        to frame: UnsafeMutablePointer<AVFrame>,
+        threads: Int = 1
+    )
         throws(MediaError) -> AVFrameBox
     {
         let graph = try VideoFilterGraph(filters: filters, input: Input(of: frame), threads: threads)

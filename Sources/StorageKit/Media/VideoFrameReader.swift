@@ -151,7 +151,8 @@ final class VideoFrameReader {
             throw MediaError(
                 .decodeFailed,
                 "The \(decoder.codecName) video could not be decoded: \(rejectedPackets) packets or frames were "
-                    + "rejected, the last with \(failure).")
+                    + "rejected, the last with \(failure)."
+            )
         }
     }
 }

@@ -56,11 +56,20 @@ public struct ProcessedStore: Sendable {
         try FileOps.makeDirectories(try layout.absolute(folder))
         try FileOps.writeAtomically(image.jpeg, to: try layout.absolute(imagePath), replace: true, durable: false)
         try FileOps.writeAtomically(
-            Array(image.webVTT(imageName: "sprite.jpg").utf8), to: try layout.absolute(vttPath), replace: true,
-            durable: false)
+            Array(image.webVTT(imageName: "sprite.jpg").utf8),
+            to: try layout.absolute(vttPath),
+            replace: true,
+            durable: false
+        )
         return SpriteSheet(
-            imagePath: imagePath, vttPath: vttPath, intervalSeconds: image.intervalSeconds, count: image.count,
-            columns: image.columns, tileWidth: image.tileWidth, tileHeight: image.tileHeight)
+            imagePath: imagePath,
+            vttPath: vttPath,
+            intervalSeconds: image.intervalSeconds,
+            count: image.count,
+            columns: image.columns,
+            tileWidth: image.tileWidth,
+            tileHeight: image.tileHeight
+        )
     }
 
     /// Removes the asset's folder and everything in it; returns what was removed (files, bytes).

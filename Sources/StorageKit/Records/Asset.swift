@@ -28,10 +28,22 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
     public var updatedAt: Date
 
     public init(
-        id: String = UUID().uuidString.lowercased(), projectID: String, filename: String,
-        originalFilename: String, relativePath: String, checksum: String, sizeBytes: Int64,
-        mimeType: String, status: AssetStatus, thumbnailPath: String? = nil, metadata: MediaMetadata? = nil,
-        renditions: [Rendition] = [], sprite: SpriteSheet? = nil, error: String? = nil, createdAt: Date, updatedAt: Date
+        id: String = UUID().uuidString.lowercased(),
+        projectID: String,
+        filename: String,
+        originalFilename: String,
+        relativePath: String,
+        checksum: String,
+        sizeBytes: Int64,
+        mimeType: String,
+        status: AssetStatus,
+        thumbnailPath: String? = nil,
+        metadata: MediaMetadata? = nil,
+        renditions: [Rendition] = [],
+        sprite: SpriteSheet? = nil,
+        error: String? = nil,
+        createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.projectID = projectID
@@ -103,7 +115,9 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         status = try c.decode(AssetStatus.self, forKey: .status)
         thumbnailPath = try c.decodeIfPresent(String.self, forKey: .thumbnailPath)
         // `{}` is how an asset without metadata encodes; it decodes back to `nil`.
-        metadata = try c.decodeIfPresent(MediaMetadata.self, forKey: .metadata).flatMap { $0 == MediaMetadata() ? nil : $0 }
+        metadata = try c.decodeIfPresent(MediaMetadata.self, forKey: .metadata).flatMap {
+            $0 == MediaMetadata() ? nil : $0
+        }
         renditions = try c.decodeIfPresent([Rendition].self, forKey: .renditions) ?? []
         sprite = try c.decodeIfPresent(SpriteSheet.self, forKey: .sprite)
         error = try c.decodeIfPresent(String.self, forKey: .error)

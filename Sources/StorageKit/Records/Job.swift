@@ -47,8 +47,15 @@ public struct Job: Sendable, Equatable, Identifiable {
     public static let maxAttempts = 2
 
     public init(
-        id: Int64, kind: Kind, assetID: String, params: String, state: State, attempts: Int,
-        leaseOwner: String? = nil, leaseExpires: Date? = nil, lastError: String? = nil
+        id: Int64,
+        kind: Kind,
+        assetID: String,
+        params: String,
+        state: State,
+        attempts: Int,
+        leaseOwner: String? = nil,
+        leaseExpires: Date? = nil,
+        lastError: String? = nil
     ) {
         self.id = id
         self.kind = kind

@@ -39,11 +39,24 @@ public struct MediaMetadata: Codable, Sendable, Equatable {
     public var location: String?
 
     public init(
-        durationSeconds: Double? = nil, formatName: String? = nil, bitRate: Int? = nil,
-        width: Int? = nil, height: Int? = nil, rotation: Int? = nil, videoCodec: String? = nil,
-        frameRate: Double? = nil, audioCodec: String? = nil, sampleRate: Int? = nil, channels: Int? = nil,
-        pixelFormat: String? = nil, bitDepth: Int? = nil, colorTransfer: String? = nil, creationTime: String? = nil,
-        make: String? = nil, model: String? = nil, location: String? = nil
+        durationSeconds: Double? = nil,
+        formatName: String? = nil,
+        bitRate: Int? = nil,
+        width: Int? = nil,
+        height: Int? = nil,
+        rotation: Int? = nil,
+        videoCodec: String? = nil,
+        frameRate: Double? = nil,
+        audioCodec: String? = nil,
+        sampleRate: Int? = nil,
+        channels: Int? = nil,
+        pixelFormat: String? = nil,
+        bitDepth: Int? = nil,
+        colorTransfer: String? = nil,
+        creationTime: String? = nil,
+        make: String? = nil,
+        model: String? = nil,
+        location: String? = nil
     ) {
         self.durationSeconds = durationSeconds
         self.formatName = formatName

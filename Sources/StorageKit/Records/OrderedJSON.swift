@@ -38,7 +38,10 @@ struct JSONObjectWriter {
 
     mutating func string(_ key: String, _ value: String?) {
         member(key)
-        guard let value else { bytes.append(contentsOf: Array("null".utf8)); return }
+        guard let value else {
+            bytes.append(contentsOf: Array("null".utf8))
+            return
+        }
         JSONText.appendString(value, to: &bytes)
     }
 

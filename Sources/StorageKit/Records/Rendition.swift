@@ -12,7 +12,12 @@ public struct Rendition: Codable, Sendable, Equatable {
     public var sizeBytes: Int64
 
     public init(
-        name: String, relativePath: String, width: Int, height: Int, videoCodec: String, audioCodec: String?,
+        name: String,
+        relativePath: String,
+        width: Int,
+        height: Int,
+        videoCodec: String,
+        audioCodec: String?,
         sizeBytes: Int64
     ) {
         self.name = name
@@ -47,7 +52,12 @@ public struct SpriteSheet: Codable, Sendable, Equatable {
     public var tileHeight: Int
 
     public init(
-        imagePath: String, vttPath: String, intervalSeconds: Double, count: Int, columns: Int, tileWidth: Int,
+        imagePath: String,
+        vttPath: String,
+        intervalSeconds: Double,
+        count: Int,
+        columns: Int,
+        tileWidth: Int,
         tileHeight: Int
     ) {
         self.imagePath = imagePath

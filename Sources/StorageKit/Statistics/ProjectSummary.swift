@@ -29,11 +29,18 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
         var byID: [String: ProjectSummary] = [:]
         for totals in try catalog.projectTotals() {
             byID[totals.projectID] = ProjectSummary(
-                projectID: totals.projectID, assets: totals.assets, bytes: totals.bytes, rejected: 0)
+                projectID: totals.projectID,
+                assets: totals.assets,
+                bytes: totals.bytes,
+                rejected: 0
+            )
         }
         for (project, count) in rejectedCounts(layout: layout) where count > 0 {
-            byID[project.rawValue, default: ProjectSummary(projectID: project.rawValue, assets: 0, bytes: 0, rejected: 0)]
-                .rejected = count
+            byID[
+                project.rawValue,
+                default: ProjectSummary(projectID: project.rawValue, assets: 0, bytes: 0, rejected: 0)
+            ]
+            .rejected = count
         }
         return byID.values.sorted { $0.projectID.utf8.lexicographicallyPrecedes($1.projectID.utf8) }
     }

@@ -10,7 +10,8 @@ enum AssetTable {
         do {
             try db.execute(
                 "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                try asset.catalogValues())
+                try asset.catalogValues()
+            )
         } catch let error as CatalogConstraintViolation {
             throw StorageError.conflict(
                 "asset \(asset.id) (\(asset.relativePath)) clashes with a stored asset of the same id or "
@@ -31,7 +32,9 @@ enum AssetTable {
                     checksum = ?, size_bytes = ?, mime_type = ?, status = ?, thumbnail_path = ?, metadata = ?,
                     error = ?, created_at = ?, updated_at = ?, renditions = ?, sprite = ?
                 WHERE id = ?
-                """, values)
+                """,
+                values
+            )
         } catch is CatalogConstraintViolation {
             throw StorageError.conflict(
                 "asset \(asset.id): relative_path \(asset.relativePath) already belongs to another asset"
@@ -68,11 +71,15 @@ enum AssetTable {
                 """
                 SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
                 ORDER BY created_at, \(order) LIMIT ?
-                """, [project.rawValue, limitValue])
+                """,
+                [project.rawValue, limitValue]
+            )
         }
         guard
             let position = try db.fetchOne(
-                "SELECT created_at, \(order) FROM assets WHERE id = ? AND project_id = ?", [after, project.rawValue])
+                "SELECT created_at, \(order) FROM assets WHERE id = ? AND project_id = ?",
+                [after, project.rawValue]
+            )
         else {
             throw StorageError.unknownCursor(after, project: project.rawValue)
         }
@@ -85,7 +92,9 @@ enum AssetTable {
             SELECT \(Asset.selectColumns) FROM assets
             WHERE project_id = ? AND (created_at, \(order)) > (?, ?)
             ORDER BY created_at, \(order) LIMIT ?
-            """, [project.rawValue, createdAt, tieBreak, limitValue])
+            """,
+            [project.rawValue, createdAt, tieBreak, limitValue]
+        )
     }
 
     static func latest(project: ProjectID, limit: Int, _ db: any CatalogConnection) throws -> [Asset] {
@@ -96,7 +105,8 @@ enum AssetTable {
             """
             SELECT \(Asset.selectColumns) FROM assets WHERE project_id = ?
             ORDER BY created_at DESC, \(order) DESC LIMIT ?
-            """, [project.rawValue, limit]
+            """,
+            [project.rawValue, limit]
         ).reversed()
     }
 
@@ -107,7 +117,8 @@ enum AssetTable {
             SELECT \(Asset.selectColumns) FROM assets
             WHERE project_id = ? AND checksum = ? AND status IN ('ready', 'processing')
             ORDER BY created_at, \(db.dialect.insertionOrder) LIMIT 1
-            """, [project.rawValue, checksum]
+            """,
+            [project.rawValue, checksum]
         ).first
     }
 
@@ -115,12 +126,16 @@ enum AssetTable {
         try fetch(
             db,
             "SELECT \(Asset.selectColumns) FROM assets WHERE status = ? ORDER BY created_at, \(db.dialect.insertionOrder)",
-            [status.rawValue])
+            [status.rawValue]
+        )
     }
 
     static func all(_ db: any CatalogConnection) throws -> [Asset] {
         try fetch(
-            db, "SELECT \(Asset.selectColumns) FROM assets ORDER BY created_at, \(db.dialect.insertionOrder)", [])
+            db,
+            "SELECT \(Asset.selectColumns) FROM assets ORDER BY created_at, \(db.dialect.insertionOrder)",
+            []
+        )
     }
 
     static func uploadBytes(project: ProjectID, _ db: any CatalogConnection) throws -> Int64 {
@@ -138,12 +153,19 @@ enum AssetTable {
             SELECT \(Asset.selectColumns) FROM assets
             WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts < ?
             ORDER BY created_at, \(db.dialect.insertionOrder)
-            """, [maxAttempts])
+            """,
+            [maxAttempts]
+        )
     }
 
     /// Ready assets without a thumbnail whose attempts are used up and that no other node holds a live lease on
     /// (`node`'s own claims died with it).
-    static func crashedThumbnails(maxAttempts: Int, node: String, now: Int64, _ db: any CatalogConnection) throws
+    static func crashedThumbnails(
+        maxAttempts: Int,
+        node: String,
+        now: Int64,
+        _ db: any CatalogConnection
+    ) throws
         -> [Asset]
     {
         try fetch(
@@ -154,7 +176,9 @@ enum AssetTable {
                 AND (thumbnail_claim IS NULL OR thumbnail_claim = ? OR thumbnail_lease_until IS NULL
                     OR thumbnail_lease_until < ?)
             ORDER BY created_at, \(db.dialect.insertionOrder)
-            """, [maxAttempts, node, now])
+            """,
+            [maxAttempts, node, now]
+        )
     }
 
     /// Ready assets without a thumbnail whose last attempt never ended (fewer than `maxAttempts` used).
@@ -165,12 +189,20 @@ enum AssetTable {
             SELECT \(Asset.selectColumns) FROM assets
             WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts BETWEEN 1 AND ?
             ORDER BY created_at, \(db.dialect.insertionOrder)
-            """, [maxAttempts - 1])
+            """,
+            [maxAttempts - 1]
+        )
     }
 
     /// Counts an attempt and takes (or renews) the lease for `node`, unless the thumbnail exists, the asset is
     /// not ready, or another node's lease is live. Returns the attempt count, `nil` when not claimed.
-    static func claimThumbnail(id: String, node: String, now: Int64, until: Int64, _ db: any CatalogConnection) throws
+    static func claimThumbnail(
+        id: String,
+        node: String,
+        now: Int64,
+        until: Int64,
+        _ db: any CatalogConnection
+    ) throws
         -> Int?
     {
         try db.fetchOne(
@@ -181,7 +213,8 @@ enum AssetTable {
                 AND (thumbnail_claim IS NULL OR thumbnail_claim = ? OR thumbnail_lease_until IS NULL
                     OR thumbnail_lease_until < ?)
             RETURNING thumbnail_attempts
-            """, [node, until, id, node, now]
+            """,
+            [node, until, id, node, now]
         )?.get(0)
     }
 
@@ -191,13 +224,20 @@ enum AssetTable {
             """
             UPDATE assets SET thumbnail_lease_until = ?
             WHERE thumbnail_claim = ? AND thumbnail_path IS NULL AND status = 'ready'
-            """, [until, node])
+            """,
+            [until, node]
+        )
     }
 
     /// Takes the lease of up to `limit` ready assets without a thumbnail that no node holds (never claimed, or
     /// lapsed), skipping rows another node is claiming at this instant; returns their ids, oldest first.
     static func claimOrphanedThumbnails(
-        node: String, maxAttempts: Int, now: Int64, until: Int64, limit: Int, _ db: any CatalogConnection
+        node: String,
+        maxAttempts: Int,
+        now: Int64,
+        until: Int64,
+        limit: Int,
+        _ db: any CatalogConnection
     ) throws -> [String] {
         let skipLocked = db.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         let rows = try db.fetch(
@@ -206,11 +246,15 @@ enum AssetTable {
             WHERE status = 'ready' AND thumbnail_path IS NULL AND thumbnail_attempts < ?
                 AND (thumbnail_lease_until IS NULL OR thumbnail_lease_until < ?)
             ORDER BY created_at, \(db.dialect.insertionOrder) LIMIT ? \(skipLocked)
-            """, [maxAttempts, now, limit])
+            """,
+            [maxAttempts, now, limit]
+        )
         let ids = try rows.map { try $0.get(0, as: String.self) }
         for id in ids {
             try db.execute(
-                "UPDATE assets SET thumbnail_claim = ?, thumbnail_lease_until = ? WHERE id = ?", [node, until, id])
+                "UPDATE assets SET thumbnail_claim = ?, thumbnail_lease_until = ? WHERE id = ?",
+                [node, until, id]
+            )
         }
         return ids
     }
@@ -219,7 +263,8 @@ enum AssetTable {
         guard
             let row = try db.fetchOne(
                 "UPDATE assets SET thumbnail_attempts = thumbnail_attempts + 1 WHERE id = ? RETURNING thumbnail_attempts",
-                [id])
+                [id]
+            )
         else { throw StorageError.assetNotFound(id) }
         return try row.get(0)
     }
@@ -227,12 +272,15 @@ enum AssetTable {
     static func resetThumbnailAttempts(id: String, _ db: any CatalogConnection) throws {
         let changed = try db.execute(
             "UPDATE assets SET thumbnail_attempts = 0, thumbnail_claim = NULL, thumbnail_lease_until = NULL WHERE id = ?",
-            [id])
+            [id]
+        )
         guard changed > 0 else { throw StorageError.assetNotFound(id) }
     }
 
     private static func fetch(
-        _ db: any CatalogConnection, _ sql: String, _ arguments: [any CatalogBindable]
+        _ db: any CatalogConnection,
+        _ sql: String,
+        _ arguments: [any CatalogBindable]
     ) throws -> [Asset] {
         let decoder = JSONDecoder()
         return try db.fetch(sql, arguments).map { try Asset(catalogRow: $0, decoder: decoder) }

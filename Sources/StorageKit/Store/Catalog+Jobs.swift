@@ -20,7 +20,9 @@ extension Catalog {
 
     /// Renews this node's lease on `id`; false when the job was cancelled or taken over.
     public func heartbeatJob(id: Int64, lease: Duration = Catalog.jobLease) throws -> Bool {
-        try writing("heartbeat job \(id)") { try JobTable.heartbeat(id: id, node: nodeID, now: Date(), lease: lease, $0) }
+        try writing("heartbeat job \(id)") {
+            try JobTable.heartbeat(id: id, node: nodeID, now: Date(), lease: lease, $0)
+        }
     }
 
     /// Removes this node's finished job `id`.

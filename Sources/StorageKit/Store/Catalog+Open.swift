@@ -11,7 +11,10 @@ extension Catalog {
     /// - Throws: `CatalogURLError` for a URL that does not parse; `StorageError` `.catalogUnavailable` when the
     ///   server cannot be reached or refuses the login, `.catalog` otherwise. No message carries the password.
     public static func open(
-        url: String, layout: StorageLayout, nodeID: String, poolSize: Int = 8,
+        url: String,
+        layout: StorageLayout,
+        nodeID: String,
+        poolSize: Int = 8,
         logger: Logger = Logger(label: "ingestd.catalog")
     ) throws -> Catalog {
         switch try CatalogURL.parse(url) {
@@ -20,7 +23,11 @@ extension Catalog {
         case .postgres(let target):
             let redacted = CatalogURL.redact(url)
             let backend = try PostgresBackend(
-                target: target, redactedURL: redacted, poolSize: poolSize, logger: logger)
+                target: target,
+                redactedURL: redacted,
+                poolSize: poolSize,
+                logger: logger
+            )
             return Catalog(backend: backend, nodeID: nodeID)
         }
     }

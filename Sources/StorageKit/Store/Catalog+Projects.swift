@@ -15,7 +15,8 @@ extension Catalog {
                 """
                 SELECT project_id, COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM assets
                 GROUP BY project_id ORDER BY project_id
-                """, []
+                """,
+                []
             ).map { row in ProjectTotals(projectID: try row.get(0), assets: try row.get(1), bytes: try row.get(2)) }
         }
     }

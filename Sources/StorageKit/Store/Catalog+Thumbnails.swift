@@ -49,7 +49,13 @@ extension Catalog {
         let (now, until) = Self.leaseWindow()
         return try writing("claim orphaned thumbnails") {
             try AssetTable.claimOrphanedThumbnails(
-                node: nodeID, maxAttempts: Catalog.maxThumbnailAttempts, now: now, until: until, limit: limit, $0)
+                node: nodeID,
+                maxAttempts: Catalog.maxThumbnailAttempts,
+                now: now,
+                until: until,
+                limit: limit,
+                $0
+            )
         }
     }
 
@@ -60,7 +66,6 @@ extension Catalog {
         let now = ISO8601Millis.milliseconds(ISO8601Millis.now())
         return (now, now + thumbnailLease.components.seconds * 1000)
     }
-
 
     /// `ready` records with no thumbnail whose last attempt never ended (the daemon died while it ran, maybe
     /// because of another asset rendering beside it): the thumbnail service renders these one at a time.

@@ -25,7 +25,9 @@ enum EventTable {
         switch db.dialect {
         case .sqlite:
             let row = try db.fetchOne(
-                "INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", arguments)
+                "INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                arguments
+            )
             stored.id = try row?.get(0) ?? 0
         case .postgres:
             let row = try db.fetchOne("UPDATE event_counter SET last_id = last_id + 1 RETURNING last_id", [])
@@ -46,12 +48,17 @@ enum EventTable {
             """
             SELECT id, type, at, project_id, asset_id, filename, reason, error, detail, node, rendition
             FROM events WHERE id > ? ORDER BY id LIMIT ?
-            """, [id, limit])
+            """,
+            [id, limit]
+        )
         return try rows.map { row in
             let typeText: String = try row.get(1)
             guard let type = IngestEvent.EventType(rawValue: typeText) else {
                 throw StorageError.invalidValue(
-                    "events.type", typeText, "unknown type of event \(try row.get(0, as: Int64.self))")
+                    "events.type",
+                    typeText,
+                    "unknown type of event \(try row.get(0, as: Int64.self))"
+                )
             }
             return IngestEvent(
                 id: try row.get(0),

@@ -13,7 +13,11 @@ enum JobTable {
     /// A running job is left alone. Returns whether a row was written.
     @discardableResult
     static func enqueue(
-        _ kind: Job.Kind, assetID: String, params: String, now: Date, _ db: any CatalogConnection
+        _ kind: Job.Kind,
+        assetID: String,
+        params: String,
+        now: Date,
+        _ db: any CatalogConnection
     ) throws -> Bool {
         let millis = ISO8601Millis.milliseconds(now)
         return try db.execute(
@@ -25,7 +29,8 @@ enum JobTable {
                 lease_expires = NULL, last_error = NULL, updated_at = excluded.updated_at
             WHERE jobs.state <> 'running'
             """,
-            [kind.rawValue, assetID, params, kind.priority, millis, millis]) > 0
+            [kind.rawValue, assetID, params, kind.priority, millis, millis]
+        ) > 0
     }
 
     /// The claim's candidate: the first queued job of `kinds` in priority order, or a running one whose lease
@@ -41,13 +46,19 @@ enum JobTable {
 
     /// Leases the next job of `kinds` to `node` until `now + lease`, counting one attempt; nil when none waits.
     static func claim(
-        kinds: [Job.Kind], node: String, now: Date, lease: Duration, _ db: any CatalogConnection
+        kinds: [Job.Kind],
+        node: String,
+        now: Date,
+        lease: Duration,
+        _ db: any CatalogConnection
     ) throws -> Job? {
         let nowMillis = ISO8601Millis.milliseconds(now)
         let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [nowMillis]
         guard
             let id = try db.fetchOne(claimCandidateSQL(kinds: kinds, dialect: db.dialect), candidateArguments)?.get(
-                0, as: Int64.self)
+                0,
+                as: Int64.self
+            )
         else { return nil }
         try db.execute(
             """
@@ -55,20 +66,27 @@ enum JobTable {
                 updated_at = ?
             WHERE id = ?
             """,
-            [node, nowMillis + lease.milliseconds, nowMillis, id])
+            [node, nowMillis + lease.milliseconds, nowMillis, id]
+        )
         return try job(id: id, db)
     }
 
     /// Renews `node`'s lease on `id`; false when the job is no longer `node`'s (cancelled, or taken over).
-    static func heartbeat(id: Int64, node: String, now: Date, lease: Duration, _ db: any CatalogConnection) throws -> Bool
-    {
+    static func heartbeat(
+        id: Int64,
+        node: String,
+        now: Date,
+        lease: Duration,
+        _ db: any CatalogConnection
+    ) throws -> Bool {
         let nowMillis = ISO8601Millis.milliseconds(now)
         return try db.execute(
             """
             UPDATE jobs SET lease_expires = ?, updated_at = ?
             WHERE id = ? AND lease_owner = ? AND state = 'running'
             """,
-            [nowMillis + lease.milliseconds, nowMillis, id, node]) > 0
+            [nowMillis + lease.milliseconds, nowMillis, id, node]
+        ) > 0
     }
 
     /// Removes `node`'s finished job `id`; false when it was no longer `node`'s.
@@ -85,7 +103,8 @@ enum JobTable {
                 updated_at = ?
             WHERE id = ?
             """,
-            [error, ISO8601Millis.milliseconds(now), id])
+            [error, ISO8601Millis.milliseconds(now), id]
+        )
     }
 
     /// Puts `node`'s running job `id` back in the queue and gives its attempt back (stopped, not crashed).
@@ -96,7 +115,8 @@ enum JobTable {
                 lease_owner = NULL, lease_expires = NULL, updated_at = ?
             WHERE id = ? AND lease_owner = ? AND state = 'running'
             """,
-            [ISO8601Millis.milliseconds(now), id, node])
+            [ISO8601Millis.milliseconds(now), id, node]
+        )
     }
 
     /// Lets the leases `node` held before it restarted lapse at once: those jobs were cut short by its death.
@@ -112,7 +132,9 @@ enum JobTable {
     /// Deletes every job of `project`'s assets; call before the records go.
     static func cancel(project: ProjectID, _ db: any CatalogConnection) throws -> Int {
         try db.execute(
-            "DELETE FROM jobs WHERE asset_id IN (SELECT id FROM assets WHERE project_id = ?)", [project.rawValue])
+            "DELETE FROM jobs WHERE asset_id IN (SELECT id FROM assets WHERE project_id = ?)",
+            [project.rawValue]
+        )
     }
 
     /// Jobs of `kinds` queued or running, on every node.
@@ -144,9 +166,16 @@ enum JobTable {
         }
         let expires: Int64? = try row.optional(7)
         return Job(
-            id: try row.get(0), kind: kind, assetID: try row.get(2), params: try row.get(3), state: state,
-            attempts: try row.get(5), leaseOwner: try row.optional(6),
-            leaseExpires: expires.map { ISO8601Millis.date(milliseconds: $0) }, lastError: try row.optional(8))
+            id: try row.get(0),
+            kind: kind,
+            assetID: try row.get(2),
+            params: try row.get(3),
+            state: state,
+            attempts: try row.get(5),
+            leaseOwner: try row.optional(6),
+            leaseExpires: expires.map { ISO8601Millis.date(milliseconds: $0) },
+            lastError: try row.optional(8)
+        )
     }
 }
 

@@ -11,7 +11,8 @@ enum PendingMoveTable {
             [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
                 move.stage, ISO8601Millis.milliseconds(move.createdAt), db.nodeID,
-            ])
+            ]
+        )
         var stored = move
         stored.id = try row?.get(0) ?? 0
         return stored
@@ -27,7 +28,8 @@ enum PendingMoveTable {
             [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
                 move.stage, ISO8601Millis.milliseconds(move.createdAt), move.id,
-            ])
+            ]
+        )
         guard changed > 0 else { throw StorageError.pendingMoveNotFound(move.id) }
     }
 

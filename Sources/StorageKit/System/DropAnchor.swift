@@ -45,7 +45,8 @@ final class DropAnchor {
             close(fd)
             guard next >= 0 else {
                 throw Failure.notInsideTheDrop(
-                    "\(String(decoding: component, as: UTF8.self)): \(String(cString: strerror(e)))")
+                    "\(String(decoding: component, as: UTF8.self)): \(String(cString: strerror(e)))"
+                )
             }
             fd = next
         }

@@ -54,7 +54,9 @@ public enum FileOps {
     /// `fstat(2)` on an open descriptor.
     public static func fstat(_ fd: Int32, path: some SyscallPath) throws -> FileStatus {
         var s = stat()
-        guard Glibc.fstat(fd, &s) == 0 else { throw StorageError.syscall("fstat", path: path.description, errno: errno) }
+        guard Glibc.fstat(fd, &s) == 0 else {
+            throw StorageError.syscall("fstat", path: path.description, errno: errno)
+        }
         return FileStatus(s)
     }
 
@@ -138,7 +140,9 @@ public enum FileOps {
             guard st.linkCount == 1 else {
                 throw StorageError(
                     code: .io,
-                    message: "cannot move \(source) to \(target): a file with \(st.linkCount) hard links is not read to copy it across filesystems")
+                    message:
+                        "cannot move \(source) to \(target): a file with \(st.linkCount) hard links is not read to copy it across filesystems"
+                )
             }
             let input = try openForReading(source)
             defer { close(input) }
@@ -157,12 +161,16 @@ public enum FileOps {
             let n = source.withCString { readlink($0, &buffer, buffer.count - 1) }
             guard n >= 0 else { throw StorageError.syscall("readlink", path: source.description, errno: errno) }
             let destination = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard symlink(destination, target) == 0 else { throw StorageError.syscall("symlink", path: target, errno: errno) }
+            guard symlink(destination, target) == 0 else {
+                throw StorageError.syscall("symlink", path: target, errno: errno)
+            }
         case .fifo:
             guard mkfifo(target, 0o640) == 0 else { throw StorageError.syscall("mkfifo", path: target, errno: errno) }
         default:
             throw StorageError(
-                code: .io, message: "cannot move \(source) to \(target): a \(st.kind) cannot cross filesystems")
+                code: .io,
+                message: "cannot move \(source) to \(target): a \(st.kind) cannot cross filesystems"
+            )
         }
         // The new entry must survive a power cut before the original name goes.
         syncDirectory(parent(target))
@@ -198,9 +206,14 @@ public enum FileOps {
     /// filesystem, e.g. `.staging`) holds the temporary file instead of the target's folder, so that it can
     /// never share a folder with a user's file.
     public static func writeAtomically(
-        _ data: [UInt8], to path: String, replace: Bool = false, durable: Bool = true, temporaryDirectory: String? = nil
+        _ data: [UInt8],
+        to path: String,
+        replace: Bool = false,
+        durable: Bool = true,
+        temporaryDirectory: String? = nil
     ) throws -> RenameResult {
-        let tmp = (temporaryDirectory ?? parent(path)) + "/" + temporaryPrefix
+        let tmp =
+            (temporaryDirectory ?? parent(path)) + "/" + temporaryPrefix
             + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd: Int32
         do {

@@ -7,7 +7,7 @@ import TestSupport
 #endif
 
 /// The control API of the real daemon, over its socket, checked against the disk.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct ControlEndToEndTests {
     @Test func uploadDeletePurgeAndStatsMatchTheDisk() async throws {
         let h = try DaemonHarness()
@@ -38,12 +38,17 @@ struct ControlEndToEndTests {
         let stats = try h.request("GET", "/projects/web/storage/stats").object()
         #expect(stats["project_id"] as? String == "web")
         let categories = try #require(stats["categories"] as? [String: [String: Any]])
-        #expect(Set(categories.keys) == ["uploads", "thumbnails", "processed", "exports", "music", "metadata", "rejected"])
+        #expect(
+            Set(categories.keys) == ["uploads", "thumbnails", "processed", "exports", "music", "metadata", "rejected"]
+        )
         for (category, usage) in categories where category != "metadata" {
             let files = h.files(in: "storage/\(category)/project_web")
             #expect(usage["file_count"] as? Int == files.count, "\(category)")
             let bytes = try files.reduce(0) { sum, name in
-                sum + ((try FileManager.default.attributesOfItem(atPath: h.storage + "/\(category)/project_web/" + name)[.size] as? Int) ?? 0)
+                sum
+                    + ((try FileManager.default.attributesOfItem(
+                        atPath: h.storage + "/\(category)/project_web/" + name
+                    )[.size] as? Int) ?? 0)
             }
             #expect(usage["bytes"] as? Int == bytes, "\(category)")
         }
@@ -52,7 +57,9 @@ struct ControlEndToEndTests {
         #expect(global["root"] as? String == h.storage)
 
         // Delete one: 204, file + thumbnail + record gone.
-        let thumb = try #require(try h.request("GET", "/projects/web/videos/\(id)").object()["thumbnail_path"] as? String)
+        let thumb = try #require(
+            try h.request("GET", "/projects/web/videos/\(id)").object()["thumbnail_path"] as? String
+        )
         #expect(try h.request("DELETE", "/projects/web/videos/\(id)").status == 204)
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/" + relative))
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/" + thumb))
@@ -65,7 +72,9 @@ struct ControlEndToEndTests {
         let before = ["uploads", "thumbnails", "processed", "rejected"].flatMap { c in
             h.files(in: "storage/\(c)/project_web").map { "storage/\(c)/project_web/" + $0 }
         }
-        let bytes = try before.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: h.root + "/" + $1)[.size] as? Int) ?? 0) }
+        let bytes = try before.reduce(0) {
+            $0 + ((try FileManager.default.attributesOfItem(atPath: h.root + "/" + $1)[.size] as? Int) ?? 0)
+        }
         let purge = try h.request("DELETE", "/projects/web/storage")
         #expect(purge.status == 200)
         let summary = try purge.object()
@@ -85,7 +94,9 @@ struct ControlEndToEndTests {
         try await h.start()
         let clip = try TestClips.mp4
         try h.drop(clip, as: "ev/big.mp4")
-        try await waitUntil("the clip is rejected as too large") { h.rejectionReason(project: "ev", name: "big.mp4") == "too_large" }
+        try await waitUntil("the clip is rejected as too large") {
+            h.rejectionReason(project: "ev", name: "big.mp4") == "too_large"
+        }
         let rejected = try h.request("GET", "/projects/ev/rejected").array()
         #expect(rejected.first?["name"] as? String == "big.mp4")
         #expect(rejected.first?["reason"] as? String == "too_large")
@@ -130,7 +141,10 @@ struct ControlEndToEndTests {
         // Damage: one stored file vanishes; an unknown media file appears in uploads/; a thumbnail is lost.
         let gone = try #require(assets[0]["relative_path"] as? String)
         #expect(unlink(h.storage + "/" + gone) == 0)
-        try FileManager.default.copyItem(atPath: try TestClips.mov, toPath: h.storage + "/uploads/project_r/stray-0123456789.mov")
+        try FileManager.default.copyItem(
+            atPath: try TestClips.mov,
+            toPath: h.storage + "/uploads/project_r/stray-0123456789.mov"
+        )
         let lostThumb = try #require(assets[1]["thumbnail_path"] as? String)
         #expect(unlink(h.storage + "/" + lostThumb) == 0)
         try await h.start()
@@ -149,7 +163,10 @@ struct ControlEndToEndTests {
         #expect(after.count == 2)
         #expect(FileManager.default.fileExists(atPath: h.storage + "/uploads/project_r/stray-0123456789.mov"))
         try await waitUntil("the lost thumbnail and the new record's thumbnail are made") {
-            try h.assets("r").allSatisfy { ($0["thumbnail_path"] as? String).map { FileManager.default.fileExists(atPath: h.storage + "/" + $0) } ?? false }
+            try h.assets("r").allSatisfy {
+                ($0["thumbnail_path"] as? String).map { FileManager.default.fileExists(atPath: h.storage + "/" + $0) }
+                    ?? false
+            }
         }
         #expect(try await h.stop() == 0)
     }
@@ -164,9 +181,11 @@ struct ControlEndToEndTests {
             try h.assets("m").count == 1 && h.rejectionReason(project: "m", name: "a.txt") != nil
         }
         let metrics = try h.request("GET", "/metrics").text
-        for name in ["ingestd_files_ingested_total", "ingestd_files_rejected_total{reason=\"extension_not_allowed\"} 1",
-                     "ingestd_files_failed_total", "ingestd_bytes_ingested_total", "ingestd_queue_depth{queue=\"ingest\"}",
-                     "ingestd_stage_duration_seconds_bucket"] {
+        for name in [
+            "ingestd_files_ingested_total", "ingestd_files_rejected_total{reason=\"extension_not_allowed\"} 1",
+            "ingestd_files_failed_total", "ingestd_bytes_ingested_total", "ingestd_queue_depth{queue=\"ingest\"}",
+            "ingestd_stage_duration_seconds_bucket",
+        ] {
             #expect(metrics.contains(name), "\(name)")
         }
         let health = try h.request("GET", "/health").object()
@@ -195,12 +214,13 @@ struct ControlEndToEndTests {
     }
 
     static func exitCode(of arguments: [String], environment: [String: String]) throws -> Int32 {
-        try Program.runBlocking(DaemonHarness.ingestctl, arguments, environment: environment, timeout: .seconds(30)).status
+        try Program.runBlocking(DaemonHarness.ingestctl, arguments, environment: environment, timeout: .seconds(30))
+            .status
     }
 }
 
 /// Free space below `MIN_FREE_BYTES`: nothing is taken, `/health` says why, and ingest resumes by itself.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct LowSpaceEndToEndTests {
     @Test func filesWaitInTheDropWhileSpaceIsShortAndResumeAfterAReload() async throws {
         let h = try DaemonHarness()

@@ -18,7 +18,8 @@ struct CrashSoakTests {
         var files: Int
         var kills: Int
         static var current: Plan {
-            ProcessInfo.processInfo.environment["INGESTD_SOAK"] == "full" ? Plan(files: 500, kills: 20) : Plan(files: 40, kills: 4)
+            ProcessInfo.processInfo.environment["INGESTD_SOAK"] == "full"
+                ? Plan(files: 500, kills: 20) : Plan(files: 40, kills: 4)
         }
     }
 
@@ -36,9 +37,12 @@ struct CrashSoakTests {
 
     @Test func nothingIsLostOrDuplicatedAcrossSIGKILLs() async throws {
         let plan = Plan.current
-        let seed = ProcessInfo.processInfo.environment["INGESTD_SOAK_SEED"].flatMap(UInt64.init)
+        let seed =
+            ProcessInfo.processInfo.environment["INGESTD_SOAK_SEED"].flatMap(UInt64.init)
             ?? UInt64.random(in: 0...UInt64(UInt32.max))
-        print("crash soak: seed \(seed), \(plan.files) files, \(plan.kills) kills (INGESTD_SOAK_SEED=\(seed) repeats it)")
+        print(
+            "crash soak: seed \(seed), \(plan.files) files, \(plan.kills) kills (INGESTD_SOAK_SEED=\(seed) repeats it)"
+        )
         var rng = SplitMix(state: seed)
         let h = try DaemonHarness(settleMS: 100, environment: ["SWIFT_BACKTRACE": "enable=no"])
         defer { h.remove() }
@@ -82,10 +86,12 @@ struct CrashSoakTests {
             let inDrop = h.files(in: "drop/soak").filter { !$0.hasPrefix(".") }
             let assets = try h.assets("soak")
             let pending = assets.filter {
-                $0["status"] as? String == "processing" || ($0["status"] as? String == "ready" && $0["thumbnail_path"] is NSNull)
+                $0["status"] as? String == "processing"
+                    || ($0["status"] as? String == "ready" && $0["thumbnail_path"] is NSNull)
             }
             return inDrop.isEmpty && pending.isEmpty
-                && assets.count + h.files(in: "storage/rejected/project_soak").filter { !$0.hasSuffix(".reason.json") }.count
+                && assets.count
+                    + h.files(in: "storage/rejected/project_soak").filter { !$0.hasSuffix(".reason.json") }.count
                     >= expected.count
         }
 
@@ -97,12 +103,17 @@ struct CrashSoakTests {
             rejectedSums[Self.sha256(data), default: 0] += 1
         }
         var readySums: [String: Int] = [:]
-        for a in assets where a["status"] as? String == "ready" { readySums[a["checksum"] as? String ?? "", default: 0] += 1 }
+        for a in assets where a["status"] as? String == "ready" {
+            readySums[a["checksum"] as? String ?? "", default: 0] += 1
+        }
         for (name, file) in expected.sorted(by: { $0.key < $1.key }) {
             let ready = readySums[file.checksum] ?? 0
             let kept = rejectedSums[file.checksum] ?? 0
             let inDrop = FileManager.default.fileExists(atPath: h.drop + "/soak/" + name) ? 1 : 0
-            #expect(ready + kept + inDrop == 1, "\(name) (bad: \(file.bad)): ready \(ready), rejected \(kept), in drop \(inDrop); seed \(seed)")
+            #expect(
+                ready + kept + inDrop == 1,
+                "\(name) (bad: \(file.bad)): ready \(ready), rejected \(kept), in drop \(inDrop); seed \(seed)"
+            )
             if file.bad { #expect(ready == 0, "\(name) is not media; seed \(seed)") }
         }
         #expect(assets.allSatisfy { $0["status"] as? String != "processing" })
@@ -115,7 +126,10 @@ struct CrashSoakTests {
         #expect(uploads?["file_count"] as? Int == stored.count)
         #expect(h.files(in: "storage/.staging").isEmpty, "stray staging files: \(h.files(in: "storage/.staging"))")
         let repair = try h.request("POST", "/repair?dry_run=1").object()
-        for key in ["records_created", "records_removed", "records_marked_failed", "thumbnails_queued", "orphan_thumbnails_removed"] {
+        for key in [
+            "records_created", "records_removed", "records_marked_failed", "thumbnails_queued",
+            "orphan_thumbnails_removed",
+        ] {
             #expect(repair[key] as? Int == 0, "repair --dry-run: \(key) = \(repair[key] ?? "nil"); seed \(seed)")
         }
         #expect(try await h.stop() == 0)

@@ -62,8 +62,13 @@ final class DaemonHarness: @unchecked Sendable {
         }
         env.merge(environment) { $1 }
         process = try ChildProcess(
-            Self.ingestd, ["--drop", drop, "--storage", storage, "--socket", socket] + extraArguments,
-            environment: env, stdout: logPath, stderr: logPath, append: true)
+            Self.ingestd,
+            ["--drop", drop, "--storage", storage, "--socket", socket] + extraArguments,
+            environment: env,
+            stdout: logPath,
+            stderr: logPath,
+            append: true
+        )
         guard waitForHealth else { return }
         try await waitUntil("the control socket answers", timeout: .seconds(20)) {
             (try? self.request("GET", "/health").status) == 200
@@ -109,18 +114,23 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     func request(_ method: String, _ path: String, body: String? = nil, maxTime: Int = 10) throws -> Response {
-        var args = ["-s", "-S", "--max-time", "\(maxTime)", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}"]
+        var args = [
+            "-s", "-S", "--max-time", "\(maxTime)", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}",
+        ]
         if let body { args += ["--data-binary", "@" + body, "-H", "Content-Type: application/octet-stream"] }
         args.append("http://localhost" + path)
         let out = try Self.run("/usr/bin/curl", args)
-        guard let newline = out.lastIndex(of: 0x0A), let status = Int(String(decoding: out[(newline + 1)...], as: UTF8.self)) else {
+        guard let newline = out.lastIndex(of: 0x0A),
+            let status = Int(String(decoding: out[(newline + 1)...], as: UTF8.self))
+        else {
             throw Failure(description: "no status from curl: \(String(decoding: out, as: UTF8.self))")
         }
         return Response(status: status, body: Data(out[..<newline]))
     }
 
     /// Runs a program, returns stdout.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> [UInt8] {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> [UInt8]
+    {
         try Program.runBlocking(executable, arguments, environment: environment, timeout: .seconds(120)).stdout
     }
 
@@ -130,7 +140,9 @@ final class DaemonHarness: @unchecked Sendable {
     func drop(_ source: String, as relative: String) throws {
         let target = drop + "/" + relative
         try FileManager.default.createDirectory(
-            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (target as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         try FileManager.default.copyItem(atPath: source, toPath: target)
     }
 
@@ -138,7 +150,9 @@ final class DaemonHarness: @unchecked Sendable {
     func drop(bytes: [UInt8], as relative: String) throws {
         let target = drop + "/" + relative
         try FileManager.default.createDirectory(
-            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: (target as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
         try Data(bytes).write(to: URL(fileURLWithPath: target))
     }
 
@@ -171,7 +185,9 @@ final class DaemonHarness: @unchecked Sendable {
 
 /// Polls `condition` every 25 ms until it holds or `timeout` passes (then records a failure with `what`).
 func waitUntil(
-    _ what: String, timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation,
+    _ what: String,
+    timeout: Duration = .seconds(15),
+    sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: @escaping () throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout

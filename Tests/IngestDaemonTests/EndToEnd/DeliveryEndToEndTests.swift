@@ -8,7 +8,7 @@ import TestSupport
 
 /// The delivery routes, `GET /projects` and `ingestctl download`/`projects` of the real daemon, checked against
 /// the stored files.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct DeliveryEndToEndTests {
     /// One request through curl: status, headers (lower-cased names) and body.
     struct Answer {
@@ -19,14 +19,27 @@ struct DeliveryEndToEndTests {
 
     /// `curlSync` on its own thread: the test does not hold one of the few cooperative threads the servers of
     /// other tests need.
-    static func curl(_ h: DaemonHarness, _ path: String, method: String = "GET", headers: [String: String] = [:]) async throws -> Answer {
+    static func curl(
+        _ h: DaemonHarness,
+        _ path: String,
+        method: String = "GET",
+        headers: [String: String] = [:]
+    ) async throws -> Answer {
         try await onThread { try curlSync(h, path, method: method, headers: headers) }
     }
 
-    static func curlSync(_ h: DaemonHarness, _ path: String, method: String = "GET", headers: [String: String] = [:]) throws -> Answer {
+    static func curlSync(
+        _ h: DaemonHarness,
+        _ path: String,
+        method: String = "GET",
+        headers: [String: String] = [:]
+    ) throws -> Answer {
         let headFile = h.root + "/curl-head-\(UUID().uuidString)"
         let bodyFile = h.root + "/curl-body-\(UUID().uuidString)"
-        defer { unlink(headFile); unlink(bodyFile) }
+        defer {
+            unlink(headFile)
+            unlink(bodyFile)
+        }
         var args = ["-s", "-S", "--max-time", "20", "--unix-socket", h.socket, "-D", headFile, "-o", bodyFile]
         args += method == "HEAD" ? ["-I"] : ["-X", method]
         for (k, v) in headers { args += ["-H", "\(k): \(v)"] }
@@ -47,8 +60,13 @@ struct DeliveryEndToEndTests {
     }
 
     static func ctl(_ h: DaemonHarness, _ args: [String], in directory: String) async throws -> Int32 {
-        try await Program.run(DaemonHarness.ingestctl, ["--socket", h.socket] + args, directory: directory, timeout: .seconds(60))
-            .status
+        try await Program.run(
+            DaemonHarness.ingestctl,
+            ["--socket", h.socket] + args,
+            directory: directory,
+            timeout: .seconds(60)
+        )
+        .status
     }
 
     @Test func droppedClipIsServedWithRangesValidatorsAndDownloads() async throws {
@@ -64,7 +82,9 @@ struct DeliveryEndToEndTests {
         try await waitUntil("the text file is rejected") { h.rejectionReason(project: "web", name: "notes.txt") != nil }
         let record = try h.assets("web")[0]
         let id = try #require(record["id"] as? String)
-        let stored = [UInt8](try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + (record["relative_path"] as! String))))
+        let stored = [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + (record["relative_path"] as! String)))
+        )
         let base = "/projects/web/videos/\(id)"
 
         // GET /projects.
@@ -99,7 +119,10 @@ struct DeliveryEndToEndTests {
         #expect(thumb.body.prefix(2) == [0xFF, 0xD8])
         let thumbTag = try #require(thumb.headers["etag"])
         #expect(try await Self.curl(h, base + "/thumbnail", headers: ["If-None-Match": thumbTag]).status == 304)
-        #expect(try await Self.curl(h, base + "/thumbnail", headers: ["Range": "bytes=0-9"]).body == Array(thumb.body.prefix(10)))
+        #expect(
+            try await Self.curl(h, base + "/thumbnail", headers: ["Range": "bytes=0-9"]).body
+                == Array(thumb.body.prefix(10))
+        )
         let unknown = try await Self.curl(h, base + "/renditions/4320p")
         #expect(unknown.status == 404 && unknown.headers["content-type"] == "application/json")
         #expect(try await Self.curl(h, "/projects/web/videos/nope/content").status == 404)
@@ -126,7 +149,8 @@ struct DeliveryEndToEndTests {
         try h.drop(try TestClips.mp4, as: "web/talk.mp4")
         try await waitUntil("the rendition and the sprite exist", timeout: .seconds(90)) {
             guard let asset = try h.assets("web").first else { return false }
-            return (asset["renditions"] as? [[String: Any]])?.isEmpty == false && asset["sprite"] as? [String: Any] != nil
+            return (asset["renditions"] as? [[String: Any]])?.isEmpty == false
+                && asset["sprite"] as? [String: Any] != nil
         }
         let asset = try h.assets("web")[0]
         let id = try #require(asset["id"] as? String)
@@ -161,7 +185,10 @@ struct DeliveryEndToEndTests {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         #expect(try await Self.ctl(h, ["download", "web", id, "--rendition", name], in: out) == 0)
         let saved = out + "/talk-\(name).mp4"
-        #expect(try Data(contentsOf: URL(fileURLWithPath: saved)) == Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + routes[0].1)))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: saved))
+                == Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + routes[0].1))
+        )
         #expect(try await h.stop() == 0)
     }
 }

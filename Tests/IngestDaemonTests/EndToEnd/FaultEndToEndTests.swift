@@ -9,7 +9,7 @@ import TestSupport
 /// Issue 10, faults: storage full on a small filesystem the test mounts (skipped with a message where it
 /// cannot mount): the daemon stays up, the file that did not fit stays in the drop, `/health` says why, nothing
 /// half-written remains, and the file is taken once space is freed.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct FaultEndToEndTests {
     @Test func aFullStorageFilesystemKeepsTheFileInTheDropUntilSpaceIsFreed() async throws {
         let h = try DaemonHarness()
@@ -37,7 +37,10 @@ struct FaultEndToEndTests {
         }
         #expect(h.process?.isRunning == true)
         #expect(FileManager.default.fileExists(atPath: h.drop + "/full/big.mp4"))
-        #expect(h.files(in: "storage/.staging").isEmpty, "half-written staging files: \(h.files(in: "storage/.staging"))")
+        #expect(
+            h.files(in: "storage/.staging").isEmpty,
+            "half-written staging files: \(h.files(in: "storage/.staging"))"
+        )
         #expect(h.files(in: "storage/uploads").isEmpty)
 
         // Space is freed: the file is taken on its next try.

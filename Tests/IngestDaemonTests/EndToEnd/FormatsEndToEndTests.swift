@@ -8,14 +8,23 @@ import Testing
 struct FormatsEndToEndTests {
     /// name → (ffmpeg output options, MIME type); inputs are 1 s of 320×240 testsrc2 and a 48 kHz sine.
     static let clips: [(name: String, options: [String], mime: String)] = [
-        ("a.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"], "video/x-matroska"),
+        (
+            "a.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+            "video/x-matroska"
+        ),
         ("b.webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"], "video/webm"),
         ("c.m4v", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "mp4"], "video/x-m4v"),
-        ("d.mts", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "mpegts", "-mpegts_m2ts_mode", "1"],
-         "video/mp2t"),
+        (
+            "d.mts",
+            ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "mpegts", "-mpegts_m2ts_mode", "1"],
+            "video/mp2t"
+        ),
         ("e.ts", ["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpegts"], "video/mp2t"),
         ("f.mpg", ["-c:v", "mpeg1video", "-c:a", "mp2", "-f", "mpeg"], "video/mpeg"),
-        ("g.3gp", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-ar", "16000", "-f", "3gp"], "video/3gpp"),
+        (
+            "g.3gp", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-ar", "16000", "-f", "3gp"],
+            "video/3gpp"
+        ),
         ("h.flv", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"], "video/x-flv"),
         ("i.wmv", ["-c:v", "wmv2", "-c:a", "wmav2"], "video/x-ms-wmv"),
     ]
@@ -24,14 +33,17 @@ struct FormatsEndToEndTests {
         let path = folder + "/" + name
         _ = try DaemonHarness.run(
             "/usr/bin/ffmpeg",
-            ["-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
-             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1"] + options + ["-shortest", path])
+            [
+                "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
+                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
+            ] + options + ["-shortest", path]
+        )
         return path
     }
 
     @Test func everyAllowedContainerBecomesReadyWithItsMimeType() async throws {
         let h = try DaemonHarness(environment: [
-            "ALLOWED_EXTENSIONS": "mp4,mov,avi,mkv,webm,m4v,3gp,mts,m2ts,ts,mpg,flv,wmv",
+            "ALLOWED_EXTENSIONS": "mp4,mov,avi,mkv,webm,m4v,3gp,mts,m2ts,ts,mpg,flv,wmv"
         ])
         defer { h.remove() }
         let folder = h.root + "/clips"
@@ -39,8 +51,13 @@ struct FormatsEndToEndTests {
         let made = try Self.clips.map { try Self.make($0.name, $0.options, in: folder) }
         // Audio with a cover picture, and a Matroska file cut short.
         let cover = try Self.make(
-            "song.mp4", ["-map", "1:a", "-map", "0:v", "-frames:v", "1", "-c:v", "png", "-disposition:v", "attached_pic",
-                         "-c:a", "aac"], in: folder)
+            "song.mp4",
+            [
+                "-map", "1:a", "-map", "0:v", "-frames:v", "1", "-c:v", "png", "-disposition:v", "attached_pic",
+                "-c:a", "aac",
+            ],
+            in: folder
+        )
         let whole = try Data(contentsOf: URL(fileURLWithPath: made[0]))
         try await h.start()
         for (clip, path) in zip(Self.clips, made) { try h.drop(path, as: "fmt/" + clip.name) }
@@ -60,7 +77,8 @@ struct FormatsEndToEndTests {
             #expect(metadata["pixel_format"] is String, "\(clip.name)")
         }
         try await waitUntil("cover art and the cut file are rejected") {
-            h.rejectionReason(project: "fmt", name: "song.mp4") != nil && h.rejectionReason(project: "fmt", name: "cut.mkv") != nil
+            h.rejectionReason(project: "fmt", name: "song.mp4") != nil
+                && h.rejectionReason(project: "fmt", name: "cut.mkv") != nil
         }
         #expect(h.rejectionReason(project: "fmt", name: "song.mp4") == "no_video")
         #expect(h.rejectionReason(project: "fmt", name: "cut.mkv") == "truncated")

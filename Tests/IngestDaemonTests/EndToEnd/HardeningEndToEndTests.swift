@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Issue 10: the failure windows found under attack, each driven from outside through the built daemon.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct HardeningEndToEndTests {
     /// Scenario 2: an upload named like an internal temporary file is refused, listed, and survives restarts.
     @Test func anUploadNamedLikeAnInternalTemporaryIsKeptAcrossRestarts() async throws {

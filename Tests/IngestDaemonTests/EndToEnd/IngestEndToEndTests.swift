@@ -79,14 +79,21 @@ struct IngestEndToEndTests {
             #expect(h.rejectionReason(project: project, name: name) == reason, "\(name)")
         }
         #expect(h.files(in: "drop").isEmpty)
-        #expect(try sha256(ofFile: h.storage + "/rejected/project_p/half.mp4") == sha256(bytes: Array(clipData.prefix(clipData.count * 6 / 10))))
+        #expect(
+            try sha256(ofFile: h.storage + "/rejected/project_p/half.mp4")
+                == sha256(bytes: Array(clipData.prefix(clipData.count * 6 / 10)))
+        )
         #expect(try String(contentsOfFile: h.storage + "/rejected/project_p/notes.txt", encoding: .utf8) == "hello")
         var st = stat()
         #expect(lstat(h.storage + "/rejected/project_p/link.mp4", &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK)
         #expect(lstat(h.storage + "/rejected/project_p/pipe.mp4", &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
         #expect(try h.request("GET", "/projects/p/videos").array().isEmpty)
         let listed = try h.request("GET", "/projects/p/rejected").array()
-        #expect(Set(listed.compactMap { $0["reason"] as? String }).isSuperset(of: ["not_media", "empty", "no_video", "truncated"]))
+        #expect(
+            Set(listed.compactMap { $0["reason"] as? String }).isSuperset(of: [
+                "not_media", "empty", "no_video", "truncated",
+            ])
+        )
         // The daemon is alive after all of it (the FIFO did not hang it).
         #expect(try h.request("GET", "/health").status == 200)
         #expect(try await h.stop() == 0)
@@ -99,10 +106,12 @@ struct IngestEndToEndTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: try TestClips.mp4))
         try FileManager.default.createDirectory(atPath: h.drop + "/slow", withIntermediateDirectories: true)
         // A writer that keeps the file open and idle for longer than SETTLE_MS (as Samba does).
-        let writer = try FileHandle(forWritingTo: {
-            FileManager.default.createFile(atPath: h.drop + "/slow/big.mp4", contents: nil)
-            return URL(fileURLWithPath: h.drop + "/slow/big.mp4")
-        }())
+        let writer = try FileHandle(
+            forWritingTo: {
+                FileManager.default.createFile(atPath: h.drop + "/slow/big.mp4", contents: nil)
+                return URL(fileURLWithPath: h.drop + "/slow/big.mp4")
+            }()
+        )
         writer.write(data.prefix(data.count / 2))
         // A download in progress under a temporary name, and a hidden file.
         try h.drop(bytes: [UInt8](data), as: "slow/movie.mp4.part")
@@ -115,7 +124,9 @@ struct IngestEndToEndTests {
         try writer.close()
         #expect(rename(h.drop + "/slow/movie.mp4.part", h.drop + "/slow/movie.mp4") == 0)
         try await waitUntil("both files are stored") { try h.assets("slow").count == 2 }
-        #expect(Set(try h.assets("slow").compactMap { $0["original_filename"] as? String }) == ["big.mp4", "movie.mp4"])
+        #expect(
+            Set(try h.assets("slow").compactMap { $0["original_filename"] as? String }) == ["big.mp4", "movie.mp4"]
+        )
         #expect(FileManager.default.fileExists(atPath: h.drop + "/slow/.hidden.mp4"))
         #expect(try await h.stop() == 0)
     }
@@ -130,7 +141,9 @@ struct IngestEndToEndTests {
             try await waitUntil("the first copy is stored") { try h.assets("dup").count == 1 }
             try h.drop(clip, as: "dup/b.mp4")
             if policy == "reject" {
-                try await waitUntil("the second copy is rejected") { h.rejectionReason(project: "dup", name: "b.mp4") != nil }
+                try await waitUntil("the second copy is rejected") {
+                    h.rejectionReason(project: "dup", name: "b.mp4") != nil
+                }
                 #expect(h.rejectionReason(project: "dup", name: "b.mp4") == "duplicate")
                 #expect(try h.assets("dup").count == 1)
             } else {
@@ -228,8 +241,11 @@ struct IngestEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         let run = try Program.runBlocking(
-            DaemonHarness.ingestd, ["--drop", h.drop, "--storage", h.storage],
-            environment: ["DUPLICATES": "maybe", "PATH": "/usr/bin:/bin"], timeout: .seconds(30))
+            DaemonHarness.ingestd,
+            ["--drop", h.drop, "--storage", h.storage],
+            environment: ["DUPLICATES": "maybe", "PATH": "/usr/bin:/bin"],
+            timeout: .seconds(30)
+        )
         let message = run.stderrText
         #expect(run.status == 78)
         #expect(message.contains("DUPLICATES=maybe"))
@@ -242,7 +258,7 @@ func sha256(bytes: [UInt8]) -> String {
 }
 
 /// Drop and storage on different filesystems: ingest copies while hashing, and rejections are still moves.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct CrossFilesystemEndToEndTests {
     @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/dev/shm")))
     func dropOnAnotherFilesystemIsIngestedAndRejectedWithNothingLeftBehind() async throws {
@@ -251,7 +267,8 @@ struct CrossFilesystemEndToEndTests {
         let drop = "/dev/shm/ingestd-e2e-drop-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: drop) }
         try FileManager.default.createDirectory(atPath: drop + "/x", withIntermediateDirectories: true)
-        var st1 = stat(), st2 = stat()
+        var st1 = stat()
+        var st2 = stat()
         stat("/dev/shm", &st1)
         stat(h.root, &st2)
         try #require(st1.st_dev != st2.st_dev, "/dev/shm is not another filesystem here")

@@ -8,14 +8,15 @@ import Glibc
 
 /// `config/nginx-ingestd.conf` with a real nginx (installed by scripts/install-deps.sh) in front of the built
 /// daemon: only its socket path and port are swapped for the test's.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct NginxEndToEndTests {
     static let nginx = "/usr/sbin/nginx"
 
     /// The repository's example config, found from this source file.
     static var exampleConfig: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config/nginx-ingestd.conf").path
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config/nginx-ingestd.conf")
+            .path
     }
 
     /// A TCP port nobody listens on right now.
@@ -76,7 +77,9 @@ struct NginxEndToEndTests {
         }
         let record = try h.assets("web")[0]
         let id = try #require(record["id"] as? String)
-        let stored = [UInt8](try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + (record["relative_path"] as! String))))
+        let stored = [UInt8](
+            try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + (record["relative_path"] as! String)))
+        )
 
         let dir = h.root + "/nginx"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -95,12 +98,17 @@ struct NginxEndToEndTests {
         @Sendable func get(_ url: String, _ extra: [String] = []) async throws -> (Int, [UInt8]) {
             // On its own thread: the servers of tests running alongside need the cooperative threads.
             let out = try await onThread {
-                try DaemonHarness.run("/usr/bin/curl", ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + extra + [url])
+                try DaemonHarness.run(
+                    "/usr/bin/curl",
+                    ["-s", "--max-time", "10", "-w", "\n%{http_code}"] + extra + [url]
+                )
             }
             let newline = out.lastIndex(of: 0x0A) ?? 0
             return (Int(String(decoding: out[(newline + 1)...], as: UTF8.self)) ?? 0, Array(out[..<newline]))
         }
-        for _ in 0..<200 where (try? await get(base + "/content").0) != 200 { try await Task.sleep(for: .milliseconds(25)) }
+        for _ in 0..<200 where (try? await get(base + "/content").0) != 200 {
+            try await Task.sleep(for: .milliseconds(25))
+        }
 
         let whole = try await get(base + "/content")
         #expect(whole.0 == 200 && whole.1 == stored)
@@ -108,7 +116,9 @@ struct NginxEndToEndTests {
         #expect(part.0 == 206 && part.1 == Array(stored[10..<20]))
         let etag = "\"\(record["checksum"] as! String)\""
         #expect(try await get(base + "/content", ["-H", "If-None-Match: \(etag)"]).0 == 304)
-        let head = try await onThread { try DaemonHarness.run("/usr/bin/curl", ["-s", "-I", "--max-time", "10", base + "/content"]) }
+        let head = try await onThread {
+            try DaemonHarness.run("/usr/bin/curl", ["-s", "-I", "--max-time", "10", base + "/content"])
+        }
         let headText = String(decoding: head, as: UTF8.self).lowercased()
         #expect(headText.contains("content-length: \(stored.count)") && headText.contains("accept-ranges: bytes"))
         let thumb = try await get(base + "/thumbnail")

@@ -144,7 +144,7 @@ struct PostgresEndToEndTests {
 }
 
 /// A bad or unreachable catalog at start: exit non-zero, and the password appears nowhere.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct CatalogURLEndToEndTests {
     @Test(arguments: ["postgres://ingest:hunter2-secret@127.0.0.1:1/media", "postgres://ingest:hunter2-secret@/"])
     func aBadCatalogStopsTheStartWithoutItsPassword(_ url: String) async throws {
@@ -167,7 +167,9 @@ enum PostgresServer {
     /// scripts/pg-test-cluster.sh in this repository.
     static var clusterScript: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/pg-test-cluster.sh")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "scripts/pg-test-cluster.sh"
+            )
             .path
     }
 
@@ -178,7 +180,9 @@ enum PostgresServer {
         let dir = String(cString: made)
         let out = try DaemonHarness.run("/bin/bash", [clusterScript, "start", dir])
         let url = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard url.hasPrefix("postgres") else { throw DaemonHarness.Failure(description: "no cluster started in \(dir)") }
+        guard url.hasPrefix("postgres") else {
+            throw DaemonHarness.Failure(description: "no cluster started in \(dir)")
+        }
         return (url, dir)
     }
 

@@ -9,8 +9,13 @@ import Glibc
 @Suite(.serialized, .timeLimit(.minutes(4)))
 struct RenditionEndToEndTests {
     /// The asset once its renditions (at least `renditions`) and its sprite (unless `sprite` is false) exist.
-    static func waitForDerived(_ h: DaemonHarness, project: String, renditions: Int = 1, sprite: Bool = true,
-                               timeout: Duration = .seconds(90)) async throws -> [String: Any] {
+    static func waitForDerived(
+        _ h: DaemonHarness,
+        project: String,
+        renditions: Int = 1,
+        sprite: Bool = true,
+        timeout: Duration = .seconds(90)
+    ) async throws -> [String: Any] {
         try await waitUntil("renditions and the sprite exist", timeout: timeout) {
             guard let asset = try h.assets(project).first else { return false }
             let made = (asset["renditions"] as? [[String: Any]])?.count ?? 0
@@ -21,7 +26,9 @@ struct RenditionEndToEndTests {
 
     static func probe(_ file: String) throws -> [String: Any] {
         let out = try DaemonHarness.run(
-            "/usr/bin/ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", file])
+            "/usr/bin/ffprobe",
+            ["-v", "error", "-show_streams", "-show_format", "-of", "json", file]
+        )
         return try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any] ?? [:]
     }
 
@@ -65,7 +72,10 @@ struct RenditionEndToEndTests {
         let imageReport = try Self.probe(image)
         #expect(Self.stream(imageReport, "video")?["width"] as? Int == columns * tileWidth)
         #expect(Self.stream(imageReport, "video")?["height"] as? Int == (count + columns - 1) / columns * tileHeight)
-        let vtt = try String(contentsOfFile: h.storage + "/" + (try #require(sprite["vtt_path"] as? String)), encoding: .utf8)
+        let vtt = try String(
+            contentsOfFile: h.storage + "/" + (try #require(sprite["vtt_path"] as? String)),
+            encoding: .utf8
+        )
         #expect(vtt.hasPrefix("WEBVTT"))
         #expect(vtt.components(separatedBy: "sprite.jpg#xywh=").count - 1 == count)
         #expect(vtt.contains("sprite.jpg#xywh=160,0,160,90"))
@@ -106,7 +116,8 @@ struct RenditionEndToEndTests {
         #expect(video["width"] as? Int == 180 && video["height"] as? Int == 320)
         #expect((video["side_data_list"] as? [Any]) == nil)
         // Purging the project removes its processed/ folder and counts its files.
-        let uploaded = h.files(in: "storage/uploads/project_tiny").count + h.files(in: "storage/thumbnails/project_tiny").count
+        let uploaded =
+            h.files(in: "storage/uploads/project_tiny").count + h.files(in: "storage/thumbnails/project_tiny").count
         let purge = try h.request("DELETE", "/projects/tiny/storage").object()
         #expect(purge["files_removed"] as? Int == uploaded + 1)
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/processed/project_tiny"))

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The daemon against real peers of the systemd protocols (no systemd runs as PID 1 here).
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct SystemdEndToEndTests {
     @Test func readyComesOnlyOnceTheSocketAnswersThenWatchdogStatusAndStopping() async throws {
         let listener = try NotifyListener()
@@ -36,8 +36,13 @@ struct SystemdEndToEndTests {
         if !paced.isEmpty {
             #expect((120.0...320.0).contains(paced[paced.count / 2]), "watchdog pace off: gaps \(gaps) ms")
         }
-        let statuses = (seen + window.map(\.message)).flatMap { $0.split(separator: "\n") }.filter { $0.hasPrefix("STATUS=") }
-        #expect(statuses.contains { $0.contains("ingested") && $0.contains("queues") }, "no STATUS= line with figures: \(statuses)")
+        let statuses = (seen + window.map(\.message)).flatMap { $0.split(separator: "\n") }.filter {
+            $0.hasPrefix("STATUS=")
+        }
+        #expect(
+            statuses.contains { $0.contains("ingested") && $0.contains("queues") },
+            "no STATUS= line with figures: \(statuses)"
+        )
         kill(h.process!.pid, SIGTERM)
         let after = await listener.collect(for: .seconds(2))
         #expect(after.contains { $0.message.split(separator: "\n").contains("STOPPING=1") })
@@ -53,7 +58,9 @@ struct SystemdEndToEndTests {
         try await h.start(extraArguments: ["--config", config])
         let clips = try TestClips.distinctMP4s(3, into: h.root + "/clips")
         try h.drop(clips[0], as: "w/first.mp4")
-        try await waitUntil("the first thumbnail exists") { try h.assets("w").first?["thumbnail_path"] as? String != nil }
+        try await waitUntil("the first thumbnail exists") {
+            try h.assets("w").first?["thumbnail_path"] as? String != nil
+        }
 
         try "THUMBNAIL_WIDTH=160\n".write(toFile: config, atomically: true, encoding: .utf8)
         kill(h.process!.pid, SIGHUP)
@@ -89,10 +96,17 @@ struct SystemdEndToEndTests {
         let pid = try spawn(
             "/usr/bin/systemd-socket-activate",
             ["-l", socket, "-E", "MIN_FREE_BYTES=0", DaemonHarness.ingestd, "--drop", h.drop, "--storage", h.storage],
-            log: h.logPath)
-        defer { kill(pid, SIGKILL); _ = waitExit(pid) }
+            log: h.logPath
+        )
+        defer {
+            kill(pid, SIGKILL)
+            _ = waitExit(pid)
+        }
         try await waitUntil("the activation socket exists") { FileManager.default.fileExists(atPath: socket) }
-        let out = try DaemonHarness.run("/usr/bin/curl", ["-s", "--max-time", "10", "--unix-socket", socket, "http://localhost/health"])
+        let out = try DaemonHarness.run(
+            "/usr/bin/curl",
+            ["-s", "--max-time", "10", "--unix-socket", socket, "http://localhost/health"]
+        )
         let health = try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any]
         #expect(health?["status"] as? String == "ok")
         // The daemon did not bind a socket of its own.
@@ -110,7 +124,7 @@ struct SystemdEndToEndTests {
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard rc == 0 else { throw DaemonHarness.Failure(description: "posix_spawn \(path): \(rc)") }
@@ -148,7 +162,9 @@ struct SystemdEndToEndTests {
 
     static func jpegWidth(_ path: String) throws -> Int {
         let out = try DaemonHarness.run(
-            "/usr/bin/ffprobe", ["-v", "error", "-show_entries", "stream=width", "-of", "csv=p=0", path])
+            "/usr/bin/ffprobe",
+            ["-v", "error", "-show_entries", "stream=width", "-of", "csv=p=0", path]
+        )
         return Int(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 }

@@ -15,33 +15,109 @@ enum TestClips {
     private static let lock = NSLock()
 
     /// 1 s 320×180 h264 + AAC in MP4.
-    static var mp4: String { get throws { try make("clip.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]) } }
+    static var mp4: String {
+        get throws {
+            try make(
+                "clip.mp4",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                ]
+            )
+        }
+    }
 
     /// 1 s 1280×720 h264 in MOV.
-    static var mov: String { get throws { try make("clip.mov", ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]) } }
+    static var mov: String {
+        get throws {
+            try make(
+                "clip.mov",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p",
+                ]
+            )
+        }
+    }
 
     /// 1 s 1280×720 h264 + AAC in MOV.
-    static var movWithAudio: String { get throws { try make("clip-audio.mov", ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]) } }
+    static var movWithAudio: String {
+        get throws {
+            try make(
+                "clip-audio.mov",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=1", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=1", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                ]
+            )
+        }
+    }
 
     /// 12 s 640×360 h264 + AAC in MP4: long enough to stop the daemon in the middle of its rendition.
-    static var long360p: String { get throws { try make("long-360p.mp4", ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=12", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=12", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"]) } }
+    static var long360p: String {
+        get throws {
+            try make(
+                "long-360p.mp4",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=12", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=12", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+                ]
+            )
+        }
+    }
 
     /// 1 s 320×180 h264 whose display matrix turns it 90° clockwise (a phone's portrait clip).
     static var rotatedMP4: String {
         get throws {
-            let plain = try make("plain-rot.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+            let plain = try make(
+                "plain-rot.mp4",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p",
+                ]
+            )
             return try make("rotated.mp4", ["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=270"])
         }
     }
 
     /// 1 s 320×240 MJPEG in AVI.
-    static var avi: String { get throws { try make("clip.avi", ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-q:v", "5"]) } }
+    static var avi: String {
+        get throws {
+            try make(
+                "clip.avi",
+                [
+                    "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-c:v", "mjpeg", "-pix_fmt",
+                    "yuvj420p", "-q:v", "5",
+                ]
+            )
+        }
+    }
 
     /// 2 s 320×180 h264 in MP4 with the index first (`+faststart`), one keyframe.
-    static var faststartMP4: String { get throws { try make("faststart.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"]) } }
+    static var faststartMP4: String {
+        get throws {
+            try make(
+                "faststart.mp4",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+                ]
+            )
+        }
+    }
 
     /// AAC only, in MP4.
-    static var audioOnly: String { get throws { try make("audio.mp4", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:a", "aac"]) } }
+    static var audioOnly: String {
+        get throws {
+            try make(
+                "audio.mp4",
+                ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1", "-c:a", "aac"]
+            )
+        }
+    }
 
     private static func make(_ name: String, _ arguments: [String]) throws -> String {
         lock.lock()
@@ -50,7 +126,8 @@ enum TestClips {
         if FileManager.default.fileExists(atPath: path) { return path }
         let run = try Program.runBlocking(
             "/usr/bin/ffmpeg",
-            ["-nostdin", "-y", "-loglevel", "error"] + arguments + [path + ".tmp." + (name as NSString).pathExtension])
+            ["-nostdin", "-y", "-loglevel", "error"] + arguments + [path + ".tmp." + (name as NSString).pathExtension]
+        )
         guard run.status == 0 else { throw Failure(description: "ffmpeg could not make \(name): \(run.stderrText)") }
         try FileManager.default.moveItem(atPath: path + ".tmp." + (name as NSString).pathExtension, toPath: path)
         return path

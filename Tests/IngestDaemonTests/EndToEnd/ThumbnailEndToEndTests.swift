@@ -7,7 +7,7 @@ import Glibc
 
 /// The thumbnail queue's source of truth is the catalog: what is missing at start-up is made, and a file
 /// whose decoder killed the daemon twice is marked failed instead of starting a crash loop.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct ThumbnailEndToEndTests {
     @Test func restartRequeuesMissingThumbnailsAndStopsAfterTwoDecoderCrashes() async throws {
         let h = try DaemonHarness()
@@ -28,8 +28,10 @@ struct ThumbnailEndToEndTests {
         let aThumb = try #require(a["thumbnail_path"] as? String)
         #expect(unlink(h.storage + "/" + aThumb) == 0)
         try Self.sql(
-            h, "UPDATE assets SET thumbnail_path = NULL WHERE id = '\(a["id"]!)';"
-                + "UPDATE assets SET thumbnail_path = NULL, thumbnail_attempts = 2 WHERE id = '\(b["id"]!)';")
+            h,
+            "UPDATE assets SET thumbnail_path = NULL WHERE id = '\(a["id"]!)';"
+                + "UPDATE assets SET thumbnail_path = NULL, thumbnail_attempts = 2 WHERE id = '\(b["id"]!)';"
+        )
 
         try await h.start()
         try await waitUntil("a's thumbnail is made again and b is failed") {
@@ -68,6 +70,9 @@ struct ThumbnailEndToEndTests {
     /// Runs SQL on the stopped daemon's catalog with Python's sqlite3 module.
     static func sql(_ h: DaemonHarness, _ statements: String) throws {
         let script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"
-        _ = try DaemonHarness.run("/usr/bin/python3", ["-c", script, h.storage + "/metadata/catalog.sqlite", statements])
+        _ = try DaemonHarness.run(
+            "/usr/bin/python3",
+            ["-c", script, h.storage + "/metadata/catalog.sqlite", statements]
+        )
     }
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import IngestDaemon
 
 /// Issue 10, scenario 3: a notice for an item that is in progress is not lost.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct WorkQueueTests {
     @Test func aNoticeWhileInProgressIsHandedOutAgainAfterward() async throws {
         let queue = WorkQueue<String>()

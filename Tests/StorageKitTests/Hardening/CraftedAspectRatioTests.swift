@@ -9,8 +9,10 @@ struct CraftedAspectRatioTests {
     /// A valid `width`×`height` H.264 MP4 whose `pasp` box is rewritten to `h:v`, as an attacker would.
     static func clip(width: Int, height: Int, pasp h: UInt32, _ v: UInt32, clips: ClipFactory) throws -> String {
         let path = try clips.make(
-            "pasp-\(h)-\(v).mp4", video: "testsrc=size=\(width)x\(height):rate=5:duration=1",
-            options: ["-vf", "setsar=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+            "pasp-\(h)-\(v).mp4",
+            video: "testsrc=size=\(width)x\(height):rate=5:duration=1",
+            options: ["-vf", "setsar=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+        )
         var data = try Data(contentsOf: URL(fileURLWithPath: path))
         let box = try #require(data.range(of: Data("pasp".utf8)))
         for (i, value) in [h, v].enumerated() {

@@ -11,14 +11,17 @@ import Glibc
 #endif
 
 /// Issue 10, scenarios 5–9: the ingest pipeline's failure windows, forced through ``IngestHooks``.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct IngestorHardeningTests {
     typealias Bench = IngestorTests.Bench
 
     static func ingestor(_ b: Bench, _ hooks: IngestHooks) -> Ingestor {
         Ingestor(
-            layout: b.layout, catalog: b.catalog, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-            hooks: hooks)
+            layout: b.layout,
+            catalog: b.catalog,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            hooks: hooks
+        )
     }
 
     /// Scenario 6: the name is swapped for a symlink between open and rename; nothing but the file held open
@@ -34,7 +37,10 @@ struct IngestorHardeningTests {
             symlink(outside, path.description)
         }
         let outcome = Self.ingestor(b, hooks).ingestDropped(
-            source: RawPath(source), project: ProjectID(exactly: "demo"), config: b.config)
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
         if case .stored = outcome { Issue.record("a swapped name was stored: \(outcome)") }
         #expect(b.uploads().isEmpty)
         #expect(b.staging.isEmpty)
@@ -61,7 +67,10 @@ struct IngestorHardeningTests {
             rename(incoming, path.description)
         }
         let outcome = Self.ingestor(b, hooks).ingestDropped(
-            source: RawPath(source), project: ProjectID(exactly: "demo"), config: b.config)
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
         _ = try IngestorTests.stored(outcome)
         #expect(try Checksums.bytes(source) == next)
         #expect(try b.catalog.pendingMoves().isEmpty)
@@ -76,7 +85,10 @@ struct IngestorHardeningTests {
         var hooks = IngestHooks()
         hooks.afterStaging = { _ in throw StorageError(code: .io, message: "simulated failure") }
         let outcome = Self.ingestor(b, hooks).ingestDropped(
-            source: RawPath(source), project: ProjectID(exactly: "demo"), config: b.config)
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
         guard case .failed = outcome else {
             Issue.record("expected .failed, got \(outcome)")
             return
@@ -97,14 +109,30 @@ struct IngestorHardeningTests {
         let relative = "uploads/project_demo/up-0123456789.mp4"
         let now = ISO8601Millis.now()
         let asset = Asset(
-            id: "a1", projectID: "demo", filename: "up-0123456789.mp4", originalFilename: "up.mp4",
-            relativePath: relative, checksum: try Checksums.sha256(file: staged), sizeBytes: 1, mimeType: "video/mp4",
-            status: .processing, metadata: nil, createdAt: now, updatedAt: now)
+            id: "a1",
+            projectID: "demo",
+            filename: "up-0123456789.mp4",
+            originalFilename: "up.mp4",
+            relativePath: relative,
+            checksum: try Checksums.sha256(file: staged),
+            sizeBytes: 1,
+            mimeType: "video/mp4",
+            status: .processing,
+            metadata: nil,
+            createdAt: now,
+            updatedAt: now
+        )
         try b.catalog.write { tx in try tx.insert(asset) }
         _ = try b.catalog.addPendingMove(
             PendingMove(
-                assetID: "a1", projectID: "demo", sourcePath: "", stagingPath: staged, targetRelativePath: relative,
-                stage: "placing"))
+                assetID: "a1",
+                projectID: "demo",
+                sourcePath: "",
+                stagingPath: staged,
+                targetRelativePath: relative,
+                stage: "placing"
+            )
+        )
         let summary = try b.ingestor.recover()
         #expect(summary.quarantined.isEmpty)
         #expect(b.uploads() == ["up-0123456789.mp4"])
@@ -124,9 +152,23 @@ struct IngestorHardeningTests {
         try writeFile(fine, patternBytes(20))
         try writeFile(b.drop + "/gone", patternBytes(1))
         _ = try b.catalog.addPendingMove(
-            PendingMove(assetID: "b1", projectID: "demo", sourcePath: b.drop + "/gone/a.mp4", stagingPath: blocked, stage: "staged"))
+            PendingMove(
+                assetID: "b1",
+                projectID: "demo",
+                sourcePath: b.drop + "/gone/a.mp4",
+                stagingPath: blocked,
+                stage: "staged"
+            )
+        )
         _ = try b.catalog.addPendingMove(
-            PendingMove(assetID: "b2", projectID: "demo", sourcePath: b.drop + "/demo/b.mp4", stagingPath: fine, stage: "staged"))
+            PendingMove(
+                assetID: "b2",
+                projectID: "demo",
+                sourcePath: b.drop + "/demo/b.mp4",
+                stagingPath: fine,
+                stage: "staged"
+            )
+        )
         let summary = try b.ingestor.recover(dropRoot: RawPath(b.drop))
         #expect(summary.quarantined.count == 1)
         #expect(summary.returnedToDrop == 1)
@@ -144,7 +186,14 @@ struct IngestorHardeningTests {
         let folder = RawPath(Array((b.drop + "/demo/").utf8) + [0x66, 0xFF, 0x6F])
         let source = folder.appending(Array("a.mp4".utf8))
         _ = try b.catalog.addPendingMove(
-            PendingMove(assetID: "c1", projectID: "demo", sourcePath: PathCoding.encode(source), stagingPath: staged, stage: "staged"))
+            PendingMove(
+                assetID: "c1",
+                projectID: "demo",
+                sourcePath: PathCoding.encode(source),
+                stagingPath: staged,
+                stage: "staged"
+            )
+        )
         let summary = try b.ingestor.recover()
         #expect(summary.returnedToDrop == 1)
         #expect(summary.quarantined.isEmpty)
@@ -174,7 +223,7 @@ struct IngestorHardeningTests {
 }
 
 /// Issue 10, scenario 4: a folder of the drop swapped for a symlink after a file was noticed.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct DropAnchorTests {
     @Test func aFolderSwappedForASymlinkCannotReachOutsideTheDrop() throws {
         var b = try IngestorTests.Bench()
@@ -209,12 +258,18 @@ struct DropAnchorTests {
         let bytes = patternBytes(100)
         let text = try writeFile(b.drop + "/demo/deep/notes.txt", bytes)
         try IngestorTests.expectRejected(
-            b.ingest(text, project: "demo"), b, reason: .extensionNotAllowed, name: "notes.txt", source: text, bytes: bytes)
+            b.ingest(text, project: "demo"),
+            b,
+            reason: .extensionNotAllowed,
+            name: "notes.txt",
+            source: text,
+            bytes: bytes
+        )
     }
 }
 
 /// Issue 10, scenario 10: the duplicate rule is decided inside the record's write transaction.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct DuplicateRaceTests {
     @Test func twoIdenticalFilesAtOnceAreStoredOnce() throws {
         let b = try IngestorTests.Bench()
@@ -230,12 +285,19 @@ struct DuplicateRaceTests {
         hooks.beforeRecord = { _ in
             inner.withLock { outcome in
                 if outcome == nil {
-                    outcome = plain.ingestDropped(source: RawPath(second), project: ProjectID(exactly: "demo"), config: config)
+                    outcome = plain.ingestDropped(
+                        source: RawPath(second),
+                        project: ProjectID(exactly: "demo"),
+                        config: config
+                    )
                 }
             }
         }
         let outcome = IngestorHardeningTests.ingestor(b, hooks).ingestDropped(
-            source: RawPath(first), project: ProjectID(exactly: "demo"), config: b.config)
+            source: RawPath(first),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
         let stored = try IngestorTests.stored(try #require(inner.withLock { $0 }))
         #expect(stored.originalFilename == "b.mp4")
         guard case .rejected(let rejection, _, _) = outcome else {
@@ -250,7 +312,7 @@ struct DuplicateRaceTests {
 }
 
 /// Issue 10, scenario 10: an asset created while repair runs is not taken for an orphan.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct RepairSnapshotTests {
     @Test func anAssetCreatedAfterRepairsSnapshotKeepsItsThumbnailAndGetsNoSecondRecord() throws {
         let b = try IngestorTests.Bench()
@@ -258,7 +320,10 @@ struct RepairSnapshotTests {
         let late = Fixture.asset(project: "demo", size: 4)
         let thumbnail = "thumbnails/project_demo/" + ThumbnailNaming.name(forStored: late.filename)
         let summary = try Repair.run(
-            layout: b.layout, catalog: b.catalog, dryRun: false, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            layout: b.layout,
+            catalog: b.catalog,
+            dryRun: false,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
             config: nil,
             afterSnapshot: {
                 // An ingest lands between repair's first look at the records and its walk of the disk.
@@ -267,7 +332,8 @@ struct RepairSnapshotTests {
                 try b.catalog.insert(asset)
                 try writeFile(try b.layout.absolute(asset.relativePath), [1, 2, 3, 4])
                 try writeFile(try b.layout.absolute(thumbnail), [0xFF, 0xD8, 0xFF, 0xD9])
-            })
+            }
+        )
         #expect(summary.recordsCreated == 0)
         #expect(summary.orphanThumbnailsRemoved == 0)
         #expect(fileKind(try b.layout.absolute(thumbnail)) == "file")

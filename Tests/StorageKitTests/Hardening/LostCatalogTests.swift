@@ -40,7 +40,7 @@ final class LosableBackend: CatalogBackend {
 
 /// A catalog lost in the middle of an ingest: the journal says where the file is, so the failed ingest waits
 /// for the catalog and then settles its entry — it never leaves the file in `.staging/` while the daemon runs.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct LostCatalogTests {
     @Test func aFileStagedWhenTheCatalogIsLostGoesBackToTheDropOnceItReturns() throws {
         let b = try IngestorTests.Bench()
@@ -56,9 +56,16 @@ struct LostCatalogTests {
             throw StorageError(code: .catalogUnavailable, message: "catalog test: write: server lost")
         }
         let ingestor = Ingestor(
-            layout: b.layout, catalog: catalog, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-            hooks: hooks)
-        let outcome = ingestor.ingestDropped(source: RawPath(source), project: ProjectID(exactly: "demo"), config: b.config)
+            layout: b.layout,
+            catalog: catalog,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            hooks: hooks
+        )
+        let outcome = ingestor.ingestDropped(
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
         guard case .failed = outcome else {
             Issue.record("expected .failed, got \(outcome)")
             return

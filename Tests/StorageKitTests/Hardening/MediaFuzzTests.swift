@@ -17,17 +17,24 @@ import Glibc
 struct MediaFuzzTests {
     @Test func mutatedClipsNeverCrashOrHang() throws {
         let cases = ProcessInfo.processInfo.environment["INGESTD_FUZZ_CASES"].flatMap(Int.init) ?? 120
-        let seed = ProcessInfo.processInfo.environment["INGESTD_FUZZ_SEED"].flatMap(UInt64.init)
+        let seed =
+            ProcessInfo.processInfo.environment["INGESTD_FUZZ_SEED"].flatMap(UInt64.init)
             ?? UInt64.random(in: 0...UInt64(UInt32.max))
         print("media fuzz: seed \(seed), \(cases) cases (INGESTD_FUZZ_SEED=\(seed) repeats it)")
         let clips = try ClipFactory()
         defer { clips.remove() }
         let seedPaths = [
             try clips.h264WithAudio("a.mp4"),
-            try clips.make("b.mov", video: "testsrc2=size=64x48:rate=10:duration=1",
-                           options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]),
-            try clips.make("c.avi", video: "testsrc=size=64x48:rate=10:duration=1",
-                           options: ["-c:v", "mjpeg", "-pix_fmt", "yuvj420p"]),
+            try clips.make(
+                "b.mov",
+                video: "testsrc2=size=64x48:rate=10:duration=1",
+                options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+            ),
+            try clips.make(
+                "c.avi",
+                video: "testsrc=size=64x48:rate=10:duration=1",
+                options: ["-c:v", "mjpeg", "-pix_fmt", "yuvj420p"]
+            ),
             try CraftedAspectRatioTests.clip(width: 16, height: 64, pasp: 1, 3, clips: clips),
         ]
         let seeds = try seedPaths.map { (path: $0, bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: $0)))) }
@@ -61,7 +68,11 @@ struct MediaFuzzTests {
             }
             let start = ContinuousClock.now
             do {
-                _ = try renderer.render(path: path, durationHint: probe.metadata.durationSeconds, timeLimit: .seconds(10))
+                _ = try renderer.render(
+                    path: path,
+                    durationHint: probe.metadata.durationSeconds,
+                    timeLimit: .seconds(10)
+                )
                 outcomes["thumbnail", default: 0] += 1
             } catch {
                 outcomes["thumbnail failed: \(error.kind.rawValue)", default: 0] += 1
@@ -86,13 +97,16 @@ struct MediaFuzzTests {
             out.removeLast(Int.random(in: 1..<out.count, using: &rng))
         case 2:  // a box size made absurd (0, tiny, or huge)
             if let at = Self.boxOffsets(out).randomElement(using: &rng) {
-                let value: UInt32 = [0, 1, 7, 0xFFFF_FFFF, 0x7FFF_FFFF, UInt32(out.count * 2)].randomElement(using: &rng)!
+                let value: UInt32 = [0, 1, 7, 0xFFFF_FFFF, 0x7FFF_FFFF, UInt32(out.count * 2)].randomElement(
+                    using: &rng
+                )!
                 Self.put(value, at: at, in: &out)
             }
         case 3:  // two boxes swapped
             let boxes = Self.boxOffsets(out)
             if boxes.count >= 2 {
-                let a = boxes.randomElement(using: &rng)!, b = boxes.randomElement(using: &rng)!
+                let a = boxes.randomElement(using: &rng)!
+                let b = boxes.randomElement(using: &rng)!
                 for k in 4..<8 { out.swapAt(a + k, b + k) }
             }
         case 4:  // absurd numbers after a known field (dimensions, pasp, timescale, durations)
@@ -101,7 +115,9 @@ struct MediaFuzzTests {
                 for _ in 0..<3 {
                     let offset = at + 4 + 4 * Int.random(in: 0..<8, using: &rng)
                     guard offset + 4 <= out.count else { continue }
-                    let value: UInt32 = [0, 1, 0x7FFF, 0x8000_0000, 0xFFFF_FFFF, 32767, 65535].randomElement(using: &rng)!
+                    let value: UInt32 = [0, 1, 0x7FFF, 0x8000_0000, 0xFFFF_FFFF, 32767, 65535].randomElement(
+                        using: &rng
+                    )!
                     Self.put(value, at: offset, in: &out)
                 }
             }
@@ -124,7 +140,9 @@ struct MediaFuzzTests {
         var i = 0
         while i + 8 <= bytes.count, out.count < 200 {
             let tag = bytes[(i + 4)..<(i + 8)]
-            if tag.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x20 }) { out.append(i) }
+            if tag.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x20 }) {
+                out.append(i)
+            }
             i += 1
         }
         return out

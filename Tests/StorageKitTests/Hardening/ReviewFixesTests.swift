@@ -11,14 +11,19 @@ import Glibc
 struct ReviewFixesTests {
     /// Item 9: an upload that fails for an unexpected reason is told in the upload's name, never by the
     /// staging path.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func anUploadFailureNamesTheUploadNotTheStagingFile() throws {
         let b = try IngestorTests.Bench()
         defer { b.remove() }
         let staged = b.layout.stagingPath + "/.upload-missing.tmp"
         let outcome = b.ingestor.ingestUpload(
-            staged: staged, originalFilename: "My Clip.mp4", project: Fixture.demo, size: 100,
-            checksum: String(repeating: "ab", count: 32), config: b.config)
+            staged: staged,
+            originalFilename: "My Clip.mp4",
+            project: Fixture.demo,
+            size: 100,
+            checksum: String(repeating: "ab", count: 32),
+            config: b.config
+        )
         guard case .failed(let text) = outcome else {
             Issue.record("expected a failure, got \(outcome)")
             return
@@ -29,7 +34,7 @@ struct ReviewFixesTests {
     }
 
     /// Item 7: a `processing` record that cannot be checked does not stop start-up; the others are recovered.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func aProcessingRecordThatCannotBeCheckedDoesNotStopRecovery() throws {
         let b = try IngestorTests.Bench()
         defer { b.remove() }
@@ -67,8 +72,11 @@ struct ReviewFixesTests {
         defer { b.dir.remove() }
         let source = try writeFile(b.dir.path + "/drop/demo/x.reason.json", Array("{}".utf8))
         let name = try b.store.reject(
-            path: source, as: "x.reason.json", project: Fixture.demo,
-            rejection: RejectedStoreTests.rejection(original: "x.reason.json"))
+            path: source,
+            as: "x.reason.json",
+            project: Fixture.demo,
+            rejection: RejectedStoreTests.rejection(original: "x.reason.json")
+        )
         #expect(name == "x.reason-1.json")
         #expect(listing(b.folder) == ["x.reason-1.json", "x.reason-1.json.reason.json"])
         let listed = try b.store.list(project: Fixture.demo)

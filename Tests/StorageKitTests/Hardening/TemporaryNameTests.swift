@@ -24,8 +24,17 @@ struct TemporaryNameTests {
         try Data("x".utf8).write(to: URL(fileURLWithPath: source))
         let store = RejectedStore(layout: bench.layout)
         let rejection = Rejection(reason: .extensionNotAllowed, detail: "d", originalFilename: "x.txt")
-        #expect(try store.reject(path: RawPath(source), as: "x.txt", project: ProjectID(exactly: "p")!, rejection: rejection) == "x.txt")
-        let names = try FileManager.default.contentsOfDirectory(atPath: bench.layout.categoryPath(.rejected) + "/project_p")
+        #expect(
+            try store.reject(
+                path: RawPath(source),
+                as: "x.txt",
+                project: ProjectID(exactly: "p")!,
+                rejection: rejection
+            ) == "x.txt"
+        )
+        let names = try FileManager.default.contentsOfDirectory(
+            atPath: bench.layout.categoryPath(.rejected) + "/project_p"
+        )
         #expect(Set(names) == ["x.txt", "x.txt.reason.json"])
     }
 

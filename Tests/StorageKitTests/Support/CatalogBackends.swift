@@ -21,8 +21,11 @@ enum TestBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sqlite: return try Catalog.inMemory(nodeID: nodeID)
         case .postgres:
             return try Catalog.open(
-                url: try PostgresTestServer.freshDatabase(), layout: StorageLayout(root: "/nonexistent"),
-                nodeID: nodeID, poolSize: 4)
+                url: try PostgresTestServer.freshDatabase(),
+                layout: StorageLayout(root: "/nonexistent"),
+                nodeID: nodeID,
+                poolSize: 4
+            )
         }
     }
 }
@@ -36,13 +39,17 @@ enum PostgresTestServer {
             FileHandle.standardError.write(
                 Data(
                     "note: INGESTD_TEST_POSTGRES_URL is not set: PostgreSQL catalog tests are skipped (scripts/pg-test-cluster.sh starts a server)\n"
-                        .utf8))
+                        .utf8
+                )
+            )
         }
         return value
     }()
 
     private static let admin: Result<Catalog, any Error>? = url.map { url in
-        Result { try Catalog.open(url: url, layout: StorageLayout(root: "/nonexistent"), nodeID: "test-admin", poolSize: 2) }
+        Result {
+            try Catalog.open(url: url, layout: StorageLayout(root: "/nonexistent"), nodeID: "test-admin", poolSize: 2)
+        }
     }
 
     /// Creates a database of its own and returns its URL.

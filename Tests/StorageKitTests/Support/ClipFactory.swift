@@ -26,7 +26,9 @@ struct ClipFactory {
     @discardableResult
     static func ffmpeg(_ arguments: [String]) throws -> Data {
         let run = try Program.runBlocking(
-            "/usr/bin/ffmpeg", ["-nostdin", "-y", "-hide_banner", "-loglevel", "error"] + arguments)
+            "/usr/bin/ffmpeg",
+            ["-nostdin", "-y", "-hide_banner", "-loglevel", "error"] + arguments
+        )
         guard run.status == 0 else {
             throw Failure(description: "ffmpeg \(arguments.joined(separator: " ")) failed: " + run.stderrText)
         }
@@ -47,24 +49,34 @@ struct ClipFactory {
     /// 2 s of 320×180 testsrc2 at 25 fps in h264, with 48 kHz stereo AAC.
     func h264WithAudio(_ name: String = "clip.mp4") throws -> String {
         try make(
-            name, video: "testsrc2=size=320x180:rate=25:duration=2",
+            name,
+            video: "testsrc2=size=320x180:rate=25:duration=2",
             audio: "sine=frequency=440:sample_rate=48000:duration=2",
-            options: ["-ac", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                      "-shortest"])
+            options: [
+                "-ac", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                "-shortest",
+            ]
+        )
     }
 
     /// 2 s of 320×180 h264 without audio in MP4, whatever `name` ends in; `extraFilters` are appended to the
     /// lavfi source (e.g. `,setsar=2`).
     func h264VideoOnly(_ name: String = "video-only.mp4", extraFilters: String = "") throws -> String {
         try make(
-            name, video: "testsrc2=size=320x180:rate=25:duration=2" + extraFilters,
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "mp4"])
+            name,
+            video: "testsrc2=size=320x180:rate=25:duration=2" + extraFilters,
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "mp4"]
+        )
     }
 
     /// 2 s of a 48 kHz mono sine in AAC, no video.
     func audioOnly(_ name: String = "audio-only.mp4") throws -> String {
-        try make(name, video: nil, audio: "sine=frequency=440:sample_rate=48000:duration=2",
-                 options: ["-c:a", "aac"])
+        try make(
+            name,
+            video: nil,
+            audio: "sine=frequency=440:sample_rate=48000:duration=2",
+            options: ["-c:a", "aac"]
+        )
     }
 
     /// 1 s of 320×240 testsrc in AVI with `codec` (`mjpeg` or `mpeg4`), whatever `name` ends in.
@@ -84,9 +96,11 @@ struct ClipFactory {
     /// copy, hence the remux.
     func rotated(_ name: String, clockwise: Int) throws -> String {
         let plain = try make(
-            "plain-\(name)", video: "color=c=0x606060:size=320x180:rate=25:duration=1,"
+            "plain-\(name)",
+            video: "color=c=0x606060:size=320x180:rate=25:duration=1,"
                 + "drawbox=x=0:y=0:w=40:h=ih:color=white:t=fill",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+        )
         try Self.ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=\((360 - clockwise) % 360)", path(name)])
         return path(name)
     }
@@ -94,9 +108,11 @@ struct ClipFactory {
     /// 3 s of h264 whose first 1.2 s (40 %) are black and the rest testsrc2; one keyframe at the start.
     func blackThenBright(_ name: String = "black-then-bright.mp4") throws -> String {
         try make(
-            name, video: "testsrc2=size=320x180:rate=25:duration=3,"
+            name,
+            video: "testsrc2=size=320x180:rate=25:duration=3,"
                 + "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='lt(t,1.2)'",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "250"])
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "250"]
+        )
     }
 
     /// `count` random bytes named `name`.
@@ -126,8 +142,10 @@ struct ClipFactory {
     /// libavformat probes it happily, but no frame decodes.
     func corruptedVideoPayload(_ name: String = "corrupt.mp4") throws -> String {
         let good = try make(
-            "good-\(name)", video: "testsrc2=size=320x180:rate=25:duration=2",
-            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            "good-\(name)",
+            video: "testsrc2=size=320x180:rate=25:duration=2",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
+        )
         var data = try Data(contentsOf: URL(fileURLWithPath: good))
         guard let range = data.range(of: Data("mdat".utf8)) else {
             throw Failure(description: "no mdat box in \(good)")
@@ -151,7 +169,8 @@ struct ClipFactory {
     static func probeSize(_ file: String) throws -> (width: Int, height: Int) {
         let run = try Program.runBlocking(
             "/usr/bin/ffprobe",
-            ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", file])
+            ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", file]
+        )
         let fields = run.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: ",").compactMap { Int($0) }
         guard fields.count == 2 else { throw Failure(description: "ffprobe gave no size for \(file)") }

@@ -8,8 +8,12 @@ struct FFprobeReport {
 
     init(_ file: String) throws {
         let data = Data(
-            try Program.runBlocking("/usr/bin/ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", file])
-                .stdout)
+            try Program.runBlocking(
+                "/usr/bin/ffprobe",
+                ["-v", "error", "-show_streams", "-show_format", "-of", "json", file]
+            )
+            .stdout
+        )
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         streams = object["streams"] as? [[String: Any]] ?? []
         format = object["format"] as? [String: Any] ?? [:]

@@ -13,8 +13,10 @@ struct FFprobeFacts {
     init(_ path: String) throws {
         let data = Data(
             try Program.runBlocking(
-                "/usr/bin/ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
-            ).stdout)
+                "/usr/bin/ffprobe",
+                ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
+            ).stdout
+        )
         let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         let format = root["format"] as? [String: Any] ?? [:]
         formatName = format["format_name"] as? String ?? ""
@@ -36,7 +38,8 @@ struct FFprobeFacts {
     var channels: Int? { audio?["channels"] as? Int }
 
     /// Decodes a JPEG (or any picture) to packed RGB with the ffmpeg CLI.
-    static func rgb(ofPicture bytes: [UInt8], in directory: String) throws -> (pixels: [UInt8], width: Int, height: Int) {
+    static func rgb(ofPicture bytes: [UInt8], in directory: String) throws -> (pixels: [UInt8], width: Int, height: Int)
+    {
         let file = directory + "/picture-\(UUID().uuidString).jpg"
         try Data(bytes).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }

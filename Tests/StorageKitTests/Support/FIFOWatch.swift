@@ -77,7 +77,9 @@ func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8]
 @discardableResult
 func writeFile(_ path: String, _ bytes: [UInt8]) throws -> String {
     try FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        atPath: (path as NSString).deletingLastPathComponent,
+        withIntermediateDirectories: true
+    )
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     return path
 }

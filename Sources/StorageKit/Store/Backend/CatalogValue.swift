@@ -78,8 +78,10 @@ struct CatalogRow: Sendable {
     func get<T: CatalogDecodable>(_ index: Int, as type: T.Type = T.self) throws -> T {
         guard index < values.count, let value = T.decode(values[index]) else {
             throw StorageError.invalidValue(
-                "catalog column \(index)", index < values.count ? "\(values[index])" : "(missing)",
-                "expected \(T.self)")
+                "catalog column \(index)",
+                index < values.count ? "\(values[index])" : "(missing)",
+                "expected \(T.self)"
+            )
         }
         return value
     }

@@ -30,15 +30,28 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
         var configuration: PostgresConnection.Configuration
         if let socket = target.socketPath {
             configuration = .init(
-                unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+                unixSocketPath: socket,
+                username: target.user,
+                password: target.password,
+                database: target.database
+            )
         } else {
             configuration = .init(
-                host: target.host ?? "localhost", port: target.port, username: target.user,
-                password: target.password, database: target.database, tls: try Self.tls(target.sslMode))
+                host: target.host ?? "localhost",
+                port: target.port,
+                username: target.user,
+                password: target.password,
+                database: target.database,
+                tls: try Self.tls(target.sslMode)
+            )
         }
         configuration.options.connectTimeout = .seconds(5)
         pool = PostgresConnectionPool(
-            configuration: configuration, eventLoopGroup: group, size: poolSize, logger: logger)
+            configuration: configuration,
+            eventLoopGroup: group,
+            size: poolSize,
+            logger: logger
+        )
         do {
             // A first statement fails fast when the server cannot be reached (a write would wait for it).
             try read("connect", nodeID: "") { try $0.execute("SELECT 1", []) }
@@ -166,8 +179,11 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
     private func setReason(_ text: String?) {
         state.lock()
         if reason != text {
-            if let text { logger.error("catalog unreachable", metadata: ["reason": "\(text)"]) }
-            else if reason != nil { logger.notice("catalog reachable again", metadata: ["catalog": "\(location)"]) }
+            if let text {
+                logger.error("catalog unreachable", metadata: ["reason": "\(text)"])
+            } else if reason != nil {
+                logger.notice("catalog reachable again", metadata: ["catalog": "\(location)"])
+            }
         }
         reason = text
         state.unlock()

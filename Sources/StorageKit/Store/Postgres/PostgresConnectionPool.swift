@@ -17,7 +17,8 @@ final class PostgresConnectionPool: @unchecked Sendable {
     private var nextID = 0
     private var closed = false
 
-    init(configuration: PostgresConnection.Configuration, eventLoopGroup: any EventLoopGroup, size: Int, logger: Logger) {
+    init(configuration: PostgresConnection.Configuration, eventLoopGroup: any EventLoopGroup, size: Int, logger: Logger)
+    {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.size = max(1, size)
@@ -62,7 +63,10 @@ final class PostgresConnectionPool: @unchecked Sendable {
     /// Opens one connection outside the pool (for `LISTEN`, or a session advisory lock).
     func connect(id: Int) throws -> PostgresConnection {
         try PostgresConnection.connect(
-            on: eventLoopGroup.next(), configuration: configuration, id: id, logger: logger
+            on: eventLoopGroup.next(),
+            configuration: configuration,
+            id: id,
+            logger: logger
         ).wait()
     }
 

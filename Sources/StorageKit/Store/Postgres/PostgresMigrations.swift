@@ -125,13 +125,16 @@ enum PostgresMigrations {
     static func migrate(_ db: any CatalogConnection) throws {
         try db.execute("SELECT pg_advisory_xact_lock(?)", [lockKey])
         try db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", [])
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            []
+        )
         let applied = Set(try db.fetch("SELECT name FROM schema_migrations", []).map { try $0.get(0, as: String.self) })
         for step in steps where !applied.contains(step.name) {
             for statement in step.statements { try db.execute(statement, []) }
             try db.execute(
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                [step.name, ISO8601Millis.milliseconds(ISO8601Millis.now())])
+                [step.name, ISO8601Millis.milliseconds(ISO8601Millis.now())]
+            )
         }
     }
 }

@@ -38,7 +38,10 @@ struct PostgresSQLConnection: CatalogConnection {
         let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
         connection.query(query, logger: logger).cascade(to: answer)
         let deadline = connection.eventLoop.scheduleTask(in: Self.queryDeadline) {
-            logger.warning("a catalog statement got no answer in time; closing its connection", metadata: ["sql": "\(sql.prefix(80))"])
+            logger.warning(
+                "a catalog statement got no answer in time; closing its connection",
+                metadata: ["sql": "\(sql.prefix(80))"]
+            )
             answer.fail(ChannelError.connectTimeout(Self.queryDeadline))
             connection.closeInBackground()
         }

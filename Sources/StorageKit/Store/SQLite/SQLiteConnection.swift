@@ -42,7 +42,8 @@ struct SQLiteConnection: CatalogConnection {
                 case .real(let d): d
                 case .text(let s): s
                 }
-            })
+            }
+        )
     }
 
     static func value(_ value: DatabaseValue) -> CatalogValue {
