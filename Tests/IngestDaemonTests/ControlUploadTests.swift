@@ -60,6 +60,27 @@ struct ControlUploadTests {
         #expect(status == 201)
     }
 
+    /// A client that sends its whole body without waiting (no `Expect: 100-continue`) still reads the refusal:
+    /// the server reads on and throws away what is still coming before it closes, instead of cutting the
+    /// client off with a broken pipe.
+    @Test func aRefusedUploadsBodyIsReadBeforeTheConnectionCloses() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        let size = 4 << 20
+        let answer = try await onThread { () -> (Int, String?) in
+            let c = try RawClient(path: t.socket)
+            try c.send(
+                "POST /projects/demo/videos?filename=talk.mkv HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n"
+            )
+            // Far more than a Unix socket buffers: these writes fail with EPIPE if the server has closed.
+            let chunk = [UInt8](repeating: 7, count: 64 << 10)
+            for _ in 0..<(size / chunk.count) { try c.send(chunk) }
+            let r = try c.readResponse()
+            return (r.status, r.object["error"] as? String)
+        }
+        #expect(answer.0 == 415 && answer.1 == "extension_not_allowed")
+    }
+
     @Test func refusalsBeforeTheBody() async throws {
         let t = try await TestServer.start(maxSize: 1000)
         defer { Task { await t.stop() } }

@@ -180,8 +180,10 @@ struct ControlConnectionHandler: Sendable {
         } catch {
             let apiError = ControlAPIError(mapping: error)
             logger.notice("control upload to \(project) refused: \(apiError)")
-            // The body may be partly unread: answer and close.
+            // The body may be partly unread: answer, read on what the client is still sending (so that it is not
+            // cut off by a broken pipe before it reads the answer), then close.
             try await send(.error(apiError, close: true), to: outbound, for: head, keepAlive: false)
+            await Self.discardRest(of: &parts, upTo: Self.lingerBytes)
             return false
         }
         let response: ControlResponse
@@ -259,6 +261,22 @@ struct ControlConnectionHandler: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Most bytes of a refused upload read and thrown away before the connection closes.
+    static let lingerBytes = 16 << 20
+
+    /// Reads and throws away the rest of a request's body, at most `limit` bytes (the idle timeout ends a
+    /// client that stops sending).
+    static func discardRest(
+        of parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        upTo limit: Int
+    ) async {
+        var seen = 0
+        while seen <= limit, let part = try? await parts.next() {
+            guard case .body(let buffer) = part else { return }
+            seen += buffer.readableBytes
+        }
+    }
 
     /// Reads and discards a small request body; answers 413 and returns `false` when it is too large.
     private func drainBody(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What start-up recovery did.
 public struct RecoverySummary: Sendable, Equatable {
@@ -79,6 +80,8 @@ extension Ingestor {
     /// file is never left in `.staging/` while the daemon runs. A stop meanwhile (the catalog closed) leaves
     /// the entry to the next start's recovery.
     func rollBack(assetID: String) -> Asset? {
+        // Without a journal entry the file never left the drop (or an upload's staging): nothing to wait for.
+        let mayHaveEntry = journalled.withLock { $0.contains(assetID) }
         while true {
             do {
                 guard let move = try catalog.pendingMoves().first(where: { $0.assetID == assetID }) else { return nil }
@@ -91,7 +94,9 @@ extension Ingestor {
                     quarantine(move, because: error, into: &summary)
                 }
                 return summary.finished.first
-            } catch let error as StorageError where error.code == .catalogUnavailable && !catalog.isClosed {
+            } catch let error as StorageError
+                where error.code == .catalogUnavailable && mayHaveEntry && !catalog.isClosed
+            {
                 Self.waitForCatalog()
             } catch {
                 logger.error(
@@ -101,6 +106,18 @@ extension Ingestor {
                 return nil
             }
         }
+    }
+
+    /// Writes `move` to the journal and remembers that this ingest has an entry.
+    func journal(_ move: PendingMove) throws -> PendingMove {
+        let written = try catalog.addPendingMove(move)
+        journalled.withLock { _ = $0.insert(move.assetID) }
+        return written
+    }
+
+    /// Forgets the ingest of `assetID` once it has ended, whatever its outcome.
+    func forget(_ assetID: String) {
+        journalled.withLock { _ = $0.remove(assetID) }
     }
 
     /// The pause between two looks at a lost catalog.

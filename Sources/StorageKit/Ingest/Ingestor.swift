@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Takes one complete candidate from the drop (or a staged upload) through validation, hashing, probing and
 /// placement, keeping the crash-safety journal (`pending_moves`) so that a SIGKILL at any instant leaves the
@@ -15,6 +16,9 @@ public final class Ingestor: Sendable {
     let hashObserver: @Sendable (Duration, Int64) -> Void
     /// Seams where tests force the interleavings an attacker or a crash would (nothing in production).
     let hooks: IngestHooks
+    /// Assets of ingests in progress whose journal entry was written: only those can leave a file that a
+    /// failure must put back, so only those wait for a lost catalog (see `rollBack`).
+    let journalled = Mutex<Set<String>>([])
 
     public convenience init(
         layout: StorageLayout,
@@ -42,7 +46,7 @@ public final class Ingestor: Sendable {
 
     /// Hashes `fd` in one pass (copying to `output` when given) with a buffer sized for the file, and reports
     /// the time taken.
-    private func hashOnce(fd: Int32, size: Int64, copyTo output: Int32? = nil) throws -> StreamingHasher.Digest {
+    func hashOnce(fd: Int32, size: Int64, copyTo output: Int32? = nil) throws -> StreamingHasher.Digest {
         let start = ContinuousClock.now
         let bufferSize = Int(min(Int64(1 << 20), max(Int64(64 << 10), size)))
         let digest = try StreamingHasher(bufferSize: bufferSize).hash(fd: fd, copyTo: output)
@@ -70,6 +74,7 @@ public final class Ingestor: Sendable {
     /// file is rejected as `invalid_project` under `DEFAULT_PROJECT`).
     public func ingestDropped(source: RawPath, project: ProjectID?, config: IngestConfiguration) -> IngestOutcome {
         let assetID = UUID().uuidString.lowercased()
+        defer { forget(assetID) }
         do {
             return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, config: config)
         } catch {
@@ -161,7 +166,7 @@ public final class Ingestor: Sendable {
 
         hooks.afterOpen(source)
         let staging = layout.stagingPath + "/" + assetID + "." + ext
-        var move = try catalog.addPendingMove(
+        var move = try journal(
             PendingMove(
                 id: 0,
                 assetID: assetID,
@@ -256,7 +261,7 @@ public final class Ingestor: Sendable {
 
     /// Removes the copied source if its name still holds that file; a file renamed onto the name meanwhile
     /// stays (it is a new candidate).
-    private func removeCopiedSource(_ source: CopiedSource?) throws {
+    func removeCopiedSource(_ source: CopiedSource?) throws {
         guard let source else { return }
         hooks.beforeSourceRemoval(source.path)
         if case .kept(let at) = try FileOps.removeIfSame(source.path, identity: source.identity) {
@@ -267,233 +272,4 @@ public final class Ingestor: Sendable {
         }
     }
 
-    /// Ingests a file an HTTP client uploaded into staging (already hashed while it streamed in).
-    public func ingestUpload(
-        staged: String,
-        originalFilename: String,
-        project: ProjectID,
-        size: Int64,
-        checksum: String,
-        config: IngestConfiguration
-    ) -> IngestOutcome {
-        let assetID = UUID().uuidString.lowercased()
-        do {
-            let move = try catalog.addPendingMove(
-                PendingMove(
-                    id: 0,
-                    assetID: assetID,
-                    projectID: project.rawValue,
-                    sourcePath: "",
-                    stagingPath: staged,
-                    targetRelativePath: nil,
-                    stage: Stage.upload,
-                    createdAt: ISO8601Millis.now()
-                )
-            )
-            if size == 0 {
-                return try rejectStaged(staged, .empty, "the upload is empty", originalFilename, project, move)
-            }
-            if config.projectQuotaBytes > 0 {
-                let used = try catalog.uploadBytes(project: project)
-                if used + size > config.projectQuotaBytes {
-                    return try rejectStaged(
-                        staged,
-                        .quotaExceeded,
-                        "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)",
-                        originalFilename,
-                        project,
-                        move
-                    )
-                }
-            }
-            let fd = try FileOps.openForReading(staged)
-            defer { close(fd) }
-            return try finish(
-                staged: staged,
-                fd: fd,
-                originalFilename: originalFilename,
-                project: project,
-                size: size,
-                checksum: checksum,
-                move: move,
-                copiedFrom: nil,
-                config: config,
-                displayName: originalFilename
-            )
-        } catch {
-            logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
-            if let finished = rollBack(assetID: assetID) { return .stored(finished) }
-            return .failed(UserWording.failure(error, file: originalFilename))
-        }
-    }
-
-    // MARK: - Shared tail: validate content, name, record, place
-
-    private func finish(
-        staged: String,
-        fd: Int32,
-        originalFilename: String,
-        project: ProjectID,
-        size: Int64,
-        checksum: String,
-        move: PendingMove,
-        copiedFrom source: CopiedSource?,
-        config: IngestConfiguration,
-        displayName: String
-    ) throws -> IngestOutcome {
-        let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
-        func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
-            let outcome = try rejectStaged(staged, reason, detail, originalFilename, project, move)
-            try removeCopiedSource(source)
-            return outcome
-        }
-
-        switch ContainerCheck.check(fd: fd, size: size, ext: ext) {
-        case .ok: break
-        case .truncated(let detail): return try reject(.truncated, detail)
-        case .notMedia(let detail): return try reject(.notMedia, detail)
-        }
-        let probe: ProbeResult
-        do {
-            probe = try MediaProbe.probe(path: staged, displayName: displayName)
-        } catch {
-            switch error.kind {
-            case .noVideo: return try reject(.noVideo, error.detail)
-            case .truncated: return try reject(.truncated, error.detail)
-            default: return try reject(.notMedia, error.detail)
-            }
-        }
-        guard probe.hasVideo else { return try reject(.noVideo, "the container holds no video stream") }
-        guard MediaProbe.formatMatchesExtension(formatName: probe.formatName, ext: ext) else {
-            return try reject(.notMedia, "the content is \(probe.formatName), not what .\(ext) promises")
-        }
-        if config.duplicates == .reject, let existing = try catalog.existing(project: project, checksum: checksum) {
-            return try reject(
-                .duplicate,
-                "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
-            )
-        }
-
-        let folder = layout.projectPath(.uploads, project)
-        try FileOps.makeDirectories(folder)
-        let now = ISO8601Millis.now()
-        var name = StoredName(
-            project: project,
-            originalFilename: originalFilename,
-            timestamp: Int64(now.timeIntervalSince1970 * 1000)
-        )
-        var asset = Asset(
-            id: move.assetID,
-            projectID: project.rawValue,
-            filename: "",
-            originalFilename: originalFilename,
-            relativePath: "",
-            checksum: checksum,
-            sizeBytes: size,
-            mimeType: MediaProbe.mimeType(forExtension: ext) ?? "application/octet-stream",
-            status: .processing,
-            metadata: probe.metadata,
-            createdAt: now,
-            updatedAt: now
-        )
-        var placingMove = move
-        placingMove.stage = source == nil ? Stage.placing : Stage.placedCopy
-        var inserted = false
-        for _ in 0..<10_000 {
-            let relative = try layout.relativePath(.uploads, project, name.filename)
-            if try FileOps.lstat(try layout.absolute(relative)) != nil {
-                name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
-                continue
-            }
-            asset.filename = name.filename
-            asset.relativePath = relative
-            placingMove.targetRelativePath = relative
-            hooks.beforeRecord(checksum)
-            do {
-                try catalog.write { tx in
-                    if inserted {
-                        try tx.update(asset)
-                    } else {
-                        // The catalog decides, for every node at once: the duplicate and quota checks above were
-                        // early answers; these, under the project's lock, are the ones that count.
-                        try tx.lockProject(project)
-                        try Self.admit(asset, to: project, tx, config: config)
-                        try tx.insert(asset)
-                    }
-                    try tx.updatePendingMove(placingMove)
-                }
-                inserted = true
-            } catch let refusal as AdmissionRefusal {
-                return try reject(refusal.reason, refusal.detail)
-            } catch let error as StorageError where error.code == .conflict {
-                name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
-                continue
-            }
-            switch try FileOps.renameNoReplace(staged, try layout.absolute(relative)) {
-            case .renamed:
-                FileOps.syncDirectory(folder)
-                try removeCopiedSource(source)
-                asset.status = .ready
-                asset.updatedAt = ISO8601Millis.now()
-                try catalog.write { tx in
-                    try tx.update(asset)
-                    try tx.removePendingMove(id: move.id)
-                    _ = try tx.appendEvent(.ingested(asset))
-                }
-                return .stored(asset)
-            case .targetExists:
-                name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
-                continue
-            case .sourceMissing, .crossDevice:
-                throw StorageError(code: .io, message: "staged file \(staged) could not be placed at \(relative)")
-            }
-        }
-        throw StorageError(code: .conflict, message: "no free stored name for \(originalFilename) in \(folder)")
-    }
-
-    /// A file the catalog refuses at insert time.
-    struct AdmissionRefusal: Error {
-        let reason: RejectionReason
-        let detail: String
-    }
-
-    /// The duplicate rule and the quota, checked inside the inserting transaction.
-    static func admit(
-        _ asset: Asset,
-        to project: ProjectID,
-        _ tx: CatalogTransaction,
-        config: IngestConfiguration
-    ) throws {
-        if config.duplicates == .reject, let existing = try tx.existing(project: project, checksum: asset.checksum) {
-            throw AdmissionRefusal(
-                reason: .duplicate,
-                detail: "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
-            )
-        }
-        if config.projectQuotaBytes > 0 {
-            let used = try tx.uploadBytes(project: project)
-            let (total, overflow) = used.addingReportingOverflow(asset.sizeBytes)
-            if overflow || total > config.projectQuotaBytes {
-                throw AdmissionRefusal(
-                    reason: .quotaExceeded,
-                    detail:
-                        "project \(project) holds \(used) bytes; this file's \(asset.sizeBytes) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)"
-                )
-            }
-        }
-    }
-
-    private func rejectStaged(
-        _ staged: String,
-        _ reason: RejectionReason,
-        _ detail: String,
-        _ originalFilename: String,
-        _ project: ProjectID,
-        _ move: PendingMove
-    ) throws -> IngestOutcome {
-        let r = Rejection(reason: reason, detail: detail, originalFilename: originalFilename)
-        let storedAs = try rejected.reject(path: staged, as: originalFilename, project: project, rejection: r)
-        try catalog.removePendingMove(id: move.id)
-        return .rejected(r, project: project, storedAs: storedAs)
-    }
 }

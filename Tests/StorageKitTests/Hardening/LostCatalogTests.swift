@@ -76,4 +76,34 @@ struct LostCatalogTests {
         #expect(try catalog.pendingMoves().isEmpty)
         #expect(try catalog.allAssets().isEmpty)
     }
+
+    /// Lost before anything was journalled: the file never left the drop, so the ingest fails at once (it is
+    /// tried again later) instead of waiting for the server.
+    @Test func aCatalogLostBeforeTheJournalEntryFailsAtOnceAndLeavesTheFile() throws {
+        let b = try IngestorTests.Bench()
+        defer { b.remove() }
+        let backend = LosableBackend(b.catalog.backend)
+        backend.lostCalls.withLock { $0 = 1_000 }
+        let catalog = Catalog(backend: backend, nodeID: b.catalog.nodeID)
+        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/a.mp4")
+        let bytes = try Checksums.bytes(source)
+        let ingestor = Ingestor(
+            layout: b.layout,
+            catalog: catalog,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        )
+        let start = ContinuousClock.now
+        let outcome = ingestor.ingestDropped(
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
+        guard case .failed = outcome else {
+            Issue.record("expected .failed, got \(outcome)")
+            return
+        }
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(try Checksums.bytes(source) == bytes)
+        #expect(b.staging.isEmpty)
+    }
 }

@@ -1,0 +1,135 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The control socket's file: stale-socket detection before binding, mode and group after.
+enum ControlSocketFile {
+    /// Makes `path` bindable: creates its parent directory (0755) if missing; removes a stale socket nobody
+    /// listens on; throws for a live socket or any other kind of file (left untouched).
+    static func prepare(path: String, logger: Logger) throws(ControlServerError) {
+        guard !path.isEmpty, path.utf8.count <= 107 else {
+            throw ControlServerError("control socket path \(String(reflecting: path)) must be 1 to 107 bytes")
+        }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]))
+        }
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            let e = errno
+            if e == ENOENT { return }
+            throw ControlServerError("cannot inspect the control socket path \(path): \(String(cString: strerror(e)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ControlServerError(
+                "\(path) exists and is not a socket (it is \(kind(of: st.st_mode))); refusing to replace it: "
+                    + "remove it or set CONTROL_SOCKET to another path"
+            )
+        }
+        switch probe(path) {
+        case .refused:
+            guard unlink(path) == 0 || errno == ENOENT else {
+                let e = errno
+                throw ControlServerError(
+                    "cannot remove the stale control socket \(path): \(String(cString: strerror(e)))"
+                )
+            }
+            logger.notice("removed stale control socket \(path) (nobody was listening on it)")
+        case .listening:
+            throw ControlServerError(
+                "another ingestd is running on \(path): a process accepts connections on that socket; "
+                    + "stop it first or set CONTROL_SOCKET to another path"
+            )
+        case .failed(let e):
+            throw ControlServerError("cannot check whether \(path) is in use: connect: \(String(cString: strerror(e)))")
+        }
+    }
+
+    /// Applies `mode` and `gid` to the bound socket; returns its device and inode.
+    static func applyOwnership(
+        path: String,
+        mode: UInt32,
+        gid: UInt32?
+    ) throws(ControlServerError) -> (dev: UInt64, ino: UInt64)? {
+        // chmod right after bind: the SO_PEERCRED check covers the instant before it.
+        guard chmod(path, mode_t(mode)) == 0 else {
+            let e = errno
+            throw ControlServerError("chmod \(String(mode, radix: 8)) \(path): \(String(cString: strerror(e)))")
+        }
+        if let gid {
+            guard chown(path, uid_t.max, gid) == 0 else {
+                let e = errno
+                throw ControlServerError(
+                    "chown :\(gid) \(path) (CONTROL_SOCKET_GROUP): \(String(cString: strerror(e)))"
+                )
+            }
+        }
+        return inode(of: path)
+    }
+
+    /// Device and inode of `path` (not following a symlink).
+    static func inode(of path: String) -> (dev: UInt64, ino: UInt64)? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
+    enum Probe: Equatable {
+        case refused
+        case listening
+        case failed(Int32)
+    }
+
+    /// Tries to connect to the socket at `path`.
+    static func probe(_ path: String) -> Probe {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failed(errno) }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if rc == 0 { return .listening }
+        let e = errno
+        switch e {
+        case ECONNREFUSED: return .refused
+        case EAGAIN: return .listening  // listening, its backlog is full
+        default: return .failed(e)
+        }
+    }
+
+    private static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
+        case S_IFDIR: return "a directory"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR, S_IFBLK: return "a device"
+        default: return "not a socket"
+        }
+    }
+
+    private static func makeDirectories(_ path: String) throws(ControlServerError) {
+        var st = stat()
+        if stat(path, &st) == 0 { return }
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                let e = errno
+                throw ControlServerError(
+                    "cannot create the control socket's directory \(current): \(String(cString: strerror(e)))"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+
+extension Ingestor {
+    /// Ingests a file an HTTP client uploaded into staging (already hashed while it streamed in).
+    public func ingestUpload(
+        staged: String,
+        originalFilename: String,
+        project: ProjectID,
+        size: Int64,
+        checksum: String,
+        config: IngestConfiguration
+    ) -> IngestOutcome {
+        let assetID = UUID().uuidString.lowercased()
+        defer { forget(assetID) }
+        do {
+            let move = try journal(
+                PendingMove(
+                    id: 0,
+                    assetID: assetID,
+                    projectID: project.rawValue,
+                    sourcePath: "",
+                    stagingPath: staged,
+                    targetRelativePath: nil,
+                    stage: Stage.upload,
+                    createdAt: ISO8601Millis.now()
+                )
+            )
+            if size == 0 {
+                return try rejectStaged(staged, .empty, "the upload is empty", originalFilename, project, move)
+            }
+            if config.projectQuotaBytes > 0 {
+                let used = try catalog.uploadBytes(project: project)
+                if used + size > config.projectQuotaBytes {
+                    return try rejectStaged(
+                        staged,
+                        .quotaExceeded,
+                        "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)",
+                        originalFilename,
+                        project,
+                        move
+                    )
+                }
+            }
+            let fd = try FileOps.openForReading(staged)
+            defer { close(fd) }
+            return try finish(
+                staged: staged,
+                fd: fd,
+                originalFilename: originalFilename,
+                project: project,
+                size: size,
+                checksum: checksum,
+                move: move,
+                copiedFrom: nil,
+                config: config,
+                displayName: originalFilename
+            )
+        } catch {
+            logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
+            if let finished = rollBack(assetID: assetID) { return .stored(finished) }
+            return .failed(UserWording.failure(error, file: originalFilename))
+        }
+    }
+}
