@@ -219,6 +219,16 @@ extension Daemon: ControlBackend {
     )
         async throws -> UploadOutcome
     {
+        // With the catalog known to be lost, the upload would wait for it (a write waits up to 5 minutes): answer
+        // 503 at once instead; the client still has its file and tries again (nothing was acknowledged).
+        if let reason = context.catalog.unavailableReason {
+            unlink(stagedFile)
+            throw ControlAPIError(
+                status: .serviceUnavailable,
+                error: "catalog_unavailable",
+                detail: reason + "; nothing was stored, try again once the catalog is back"
+            )
+        }
         let config = context.config.current
         let ingestor = context.ingestor
         let outcome = try await context.blocking.run {

@@ -110,6 +110,33 @@ struct PostgresEndToEndTests {
         #expect(try await b.stop() == 0)
     }
 
+    /// An upload while the catalog is lost is refused at once with 503 (it would otherwise wait for the server),
+    /// and nothing of it stays in storage.
+    @Test func anUploadWhileTheCatalogIsLostGets503AtOnce() async throws {
+        let (url, clusterDir) = try PostgresServer.startPrivateCluster()
+        defer { PostgresServer.stopPrivateCluster(clusterDir) }
+        let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "uploads"])
+        defer { h.remove() }
+        try await h.start()
+        try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
+        try await waitUntil("health says degraded") {
+            (try h.request("GET", "/health").object()["status"] as? String) == "degraded"
+        }
+        let start = ContinuousClock.now
+        let answer = try h.request(
+            "POST",
+            "/projects/up/videos?filename=clip.mp4",
+            body: try TestClips.mp4,
+            maxTime: 30
+        )
+        #expect(answer.status == 503, "\(answer.text)")
+        #expect(try answer.object()["error"] as? String == "catalog_unavailable")
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(h.files(in: "storage/.staging").isEmpty)
+        #expect(h.files(in: "storage/uploads").isEmpty)
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func aServerLostMidBurstLosesNothing() async throws {
         // A server of its own: stopping the shared one would fail every other test using it meanwhile.
         let (url, clusterDir) = try PostgresServer.startPrivateCluster()
