@@ -111,10 +111,14 @@ final class NotifyListener: @unchecked Sendable {
     }
 
     /// Every datagram that arrives within `window`, with its arrival time.
-    func receiveAll(for window: Duration) -> [(message: String, at: ContinuousClock.Instant)] {
+    /// With `last`: stops early once a datagram equals it (included).
+    func receiveAll(
+        for window: Duration,
+        until last: String? = nil
+    ) -> [(message: String, at: ContinuousClock.Instant)] {
         let end = ContinuousClock.now + window
         var messages: [(String, ContinuousClock.Instant)] = []
-        while case let left = end - ContinuousClock.now, left > .zero {
+        while case let left = end - ContinuousClock.now, left > .zero, last == nil || messages.last?.0 != last {
             guard let message = self.receive(timeout: left) else { break }
             messages.append((message, ContinuousClock.now))
         }
@@ -125,15 +129,7 @@ final class NotifyListener: @unchecked Sendable {
     /// its own: how long a storm of calls takes depends on the machine's load, the end of what it sends does not.
     func collect(until last: String, timeout: Duration) async -> [(message: String, at: ContinuousClock.Instant)] {
         await withCheckedContinuation { continuation in
-            Thread {
-                let end = ContinuousClock.now + timeout
-                var messages: [(String, ContinuousClock.Instant)] = []
-                while case let left = end - ContinuousClock.now, left > .zero, messages.last?.0 != last {
-                    guard let message = self.receive(timeout: left) else { break }
-                    messages.append((message, ContinuousClock.now))
-                }
-                continuation.resume(returning: messages)
-            }.start()
+            Thread { continuation.resume(returning: self.receiveAll(for: timeout, until: last)) }.start()
         }
     }
 

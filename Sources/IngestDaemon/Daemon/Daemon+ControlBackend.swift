@@ -220,13 +220,11 @@ extension Daemon: ControlBackend {
         async throws -> UploadOutcome
     {
         // With the catalog known to be lost, the upload would wait for it (a write waits up to 5 minutes): answer
-        // 503 at once instead; the client still has its file and tries again (nothing was acknowledged).
+        // 503 at once instead (the handler removes the staged bytes); nothing was acknowledged, the client retries.
         if let reason = context.catalog.unavailableReason {
-            unlink(stagedFile)
-            throw ControlAPIError(
-                status: .serviceUnavailable,
-                error: "catalog_unavailable",
-                detail: reason + "; nothing was stored, try again once the catalog is back"
+            throw StorageError(
+                code: .catalogUnavailable,
+                message: reason + "; nothing was stored, try again once the catalog is back"
             )
         }
         let config = context.config.current

@@ -42,68 +42,67 @@ final class LosableBackend: CatalogBackend {
 /// for the catalog and then settles its entry — it never leaves the file in `.staging/` while the daemon runs.
 @Suite(.timeLimit(.minutes(3)))
 struct LostCatalogTests {
+    /// A bench whose catalog can be lost, a clip in its drop, and an ingestor with `hooks` on that catalog.
+    struct Setup {
+        let bench: IngestorTests.Bench
+        let backend: LosableBackend
+        let catalog: Catalog
+        let source: String
+        let bytes: [UInt8]
+
+        init() throws {
+            bench = try IngestorTests.Bench()
+            backend = LosableBackend(bench.catalog.backend)
+            catalog = Catalog(backend: backend, nodeID: bench.catalog.nodeID)
+            source = try bench.put(try bench.clips.h264VideoOnly(), at: "demo/a.mp4")
+            bytes = try Checksums.bytes(source)
+        }
+
+        /// Ingests the clip; records an issue unless it failed.
+        func ingest(hooks: IngestHooks = IngestHooks()) {
+            let ingestor = Ingestor(
+                layout: bench.layout,
+                catalog: catalog,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+                hooks: hooks
+            )
+            let outcome = ingestor.ingestDropped(
+                source: RawPath(source),
+                project: ProjectID(exactly: "demo"),
+                config: bench.config
+            )
+            if case .failed = outcome { return }
+            Issue.record("expected .failed, got \(outcome)")
+        }
+    }
+
     @Test func aFileStagedWhenTheCatalogIsLostGoesBackToTheDropOnceItReturns() throws {
-        let b = try IngestorTests.Bench()
-        defer { b.remove() }
-        let backend = LosableBackend(b.catalog.backend)
-        let catalog = Catalog(backend: backend, nodeID: b.catalog.nodeID)
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/a.mp4")
-        let bytes = try Checksums.bytes(source)
+        let s = try Setup()
+        defer { s.bench.remove() }
         var hooks = IngestHooks()
-        hooks.afterStaging = { _ in
+        hooks.afterStaging = { [backend = s.backend] _ in
             // The server goes away now, for the failing step and the next two looks at the journal.
             backend.lostCalls.withLock { $0 = 2 }
             throw StorageError(code: .catalogUnavailable, message: "catalog test: write: server lost")
         }
-        let ingestor = Ingestor(
-            layout: b.layout,
-            catalog: catalog,
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-            hooks: hooks
-        )
-        let outcome = ingestor.ingestDropped(
-            source: RawPath(source),
-            project: ProjectID(exactly: "demo"),
-            config: b.config
-        )
-        guard case .failed = outcome else {
-            Issue.record("expected .failed, got \(outcome)")
-            return
-        }
-        #expect(backend.lostCalls.withLock { $0 } == 0)
-        #expect(try Checksums.bytes(source) == bytes)
-        #expect(b.staging.isEmpty)
-        #expect(try catalog.pendingMoves().isEmpty)
-        #expect(try catalog.allAssets().isEmpty)
+        s.ingest(hooks: hooks)
+        #expect(s.backend.lostCalls.withLock { $0 } == 0)
+        #expect(try Checksums.bytes(s.source) == s.bytes)
+        #expect(s.bench.staging.isEmpty)
+        #expect(try s.catalog.pendingMoves().isEmpty)
+        #expect(try s.catalog.allAssets().isEmpty)
     }
 
     /// Lost before anything was journalled: the file never left the drop, so the ingest fails at once (it is
     /// tried again later) instead of waiting for the server.
     @Test func aCatalogLostBeforeTheJournalEntryFailsAtOnceAndLeavesTheFile() throws {
-        let b = try IngestorTests.Bench()
-        defer { b.remove() }
-        let backend = LosableBackend(b.catalog.backend)
-        backend.lostCalls.withLock { $0 = 1_000 }
-        let catalog = Catalog(backend: backend, nodeID: b.catalog.nodeID)
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/a.mp4")
-        let bytes = try Checksums.bytes(source)
-        let ingestor = Ingestor(
-            layout: b.layout,
-            catalog: catalog,
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        )
+        let s = try Setup()
+        defer { s.bench.remove() }
+        s.backend.lostCalls.withLock { $0 = 1_000 }
         let start = ContinuousClock.now
-        let outcome = ingestor.ingestDropped(
-            source: RawPath(source),
-            project: ProjectID(exactly: "demo"),
-            config: b.config
-        )
-        guard case .failed = outcome else {
-            Issue.record("expected .failed, got \(outcome)")
-            return
-        }
+        s.ingest()
         #expect(ContinuousClock.now - start < .seconds(1))
-        #expect(try Checksums.bytes(source) == bytes)
-        #expect(b.staging.isEmpty)
+        #expect(try Checksums.bytes(s.source) == s.bytes)
+        #expect(s.bench.staging.isEmpty)
     }
 }

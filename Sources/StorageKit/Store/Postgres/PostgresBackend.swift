@@ -153,9 +153,9 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
             pool.release(connection, broken: connection.isClosed)
             throw error
         } catch {
-            // A channel or I/O error from NIO means the connection is gone; anything else came from the
-            // caller's closure (the transaction was rolled back, the connection is fine).
-            let lost = error is ChannelError || error is IOError
+            // A lost connection (NIO's channel and I/O errors, an unanswered statement); anything else came from
+            // the caller's closure (the transaction was rolled back, the connection is fine).
+            let lost = Self.losesConnection(error)
             pool.release(connection, broken: lost || connection.isClosed)
             if lost { throw unavailable(operation, error) }
             throw error
@@ -165,7 +165,7 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
     /// Whether `error` means the connection it came from is gone.
     static func losesConnection(_ error: any Error) -> Bool {
         if let error = error as? PSQLError { return isConnectionLoss(error) }
-        return error is ChannelError || error is IOError
+        return error is ChannelError || error is IOError || error is StatementUnanswered
     }
 
     private func unavailable(_ operation: String, _ error: any Error) -> StorageError {

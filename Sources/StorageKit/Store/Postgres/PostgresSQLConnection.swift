@@ -42,7 +42,7 @@ struct PostgresSQLConnection: CatalogConnection {
                 "a catalog statement got no answer in time; closing its connection",
                 metadata: ["sql": "\(sql.prefix(80))"]
             )
-            answer.fail(ChannelError.connectTimeout(Self.queryDeadline))
+            answer.fail(StatementUnanswered(deadline: Self.queryDeadline))
             connection.closeInBackground()
         }
         defer { deadline.cancel() }
@@ -88,4 +88,10 @@ struct PostgresSQLConnection: CatalogConnection {
             return (try? cell.decode(String.self)).map { .text($0) } ?? .null
         }
     }
+}
+
+/// A statement got no answer within ``PostgresSQLConnection/queryDeadline``: its connection counts as lost.
+struct StatementUnanswered: Error, CustomStringConvertible {
+    let deadline: TimeAmount
+    var description: String { "no answer from the server within \(deadline.nanoseconds / 1_000_000_000) s" }
 }
