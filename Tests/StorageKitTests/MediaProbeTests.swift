@@ -26,6 +26,26 @@ struct MediaProbeTests {
         #expect((metadata.bitRate ?? 0) > 0)
     }
 
+    /// Issue 10: reading a crafted container's stream info has a time limit; past it the file is refused
+    /// with a reason that says so, instead of holding an ingest worker for ever.
+    @Test("a probe past its time limit fails as timed out, naming the file")
+    func probeTimeLimit() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let path = try clips.h264WithAudio()
+        #expect(throws: MediaError.self) {
+            try MediaProbe.probe(path: path, displayName: "p/slow.mp4", timeLimit: .zero)
+        }
+        do {
+            _ = try MediaProbe.probe(path: path, displayName: "p/slow.mp4", timeLimit: .zero)
+        } catch {
+            #expect(error.kind == .timedOut)
+            #expect(error.detail.contains("p/slow.mp4") && error.detail.contains("took longer than 0 s"))
+        }
+        #expect(MediaProbe.timeLimit == .seconds(60))
+        _ = try MediaProbe.probe(path: path, timeLimit: .seconds(60))
+    }
+
     @Test("video-only MP4 leaves the audio keys absent")
     func videoOnly() throws {
         let clips = try ClipFactory()

@@ -22,7 +22,13 @@ final class Daemon: Sendable {
     init(context: DaemonContext) throws {
         self.context = context
         watcher = try InotifyWatcher(root: context.dropRoot.description, logger: context.logger)
-        settle = SettleTracker(config: context.config, queue: ingestQueue, storageRoot: context.layout.root)
+        settle = SettleTracker(
+            config: context.config,
+            queue: ingestQueue,
+            storageRoot: context.layout.root,
+            blocking: context.blocking,
+            logger: context.logger
+        )
         thumbnails = ThumbnailService(context: context)
         renditions = RenditionService(context: context)
         ingestPool = NIOThreadPool(numberOfThreads: max(2, ProcessInfo.processInfo.activeProcessorCount))

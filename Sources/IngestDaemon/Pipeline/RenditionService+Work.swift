@@ -48,7 +48,7 @@ extension RenditionService {
                 }
             }
             guard stored else {
-                try? store.removeFolder(for: asset)  // deleted meanwhile: nothing owns the files
+                _ = try? store.removeFolder(for: asset)  // deleted meanwhile: nothing owns the files
                 return .done
             }
         } catch {
@@ -157,7 +157,7 @@ extension RenditionService {
                 }
             }
             guard stored else {
-                try? store.removeFolder(for: asset)
+                _ = try? store.removeFolder(for: asset)
                 return .done
             }
         } catch {

@@ -1,28 +1,61 @@
 import Foundation
+import Logging
 import StorageKit
 
 /// Holds candidates until they are complete: no writer has them open and their size and mtime have not
 /// changed for `SETTLE_MS`. Then it hands them to the ingest queue, at most once while one is in flight.
+///
+/// It sleeps until the earliest candidate is due (or a new one arrives earlier) — no polling — and every look
+/// at the disk (`lstat`, `statvfs`, the writer check's `/proc` scan) runs on the blocking threads, never on
+/// this actor.
 actor SettleTracker {
-    private struct Entry {
+    /// One candidate: what was last seen of it and when it is looked at next.
+    struct Entry: Sendable {
         var status: FileStatus?
         /// When this tracker first saw `status` (monotonic clock).
         var seenSince: ContinuousClock.Instant
         var due: ContinuousClock.Instant
     }
 
+    /// What one look at a due candidate decided.
+    enum Decision: Sendable, Equatable {
+        /// Gone, or a folder: not a candidate.
+        case forget
+        /// Complete (or a file that is rejected without being read): to the ingest queue.
+        case handOver
+        /// Not yet: look again at the entry's `due`.
+        case wait
+    }
+
     private var entries: [RawPath: Entry] = [:]
-    private var wake: AsyncStream<Void>.Continuation?
     private let config: ConfigStore
     private let queue: WorkQueue<RawPath>
     private let storageRoot: String
+    private let blocking: BlockingThreads
+    private let logger: Logger
     /// Why files wait (free space), for `/health`.
     private(set) var waitingReason: String?
+    private var saidWritersUnknown = false
 
-    init(config: ConfigStore, queue: WorkQueue<RawPath>, storageRoot: String) {
+    // The run loop's sleep: the continuation it waits on, the timer that ends it, and a wake that came while
+    // it was not waiting.
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var timer: Task<Void, Never>?
+    private var timerDue: ContinuousClock.Instant?
+    private var wokenEarly = false
+
+    init(
+        config: ConfigStore,
+        queue: WorkQueue<RawPath>,
+        storageRoot: String,
+        blocking: BlockingThreads,
+        logger: Logger
+    ) {
         self.config = config
         self.queue = queue
         self.storageRoot = storageRoot
+        self.blocking = blocking
+        self.logger = logger
     }
 
     /// Candidates waiting to settle.
@@ -38,56 +71,143 @@ actor SettleTracker {
         } else {
             entries[path] = Entry(status: nil, seenSince: due, due: due)
         }
-        wake?.yield()
+        if timerDue.map({ due < $0 }) ?? true { wake() }
     }
 
-    /// Runs until cancelled: checks due candidates every few milliseconds while any wait, sleeps otherwise.
+    /// Runs until cancelled: sleeps until the earliest candidate is due, looks at every due one, repeats.
     func run() async {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        wake = continuation
-        var iterator = stream.makeAsyncIterator()
-        while !Task.isCancelled {
-            if entries.isEmpty {
-                guard await iterator.next() != nil else { return }
-                continue
+        await withTaskCancellationHandler {
+            while !Task.isCancelled {
+                await sleepUntilDue()
+                guard !Task.isCancelled else { break }
+                await checkDue()
             }
-            await checkDue()
-            try? await Task.sleep(for: .milliseconds(10))
+        } onCancel: {
+            Task { await self.wake() }
+        }
+        timer?.cancel()
+    }
+
+    private func sleepUntilDue() async {
+        if wokenEarly {
+            wokenEarly = false
+            return
+        }
+        let next = entries.values.lazy.map(\.due).min()
+        if let next, next <= .now { return }
+        if let next {
+            timerDue = next
+            timer = Task { [weak self] in
+                try? await Task.sleep(until: next, clock: .continuous)
+                guard !Task.isCancelled else { return }
+                await self?.wake()
+            }
+        }
+        await withCheckedContinuation { waiter = $0 }
+    }
+
+    /// Ends the run loop's sleep now (or its next one, when it is not sleeping).
+    private func wake() {
+        timer?.cancel()
+        timer = nil
+        timerDue = nil
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        } else {
+            wokenEarly = true
         }
     }
 
     private func checkDue() async {
         let now = ContinuousClock.now
-        let due = entries.filter { $0.value.due <= now }.map(\.key)
+        let due = entries.filter { $0.value.due <= now }
         guard !due.isEmpty else { return }
+        // While they are looked at, a new notice of one of them may only bring its next look forward.
+        let inCheck = now + .seconds(86_400)
+        for path in due.keys { entries[path]?.due = inCheck }
         let settings = config.current
         let settle = Duration.milliseconds(settings.settleMS)
-        let free = FileOps.availableBytes(storageRoot) ?? Int64.max
-        if free < settings.minFreeBytes {
-            waitingReason =
-                "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(settings.minFreeBytes)); files wait in the drop"
-            for path in due { entries[path]?.due = now + .seconds(1) }
+        let root = storageRoot
+        let looked: Look
+        do {
+            looked = try await blocking.run {
+                Self.look(at: due, settle: settle, minFreeBytes: settings.minFreeBytes, storageRoot: root)
+            }
+        } catch {
+            // The threads are stopping: look again shortly.
+            for path in due.keys { entries[path]?.due = now + .milliseconds(100) }
             return
         }
-        waitingReason = nil
-        for path in due {
-            guard var entry = entries[path] else { continue }
-            guard let st = try? FileOps.lstat(path) else {
+        waitingReason = looked.waitingReason
+        if case .unknown(let unreadable) = looked.writers, !saidWritersUnknown {
+            saidWritersUnknown = true
+            logger.notice(
+                "cannot see whether other users' processes write to dropped files; relying on SETTLE_MS",
+                metadata: [
+                    "processes_unreadable": "\(unreadable)",
+                    "hint": "run as the owner of dropped files, or grant CAP_LEASE",
+                ]
+            )
+        }
+        for (path, (decision, entry)) in looked.decisions {
+            switch decision {
+            case .forget:
                 entries[path] = nil
-                continue
+            case .wait:
+                guard let current = entries[path] else { continue }
+                var next = entry
+                next.due = min(entry.due, current.due)
+                entries[path] = next
+            case .handOver:
+                await handOver(path)
             }
-            if st.kind == .directory {
-                entries[path] = nil
+        }
+    }
+
+    /// What one batch of looks found.
+    struct Look: Sendable {
+        var decisions: [RawPath: (Decision, Entry)] = [:]
+        /// Set when files wait for free space.
+        var waitingReason: String?
+        /// The writer check's least certain answer in the batch.
+        var writers: WriterCheck.Verdict = .none
+    }
+
+    /// Looks at each due candidate on disk (blocking: run it on the blocking threads).
+    static func look(
+        at due: [RawPath: Entry],
+        settle: Duration,
+        minFreeBytes: Int64,
+        storageRoot: String,
+        now: ContinuousClock.Instant = .now,
+        wallNanos: Int64 = SettleTracker.wallNanos(),
+        writerCheck: (RawPath, FileStatus) -> WriterCheck.Verdict = WriterCheck.check
+    ) -> Look {
+        var look = Look()
+        let free = FileOps.availableBytes(storageRoot) ?? Int64.max
+        if free < minFreeBytes {
+            look.waitingReason =
+                "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minFreeBytes)); files wait in the drop"
+            for (path, var entry) in due {
+                entry.due = now + .seconds(1)
+                look.decisions[path] = (.wait, entry)
+            }
+            return look
+        }
+        for (path, var entry) in due {
+            guard let st = try? FileOps.lstat(path), st.kind != .directory else {
+                look.decisions[path] = (.forget, entry)
                 continue
             }
             // Links, FIFOs, sockets, devices and hard-linked files are rejected without being read: no settling.
             if st.kind != .regular || st.linkCount > 1 {
-                await handOver(path)
+                look.decisions[path] = (.handOver, entry)
                 continue
             }
             if hasDownloadCompanion(path) {
                 entry.due = now + settle
-                entries[path] = entry
+                look.decisions[path] = (.wait, entry)
                 continue
             }
             if entry.status == nil || !(entry.status!.isUnchanged(comparedTo: st)) {
@@ -97,20 +217,26 @@ actor SettleTracker {
             // ctime bounds the last change: every write sets it to the kernel's clock and no writer can set it
             // back (mtime can be, by `touch -d` or `cp -p`). A clock that jumped makes ctime useless, so time
             // observed unchanged by this tracker counts as well.
-            let ctimeAge = Duration.nanoseconds(max(0, Self.wallNanos() - st.ctimeNanos))
+            let ctimeAge = Duration.nanoseconds(max(0, wallNanos - st.ctimeNanos))
             let sinceChange = max(ctimeAge, now - entry.seenSince)
             if sinceChange < settle {
                 entry.due = now + (settle - sinceChange)
-                entries[path] = entry
+                look.decisions[path] = (.wait, entry)
                 continue
             }
-            if WriterCheck.hasWriters(path, status: st) {
+            switch writerCheck(path, st) {
+            case .writing:
                 entry.due = now + max(settle, .milliseconds(250))
-                entries[path] = entry
-                continue
+                look.decisions[path] = (.wait, entry)
+            case .unknown(let unreadable):
+                // Settled by time: that is all that can be known without a lease or other users' fds.
+                look.writers = .unknown(unreadable: unreadable)
+                look.decisions[path] = (.handOver, entry)
+            case .none:
+                look.decisions[path] = (.handOver, entry)
             }
-            await handOver(path)
         }
+        return look
     }
 
     private func handOver(_ path: RawPath) async {
@@ -122,13 +248,13 @@ actor SettleTracker {
     }
 
     /// A browser's file beside its `.part` (or similar) sibling is still being downloaded.
-    private func hasDownloadCompanion(_ path: RawPath) -> Bool {
+    private static func hasDownloadCompanion(_ path: RawPath) -> Bool {
         DropNames.temporarySuffixes.contains { suffix in
             (try? FileOps.lstat(RawPath(path.bytes + Array(suffix.utf8)))) != nil
         }
     }
 
-    private static func wallNanos() -> Int64 {
+    static func wallNanos() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)

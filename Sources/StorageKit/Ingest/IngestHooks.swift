@@ -8,6 +8,6 @@ struct IngestHooks: Sendable {
     var afterStaging: @Sendable (String) throws -> Void = { _ in }
     /// Before the record is written (after the duplicate pre-check), with the file's checksum.
     var beforeRecord: @Sendable (String) -> Void = { _ in }
-    /// Before a cross-filesystem source is removed from the drop.
-    var beforeSourceRemoval: @Sendable (RawPath) -> Void = { _ in }
+    /// Before a cross-filesystem source is removed from the drop; throwing simulates a failure at that step.
+    var beforeSourceRemoval: @Sendable (RawPath) throws -> Void = { _ in }
 }

@@ -18,9 +18,11 @@ extension Ingestor {
     ) throws -> IngestOutcome {
         let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
-            let outcome = try rejectStaged(staged, reason, detail, originalFilename, project, move)
+            // A copy from another filesystem: the drop's file goes first, while the journal still holds the
+            // copy; a crash in between returns the copy to the drop. (In the other order, a crash left one
+            // copy in `rejected/` and the source in the drop, which was rejected again: two copies.)
             try removeCopiedSource(source)
-            return outcome
+            return try rejectStaged(staged, reason, detail, originalFilename, project, move)
         }
 
         switch ContainerCheck.check(fd: fd, size: size, ext: ext) {

@@ -174,8 +174,9 @@ extension Ingestor {
                 unlink(move.stagingPath)
                 summary.abandonedUploads += 1
             case Stage.copying, Stage.placedCopy:
-                // The source in the drop is authoritative; the copy goes only while the source is there.
-                if try FileOps.lstat(source) != nil {
+                // The source in the drop is authoritative; the copy goes only while the source is there (or
+                // was set aside to be removed: it goes back under its name).
+                if try FileOps.lstat(source) != nil || restoreAside(of: source, assetID: move.assetID) {
                     unlink(move.stagingPath)
                 } else {
                     try returnToDrop(staging: move.stagingPath, source: source)
@@ -190,7 +191,10 @@ extension Ingestor {
                 summary.recordsRemoved += 1
             }
         } else if targetExists, var asset {
-            if move.stage == Stage.placedCopy { try removeSourceIfCopied(source, of: asset) }
+            if move.stage == Stage.placedCopy {
+                try removeSourceIfCopied(source, of: asset)
+                try removeAsideIfCopied(of: source, asset: asset)
+            }
             if asset.status == .processing {
                 try markReady(&asset)
             }
@@ -206,15 +210,41 @@ extension Ingestor {
     /// is removed only if it still holds the same bytes (size and SHA-256) as the stored copy; anything else
     /// stays and is ingested again as a file of its own.
     private func removeSourceIfCopied(_ source: RawPath, of asset: Asset) throws {
-        guard let st = try FileOps.lstat(source), st.kind == .regular, st.linkCount == 1, st.size == asset.sizeBytes
-        else { return }
-        let fd = try FileOps.openForReading(source)
+        guard let identity = try identityIfHolding(asset, at: source) else { return }
+        _ = try FileOps.removeIfSame(source, identity: identity, asideName: Self.asideName(asset.id))
+    }
+
+    /// After a crash while the copied source was set aside for its check: removed if it holds the stored
+    /// bytes, otherwise put back under its name (beside it when the name was taken meanwhile).
+    private func removeAsideIfCopied(of source: RawPath, asset: Asset) throws {
+        let aside = source.parent.appending(Self.asideName(asset.id))
+        guard try FileOps.lstat(aside) != nil else { return }
+        if try identityIfHolding(asset, at: aside) != nil {
+            guard aside.withCString({ unlink($0) }) == 0 || errno == ENOENT else {
+                throw StorageError.syscall("unlink", path: aside.description, errno: errno)
+            }
+        } else {
+            try FileOps.renameBeside(aside, to: source)
+        }
+    }
+
+    /// Puts a source that was set aside for removal back under its name; `true` when there was one.
+    private func restoreAside(of source: RawPath, assetID: String) throws -> Bool {
+        let aside = source.parent.appending(Self.asideName(assetID))
+        guard try FileOps.lstat(aside) != nil else { return false }
+        return try FileOps.renameBeside(aside, to: source) != nil
+    }
+
+    /// The identity of the regular file at `path` when it holds exactly `asset`'s bytes (size and SHA-256).
+    private func identityIfHolding(_ asset: Asset, at path: RawPath) throws -> FileStatus? {
+        guard let st = try FileOps.lstat(path), st.kind == .regular, st.linkCount == 1, st.size == asset.sizeBytes
+        else { return nil }
+        let fd = try FileOps.openForReading(path)
         defer { close(fd) }
-        let identity = try FileOps.fstat(fd, path: source)
-        guard identity.device == st.device, identity.inode == st.inode else { return }
+        let identity = try FileOps.fstat(fd, path: path)
+        guard identity.device == st.device, identity.inode == st.inode else { return nil }
         let digest = try StreamingHasher(bufferSize: 1 << 20).hash(fd: fd, copyTo: nil)
-        guard digest.hex == asset.checksum else { return }
-        _ = try FileOps.removeIfSame(source, identity: identity)
+        return digest.hex == asset.checksum ? identity : nil
     }
 
     /// Keeps the staged file of `move` in `.staging/quarantine/<asset id>/<name>` when it could not be put

@@ -241,7 +241,7 @@ public final class Ingestor: Sendable {
             size: digest.bytes,
             checksum: digest.hex,
             move: move,
-            copiedFrom: copied ? CopiedSource(path: at, identity: before) : nil,
+            copiedFrom: copied ? CopiedSource(path: at, identity: before, assetID: assetID) : nil,
             config: config,
             displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath)
         )
@@ -257,14 +257,24 @@ public final class Ingestor: Sendable {
     struct CopiedSource {
         let path: RawPath
         let identity: FileStatus
+        let assetID: String
     }
+
+    /// The hidden name, beside it in the drop, that a copied source of `assetID` is checked under before it
+    /// is removed (see `FileOps.removeIfSame`); recovery looks for it after a crash at that instant.
+    static func asideName(_ assetID: String) -> [UInt8] { Array(".ingestd-unlink-\(assetID)".utf8) }
 
     /// Removes the copied source if its name still holds that file; a file renamed onto the name meanwhile
     /// stays (it is a new candidate).
     func removeCopiedSource(_ source: CopiedSource?) throws {
         guard let source else { return }
-        hooks.beforeSourceRemoval(source.path)
-        if case .kept(let at) = try FileOps.removeIfSame(source.path, identity: source.identity) {
+        try hooks.beforeSourceRemoval(source.path)
+        let removal = try FileOps.removeIfSame(
+            source.path,
+            identity: source.identity,
+            asideName: Self.asideName(source.assetID)
+        )
+        if case .kept(let at) = removal {
             logger.notice(
                 "a new file took the name of a copied file before it was removed; it stays",
                 metadata: ["filename": "\(at)"]

@@ -2,19 +2,37 @@ import CFFmpeg
 
 /// Reads a file's media facts in-process with libavformat (no `ffprobe` process).
 public enum MediaProbe {
+    /// How long reading a file's headers and stream info may take: milliseconds for any real file.
+    public static let timeLimit: Duration = .seconds(60)
+
     /// Opens `path`, reads its stream info and fills the SPEC's metadata.
     ///
     /// - Parameter displayName: the file as the user named it (`project/relative/name` in the drop, or the
     ///   upload's name); error details speak of it, never of `path`. Defaults to `path`'s last component.
     /// - Throws: `.notMedia` when libavformat cannot open or identify the file; `.noVideo` when it opens but has
     ///   no video stream (`ProbeResult` is then not returned, so callers can reject the file as `no_video`).
-    public static func probe(path: String, displayName: String? = nil) throws(MediaError) -> ProbeResult {
-        let input = try MediaInput(
-            path: path,
-            displayName: displayName,
-            interrupter: Interrupter(),
-            needsPixelFormat: true
-        )
+    ///   - timeLimit: a file whose headers take longer than this to read (a crafted container can make
+    ///     libavformat search for streams a long time) fails with `.timedOut`, and a reason that says so.
+    public static func probe(
+        path: String,
+        displayName: String? = nil,
+        timeLimit: Duration = MediaProbe.timeLimit
+    ) throws(MediaError) -> ProbeResult {
+        let input: MediaInput
+        do {
+            input = try MediaInput(
+                path: path,
+                displayName: displayName,
+                interrupter: Interrupter(timeLimit: timeLimit),
+                needsPixelFormat: true
+            )
+        } catch  where error.kind == .timedOut {
+            let name = displayName ?? MediaInput.lastComponent(of: path)
+            throw MediaError(
+                .timedOut,
+                "Reading the streams of \(name) took longer than \(timeLimit.components.seconds) s; it is refused as unreadable."
+            )
+        }
         let result = describe(input)
         guard result.hasVideo else {
             throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(result.formatName)).")

@@ -51,13 +51,20 @@ extension FileOps {
     /// within its folder) to a name the watcher ignores; what was moved is then checked: the same file is
     /// unlinked, any other file (a camera's `GOPR0001.MP4` dropped again) goes back under its name, or beside
     /// it when that name was taken meanwhile. Nothing but the identified file is ever unlinked.
-    public static func removeIfSame(_ path: RawPath, identity: FileStatus) throws -> SameFileRemoval {
+    ///
+    /// - Parameter asideName: the hidden name (in `path`'s folder) the entry is checked under; the caller
+    ///   derives it from its journal entry, so that recovery after a crash in between finds the file again.
+    public static func removeIfSame(
+        _ path: RawPath,
+        identity: FileStatus,
+        asideName: [UInt8]
+    ) throws -> SameFileRemoval {
         // Same inode is not enough: `cp` over the name or `rsync --inplace` rewrites the same inode. A file
         // whose size or times moved is another file's content and stays. (The rename below sets the ctime,
         // so it is compared before; size and mtime are compared again after.)
         guard let current = try lstat(path) else { return .missing }
         guard current.isUnchanged(comparedTo: identity) else { return .kept(at: path) }
-        let aside = path.parent.appending(Array(".ingestd-unlink-\(UUID().uuidString.lowercased())".utf8))
+        let aside = path.parent.appending(asideName)
         switch try renameNoReplace(path, aside) {
         case .sourceMissing: return .missing
         case .targetExists, .crossDevice:

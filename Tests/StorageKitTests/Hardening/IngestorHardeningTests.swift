@@ -76,6 +76,103 @@ struct IngestorHardeningTests {
         #expect(try b.catalog.pendingMoves().isEmpty)
     }
 
+    /// Scenario 10: a cross-filesystem file refused after its copy must end in `rejected/` once. The drop's
+    /// file is removed before the copy moves to `rejected/`; a failure in between returns everything to the
+    /// drop. (Rejecting first left a copy in `rejected/` and the source in the drop, rejected again later.)
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
+    func aRejectInterruptedAcrossFilesystemsLeavesOneCopy() throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let shm = "/dev/shm/hardening-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        let bytes = patternBytes(3000)
+        let source = try writeFile(shm + "/demo/notes.mp4", bytes)
+        try #require(try FileOps.lstat(source)?.device != FileOps.lstat(b.layout.stagingPath)?.device)
+        var hooks = IngestHooks()
+        hooks.beforeSourceRemoval = { _ in throw StorageError(code: .io, message: "simulated failure") }
+        let first = Self.ingestor(b, hooks).ingestDropped(
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
+        guard case .failed = first else {
+            Issue.record("expected .failed, got \(first)")
+            return
+        }
+        #expect(b.rejected().isEmpty)
+        #expect(try Checksums.bytes(source) == bytes)
+        #expect(b.staging.isEmpty)
+        #expect(try b.catalog.pendingMoves().isEmpty)
+
+        let second = b.ingestor.ingestDropped(
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            config: b.config
+        )
+        guard case .rejected = second else {
+            Issue.record("expected .rejected, got \(second)")
+            return
+        }
+        #expect(b.rejected() == ["notes.mp4", "notes.mp4.reason.json"])
+        #expect(
+            try Checksums.bytes(b.layout.projectPath(.rejected, ProjectID(exactly: "demo")!) + "/notes.mp4") == bytes
+        )
+        #expect(fileKind(source) == nil)
+    }
+
+    /// Scenario 5, after a crash: a copied source set aside under its hidden name to be checked before removal
+    /// is found by recovery — removed when it holds the stored bytes, put back under its name otherwise —
+    /// never left hidden in the drop.
+    @Test(arguments: [true, false])
+    func aSourceSetAsideWhenTheDaemonDiedIsSettled(holdsStoredBytes: Bool) throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let stored = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let relative = "uploads/project_demo/GOPR0001-0123456789.MP4"
+        _ = try writeFile(try b.layout.absolute(relative), stored)
+        let source = RawPath(b.drop + "/demo/GOPR0001.MP4")
+        let aside = source.parent.appending(Ingestor.asideName("a1"))
+        let other = patternBytes(4000)
+        _ = try writeFile(aside.description, holdsStoredBytes ? stored : other)
+        let now = ISO8601Millis.now()
+        let asset = Asset(
+            id: "a1",
+            projectID: "demo",
+            filename: "GOPR0001-0123456789.MP4",
+            originalFilename: "GOPR0001.MP4",
+            relativePath: relative,
+            checksum: try Checksums.sha256(file: try b.layout.absolute(relative)),
+            sizeBytes: Int64(stored.count),
+            mimeType: "video/mp4",
+            status: .ready,
+            metadata: nil,
+            createdAt: now,
+            updatedAt: now
+        )
+        try b.catalog.write { tx in try tx.insert(asset) }
+        _ = try b.catalog.addPendingMove(
+            PendingMove(
+                assetID: "a1",
+                projectID: "demo",
+                sourcePath: PathCoding.encode(source),
+                stagingPath: b.layout.stagingPath + "/a1.mp4",
+                targetRelativePath: relative,
+                stage: "placed-copy"
+            )
+        )
+        let summary = try b.ingestor.recover()
+        #expect(summary.quarantined.isEmpty)
+        #expect(fileKind(aside.description) == nil)
+        if holdsStoredBytes {
+            #expect(b.dropEntries.isEmpty)
+        } else {
+            #expect(b.dropEntries == ["demo/GOPR0001.MP4"])
+            #expect(try Checksums.bytes(source.description) == other)
+        }
+        #expect(b.uploads() == ["GOPR0001-0123456789.MP4"])
+        #expect(try b.catalog.pendingMoves().isEmpty)
+    }
+
     /// Scenario 9: a failure after staging is rolled back at once, not at the next start.
     @Test func aFailureAfterStagingIsRolledBackAtOnce() throws {
         let b = try Bench()

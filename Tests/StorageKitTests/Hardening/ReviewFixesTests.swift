@@ -60,7 +60,7 @@ struct ReviewFixesTests {
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try h.write(contentsOf: Data(repeating: 2, count: 100))
         try h.close()
-        let result = try FileOps.removeIfSame(RawPath(path), identity: identity)
+        let result = try FileOps.removeIfSame(RawPath(path), identity: identity, asideName: Array(".aside".utf8))
         #expect(result == .kept(at: RawPath(path)))
         #expect(FileManager.default.contents(atPath: path) == Data(repeating: 2, count: 100))
     }

@@ -28,6 +28,11 @@ struct SQLiteBackend: CatalogBackend {
         }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
+            // GRDB's WAL set-up leaves `synchronous = NORMAL`: a commit is durable only at the next checkpoint,
+            // so a power cut could lose a journal row whose rename had already happened. `FULL` fsyncs the WAL
+            // at every commit, so each row is on disk before the move it describes (issue 10, scenario 11).
+            // Only the writer commits; the setting is per connection and must be made outside a transaction.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try SQLiteMigrations.migrator.migrate(pool)
             return SQLiteBackend(writer: pool, location: path)
         } catch let error as DatabaseError {

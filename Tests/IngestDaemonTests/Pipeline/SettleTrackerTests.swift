@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import StorageKit
+import Testing
+
+@testable import IngestDaemon
+
+/// The settle rule, one look at a time (`SettleTracker.look`, with the clock and the writer check given), and
+/// the tracker as a whole: it hands a candidate over once it is due, without polling.
+@Suite(.timeLimit(.minutes(3)))
+struct SettleTrackerTests {
+    let settle = Duration.milliseconds(500)
+
+    private func look(
+        _ dir: TempDir,
+        _ due: [RawPath: SettleTracker.Entry],
+        minFree: Int64 = 0,
+        wallAhead: Duration = .zero,
+        writers: WriterCheck.Verdict = .none
+    ) -> SettleTracker.Look {
+        let now = ContinuousClock.now
+        let ahead =
+            Int64(wallAhead.components.seconds) * 1_000_000_000 + wallAhead.components.attoseconds / 1_000_000_000
+        return SettleTracker.look(
+            at: due,
+            settle: settle,
+            minFreeBytes: minFree,
+            storageRoot: dir.path,
+            now: now,
+            wallNanos: SettleTracker.wallNanos() + ahead,
+            writerCheck: { _, _ in writers }
+        )
+    }
+
+    private func fresh() -> SettleTracker.Entry {
+        SettleTracker.Entry(status: nil, seenSince: .now, due: .now)
+    }
+
+    private func file(_ dir: TempDir, _ name: String, _ text: String = "data") -> RawPath {
+        let path = dir.path + "/" + name
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return RawPath(path)
+    }
+
+    @Test func aFileJustWrittenWaitsForTheRestOfTheSettleTime() {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let path = file(dir, "a.mp4")
+        let look = look(dir, [path: fresh()])
+        guard let (decision, entry) = look.decisions[path] else {
+            Issue.record("no decision")
+            return
+        }
+        #expect(decision == .wait)
+        #expect(entry.status != nil)
+        let wait = entry.due - ContinuousClock.now
+        #expect(wait > .milliseconds(300) && wait <= settle)
+    }
+
+    @Test func aFileUnchangedForTheSettleTimeIsHandedOver() {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let path = file(dir, "a.mp4")
+        #expect(look(dir, [path: fresh()], wallAhead: .seconds(1)).decisions[path]?.0 == .handOver)
+    }
+
+    @Test func aFileWithAWriterWaitsAndIsLookedAtAgain() {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let path = file(dir, "a.mp4")
+        let result = look(dir, [path: fresh()], wallAhead: .seconds(1), writers: .writing)
+        #expect(result.decisions[path]?.0 == .wait)
+        #expect(result.writers == .none)
+    }
+
+    /// Issue 10: when other users' descriptors cannot be read, the check says so ("unknown") and the file is
+    /// taken on the settle time alone; the tracker can then log it.
+    @Test func unknownWritersFallBackToTheSettleTimeAndAreReported() {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let path = file(dir, "a.mp4")
+        let settled = look(dir, [path: fresh()], wallAhead: .seconds(1), writers: .unknown(unreadable: 3))
+        #expect(settled.decisions[path]?.0 == .handOver)
+        #expect(settled.writers == .unknown(unreadable: 3))
+        let unsettled = look(dir, [path: fresh()], writers: .unknown(unreadable: 3))
+        #expect(unsettled.decisions[path]?.0 == .wait)
+    }
+
+    @Test func aBrowserDownloadWaitsWhileItsPartFileIsThere() {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let path = file(dir, "a.mp4")
+        _ = file(dir, "a.mp4.part")
+        #expect(look(dir, [path: fresh()], wallAhead: .seconds(1)).decisions[path]?.0 == .wait)
+    }
+
+    @Test func goneFilesAndFoldersAreForgottenAndSpecialFilesHandedOverUnread() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let gone = RawPath(dir.path + "/gone.mp4")
+        let folder = RawPath(dir.path + "/sub")
+        try FileManager.default.createDirectory(atPath: folder.description, withIntermediateDirectories: false)
+        let fifo = RawPath(dir.path + "/pipe.mp4")
+        #expect(mkfifo(fifo.description, 0o600) == 0)
+        let result = look(dir, [gone: fresh(), folder: fresh(), fifo: fresh()])
+        #expect(result.decisions[gone]?.0 == .forget)
+        #expect(result.decisions[folder]?.0 == .forget)
+        #expect(result.decisions[fifo]?.0 == .handOver)
+    }
+
+    @Test func everythingWaitsWhileTheStorageIsShortOfSpace() {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let path = file(dir, "a.mp4")
+        let result = look(dir, [path: fresh()], minFree: .max, wallAhead: .seconds(1))
+        #expect(result.decisions[path]?.0 == .wait)
+        #expect(result.waitingReason?.contains("MIN_FREE_BYTES") == true)
+    }
+
+    /// The tracker sleeps until a candidate is due: a file noted with a delay arrives after the delay, not
+    /// before, and one that is settled arrives at once.
+    @Test func theTrackerHandsOverWhenDueWithoutPolling() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var config = IngestConfiguration()
+        config.settleMS = 0
+        config.minFreeBytes = 0
+        let queue = WorkQueue<RawPath>()
+        let tracker = SettleTracker(
+            config: ConfigStore(config),
+            queue: queue,
+            storageRoot: dir.path,
+            blocking: BlockingThreads(count: 1),
+            logger: Logger(label: "test")
+        )
+        let running = Task { await tracker.run() }
+        defer { running.cancel() }
+
+        let later = file(dir, "later.mp4")
+        let start = ContinuousClock.now
+        await tracker.note(later, after: .milliseconds(400))
+        let now = file(dir, "now.mp4")
+        await tracker.note(now)
+        #expect(await queue.pop() == now)
+        #expect(await queue.pop() == later)
+        #expect(ContinuousClock.now - start >= .milliseconds(400))
+        #expect(await tracker.count == 0)
+        running.cancel()
+        await running.value
+    }
+}
