@@ -118,6 +118,8 @@ extension Daemon: ControlBackend {
     }
 
     func rescan() async {
+        // "Fix the cause, then rescan": files that failed are tried once more now.
+        backoff.retryAllNow()
         watcher.requestRescan()
     }
 

@@ -27,6 +27,7 @@ final class Daemon: Sendable {
             queue: ingestQueue,
             storageRoot: context.layout.root,
             blocking: context.blocking,
+            backoff: backoff,
             logger: context.logger
         )
         thumbnails = ThumbnailService(context: context)
@@ -108,17 +109,38 @@ final class Daemon: Sendable {
         let config = context.config.current
         let ingestor = context.ingestor
         let start = ContinuousClock.now
-        let outcome: IngestOutcome
+        let backoff = self.backoff
+        let attempt: IngestAttempt
         do {
-            outcome = try await ingestPool.runIfActive {
-                ingestor.ingestDropped(source: path, project: location.project, config: config)
+            attempt = try await ingestPool.runIfActive {
+                // However the path came here (a settle round, the queue handing out a notice that came in
+                // flight), a file in back-off is not tried before its time.
+                if let status = try? FileOps.lstat(path) {
+                    let hold = backoff.hold(path, status: status)
+                    switch hold {
+                    case .until(let next) where next > .now: return .held(hold)
+                    case .givenUp: return .held(hold)
+                    case .none, .until: break
+                    }
+                }
+                return .done(ingestor.ingestDropped(source: path, project: location.project, config: config))
             }
         } catch {
             // The pool is shutting down: the file stays in the drop for the next start.
             return
         }
+        guard case .done(let outcome) = attempt else {
+            if case .held(.until(let next)) = attempt { await settle.note(path, after: next - .now) }
+            return
+        }
         context.metrics.ingestDuration.record(ContinuousClock.now - start)
         await handle(outcome, source: path)
+    }
+
+    /// A worker's try at a file: done, or held back by the file's back-off.
+    private enum IngestAttempt: Sendable {
+        case done(IngestOutcome)
+        case held(RetryBackoff.Hold)
     }
 
     /// Reports an outcome and schedules what follows it (thumbnail, another settle round).
@@ -133,7 +155,11 @@ final class Daemon: Sendable {
         case .failed(let error):
             lastError.withLock { $0 = error }
             // The file is back in the drop already; it is tried again later and later, then only on a rescan.
-            if let delay = backoff.failed(source, error: error) { await settle.note(source, after: delay) }
+            // Its identity tells the watcher's notice of its return from a new file under the same name.
+            let identity = try? await context.blocking.run { try FileOps.lstat(source) }
+            if let delay = backoff.failed(source, error: error, identity: identity ?? nil) {
+                await settle.note(source, after: delay)
+            }
         case .rejected, .vanished:
             backoff.succeeded(source)
         }

@@ -32,6 +32,7 @@ actor SettleTracker {
     private let queue: WorkQueue<RawPath>
     private let storageRoot: String
     private let blocking: BlockingThreads
+    private let backoff: RetryBackoff
     private let logger: Logger
     /// Why files wait (free space), for `/health`.
     private(set) var waitingReason: String?
@@ -49,12 +50,14 @@ actor SettleTracker {
         queue: WorkQueue<RawPath>,
         storageRoot: String,
         blocking: BlockingThreads,
+        backoff: RetryBackoff,
         logger: Logger
     ) {
         self.config = config
         self.queue = queue
         self.storageRoot = storageRoot
         self.blocking = blocking
+        self.backoff = backoff
         self.logger = logger
     }
 
@@ -129,10 +132,17 @@ actor SettleTracker {
         let settings = config.current
         let settle = Duration.milliseconds(settings.settleMS)
         let root = storageRoot
+        let backoff = self.backoff
         let looked: Look
         do {
             looked = try await blocking.run {
-                Self.look(at: due, settle: settle, minFreeBytes: settings.minFreeBytes, storageRoot: root)
+                Self.look(
+                    at: due,
+                    settle: settle,
+                    minFreeBytes: settings.minFreeBytes,
+                    storageRoot: root,
+                    hold: backoff.hold
+                )
             }
         } catch {
             // The threads are stopping: look again shortly.
@@ -182,7 +192,8 @@ actor SettleTracker {
         storageRoot: String,
         now: ContinuousClock.Instant = .now,
         wallNanos: Int64 = SettleTracker.wallNanos(),
-        writerCheck: (RawPath, FileStatus) -> WriterCheck.Verdict = WriterCheck.check
+        writerCheck: (RawPath, FileStatus) -> WriterCheck.Verdict = WriterCheck.check,
+        hold: (RawPath, FileStatus) -> RetryBackoff.Hold = { _, _ in .none }
     ) -> Look {
         var look = Look()
         let free = FileOps.availableBytes(storageRoot) ?? Int64.max
@@ -204,6 +215,19 @@ actor SettleTracker {
             if st.kind != .regular || st.linkCount > 1 {
                 look.decisions[path] = (.handOver, entry)
                 continue
+            }
+            // A file whose ingest failed waits out its back-off (the failure put it back, which the watcher
+            // reported as a new notice); one that failed too often waits for a rescan.
+            switch hold(path, st) {
+            case .until(let next) where next > now:
+                entry.due = next
+                look.decisions[path] = (.wait, entry)
+                continue
+            case .givenUp:
+                look.decisions[path] = (.forget, entry)
+                continue
+            case .none, .until:
+                break
             }
             if hasDownloadCompanion(path) {
                 entry.due = now + settle

@@ -52,6 +52,81 @@ struct FaultEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// A storage folder the daemon cannot write (made immutable, which binds root too): the file stays in the
+    /// drop and is tried again with back-off — not every `SETTLE_MS` because the rollback's return to the drop
+    /// looks like a new file to the watcher — `/health` says why, and after the cause is fixed a rescan takes it.
+    @Test func aStorageFolderThatCannotBeWrittenIsRetriedWithBackOff() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        let folder = h.storage + "/uploads/project_locked"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard Self.run("/usr/bin/chattr", ["+i", folder]) else {
+            print("FaultEndToEndTests: skipped, chattr +i is not available on this filesystem")
+            return
+        }
+        defer { _ = Self.run("/usr/bin/chattr", ["-i", folder]) }
+        try h.drop(try TestClips.mp4, as: "locked/a.mp4")
+        try await waitUntil("/health says why the file waits") {
+            let reasons = (try h.request("GET", "/health").object()["reasons"] as? [String]) ?? []
+            return reasons.contains { $0.contains("a.mp4") && $0.contains("not permitted") }
+        }
+        try await Task.sleep(for: .seconds(3))
+        // One line per try (the user's sentence); the log's timestamps show the pause between tries.
+        let tries = h.log.components(separatedBy: "\n").filter { $0.contains("locked/a.mp4 could not be ingested") }
+        let times = tries.compactMap { line in
+            line.split(separator: " ").first.flatMap {
+                try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(String($0))
+            }
+        }
+        #expect(times.count == tries.count && !times.isEmpty)
+        for (a, b) in zip(times, times.dropFirst()) {
+            // The first retry is 5 s after the failure; without the back-off it came every SETTLE_MS.
+            #expect(b.timeIntervalSince(a) >= 4.5, "tries \(b.timeIntervalSince(a)) s apart: \(tries)")
+        }
+        #expect(FileManager.default.fileExists(atPath: h.drop + "/locked/a.mp4"))
+        #expect(h.files(in: "storage/.staging").isEmpty)
+
+        #expect(Self.run("/usr/bin/chattr", ["-i", folder]))
+        #expect(try h.request("POST", "/rescan").status == 202)
+        try await waitUntil("the file is stored after the fix and a rescan", timeout: .seconds(30)) {
+            try h.assets("locked").first?["status"] as? String == "ready"
+        }
+        #expect(try await h.stop() == 0)
+    }
+
+    /// The catalog's files made immutable while running: ingest fails before anything moves, files wait in the
+    /// drop, `/health` is degraded, and ingest resumes by itself once the catalog can be written again.
+    @Test func aCatalogThatCannotBeWrittenKeepsFilesInTheDropUntilItCan() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        try h.drop(try TestClips.mp4, as: "ro/first.mp4")
+        try await waitUntil("the first file is stored") { try h.assets("ro").first?["status"] as? String == "ready" }
+        // The database and its log; not `-shm`, which SQLite maps into memory: a write to a mapped page of an
+        // immutable file is a SIGBUS, not an error (as on a filesystem that turned read-only; see the README).
+        let catalogFiles = ["", "-wal"].map { h.storage + "/metadata/catalog.sqlite" + $0 }
+        guard Self.run("/usr/bin/chattr", ["+i"] + catalogFiles) else {
+            print("FaultEndToEndTests: skipped, chattr +i is not available on this filesystem")
+            return
+        }
+        defer { _ = Self.run("/usr/bin/chattr", ["-i"] + catalogFiles) }
+        try h.drop(try TestClips.mov, as: "ro/second.mov")
+        try await waitUntil("/health is degraded and names the file") {
+            let health = try h.request("GET", "/health").object()
+            return health["status"] as? String == "degraded"
+                && ((health["reasons"] as? [String]) ?? []).contains { $0.contains("second.mov") }
+        }
+        #expect(h.process?.isRunning == true)
+        #expect(FileManager.default.fileExists(atPath: h.drop + "/ro/second.mov"))
+        #expect(h.files(in: "storage/.staging").isEmpty)
+        #expect(Self.run("/usr/bin/chattr", ["-i"] + catalogFiles))
+        try await waitUntil("ingest resumes by itself", timeout: .seconds(30)) {
+            try h.assets("ro").count == 2
+        }
+        #expect(try await h.stop() == 0)
+    }
+
     static func run(_ tool: String, _ arguments: [String]) -> Bool {
         (try? Program.runBlocking(tool, arguments, timeout: .seconds(30)).status) == 0
     }
