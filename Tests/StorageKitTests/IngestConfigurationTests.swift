@@ -356,4 +356,22 @@ struct IngestConfigurationTests {
         #expect(c == expected)
         #expect(c.controlSocketPath == IngestConfiguration().controlSocketPath)
     }
+
+    /// A reload applies the keys that apply live and keeps the others, naming them.
+    @Test func aReloadKeepsRestartOnlyKeysAndNamesThem() {
+        var running = IngestConfiguration()
+        running.storagePath = "/srv/storage"
+        running.nodeID = "a"
+        var new = running
+        new.storagePath = "/elsewhere"
+        new.nodeID = "b"
+        new.settleMS = 5000
+        new.thumbnailWidth = 640
+        let (applied, needRestart) = new.applyingLive(over: running)
+        #expect(needRestart == [.storagePath, .nodeID])
+        #expect(applied.storagePath == "/srv/storage" && applied.nodeID == "a")
+        #expect(applied.settleMS == 5000 && applied.thumbnailWidth == 640)
+        #expect(ConfigKey.allCases.filter { !$0.appliesLive }.count == 7)
+        #expect(running.applyingLive(over: running).needRestart.isEmpty)
+    }
 }

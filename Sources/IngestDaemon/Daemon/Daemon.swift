@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import NIOPosix
 import StorageKit
 import Synchronization
 
@@ -13,7 +12,6 @@ final class Daemon: Sendable {
     let ingestQueue = WorkQueue<RawPath>(capacity: 4096)
     let thumbnails: ThumbnailService
     let renditions: RenditionService
-    private let ingestPool: NIOThreadPool
     private let lastError = Mutex<String?>(nil)
     private let ingestedCount = Atomic<Int>(0)
     /// Delays between tries of a file whose ingest failed.
@@ -32,7 +30,6 @@ final class Daemon: Sendable {
         )
         thumbnails = ThumbnailService(context: context)
         renditions = RenditionService(context: context)
-        ingestPool = NIOThreadPool(numberOfThreads: max(2, ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// Finishes or rolls back what a crash interrupted; runs before anything else.
@@ -55,12 +52,16 @@ final class Daemon: Sendable {
         await context.events.catchUp()
     }
 
-    /// Starts the watcher (its thread queues the start-up scan) and the pipeline tasks in `group`.
-    func start(in group: inout ThrowingDiscardingTaskGroup<any Error>) async throws {
+    /// Gets the pipeline ready before anything is announced: the thumbnails the catalog says are missing are
+    /// queued, events are followed, and the watcher starts (its thread queues the start-up scan).
+    func prepare() async throws {
         try await thumbnails.requeueFromCatalog()
         await context.events.follow()
-        ingestPool.start()
         watcher.start()
+    }
+
+    /// Runs the pipeline's tasks (watch events, settling, ingest workers, thumbnails, renditions) in `group`.
+    func launch(in group: inout DiscardingTaskGroup) {
         group.addTask { await self.consumeWatchEvents() }
         group.addTask { await self.settle.run() }
         let workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -71,19 +72,44 @@ final class Daemon: Sendable {
         group.addTask { await self.renditions.run() }
     }
 
-    /// Stops taking new files, lets files in flight finish (bounded by `grace`), stops thumbnails.
-    func stop(grace: Duration) async {
+    /// How a drain ended.
+    enum DrainEnd: Sendable, Equatable {
+        /// Every file in flight was finished.
+        case finished
+        /// `grace` passed first.
+        case timedOut
+        /// A second stop signal came first.
+        case cutShort
+    }
+
+    /// Stops taking new files and lets files in flight finish, until `grace` passes or `cutShort` opens; then
+    /// stops thumbnails and renditions (a running decode or encode is interrupted; its job resumes at the next
+    /// start). Whatever is left unfinished is journalled and recovered at the next start.
+    func drain(grace: Duration, cutShort: Latch) async -> DrainEnd {
         watcher.stop()
         await ingestQueue.close()
-        let deadline = ContinuousClock.now + grace
-        while !(await ingestQueue.isIdle), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        let end = await withTaskGroup(of: DrainEnd.self) { group in
+            group.addTask {
+                await self.ingestQueue.untilIdle()
+                return .finished
+            }
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                return .timedOut
+            }
+            group.addTask {
+                await cutShort.wait()
+                return .cutShort
+            }
+            let first = await group.next() ?? .finished
+            group.cancelAll()
+            return first
         }
         async let renditionsStopped: Void = renditions.stop()
         await thumbnails.stop()
         await renditionsStopped
-        try? await ingestPool.shutdownGracefully()
         await context.events.finishAll()
+        return end
     }
 
     private func consumeWatchEvents() async {
@@ -112,7 +138,8 @@ final class Daemon: Sendable {
         let backoff = self.backoff
         let attempt: IngestAttempt
         do {
-            attempt = try await ingestPool.runIfActive {
+            // A stop cut short by a second signal does not wait for this file: its move is journalled.
+            attempt = try await context.blocking.runUnlessCancelled {
                 // However the path came here (a settle round, the queue handing out a notice that came in
                 // flight), a file in back-off is not tried before its time.
                 if let status = try? FileOps.lstat(path) {
@@ -123,10 +150,13 @@ final class Daemon: Sendable {
                     case .none, .until: break
                     }
                 }
+                #if DEBUG
+                DebugFaults.ingestStarts()
+                #endif
                 return .done(ingestor.ingestDropped(source: path, project: location.project, config: config))
             }
         } catch {
-            // The pool is shutting down: the file stays in the drop for the next start.
+            // Abandoned by a stop: the journal puts the file right at the next start.
             return
         }
         guard case .done(let outcome) = attempt else {

@@ -2,13 +2,16 @@ import ArgumentParser
 import Foundation
 import IngestConfig
 import Logging
+import ServiceLifecycle
 import StorageKit
 import UnixSignals
 
-/// Runs the daemon's lifetime: start-up in order (recovery, pipeline, socket, READY=1), reloads on SIGHUP,
-/// and on SIGTERM/SIGINT a drain in reverse order (STOPPING=1, stop taking files, finish or abandon work in
-/// flight, close the socket) that exits 0. A second SIGTERM while draining exits at once, which is safe
-/// because every step that moves a file is journalled.
+/// Runs the daemon's lifetime: start-up (recovery, the control socket, the pipeline made ready), then the
+/// services in one `ServiceGroup` — control socket, signals (SIGHUP reloads), watchdog, pipeline, readiness
+/// (READY=1).
+/// SIGTERM/SIGINT shut them down gracefully in reverse order (STOPPING=1, stop taking files, finish work in
+/// flight, close the socket) and `run` returns, so the process exits 0. A second signal while draining cuts
+/// the drain short, which is safe because every step that moves a file is journalled.
 struct DaemonRunner {
     let configuration: IngestConfiguration
     /// Re-reads file + environment + original flags (SIGHUP).
@@ -25,6 +28,8 @@ struct DaemonRunner {
         )
         let logger = Logger(label: "ingestd")
         let notifier = SystemdNotifier(logger: logger)
+        // Trapped first: a stop signal during recovery is handled once the services run, never lost.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
 
         let context: DaemonContext
         let daemon: Daemon
@@ -62,127 +67,52 @@ struct DaemonRunner {
             throw ExitCode.failure
         }
 
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-        try await withThrowingDiscardingTaskGroup { group in
-            try await daemon.start(in: &group)
-            notifier.ready()
-            logger.info(
-                "ingestd ready",
-                metadata: [
-                    "drop": "\(context.dropRoot)", "storage": "\(context.layout.root)",
-                    "socket": "\(socketDescription)",
-                ]
-            )
-            if let interval = notifier.watchdogInterval {
-                group.addTask {
-                    await runWatchdog(
-                        notifier: notifier,
-                        interval: interval,
-                        logger: logger,
-                        isAlive: { await daemon.isAlive() }
-                    )
-                }
-            }
-            group.addTask { await Self.reportStatus(daemon: daemon, notifier: notifier) }
-
-            var draining = false
-            for await signal in signals {
-                switch signal {
-                case .sighup:
-                    await reload(context: context, notifier: notifier, logger: logger)
-                case .sigterm, .sigint:
-                    if draining {
-                        logger.warning(
-                            "second stop signal while draining: exiting now; interrupted files are recovered at the next start"
-                        )
-                        exit(0)
-                    }
-                    draining = true
-                    notifier.stopping()
-                    logger.info("stopping: no new files are taken; finishing files in flight")
-                    group.addTask {
-                        await daemon.stop(grace: Self.drainGrace)
-                        await server.close()
-                        logger.info("stopped")
-                        exit(0)
-                    }
-                default:
-                    break
-                }
-            }
-        }
-    }
-
-    /// SIGHUP: re-reads the configuration; live keys apply to later files, the others need a restart; a bad
-    /// configuration is refused and the old one stays.
-    private func reload(context: DaemonContext, notifier: SystemdNotifier, logger: Logger) async {
-        notifier.reloading()
-        defer { notifier.ready() }
-        let new: IngestConfiguration
         do {
-            new = try loadConfiguration()
+            try await daemon.prepare()
         } catch {
-            logger.error("reload refused, keeping the running configuration: \(error)")
-            return
+            logger.critical("cannot start: \(error)")
+            await server.close()
+            throw ExitCode.failure
         }
-        let old = context.config.current
-        var applied = new
-        var restartNeeded: [String] = []
-        if new.storagePath != old.storagePath {
-            restartNeeded.append("STORAGE_PATH")
-            applied.storagePath = old.storagePath
-        }
-        if new.dropPath != old.dropPath {
-            restartNeeded.append("DROP_PATH")
-            applied.dropPath = old.dropPath
-        }
-        if new.controlSocketPath != old.controlSocketPath {
-            restartNeeded.append("CONTROL_SOCKET")
-            applied.controlSocket = old.controlSocket
-        }
-        if new.controlSocketMode != old.controlSocketMode {
-            restartNeeded.append("CONTROL_SOCKET_MODE")
-            applied.controlSocketMode = old.controlSocketMode
-        }
-        if new.controlSocketGroup != old.controlSocketGroup {
-            restartNeeded.append("CONTROL_SOCKET_GROUP")
-            applied.controlSocketGroup = old.controlSocketGroup
-        }
-        if new.catalogURL != old.catalogURL {
-            restartNeeded.append("CATALOG_URL")
-            applied.catalogURL = old.catalogURL
-        }
-        if new.nodeID != old.nodeID {
-            restartNeeded.append("NODE_ID")
-            applied.nodeID = old.nodeID
-        }
-        context.config.replace(with: applied)
-        LoggingBootstrap.setLevel(Logger.Level(applied.logLevel))
-        if !restartNeeded.isEmpty {
-            logger.warning(
-                "configuration reloaded; these keys need a restart to change: \(restartNeeded.joined(separator: ", "))"
-            )
-        } else {
-            logger.notice("configuration reloaded")
-        }
-    }
 
-    /// STATUS= with live figures when they change, at most once a second.
-    private static func reportStatus(daemon: Daemon, notifier: SystemdNotifier) async {
-        var last = ""
-        while !Task.isCancelled {
-            let ingest = await daemon.ingestQueue.depth
-            let thumbs = await daemon.thumbnails.depth
-            let settling = await daemon.settle.count
-            var text =
-                "\(daemon.ingested) ingested; queues: settling \(settling), ingest \(ingest), thumbnails \(thumbs)"
-            if let error = daemon.lastErrorText { text += "; last error: \(error)" }
-            if text != last {
-                notifier.status(text)
-                last = text
-            }
-            try? await Task.sleep(for: .seconds(1))
-        }
+        // Started in this order, shut down in reverse: readiness first (STOPPING=1), then the pipeline's drain,
+        // while signals are still heard, the watchdog keeps pinging and the control socket answers.
+        let cutShort = Latch()
+        let handle = ServiceGroupHandle()
+        let reloader = ConfigReloader(context: context, notifier: notifier, logger: logger, load: loadConfiguration)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: ControlService(server: server)),
+                    .init(
+                        service: SignalService(signals: signals, group: handle, cutShort: cutShort, reloader: reloader)
+                    ),
+                    .init(service: SystemdWatchdogService(notifier: notifier, daemon: daemon, logger: logger)),
+                    .init(
+                        service: PipelineService(
+                            daemon: daemon,
+                            grace: Self.drainGrace,
+                            cutShort: cutShort,
+                            logger: logger
+                        )
+                    ),
+                    .init(
+                        service: SystemdReadinessService(
+                            notifier: notifier,
+                            logger: logger,
+                            readyMetadata: [
+                                "drop": "\(context.dropRoot)", "storage": "\(context.layout.root)",
+                                "socket": "\(socketDescription)",
+                            ]
+                        )
+                    ),
+                ],
+                logger: logger
+            )
+        )
+        handle.set(group)
+        try await group.run()
+        logger.info("stopped")
     }
 }
 

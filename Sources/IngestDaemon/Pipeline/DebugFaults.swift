@@ -2,8 +2,22 @@ import Foundation
 
 #if DEBUG
 /// Fault injection for the end-to-end tests of debug builds only (release builds have none of it): a delay
-/// and a simulated decoder crash at the start of a thumbnail render, set through the environment.
+/// and a simulated decoder crash at the start of a thumbnail render, and a delay before each ingest, set
+/// through the environment.
 enum DebugFaults {
+    /// `INGESTD_DEBUG_INGEST_DELAY_MS`: every ingest of a dropped file waits this long (blocking its thread)
+    /// before it starts, so that a stop finds a file in flight.
+    static let ingestDelay: Duration? = ProcessInfo.processInfo.environment["INGESTD_DEBUG_INGEST_DELAY_MS"]
+        .flatMap(Int.init).map { .milliseconds($0) }
+
+    /// Called on a blocking thread before a dropped file is ingested.
+    static func ingestStarts() {
+        if let ingestDelay {
+            let (seconds, attoseconds) = ingestDelay.components
+            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+        }
+    }
+
     /// `INGESTD_DEBUG_THUMBNAIL_DELAY_MS`: every render waits this long after its attempt is counted.
     static let thumbnailDelay: Duration? = ProcessInfo.processInfo.environment["INGESTD_DEBUG_THUMBNAIL_DELAY_MS"]
         .flatMap(Int.init).map { .milliseconds($0) }

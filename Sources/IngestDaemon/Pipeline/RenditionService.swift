@@ -13,7 +13,8 @@ final class RenditionService: Sendable {
     let context: DaemonContext
     private let pool = NIOThreadPool(numberOfThreads: 1)
     private let stopping = Atomic<Bool>(false)
-    private let busy = Atomic<Bool>(false)
+    /// Opened when `run()` has ended (its job interrupted and released).
+    private let ended = Latch()
     /// The asset whose job is running, so that deleting it stops the work at once.
     private let current = Mutex<(assetID: String, projectID: String, cancel: CancelFlag)?>(nil)
     /// How often a running job renews its lease.
@@ -44,6 +45,8 @@ final class RenditionService: Sendable {
             let job: Job?
             do {
                 job = try await context.withCatalog { try $0.claimJob(kinds: DerivedWork.kinds) }
+            } catch is CancellationError {
+                job = nil
             } catch {
                 context.logger.warning("cannot claim a background job", metadata: ["error": "\(error)"])
                 job = nil
@@ -52,20 +55,17 @@ final class RenditionService: Sendable {
                 try? await Task.sleep(for: Self.idlePoll)
                 continue
             }
-            busy.store(true, ordering: .relaxed)
             await perform(job)
-            busy.store(false, ordering: .relaxed)
         }
         try? await pool.shutdownGracefully()
+        ended.open()
     }
 
     /// Stops claiming; a running job is interrupted and released (waits up to 3 s for that).
     func stop() async {
         stopping.store(true, ordering: .relaxed)
-        let deadline = ContinuousClock.now + .seconds(3)
-        while busy.load(ordering: .relaxed), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        let ended = self.ended
+        _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
     }
 
     /// Interrupts the running job if it belongs to `assetID` (deleted) or to `project` (purged).

@@ -65,11 +65,9 @@ final class ThumbnailService: Sendable {
         stopping.store(true, ordering: .relaxed)
         await queue.close()
         // Renders in progress see the flag in FFmpeg's interrupt callback and give their attempt back; wait
-        // for that, so a stop is never counted as a decoder crash.
-        let deadline = ContinuousClock.now + .seconds(3)
-        while await queue.depth > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        // (up to 3 s) for that, so a stop is never counted as a decoder crash.
+        let queue = self.queue
+        _ = await withTimeLimit(.seconds(3)) { await queue.untilIdle() }
     }
 
     /// How often a node renews its leases and looks for work a lost node left behind.

@@ -11,6 +11,8 @@ actor WorkQueue<Item: Hashable & Sendable> {
     private var inProgress: Set<Item> = []
     private var pushedAgain: Set<Item> = []
     private var waiters: [CheckedContinuation<Item?, Never>] = []
+    /// Opened at the queue's next idle moment (`untilIdle()`); a new one after each.
+    private var idleLatch = Latch()
     private(set) var isClosed = false
     let capacity: Int
 
@@ -73,6 +75,20 @@ actor WorkQueue<Item: Hashable & Sendable> {
         // The repeat notice was accepted while the item was in progress: it is queued even when the queue
         // filled up meanwhile, or it would be lost.
         if pushedAgain.remove(item) != nil, !isClosed { enqueue(item) }
+        if isIdle { releaseIdleWaiters() }
+    }
+
+    /// Returns once nothing waits and nothing is in progress (at once when that is so now), or when the
+    /// calling task is cancelled. A drain waits here instead of looking every few milliseconds.
+    func untilIdle() async {
+        if isIdle { return }
+        let latch = idleLatch
+        await latch.wait()
+    }
+
+    private func releaseIdleWaiters() {
+        idleLatch.open()
+        idleLatch = Latch()
     }
 
     /// Stops handing out items: what waits stays where it is (the drop, the catalog) for the next start.
@@ -84,5 +100,6 @@ actor WorkQueue<Item: Hashable & Sendable> {
         head = 0
         for w in waiters { w.resume(returning: nil) }
         waiters.removeAll()
+        if isIdle { releaseIdleWaiters() }
     }
 }

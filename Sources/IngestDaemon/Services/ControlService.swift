@@ -1,0 +1,13 @@
+import ServiceLifecycle
+
+/// The control socket as a service. The server is bound before the group starts (READY=1 must follow a
+/// socket that accepts); listed first, it is shut down last: `/health` answers while the pipeline drains.
+struct ControlService: Service {
+    let server: ControlServer
+
+    func run() async throws {
+        // Returns at graceful shutdown; throws when the group is cancelled instead. Either way: close.
+        try? await gracefulShutdown()
+        await server.close()
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+@testable import IngestDaemon
+
+/// The pieces that replaced "sleep and look again" loops: a latch, a queue's idle moment, a blocking call a
+/// stop may abandon, and a time limit.
+@Suite(.timeLimit(.minutes(3)))
+struct WaitingTests {
+    @Test func aLatchLetsWaitersThroughWhenOpenedAndLaterOnesAtOnce() async {
+        let latch = Latch()
+        let waiter = Task { await latch.wait() }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(!latch.isOpen)
+        latch.open()
+        await waiter.value
+        await latch.wait()
+        #expect(latch.isOpen)
+    }
+
+    @Test func aCancelledWaiterLeavesAClosedLatch() async {
+        let latch = Latch()
+        let waiter = Task { await latch.wait() }
+        waiter.cancel()
+        await waiter.value
+        #expect(!latch.isOpen)
+    }
+
+    @Test func untilIdleReturnsWhenTheLastItemIsDone() async {
+        let queue = WorkQueue<String>()
+        await queue.untilIdle()  // idle now: returns at once
+        await queue.push("a")
+        #expect(await queue.pop() == "a")
+        let finished = Latch()
+        let waiter = Task {
+            await queue.untilIdle()
+            finished.open()
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(!finished.isOpen)
+        await queue.done("a")
+        await waiter.value
+        #expect(finished.isOpen)
+    }
+
+    @Test func closingDropsWhatWaitsButNotWhatIsInProgress() async {
+        let queue = WorkQueue<String>()
+        await queue.push("a")
+        await queue.push("b")
+        #expect(await queue.pop() == "a")
+        await queue.close()
+        #expect(await queue.depth == 1)
+        let waiter = Task { await queue.untilIdle() }
+        await queue.done("a")
+        await waiter.value
+        #expect(await queue.isIdle)
+    }
+
+    @Test func aCancelledCallerStopsWaitingForBlockingWork() async throws {
+        let threads = BlockingThreads(count: 1)
+        #expect(try await threads.runUnlessCancelled { 21 * 2 } == 42)
+        let release = Latch()
+        let call = Task {
+            try await threads.runUnlessCancelled {
+                while !release.isOpen { usleep(1000) }
+                return 1
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        call.cancel()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        release.open()
+    }
+
+    @Test func aTimeLimitEndsWaitingButNotEarlyWork() async {
+        #expect(await withTimeLimit(.seconds(5)) {})
+        #expect(!(await withTimeLimit(.milliseconds(50)) { await Latch().wait() }))
+    }
+}
