@@ -10,7 +10,7 @@ struct CatalogPendingMoveTests {
             projectID: "demo",
             sourcePath: "/srv/drop/demo/clip \(n).mp4",
             stagingPath: "/srv/storage/.staging/\(n).tmp",
-            stage: "staged",
+            stage: .staged,
             createdAt: ISO8601Millis.date(milliseconds: Fixture.baseMillis + Int64(n))
         )
     }
@@ -26,11 +26,23 @@ struct CatalogPendingMoveTests {
         #expect(try catalog.pendingMoves() == [a, b])
     }
 
+    /// A stage this version does not know (a newer one wrote it) reads as `staged`: recovery returns the file
+    /// to the drop, which never loses it.
+    @Test func anUnknownStageReadsAsStaged() throws {
+        let catalog = try Catalog.inMemory()
+        _ = try catalog.addPendingMove(Self.move(1))
+        try catalog.execute("UPDATE pending_moves SET stage = 'checked-by-a-newer-version'")
+        #expect(try catalog.pendingMoves().map(\.stage) == [.staged])
+        #expect(
+            PendingMove.Stage.allCases.map(\.rawValue) == ["staged", "copying", "placing", "placed-copy", "upload"]
+        )
+    }
+
     @Test(arguments: TestBackend.all) func updateAndRemove(_ backend: TestBackend) throws {
         let catalog = try backend.catalog()
         var a = try catalog.addPendingMove(Self.move(1))
         let b = try catalog.addPendingMove(Self.move(2))
-        a.stage = "placing"
+        a.stage = .placing
         a.targetRelativePath = "uploads/project_demo/clip_1-0123456789.mp4"
         try catalog.updatePendingMove(a)
         #expect(try catalog.pendingMoves() == [a, b])

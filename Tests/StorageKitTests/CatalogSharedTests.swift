@@ -123,7 +123,7 @@ struct CatalogSharedTests {
                 projectID: "demo",
                 sourcePath: "/drop-a/x.mp4",
                 stagingPath: "/s/x",
-                stage: "staged"
+                stage: .staged
             )
         )
         _ = try b.addPendingMove(
@@ -132,7 +132,7 @@ struct CatalogSharedTests {
                 projectID: "demo",
                 sourcePath: "/drop-b/y.mp4",
                 stagingPath: "/s/y",
-                stage: "staged"
+                stage: .staged
             )
         )
         #expect(try a.pendingMoves().map(\.assetID) == ["x"])

@@ -621,7 +621,7 @@ struct IngestorTests {
         _ b: Bench,
         source: RawPath,
         bytes: [UInt8]?,
-        stage: String,
+        stage: PendingMove.Stage,
         record: Bool,
         fileAtTarget: [UInt8]? = nil
     ) throws -> (move: PendingMove, asset: Asset?) {
@@ -655,14 +655,14 @@ struct IngestorTests {
         return (move, asset)
     }
 
-    @Test(arguments: ["staged", "placing"])
-    func aStagedFileGoesBackToTheDrop(stage: String) throws {
+    @Test(arguments: [PendingMove.Stage.staged, .placing])
+    func aStagedFileGoesBackToTheDrop(stage: PendingMove.Stage) throws {
         let b = try Bench()
         defer { b.remove() }
         let bytes = patternBytes(4000)
         // The drop folder itself is gone too (its owner removed the now empty folder).
         let source = RawPath(b.drop + "/demo/sub/clip.mp4")
-        let (_, asset) = try Self.journal(b, source: source, bytes: bytes, stage: stage, record: stage == "placing")
+        let (_, asset) = try Self.journal(b, source: source, bytes: bytes, stage: stage, record: stage == .placing)
         let summary = try b.ingestor.recover()
         #expect(summary.returnedToDrop == 1)
         #expect(summary.recordsRemoved == (asset == nil ? 0 : 1))
@@ -679,7 +679,7 @@ struct IngestorTests {
         let b = try Bench()
         defer { b.remove() }
         let newer = try writeFile(b.drop + "/demo/clip.mp4", [2, 2, 2])
-        try Self.journal(b, source: RawPath(newer), bytes: [1, 1, 1], stage: "staged", record: false)
+        try Self.journal(b, source: RawPath(newer), bytes: [1, 1, 1], stage: .staged, record: false)
         _ = try b.ingestor.recover()
         #expect(try Checksums.bytes(newer) == [2, 2, 2])
         #expect(try Checksums.bytes(b.drop + "/demo/clip-1.mp4") == [1, 1, 1])
@@ -691,7 +691,7 @@ struct IngestorTests {
         defer { b.remove() }
         let source = RawPath(b.drop + "/demo").appending([0x63, 0xFF, 0xFE, 0x2E, 0x6D, 0x70, 0x34])
         #expect(PathCoding.encode(source).hasPrefix("hex:"))
-        try Self.journal(b, source: source, bytes: [7, 7], stage: "staged", record: false)
+        try Self.journal(b, source: source, bytes: [7, 7], stage: .staged, record: false)
         #expect(try b.ingestor.recover().returnedToDrop == 1)
         #expect(try FileOps.lstat(source)?.size == 2)
     }
@@ -700,7 +700,7 @@ struct IngestorTests {
         let b = try Bench()
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/far.mp4", [1, 2, 3, 4])
-        try Self.journal(b, source: RawPath(source), bytes: [1, 2], stage: "copying", record: false)
+        try Self.journal(b, source: RawPath(source), bytes: [1, 2], stage: .copying, record: false)
         let summary = try b.ingestor.recover()
         #expect(summary.returnedToDrop == 1)
         #expect(try Checksums.bytes(source) == [1, 2, 3, 4])
@@ -717,7 +717,7 @@ struct IngestorTests {
             b,
             source: RawPath(source),
             bytes: nil,
-            stage: "placed-copy",
+            stage: .placedCopy,
             record: true,
             fileAtTarget: [5, 6]
         )
@@ -738,7 +738,7 @@ struct IngestorTests {
             b,
             source: RawPath(source),
             bytes: nil,
-            stage: "placed-copy",
+            stage: .placedCopy,
             record: true,
             fileAtTarget: [5, 6]
         )
@@ -758,7 +758,7 @@ struct IngestorTests {
             b,
             source: source,
             bytes: nil,
-            stage: "placing",
+            stage: .placing,
             record: true,
             fileAtTarget: bytes
         )
@@ -799,7 +799,7 @@ struct IngestorTests {
         try writeFile(b.layout.stagingPath + "/.upload-partial.tmp", [1, 2, 3])
         let journalled = try writeFile(b.layout.stagingPath + "/.upload-journalled.tmp", [4, 5])
         _ = try b.catalog.addPendingMove(
-            PendingMove(assetID: "u1", projectID: "demo", sourcePath: "", stagingPath: journalled, stage: "upload")
+            PendingMove(assetID: "u1", projectID: "demo", sourcePath: "", stagingPath: journalled, stage: .upload)
         )
         let summary = try b.ingestor.recover()
         #expect(summary.abandonedUploads == 2)
@@ -820,7 +820,7 @@ struct IngestorTests {
                 b,
                 source: RawPath(b.drop + "/demo/s\(n).mp4"),
                 bytes: bytes,
-                stage: "staged",
+                stage: .staged,
                 record: false
             )
             expectedInDrop.append(bytes)
@@ -831,7 +831,7 @@ struct IngestorTests {
                 b,
                 source: RawPath(b.drop + "/demo/p\(n).mp4"),
                 bytes: bytes,
-                stage: "placing",
+                stage: .placing,
                 record: true
             )
             expectedInDrop.append(bytes)
@@ -842,7 +842,7 @@ struct IngestorTests {
                 b,
                 source: RawPath(b.drop + "/demo/f\(n).mp4"),
                 bytes: nil,
-                stage: "placing",
+                stage: .placing,
                 record: true,
                 fileAtTarget: bytes
             )
@@ -881,7 +881,7 @@ struct IngestorTests {
         defer { b.remove() }
         let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
         let source = RawPath(b.drop + "/demo/back.mp4")
-        try Self.journal(b, source: source, bytes: clip, stage: "staged", record: false)
+        try Self.journal(b, source: source, bytes: clip, stage: .staged, record: false)
         _ = try b.ingestor.recover()
         let asset = try Self.stored(b.ingest(source.description, project: "demo"))
         #expect(asset.originalFilename == "back.mp4")

@@ -74,7 +74,7 @@ extension Ingestor {
             updatedAt: now
         )
         var placingMove = move
-        placingMove.stage = source == nil ? Stage.placing : Stage.placedCopy
+        placingMove.stage = source == nil ? .placing : .placedCopy
         var inserted = false
         for _ in 0..<10_000 {
             let relative = try layout.relativePath(.uploads, project, name.filename)

@@ -156,7 +156,7 @@ extension Ingestor {
         let asset = try catalog.asset(id: move.assetID)
 
         if stagingExists {
-            if isUpload, move.stage == Stage.placing, var asset, let targetPath {
+            if isUpload, move.stage == .placing, var asset, let targetPath {
                 // Its record is committed and only the rename was missing: finish the placement.
                 try FileOps.makeDirectories(FileOps.parent(targetPath))
                 guard try FileOps.renameNoReplace(move.stagingPath, targetPath) == .renamed else {
@@ -168,12 +168,12 @@ extension Ingestor {
                 try catalog.removePendingMove(id: move.id)
                 return
             }
-            switch move.stage {
-            case _ where isUpload:
+            switch (move.stage, isUpload) {
+            case (.upload, _), (_, true):
                 // Never acknowledged to the client (no 201): it retries; the partial state goes.
                 unlink(move.stagingPath)
                 summary.abandonedUploads += 1
-            case Stage.copying, Stage.placedCopy:
+            case (.copying, false), (.placedCopy, false):
                 // The source in the drop is authoritative; the copy goes only while the source is there (or
                 // was set aside to be removed: it goes back under its name).
                 if try FileOps.lstat(source) != nil || restoreAside(of: source, assetID: move.assetID) {
@@ -182,7 +182,7 @@ extension Ingestor {
                     try returnToDrop(staging: move.stagingPath, source: source)
                 }
                 summary.returnedToDrop += 1
-            default:
+            case (.staged, false), (.placing, false):
                 try returnToDrop(staging: move.stagingPath, source: source)
                 summary.returnedToDrop += 1
             }
@@ -191,7 +191,7 @@ extension Ingestor {
                 summary.recordsRemoved += 1
             }
         } else if targetExists, var asset {
-            if move.stage == Stage.placedCopy {
+            if move.stage == .placedCopy {
                 try removeSourceIfCopied(source, of: asset)
                 try removeAsideIfCopied(of: source, asset: asset)
             }

@@ -22,7 +22,7 @@ extension Ingestor {
                     sourcePath: "",
                     stagingPath: staged,
                     targetRelativePath: nil,
-                    stage: Stage.upload,
+                    stage: .upload,
                     createdAt: ISO8601Millis.now()
                 )
             )

@@ -54,20 +54,6 @@ public final class Ingestor: Sendable {
         return digest
     }
 
-    /// The journal stages of a pending move.
-    enum Stage {
-        /// Renamed into staging (same filesystem); rolled back to the drop after a crash.
-        static let staged = "staged"
-        /// Being copied into staging from another filesystem; the source in the drop is authoritative.
-        static let copying = "copying"
-        /// Record inserted, being renamed into `uploads/`.
-        static let placing = "placing"
-        /// Copied from another filesystem, placed; the source in the drop is yet to be removed.
-        static let placedCopy = "placed-copy"
-        /// An HTTP upload in staging: nothing to return it to.
-        static let upload = "upload"
-    }
-
     // MARK: - Dropped files
 
     /// Ingests the file at `source` for `project` (`nil`: the drop folder's name sanitized to nothing, so the
@@ -174,7 +160,7 @@ public final class Ingestor: Sendable {
                 sourcePath: PathCoding.encode(source),
                 stagingPath: staging,
                 targetRelativePath: nil,
-                stage: Stage.staged,
+                stage: .staged,
                 createdAt: ISO8601Millis.now()
             )
         )
@@ -210,7 +196,7 @@ public final class Ingestor: Sendable {
         case .crossDevice:
             // Drop and storage on different filesystems: copy while hashing (one read), fsync, and remove the
             // source only once the copy is placed.
-            move.stage = Stage.copying
+            move.stage = .copying
             try catalog.updatePendingMove(move)
             let out = try FileOps.createExclusive(staging)
             do {

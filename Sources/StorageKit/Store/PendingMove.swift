@@ -4,6 +4,26 @@ import Foundation
 /// Written before the first rename and removed after the last, so that start-up can finish or
 /// roll back a move a crash interrupted.
 public struct PendingMove: Codable, Sendable, Equatable {
+    /// The journal stages of a move; the raw values are what the catalog stores.
+    public enum Stage: String, Sendable, Equatable, CaseIterable {
+        /// Renamed into staging (same filesystem); rolled back to the drop after a crash.
+        case staged
+        /// Being copied into staging from another filesystem; the source in the drop is authoritative.
+        case copying
+        /// Record inserted, being renamed into `uploads/`.
+        case placing
+        /// Copied from another filesystem, placed; the source in the drop is yet to be removed.
+        case placedCopy = "placed-copy"
+        /// An HTTP upload in staging: nothing to return it to.
+        case upload
+
+        /// The stage a stored value names. A value this version does not know (written by a newer one) reads
+        /// as `staged`: recovery then returns the file to the drop, the one step that never loses it.
+        init(stored: String) {
+            self = Stage(rawValue: stored) ?? .staged
+        }
+    }
+
     /// Assigned by `Catalog.addPendingMove`; `0` before.
     public var id: Int64
     public var assetID: String
@@ -14,8 +34,8 @@ public struct PendingMove: Codable, Sendable, Equatable {
     public var stagingPath: String
     /// Where the file goes, relative to `STORAGE_PATH`, once its name is chosen.
     public var targetRelativePath: String?
-    /// Free text naming the step reached, e.g. `staged` or `placing`.
-    public var stage: String
+    /// The step reached.
+    public var stage: Stage
     public var createdAt: Date
 
     /// A new entry; `id` stays `0` until the catalog stores it.
@@ -26,7 +46,7 @@ public struct PendingMove: Codable, Sendable, Equatable {
         sourcePath: String,
         stagingPath: String,
         targetRelativePath: String? = nil,
-        stage: String,
+        stage: Stage,
         createdAt: Date = ISO8601Millis.now()
     ) {
         self.id = id
@@ -58,7 +78,7 @@ public struct PendingMove: Codable, Sendable, Equatable {
         try c.encode(sourcePath, forKey: .sourcePath)
         try c.encode(stagingPath, forKey: .stagingPath)
         try c.encodeIfPresent(targetRelativePath, forKey: .targetRelativePath)
-        try c.encode(stage, forKey: .stage)
+        try c.encode(stage.rawValue, forKey: .stage)
         try c.encode(ISO8601Millis.string(from: createdAt), forKey: .createdAt)
     }
 
@@ -70,7 +90,7 @@ public struct PendingMove: Codable, Sendable, Equatable {
         sourcePath = try c.decode(String.self, forKey: .sourcePath)
         stagingPath = try c.decode(String.self, forKey: .stagingPath)
         targetRelativePath = try c.decodeIfPresent(String.self, forKey: .targetRelativePath)
-        stage = try c.decode(String.self, forKey: .stage)
+        stage = Stage(stored: try c.decode(String.self, forKey: .stage))
         createdAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .createdAt))
     }
 }

@@ -10,7 +10,7 @@ enum PendingMoveTable {
             """,
             [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
-                move.stage, ISO8601Millis.milliseconds(move.createdAt), db.nodeID,
+                move.stage.rawValue, ISO8601Millis.milliseconds(move.createdAt), db.nodeID,
             ]
         )
         var stored = move
@@ -27,7 +27,7 @@ enum PendingMoveTable {
             """,
             [
                 move.assetID, move.projectID, move.sourcePath, move.stagingPath, move.targetRelativePath,
-                move.stage, ISO8601Millis.milliseconds(move.createdAt), move.id,
+                move.stage.rawValue, ISO8601Millis.milliseconds(move.createdAt), move.id,
             ]
         )
         guard changed > 0 else { throw StorageError.pendingMoveNotFound(move.id) }
@@ -55,7 +55,7 @@ enum PendingMoveTable {
                 sourcePath: try row.get(3),
                 stagingPath: try row.get(4),
                 targetRelativePath: try row.optional(5),
-                stage: try row.get(6),
+                stage: PendingMove.Stage(stored: try row.get(6)),
                 createdAt: ISO8601Millis.date(milliseconds: try row.get(7))
             )
         }

@@ -157,7 +157,7 @@ struct IngestorHardeningTests {
                 sourcePath: PathCoding.encode(source),
                 stagingPath: b.layout.stagingPath + "/a1.mp4",
                 targetRelativePath: relative,
-                stage: "placed-copy"
+                stage: .placedCopy
             )
         )
         let summary = try b.ingestor.recover()
@@ -227,7 +227,7 @@ struct IngestorHardeningTests {
                 sourcePath: "",
                 stagingPath: staged,
                 targetRelativePath: relative,
-                stage: "placing"
+                stage: .placing
             )
         )
         let summary = try b.ingestor.recover()
@@ -254,7 +254,7 @@ struct IngestorHardeningTests {
                 projectID: "demo",
                 sourcePath: b.drop + "/gone/a.mp4",
                 stagingPath: blocked,
-                stage: "staged"
+                stage: .staged
             )
         )
         _ = try b.catalog.addPendingMove(
@@ -263,7 +263,7 @@ struct IngestorHardeningTests {
                 projectID: "demo",
                 sourcePath: b.drop + "/demo/b.mp4",
                 stagingPath: fine,
-                stage: "staged"
+                stage: .staged
             )
         )
         let summary = try b.ingestor.recover(dropRoot: RawPath(b.drop))
@@ -288,7 +288,7 @@ struct IngestorHardeningTests {
                 projectID: "demo",
                 sourcePath: PathCoding.encode(source),
                 stagingPath: staged,
-                stage: "staged"
+                stage: .staged
             )
         )
         let summary = try b.ingestor.recover()
