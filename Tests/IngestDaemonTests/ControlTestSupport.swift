@@ -236,7 +236,7 @@ final class FakeBackend: ControlBackend {
     let retries = Mutex<[String]>([])
     let eventSubscribers = Mutex<[AsyncStream<[UInt8]>.Continuation]>([])
     let terminatedSubscriptions = Mutex(0)
-    let uploadRejection = Mutex<(String, String)?>(nil)
+    let uploadRejection = Mutex<(RejectionReason, String)?>(nil)
 
     init(stagingDirectory: String, maxSize: Int64 = 10 << 20) {
         self.stagingDirectory = stagingDirectory
@@ -398,7 +398,9 @@ final class FakeBackend: ControlBackend {
                 )
             )
         }
-        if let (reason, detail) = uploadRejection.withLock({ $0 }) { return .rejected(reason: reason, detail: detail) }
+        if let (reason, detail) = uploadRejection.withLock({ $0 }) {
+            return .rejected(Rejection(reason: reason, detail: detail))
+        }
         let now = Date()
         let asset = Asset(
             id: "up\(size)",

@@ -232,10 +232,10 @@ struct ControlUploadTests {
     @Test func rejectedUploadMapsToAStatus() async throws {
         let t = try await TestServer.start()
         defer { Task { await t.stop() } }
-        t.backend.uploadRejection.withLock { $0 = ("duplicate", "same bytes as asset a1") }
+        t.backend.uploadRejection.withLock { $0 = (.duplicate, "same bytes as asset a1") }
         let dup = try await fetch(t.socket, "POST", "/projects/demo/videos?filename=a.mp4", body: [1, 2])
         #expect(dup.status == 409 && dup.object["error"] as? String == "duplicate")
-        t.backend.uploadRejection.withLock { $0 = ("not_media", "not a video") }
+        t.backend.uploadRejection.withLock { $0 = (.notMedia, "not a video") }
         #expect(try await fetch(t.socket, "POST", "/projects/demo/videos?filename=a.mp4", body: [1, 2]).status == 422)
         #expect(t.stagedFiles().isEmpty)
     }

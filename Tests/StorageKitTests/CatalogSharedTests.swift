@@ -46,7 +46,7 @@ struct CatalogSharedTests {
                 do {
                     try catalog.write { tx in
                         try tx.lockProject(Fixture.demo)
-                        try Ingestor.admit(asset, to: Fixture.demo, tx, config: frozen)
+                        try Ingestor.admit(asset, to: Fixture.demo, tx, policy: IngestPolicy(frozen))
                         try tx.insert(asset)
                     }
                     outcomes.withLock { $0.append("inserted") }
@@ -76,7 +76,7 @@ struct CatalogSharedTests {
                 do {
                     try catalog.write { tx -> Void in
                         try tx.lockProject(Fixture.demo)
-                        try Ingestor.admit(asset, to: Fixture.demo, tx, config: frozen)
+                        try Ingestor.admit(asset, to: Fixture.demo, tx, policy: IngestPolicy(frozen))
                         try tx.insert(asset)
                     }
                     inserted.add(1, ordering: .relaxed)

@@ -75,7 +75,7 @@ struct IngestorFormatsTests {
             project: ProjectID(exactly: "demo")!,
             size: size,
             checksum: try Checksums.sha256(file: staged),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         guard case .rejected(let rejection, _, _) = outcome else {
             Issue.record("upload with cover art only was not rejected: \(outcome)")

@@ -54,7 +54,7 @@ struct IngestorTests {
             ingestor.ingestDropped(
                 source: RawPath(path),
                 project: project.flatMap { ProjectID(exactly: $0) },
-                config: config
+                policy: IngestPolicy(config)
             )
         }
 
@@ -237,7 +237,7 @@ struct IngestorTests {
             project: Fixture.demo,
             size: size,
             checksum: checksum,
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         let asset = try Self.stored(outcome)
         #expect(asset.filename.wholeMatch(of: #/My_Upload-[0-9a-f]{10}\.mp4/#) != nil)
@@ -263,7 +263,7 @@ struct IngestorTests {
             project: Fixture.demo,
             size: Int64(bytes.count),
             checksum: try Checksums.sha256(file: staged),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         try Self.expectRejected(outcome, b, reason: .notMedia, name: "fake.mp4", source: staged, bytes: bytes)
         #expect(try b.catalog.allAssets().isEmpty)

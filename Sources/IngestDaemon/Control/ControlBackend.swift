@@ -92,15 +92,16 @@ struct UploadLimits: Sendable, Equatable {
 /// `extension_not_allowed`, 422 for every other reason (`not_media`, `no_video`, `truncated`, `empty`, …).
 enum UploadOutcome: Sendable {
     case stored(Asset)
-    case rejected(reason: String, detail: String)
+    case rejected(Rejection)
 
     /// The HTTP status that answers a rejection with `reason`.
-    static func status(forRejection reason: String) -> HTTPResponseStatus {
+    static func status(forRejection reason: RejectionReason) -> HTTPResponseStatus {
         switch reason {
-        case "duplicate", "quota_exceeded": return .conflict
-        case "too_large": return .payloadTooLarge
-        case "extension_not_allowed": return .unsupportedMediaType
-        default: return .unprocessableEntity
+        case .duplicate, .quotaExceeded: .conflict
+        case .tooLarge: .payloadTooLarge
+        case .extensionNotAllowed: .unsupportedMediaType
+        case .empty, .notMedia, .noVideo, .truncated, .symlink, .specialFile, .hardLinks, .invalidProject:
+            .unprocessableEntity
         }
     }
 }

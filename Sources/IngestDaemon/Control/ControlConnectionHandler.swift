@@ -200,9 +200,13 @@ struct ControlConnectionHandler: Sendable {
                 var r = try ControlResponse.json(asset, status: .created)
                 r.headers.append(("Location", "/projects/\(project)/videos/\(asset.id)"))
                 response = r
-            case .rejected(let reason, let detail):
+            case .rejected(let rejection):
                 response = .error(
-                    ControlAPIError(status: UploadOutcome.status(forRejection: reason), error: reason, detail: detail)
+                    ControlAPIError(
+                        status: UploadOutcome.status(forRejection: rejection.reason),
+                        error: rejection.reason.rawValue,
+                        detail: rejection.detail
+                    )
                 )
             }
         } catch {

@@ -217,7 +217,7 @@ struct UploadReceiver {
             let ext = UploadFilename.fileExtension(of: name).map { ".\($0)" } ?? "no extension"
             throw ControlAPIError(
                 status: .unsupportedMediaType,
-                error: "extension_not_allowed",
+                error: RejectionReason.extensionNotAllowed.rawValue,
                 detail:
                     "\(String(reflecting: name)) has \(ext); allowed: \(limits.allowedExtensions.joined(separator: ", "))"
             )
@@ -227,7 +227,7 @@ struct UploadReceiver {
     private func tooLarge(_ what: String) -> ControlAPIError {
         ControlAPIError(
             status: .payloadTooLarge,
-            error: "too_large",
+            error: RejectionReason.tooLarge.rawValue,
             detail: "\(what) exceeds UPLOAD_MAX_SIZE (\(limits.maxSize) bytes)"
         )
     }

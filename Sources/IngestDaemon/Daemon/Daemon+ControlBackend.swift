@@ -176,7 +176,7 @@ extension Daemon: ControlBackend {
                 let config = context.config.current
                 let ingestor = context.ingestor
                 let outcome = try await context.blocking.run {
-                    ingestor.ingestDropped(source: RawPath(path), project: project, config: config)
+                    ingestor.ingestDropped(source: RawPath(path), project: project, policy: IngestPolicy(config))
                 }
                 await handle(outcome, source: RawPath(path))
                 return true
@@ -238,7 +238,7 @@ extension Daemon: ControlBackend {
                 project: project,
                 size: size,
                 checksum: sha256,
-                config: config
+                policy: IngestPolicy(config)
             )
         }
         await context.report(outcome, source: originalFilename)
@@ -247,7 +247,7 @@ extension Daemon: ControlBackend {
             await accepted(asset)
             return .stored(asset)
         case .rejected(let rejection, _, _):
-            return .rejected(reason: rejection.reason.rawValue, detail: rejection.detail)
+            return .rejected(rejection)
         case .failed(let error):
             throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: error)
         case .notReady, .vanished:

@@ -153,7 +153,9 @@ final class Daemon: Sendable {
                 #if DEBUG
                 DebugFaults.ingestStarts()
                 #endif
-                return .done(ingestor.ingestDropped(source: path, project: location.project, config: config))
+                return .done(
+                    ingestor.ingestDropped(source: path, project: location.project, policy: IngestPolicy(config))
+                )
             }
         } catch {
             // Abandoned by a stop: the journal puts the file right at the next start.

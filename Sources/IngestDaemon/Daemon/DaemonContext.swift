@@ -91,7 +91,7 @@ final class DaemonContext: Sendable {
             // The `ingested` event was appended with the `ready` record.
             await events.catchUp()
         case .rejected(let rejection, let project, let storedAs):
-            metrics.countRejected(reason: rejection.reason.rawValue)
+            metrics.countRejected(reason: rejection.reason)
             logger.notice(
                 "rejected",
                 metadata: [

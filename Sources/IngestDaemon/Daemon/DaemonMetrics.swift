@@ -6,7 +6,7 @@ import Synchronization
 final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let ingested: Mutex<[String: Counter]> = Mutex([:])
-    private let rejectedByReason: Mutex<[String: Counter]> = Mutex([:])
+    private let rejectedByReason: Mutex<[RejectionReason: Counter]> = Mutex([:])
     private let derivedFailures: Mutex<[String: Counter]> = Mutex([:])
     let failed: Counter
     let ingestedTotal: Counter
@@ -90,7 +90,7 @@ final class DaemonMetrics: Sendable {
             name: "ingestd_frames_encoded_total",
             help: "Video frames encoded into renditions"
         )
-        for reason in RejectionReason.allCases { countRejected(reason: reason.rawValue, by: 0) }
+        for reason in RejectionReason.allCases { countRejected(reason: reason, by: 0) }
     }
 
     func countIngested(project: String) {
@@ -108,13 +108,13 @@ final class DaemonMetrics: Sendable {
         ingestedTotal.increment()
     }
 
-    func countRejected(reason: String, by amount: Int64 = 1) {
+    func countRejected(reason: RejectionReason, by amount: Int64 = 1) {
         rejectedByReason.withLock { counters in
             let c =
                 counters[reason]
                 ?? registry.makeCounter(
                     name: "ingestd_files_rejected_total",
-                    labels: [("reason", reason)],
+                    labels: [("reason", reason.rawValue)],
                     help: "Files moved to rejected/"
                 )
             counters[reason] = c

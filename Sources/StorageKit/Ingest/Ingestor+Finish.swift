@@ -13,7 +13,7 @@ extension Ingestor {
         checksum: String,
         move: PendingMove,
         copiedFrom source: CopiedSource?,
-        config: IngestConfiguration,
+        policy: IngestPolicy,
         displayName: String
     ) throws -> IngestOutcome {
         let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
@@ -44,7 +44,7 @@ extension Ingestor {
         guard MediaProbe.formatMatchesExtension(formatName: probe.formatName, ext: ext) else {
             return try reject(.notMedia, "the content is \(probe.formatName), not what .\(ext) promises")
         }
-        if config.duplicates == .reject, let existing = try catalog.existing(project: project, checksum: checksum) {
+        if policy.duplicates == .reject, let existing = try catalog.existing(project: project, checksum: checksum) {
             return try reject(
                 .duplicate,
                 "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
@@ -94,7 +94,7 @@ extension Ingestor {
                         // The catalog decides, for every node at once: the duplicate and quota checks above were
                         // early answers; these, under the project's lock, are the ones that count.
                         try tx.lockProject(project)
-                        try Self.admit(asset, to: project, tx, config: config)
+                        try Self.admit(asset, to: project, tx, policy: policy)
                         try tx.insert(asset)
                     }
                     try tx.updatePendingMove(placingMove)
@@ -139,22 +139,22 @@ extension Ingestor {
         _ asset: Asset,
         to project: ProjectID,
         _ tx: CatalogTransaction,
-        config: IngestConfiguration
+        policy: IngestPolicy
     ) throws {
-        if config.duplicates == .reject, let existing = try tx.existing(project: project, checksum: asset.checksum) {
+        if policy.duplicates == .reject, let existing = try tx.existing(project: project, checksum: asset.checksum) {
             throw AdmissionRefusal(
                 reason: .duplicate,
                 detail: "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
             )
         }
-        if config.projectQuotaBytes > 0 {
+        if policy.projectQuotaBytes > 0 {
             let used = try tx.uploadBytes(project: project)
             let (total, overflow) = used.addingReportingOverflow(asset.sizeBytes)
-            if overflow || total > config.projectQuotaBytes {
+            if overflow || total > policy.projectQuotaBytes {
                 throw AdmissionRefusal(
                     reason: .quotaExceeded,
                     detail:
-                        "project \(project) holds \(used) bytes; this file's \(asset.sizeBytes) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)"
+                        "project \(project) holds \(used) bytes; this file's \(asset.sizeBytes) bytes would pass PROJECT_QUOTA_BYTES=\(policy.projectQuotaBytes)"
                 )
             }
         }

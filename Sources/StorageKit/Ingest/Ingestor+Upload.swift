@@ -9,7 +9,7 @@ extension Ingestor {
         project: ProjectID,
         size: Int64,
         checksum: String,
-        config: IngestConfiguration
+        policy: IngestPolicy
     ) -> IngestOutcome {
         let assetID = UUID().uuidString.lowercased()
         defer { forget(assetID) }
@@ -29,13 +29,13 @@ extension Ingestor {
             if size == 0 {
                 return try rejectStaged(staged, .empty, "the upload is empty", originalFilename, project, move)
             }
-            if config.projectQuotaBytes > 0 {
+            if policy.projectQuotaBytes > 0 {
                 let used = try catalog.uploadBytes(project: project)
-                if used + size > config.projectQuotaBytes {
+                if used + size > policy.projectQuotaBytes {
                     return try rejectStaged(
                         staged,
                         .quotaExceeded,
-                        "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)",
+                        "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(policy.projectQuotaBytes)",
                         originalFilename,
                         project,
                         move
@@ -53,7 +53,7 @@ extension Ingestor {
                 checksum: checksum,
                 move: move,
                 copiedFrom: nil,
-                config: config,
+                policy: policy,
                 displayName: originalFilename
             )
         } catch {

@@ -58,15 +58,15 @@ public final class Ingestor: Sendable {
 
     /// Ingests the file at `source` for `project` (`nil`: the drop folder's name sanitized to nothing, so the
     /// file is rejected as `invalid_project` under `DEFAULT_PROJECT`).
-    public func ingestDropped(source: RawPath, project: ProjectID?, config: IngestConfiguration) -> IngestOutcome {
+    public func ingestDropped(source: RawPath, project: ProjectID?, policy: IngestPolicy) -> IngestOutcome {
         let assetID = UUID().uuidString.lowercased()
         defer { forget(assetID) }
         do {
-            return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, config: config)
+            return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, policy: policy)
         } catch {
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
             if let finished = rollBack(assetID: assetID) { return .stored(finished) }
-            let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            let shown = Self.displayName(of: source, project: project, dropPath: policy.dropPath)
             return .failed(UserWording.failure(error, file: shown))
         }
     }
@@ -75,15 +75,15 @@ public final class Ingestor: Sendable {
         source: RawPath,
         project: ProjectID?,
         assetID: String,
-        config: IngestConfiguration
+        policy: IngestPolicy
     ) throws -> IngestOutcome {
         let name = source.lastComponent
         let nameText = String(decoding: name, as: UTF8.self)
-        let defaultProject = ProjectID(exactly: config.defaultProject) ?? ProjectID(sanitizing: "default")!
+        let defaultProject = policy.defaultProject
         // Every drop-side syscall names the file through its folder held open (scenario 4 of issue 10).
         let anchor: DropAnchor?
         do {
-            anchor = try DropAnchor.open(source, root: RawPath(StorageLayout.normalize(config.dropPath)))
+            anchor = try DropAnchor.open(source, root: RawPath(policy.dropPath))
         } catch let failure as DropAnchor.Failure {
             logger.notice(
                 "a folder of the drop changed under a noticed file",
@@ -123,22 +123,22 @@ public final class Ingestor: Sendable {
             )
         }
         let ext = StoredName.lowercasedExtension(name)
-        guard config.allows(extension: ext) else {
+        guard policy.allows(extension: ext) else {
             return try reject(
                 .extensionNotAllowed,
-                "extension \(ext.isEmpty ? "(none)" : "." + ext) is not allowed; allowed: \(config.allowedExtensions.joined(separator: ", "))"
+                "extension \(ext.isEmpty ? "(none)" : "." + ext) is not allowed; allowed: \(policy.allowedExtensions.joined(separator: ", "))"
             )
         }
         if st.size == 0 { return try reject(.empty, "the file is empty") }
-        if st.size > config.uploadMaxSize {
-            return try reject(.tooLarge, "the file has \(st.size) bytes; UPLOAD_MAX_SIZE is \(config.uploadMaxSize)")
+        if st.size > policy.maxSize {
+            return try reject(.tooLarge, "the file has \(st.size) bytes; UPLOAD_MAX_SIZE is \(policy.maxSize)")
         }
-        if config.projectQuotaBytes > 0 {
+        if policy.projectQuotaBytes > 0 {
             let used = try catalog.uploadBytes(project: project)
-            if used + st.size > config.projectQuotaBytes {
+            if used + st.size > policy.projectQuotaBytes {
                 return try reject(
                     .quotaExceeded,
-                    "project \(project) holds \(used) bytes; this file's \(st.size) bytes would pass PROJECT_QUOTA_BYTES=\(config.projectQuotaBytes)"
+                    "project \(project) holds \(used) bytes; this file's \(st.size) bytes would pass PROJECT_QUOTA_BYTES=\(policy.projectQuotaBytes)"
                 )
             }
         }
@@ -191,7 +191,7 @@ public final class Ingestor: Sendable {
         case .targetExists:
             try catalog.removePendingMove(id: move.id)
             logger.error("staging name exists", metadata: ["filename": "\(staging)"])
-            let shown = Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            let shown = Self.displayName(of: source, project: project, dropPath: policy.dropPath)
             return .failed("\(shown) could not be ingested: its staging name was taken (see the log)")
         case .crossDevice:
             // Drop and storage on different filesystems: copy while hashing (one read), fsync, and remove the
@@ -228,8 +228,8 @@ public final class Ingestor: Sendable {
             checksum: digest.hex,
             move: move,
             copiedFrom: copied ? CopiedSource(path: at, identity: before, assetID: assetID) : nil,
-            config: config,
-            displayName: Self.displayName(of: source, project: project, dropPath: config.dropPath)
+            policy: policy,
+            displayName: Self.displayName(of: source, project: project, dropPath: policy.dropPath)
         )
     }
 

@@ -12,11 +12,19 @@ import Glibc
 @Suite(.timeLimit(.minutes(4)))
 struct ShutdownEndToEndTests {
     private func waitForAnIngestInFlight(_ h: DaemonHarness) async throws {
-        try await waitUntil("an ingest is in flight") {
+        var last = ""
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             // `ingest` counts settling files too: one past settling is in a worker's hands.
-            let queues = try h.request("GET", "/health").object()["queues"] as? [String: Any]
-            return queues?["ingest"] as? Int == 1 && queues?["settling"] as? Int == 0
+            if let health = try? h.request("GET", "/health") {
+                last = health.text
+                let queues = (try? health.object())?["queues"] as? [String: Any]
+                if queues?["ingest"] as? Int == 1 && queues?["settling"] as? Int == 0 { return }
+            }
+            try await Task.sleep(for: .milliseconds(25))
         }
+        Issue.record("no ingest in flight; last /health: \(last)\nlog:\n\(h.log)")
+        throw DaemonHarness.Failure(description: "no ingest in flight")
     }
 
     @Test func theDrainWaitsForTheFileInFlight() async throws {

@@ -39,7 +39,7 @@ struct IngestorHardeningTests {
         let outcome = Self.ingestor(b, hooks).ingestDropped(
             source: RawPath(source),
             project: ProjectID(exactly: "demo"),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         if case .stored = outcome { Issue.record("a swapped name was stored: \(outcome)") }
         #expect(b.uploads().isEmpty)
@@ -69,7 +69,7 @@ struct IngestorHardeningTests {
         let outcome = Self.ingestor(b, hooks).ingestDropped(
             source: RawPath(source),
             project: ProjectID(exactly: "demo"),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         _ = try IngestorTests.stored(outcome)
         #expect(try Checksums.bytes(source) == next)
@@ -93,7 +93,7 @@ struct IngestorHardeningTests {
         let first = Self.ingestor(b, hooks).ingestDropped(
             source: RawPath(source),
             project: ProjectID(exactly: "demo"),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         guard case .failed = first else {
             Issue.record("expected .failed, got \(first)")
@@ -107,7 +107,7 @@ struct IngestorHardeningTests {
         let second = b.ingestor.ingestDropped(
             source: RawPath(source),
             project: ProjectID(exactly: "demo"),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         guard case .rejected = second else {
             Issue.record("expected .rejected, got \(second)")
@@ -184,7 +184,7 @@ struct IngestorHardeningTests {
         let outcome = Self.ingestor(b, hooks).ingestDropped(
             source: RawPath(source),
             project: ProjectID(exactly: "demo"),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         guard case .failed = outcome else {
             Issue.record("expected .failed, got \(outcome)")
@@ -385,7 +385,7 @@ struct DuplicateRaceTests {
                     outcome = plain.ingestDropped(
                         source: RawPath(second),
                         project: ProjectID(exactly: "demo"),
-                        config: config
+                        policy: IngestPolicy(config)
                     )
                 }
             }
@@ -393,7 +393,7 @@ struct DuplicateRaceTests {
         let outcome = IngestorHardeningTests.ingestor(b, hooks).ingestDropped(
             source: RawPath(first),
             project: ProjectID(exactly: "demo"),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         let stored = try IngestorTests.stored(try #require(inner.withLock { $0 }))
         #expect(stored.originalFilename == "b.mp4")

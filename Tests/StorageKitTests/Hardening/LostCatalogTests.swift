@@ -69,7 +69,7 @@ struct LostCatalogTests {
             let outcome = ingestor.ingestDropped(
                 source: RawPath(source),
                 project: ProjectID(exactly: "demo"),
-                config: bench.config
+                policy: IngestPolicy(bench.config)
             )
             if case .failed = outcome { return }
             Issue.record("expected .failed, got \(outcome)")

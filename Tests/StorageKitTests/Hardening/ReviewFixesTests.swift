@@ -22,7 +22,7 @@ struct ReviewFixesTests {
             project: Fixture.demo,
             size: 100,
             checksum: String(repeating: "ab", count: 32),
-            config: b.config
+            policy: IngestPolicy(b.config)
         )
         guard case .failed(let text) = outcome else {
             Issue.record("expected a failure, got \(outcome)")
