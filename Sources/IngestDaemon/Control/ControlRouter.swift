@@ -181,78 +181,57 @@ enum ControlRouter {
         return ControlRequestTarget(route: route, query: query)
     }
 
-    /// Matches path `segments`; returns the route for `method`, or `nil` and the methods the path allows.
+    /// The SPEC's route table: one line per method and path. `{project}`, `{asset}`, `{name}` and `{rendition}`
+    /// match any one segment and are validated when the route is made (a 400 names what is wrong); `{file}`
+    /// matches only the names of an asset's files (`content`, `thumbnail`, `sprite.jpg`, `sprite.vtt`).
+    static let routes: [RouteEntry] = [
+        RouteEntry(.GET, "/health") { _ in .health },
+        RouteEntry(.GET, "/projects") { _ in .projects },
+        RouteEntry(.GET, "/storage/stats") { _ in .storageStats },
+        RouteEntry(.GET, "/projects/{project}/storage/stats") { .projectStorageStats(try $0.project()) },
+        RouteEntry(.DELETE, "/projects/{project}/storage") { .purgeProject(try $0.project()) },
+        RouteEntry(.GET, "/projects/{project}/videos") { .listVideos(try $0.project()) },
+        RouteEntry(.POST, "/projects/{project}/videos") { .uploadVideo(try $0.project()) },
+        RouteEntry(.GET, "/projects/{project}/videos/{asset}") { .getVideo(try $0.project(), assetID: try $0.asset()) },
+        RouteEntry(.DELETE, "/projects/{project}/videos/{asset}") {
+            .deleteVideo(try $0.project(), assetID: try $0.asset())
+        },
+        RouteEntry(.GET, "/projects/{project}/videos/{asset}/{file}") { try $0.assetFile() },
+        RouteEntry(.HEAD, "/projects/{project}/videos/{asset}/{file}") { try $0.assetFile() },
+        RouteEntry(.GET, "/projects/{project}/videos/{asset}/renditions/{rendition}") { try $0.assetFile() },
+        RouteEntry(.HEAD, "/projects/{project}/videos/{asset}/renditions/{rendition}") { try $0.assetFile() },
+        RouteEntry(.GET, "/projects/{project}/rejected") { .rejected(try $0.project()) },
+        RouteEntry(.POST, "/projects/{project}/rejected/{name}/retry") {
+            .retryRejected(try $0.project(), name: try $0.rejectedName())
+        },
+        RouteEntry(.POST, "/rescan") { _ in .rescan },
+        RouteEntry(.POST, "/repair") { _ in .repair },
+        RouteEntry(.GET, "/events") { _ in .events },
+        RouteEntry(.GET, "/metrics") { _ in .metrics },
+    ]
+
+    /// Matches path `segments` against the table; returns the route for `method`, or `nil` and the methods the
+    /// path allows (in table order); throws 404 when no entry's path matches.
     private static func match(
-        _ s: [String],
+        _ segments: [String],
         method: HTTPMethod,
         path: String
     ) throws(ControlAPIError) -> (ControlRoute?, [String]) {
-        func pick(
-            _ options: [(HTTPMethod, () throws(ControlAPIError) -> ControlRoute)]
-        ) throws(ControlAPIError) -> (ControlRoute?, [String]) {
-            for (m, make) in options where m == method { return (try make(), []) }
-            return (nil, options.map { $0.0.rawValue })
+        var allowed: [String] = []
+        for entry in routes {
+            guard let parameters = entry.match(segments) else { continue }
+            if entry.method == method {
+                do {
+                    return (try entry.make(parameters), [])
+                } catch let error as ControlAPIError {
+                    throw error
+                } catch {
+                    throw .badRequest("bad_path", "\(error)")
+                }
+            }
+            if !allowed.contains(entry.method.rawValue) { allowed.append(entry.method.rawValue) }
         }
-        /// `GET` and `HEAD` of an asset's stored file.
-        func pickFile(_ s: [String], _ item: AssetFileItem) throws(ControlAPIError) -> (ControlRoute?, [String]) {
-            let make = { () throws(ControlAPIError) -> ControlRoute in
-                .assetFile(try project(s[1]), assetID: try assetID(s[3]), item)
-            }
-            return try pick([(.GET, make), (.HEAD, make)])
-        }
-        switch s.count {
-        case 1:
-            switch s[0] {
-            case "health": return try pick([(.GET, { .health })])
-            case "projects": return try pick([(.GET, { .projects })])
-            case "rescan": return try pick([(.POST, { .rescan })])
-            case "repair": return try pick([(.POST, { .repair })])
-            case "events": return try pick([(.GET, { .events })])
-            case "metrics": return try pick([(.GET, { .metrics })])
-            default: break
-            }
-        case 2 where s[0] == "storage" && s[1] == "stats":
-            return try pick([(.GET, { .storageStats })])
-        case 3 where s[0] == "projects":
-            switch s[2] {
-            case "videos":
-                return try pick([
-                    (.GET, { () throws(ControlAPIError) in .listVideos(try project(s[1])) }),
-                    (.POST, { () throws(ControlAPIError) in .uploadVideo(try project(s[1])) }),
-                ])
-            case "storage":
-                return try pick([(.DELETE, { () throws(ControlAPIError) in .purgeProject(try project(s[1])) })])
-            case "rejected":
-                return try pick([(.GET, { () throws(ControlAPIError) in .rejected(try project(s[1])) })])
-            default: break
-            }
-        case 4 where s[0] == "projects":
-            if s[2] == "storage" && s[3] == "stats" {
-                return try pick([(.GET, { () throws(ControlAPIError) in .projectStorageStats(try project(s[1])) })])
-            }
-            if s[2] == "videos" {
-                return try pick([
-                    (.GET, { () throws(ControlAPIError) in .getVideo(try project(s[1]), assetID: try assetID(s[3])) }),
-                    (
-                        .DELETE,
-                        { () throws(ControlAPIError) in .deleteVideo(try project(s[1]), assetID: try assetID(s[3])) }
-                    ),
-                ])
-            }
-        case 5 where s[0] == "projects" && s[2] == "rejected" && s[4] == "retry":
-            return try pick([
-                (
-                    .POST,
-                    { () throws(ControlAPIError) in .retryRejected(try project(s[1]), name: try rejectedName(s[3])) }
-                )
-            ])
-        case 5 where s[0] == "projects" && s[2] == "videos":
-            guard let item = AssetFileItem(fileSegment: s[4]) else { break }
-            return try pickFile(s, item)
-        case 6 where s[0] == "projects" && s[2] == "videos" && s[4] == "renditions":
-            return try pickFile(s, .rendition(try renditionName(s[5])))
-        default: break
-        }
+        guard allowed.isEmpty else { return (nil, allowed) }
         throw ControlAPIError(status: .notFound, error: "not_found", detail: "no such endpoint: \(path)")
     }
 
@@ -299,5 +278,71 @@ enum ControlRouter {
             throw .badRequest("invalid_name", "rejected file name \(String(reflecting: raw)) is not a single file name")
         }
         return raw
+    }
+}
+
+/// One line of the route table: a method, a path pattern and how the route is made from its parameters.
+struct RouteEntry: Sendable {
+    /// A pattern's segment: a literal, or a named parameter.
+    enum Part: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    let method: HTTPMethod
+    let parts: [Part]
+    /// Throws only `ControlAPIError` (the parameters' validation); untyped so that each line stays one line.
+    let make: @Sendable (RouteParameters) throws -> ControlRoute
+
+    init(
+        _ method: HTTPMethod,
+        _ pattern: String,
+        make: @escaping @Sendable (RouteParameters) throws -> ControlRoute
+    ) {
+        self.method = method
+        self.parts = pattern.split(separator: "/").map { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}")
+                ? .parameter(String(segment.dropFirst().dropLast())) : .literal(String(segment))
+        }
+        self.make = make
+    }
+
+    /// The parameters of `segments` when they match this entry's pattern.
+    func match(_ segments: [String]) -> RouteParameters? {
+        guard segments.count == parts.count else { return nil }
+        var values: [String: String] = [:]
+        for (part, segment) in zip(parts, segments) {
+            switch part {
+            case .literal(let text):
+                guard segment == text else { return nil }
+            case .parameter(let name):
+                // A file of an asset is part of the path's shape: an unknown one is no such endpoint.
+                if name == "file", AssetFileItem(fileSegment: segment) == nil { return nil }
+                values[name] = segment
+            }
+        }
+        return RouteParameters(values: values)
+    }
+}
+
+/// The raw path parameters of a matched route, validated as they are read.
+struct RouteParameters: Sendable {
+    let values: [String: String]
+
+    func project() throws(ControlAPIError) -> ProjectID { try ControlRouter.project(values["project"] ?? "") }
+    func asset() throws(ControlAPIError) -> String { try ControlRouter.assetID(values["asset"] ?? "") }
+    func rejectedName() throws(ControlAPIError) -> String { try ControlRouter.rejectedName(values["name"] ?? "") }
+
+    /// `GET`/`HEAD` of an asset's file: `{file}`, or `renditions/{rendition}`.
+    func assetFile() throws(ControlAPIError) -> ControlRoute {
+        let item: AssetFileItem
+        if let rendition = values["rendition"] {
+            item = .rendition(try ControlRouter.renditionName(rendition))
+        } else if let file = values["file"].flatMap(AssetFileItem.init(fileSegment:)) {
+            item = file
+        } else {
+            throw ControlAPIError(status: .notFound, error: "not_found", detail: "no such file of an asset")
+        }
+        return .assetFile(try project(), assetID: try asset(), item)
     }
 }
