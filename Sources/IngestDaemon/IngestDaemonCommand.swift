@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import IngestConfig
 import Logging
 import StorageKit
@@ -65,7 +66,31 @@ struct IngestDaemonCommand: AsyncParsableCommand {
             configuration: configuration,
             loadConfiguration: { try loadConfiguration(environmentCopiedFrom: startupFileValues) }
         )
-        try await runner.run()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runner.run() }
+            group.addTask { await Self.exitIfTheStopHangs(runner.stops) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// The one place the process is ended other than by returning: when a stop hangs (a client that stopped
+    /// reading a download, a call waiting for a lost catalog), 3 s after a second stop signal or 28 s after the
+    /// first — before systemd's `TimeoutStopSec=30` would SIGKILL. Every step that moves a file is journalled,
+    /// so the next start recovers whatever was cut.
+    static func exitIfTheStopHangs(_ stops: StopRequests) async {
+        await stops.requested.wait()
+        guard !Task.isCancelled else { return }
+        let secondSignal = await withTimeLimit(.seconds(28)) { await stops.cutShort.wait() }
+        guard !Task.isCancelled else { return }
+        if secondSignal {
+            try? await Task.sleep(for: .seconds(3))
+            guard !Task.isCancelled else { return }
+        }
+        Logger(label: "ingestd").warning(
+            "the stop did not finish in time; exiting now, interrupted work is recovered at the next start"
+        )
+        Glibc.exit(0)
     }
 
     /// Defaults < --config file < environment < flags; also refuses what this build cannot do.

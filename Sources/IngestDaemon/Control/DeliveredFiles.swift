@@ -11,7 +11,8 @@ import Synchronization
 final class DeliveredFiles: Sendable {
     private struct State {
         var open: [ObjectIdentifier: NIOFileHandle] = [:]
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
         var closed = false
     }
 
@@ -34,8 +35,8 @@ final class DeliveredFiles: Sendable {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.open[ObjectIdentifier(handle)] = nil
             guard s.open.isEmpty else { return [] }
-            defer { s.waiters = [] }
-            return s.waiters
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
         try? handle.close()
         for waiter in waiters { waiter.resume() }
@@ -47,9 +48,9 @@ final class DeliveredFiles: Sendable {
             s.closed = true
             defer {
                 s.open = [:]
-                s.waiters = []
+                s.waiters = [:]
             }
-            return (Array(s.open.values), s.waiters)
+            return (Array(s.open.values), Array(s.waiters.values))
         }
         for handle in handles { try? handle.close() }
         for waiter in waiters { waiter.resume() }
@@ -58,15 +59,24 @@ final class DeliveredFiles: Sendable {
     /// How many handles are held (tests).
     var openCount: Int { state.withLock { $0.open.count } }
 
-    /// Returns once every region handed over has been written (or the connection closed).
+    /// Returns once every region handed over has been written (or the connection closed), or at once when the
+    /// waiting task is cancelled (the server is closing: a client that stopped reading must not hold the stop).
     func waitUntilSent() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { s -> Bool in
-                if s.open.isEmpty || s.closed { return true }
-                s.waiters.append(continuation)
-                return false
+        let id = state.withLock { s -> Int in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { s -> Bool in
+                    if s.open.isEmpty || s.closed || Task.isCancelled { return true }
+                    s.waiters[id] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

@@ -24,6 +24,8 @@ struct BlockingThreads: Sendable {
     /// result is dropped when it ends. For work whose end a stop may abandon because it is journalled (an
     /// ingest): a second stop signal must not wait for a file that is still being hashed.
     func runUnlessCancelled<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        // Decided to stop already: the work is not even started.
+        try Task.checkCancellation()
         let answer = OneAnswer<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in

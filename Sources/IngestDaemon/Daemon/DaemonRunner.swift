@@ -7,7 +7,7 @@ import StorageKit
 import UnixSignals
 
 /// Runs the daemon's lifetime: start-up (recovery, the control socket, the pipeline made ready), then the
-/// services in one `ServiceGroup` — control socket, signals (SIGHUP reloads), watchdog, pipeline, readiness
+/// services in one `ServiceGroup` — signals (SIGHUP reloads), control socket, watchdog, pipeline, readiness
 /// (READY=1).
 /// SIGTERM/SIGINT shut them down gracefully in reverse order (STOPPING=1, stop taking files, finish work in
 /// flight, close the socket) and `run` returns, so the process exits 0. A second signal while draining cuts
@@ -16,6 +16,8 @@ struct DaemonRunner {
     let configuration: IngestConfiguration
     /// Re-reads file + environment + original flags (SIGHUP).
     let loadConfiguration: @Sendable () throws -> IngestConfiguration
+    /// Opened by stop signals; the entry point watches them too (`IngestDaemonCommand`).
+    let stops = StopRequests()
 
     /// How long in-flight files may take to finish on SIGTERM (systemd's TimeoutStopSec is 30 s).
     static let drainGrace = Duration.seconds(20)
@@ -75,24 +77,23 @@ struct DaemonRunner {
             throw ExitCode.failure
         }
 
-        // Started in this order, shut down in reverse: readiness first (STOPPING=1), then the pipeline's drain,
-        // while signals are still heard, the watchdog keeps pinging and the control socket answers.
-        let cutShort = Latch()
+        // Started in this order, shut down in reverse: readiness first (STOPPING=1), then the pipeline's drain
+        // while the watchdog keeps pinging and the control socket answers; signals are heard to the very end.
         let handle = ServiceGroupHandle()
         let reloader = ConfigReloader(context: context, notifier: notifier, logger: logger, load: loadConfiguration)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: ControlService(server: server)),
                     .init(
-                        service: SignalService(signals: signals, group: handle, cutShort: cutShort, reloader: reloader)
+                        service: SignalService(signals: signals, group: handle, stops: stops, reloader: reloader)
                     ),
+                    .init(service: ControlService(server: server)),
                     .init(service: SystemdWatchdogService(notifier: notifier, daemon: daemon, logger: logger)),
                     .init(
                         service: PipelineService(
                             daemon: daemon,
                             grace: Self.drainGrace,
-                            cutShort: cutShort,
+                            cutShort: stops.cutShort,
                             logger: logger
                         )
                     ),

@@ -62,7 +62,8 @@ final class RetryBackoff: Sendable {
     func hold(_ path: RawPath, status: FileStatus) -> Hold {
         entries.withLock { entries in
             guard let entry = entries[path] else { return .none }
-            if let identity = entry.identity, !Self.sameFile(identity, status) {
+            // A failure whose file could not be seen afterwards holds nothing: any file there now may be new.
+            guard let identity = entry.identity, Self.sameFile(identity, status) else {
                 entries[path] = nil
                 return .none
             }
@@ -86,7 +87,7 @@ final class RetryBackoff: Sendable {
         return min(delay, longestDelay)
     }
 
-    /// `path` was stored, rejected or is gone: its failures are forgotten.
+    /// `path` was stored, rejected or is gone: its failures are forgotten (and `/health` no longer names it).
     func succeeded(_ path: RawPath) {
         _ = entries.withLock { $0.removeValue(forKey: path) }
     }
@@ -104,8 +105,9 @@ final class RetryBackoff: Sendable {
         }
     }
 
-    /// The same file: device and inode, unchanged size and mtime (a rename back into the drop keeps these).
+    /// The same file: device, inode, size, mtime and ctime as seen after the failure (its return to the drop
+    /// was the last change; a new file that got a freed inode number and kept the old mtime has a new ctime).
     private static func sameFile(_ a: FileStatus, _ b: FileStatus) -> Bool {
-        a.device == b.device && a.inode == b.inode && a.size == b.size && a.mtimeNanos == b.mtimeNanos
+        a.isUnchanged(comparedTo: b)
     }
 }

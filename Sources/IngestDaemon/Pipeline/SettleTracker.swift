@@ -15,12 +15,16 @@ actor SettleTracker {
         /// When this tracker first saw `status` (monotonic clock).
         var seenSince: ContinuousClock.Instant
         var due: ContinuousClock.Instant
+        /// Notices so far: a look that decided to forget the entry keeps it when one came meanwhile.
+        var notices = 0
     }
 
     /// What one look at a due candidate decided.
     enum Decision: Sendable, Equatable {
-        /// Gone, or a folder: not a candidate.
+        /// A folder, or a file given up after failures: not a candidate (until a new notice).
         case forget
+        /// No longer there: not a candidate, and its failures are forgotten.
+        case gone
         /// Complete (or a file that is rejected without being read): to the ingest queue.
         case handOver
         /// Not yet: look again at the entry's `due`.
@@ -70,9 +74,10 @@ actor SettleTracker {
         let due = ContinuousClock.now + delay
         if var e = entries[path] {
             e.due = min(e.due, due)
+            e.notices += 1
             entries[path] = e
         } else {
-            entries[path] = Entry(status: nil, seenSince: due, due: due)
+            entries[path] = Entry(status: nil, seenSince: due, due: due, notices: 1)
         }
         if timerDue.map({ due < $0 }) ?? true { wake() }
     }
@@ -162,12 +167,16 @@ actor SettleTracker {
         }
         for (path, (decision, entry)) in looked.decisions {
             switch decision {
-            case .forget:
+            case .forget, .gone:
+                if decision == .gone { backoff.succeeded(path) }
+                // A notice that came while it was looked at (the file replaced meanwhile) keeps it.
+                if let current = entries[path], current.notices != entry.notices { continue }
                 entries[path] = nil
             case .wait:
                 guard let current = entries[path] else { continue }
                 var next = entry
                 next.due = min(entry.due, current.due)
+                next.notices = current.notices
                 entries[path] = next
             case .handOver:
                 await handOver(path)
@@ -190,24 +199,31 @@ actor SettleTracker {
         settle: Duration,
         minFreeBytes: Int64,
         storageRoot: String,
-        now: ContinuousClock.Instant = .now,
-        wallNanos: Int64 = SettleTracker.wallNanos(),
+        now: @autoclosure () -> ContinuousClock.Instant = ContinuousClock.now,
+        wallNanos: @autoclosure () -> Int64 = SettleTracker.wallNanos(),
         writerCheck: (RawPath, FileStatus) -> WriterCheck.Verdict = WriterCheck.check,
         hold: (RawPath, FileStatus) -> RetryBackoff.Hold = { _, _ in .none }
     ) -> Look {
         var look = Look()
+        let batchStart = now()
         let free = FileOps.availableBytes(storageRoot) ?? Int64.max
         if free < minFreeBytes {
             look.waitingReason =
                 "only \(free) bytes free on the storage filesystem (MIN_FREE_BYTES=\(minFreeBytes)); files wait in the drop"
             for (path, var entry) in due {
-                entry.due = now + .seconds(1)
+                entry.due = batchStart + .seconds(1)
                 look.decisions[path] = (.wait, entry)
             }
             return look
         }
         for (path, var entry) in due {
-            guard let st = try? FileOps.lstat(path), st.kind != .directory else {
+            // The clock is read for each file: a long batch must not credit later files with time unobserved.
+            let now = now()
+            guard let st = try? FileOps.lstat(path) else {
+                look.decisions[path] = (.gone, entry)
+                continue
+            }
+            if st.kind == .directory {
                 look.decisions[path] = (.forget, entry)
                 continue
             }
@@ -230,7 +246,8 @@ actor SettleTracker {
                 break
             }
             if hasDownloadCompanion(path) {
-                entry.due = now + settle
+                // At least 250 ms: with SETTLE_MS=0 this would look again at once, for as long as it downloads.
+                entry.due = now + max(settle, .milliseconds(250))
                 look.decisions[path] = (.wait, entry)
                 continue
             }
@@ -241,7 +258,7 @@ actor SettleTracker {
             // ctime bounds the last change: every write sets it to the kernel's clock and no writer can set it
             // back (mtime can be, by `touch -d` or `cp -p`). A clock that jumped makes ctime useless, so time
             // observed unchanged by this tracker counts as well.
-            let ctimeAge = Duration.nanoseconds(max(0, wallNanos - st.ctimeNanos))
+            let ctimeAge = Duration.nanoseconds(max(0, wallNanos() - st.ctimeNanos))
             let sinceChange = max(ctimeAge, now - entry.seenSince)
             if sinceChange < settle {
                 entry.due = now + (settle - sinceChange)

@@ -24,14 +24,49 @@ enum WriterCheck {
     /// Whether a writer holds the file at `path` (whose `lstat` was `status`) open.
     static func check(_ path: RawPath, status: FileStatus) -> Verdict {
         let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else { return .none }
+        guard fd >= 0 else {
+            switch errno {
+            case ENOENT: return .none
+            // Another process holds a write lease (Samba's kernel oplocks): it is writing.
+            case EWOULDBLOCK: return .writing
+            default: return .unknown(unreadable: 0)
+            }
+        }
         defer { close(fd) }
         if CIngestLinux_setLease(fd, CIngestLinux_F_RDLCK) == 0 {
             _ = CIngestLinux_setLease(fd, CIngestLinux_F_UNLCK)
             return .none
         }
         if errno == EAGAIN || errno == EBUSY { return .writing }
-        return procScan(device: status.device, inode: status.inode)
+        let scan = procScan(device: status.device, inode: status.inode)
+        // Under `ProtectProc=invisible` (hidepid) other users' processes are not even listed: not seeing a
+        // writer there proves nothing.
+        if scan == .none, procHidesProcesses { return .unknown(unreadable: 0) }
+        return scan
+    }
+
+    /// Whether `/proc` is mounted so that other users' processes are hidden (`hidepid=1|2|invisible|noaccess`
+    /// or `subset=pid`), read once from this process's mount table.
+    static let procHidesProcesses: Bool = {
+        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return true }
+        return procHides(mountinfo: table)
+    }()
+
+    /// The decision of `procHidesProcesses` for a mount table's text.
+    static func procHides(mountinfo: String) -> Bool {
+        for line in mountinfo.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4] == "/proc", let dash = fields.firstIndex(of: "-"),
+                fields.index(after: dash) < fields.endIndex
+            else { continue }
+            let options = fields[(dash + 1)...].dropFirst(2).joined(separator: ",").split(separator: ",")
+            for option in options {
+                if option.hasPrefix("hidepid="), !["hidepid=0", "hidepid=off"].contains(option) { return true }
+                if option.hasPrefix("subset=") { return true }
+            }
+            return false
+        }
+        return false
     }
 
     /// Looks through every process's descriptors under `procRoot` for one open for writing on (device, inode).

@@ -1,7 +1,8 @@
 import ServiceLifecycle
 
 /// The control socket as a service. The server is bound before the group starts (READY=1 must follow a
-/// socket that accepts); listed first, it is shut down last: `/health` answers while the pipeline drains.
+/// socket that accepts); listed before the pipeline, it is shut down after it: `/health` answers while the
+/// pipeline drains. Closing cancels every connection, so a client that stopped reading cannot hold the stop.
 struct ControlService: Service {
     let server: ControlServer
 

@@ -4,32 +4,42 @@ import UnixSignals
 
 /// The daemon's signals, trapped before anything else starts (a signal during recovery is kept, not lost, and
 /// never kills the process with its default action): SIGHUP reloads the configuration; the first SIGTERM or
-/// SIGINT shuts the service group down gracefully; the second opens `cutShort`, which ends the pipeline's drain
-/// at once. Listed before the pipeline, it is shut down after it, so it listens for as long as the drain lasts.
+/// SIGINT shuts the service group down gracefully; the second opens `stops.cutShort`, which ends the pipeline's
+/// drain at once (and lets the entry point end the process if the rest of the stop hangs). Listed first, it is
+/// shut down last: it listens for as long as any part of the stop lasts.
 struct SignalService: Service {
     let signals: UnixSignalsSequence
     let group: ServiceGroupHandle
-    let cutShort: Latch
+    let stops: StopRequests
     let reloader: ConfigReloader
 
     func run() async throws {
-        var stops = 0
+        var count = 0
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
             case .sighup:
                 reloader.reload()
             case .sigterm, .sigint:
-                stops += 1
-                if stops == 1 {
+                count += 1
+                if count == 1 {
+                    stops.requested.open()
                     await group.triggerGracefulShutdown()
                 } else {
-                    cutShort.open()
+                    stops.cutShort.open()
                 }
             default:
                 break
             }
         }
     }
+}
+
+/// What stop signals asked for: a graceful stop (the first), and cutting its drain short (the second).
+final class StopRequests: Sendable {
+    let requested = Latch()
+    let cutShort = Latch()
+
+    init() {}
 }
 
 /// The service group, known to the services only once it is made (it is made from them).

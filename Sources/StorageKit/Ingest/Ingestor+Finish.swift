@@ -20,7 +20,9 @@ extension Ingestor {
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
             // A copy from another filesystem: the drop's file goes first, while the journal still holds the
             // copy; a crash in between returns the copy to the drop. (In the other order, a crash left one
-            // copy in `rejected/` and the source in the drop, which was rejected again: two copies.)
+            // copy in `rejected/` and the source in the drop, which was rejected again: two copies.) The copy's
+            // name in staging is made durable before the only other copy goes.
+            if source != nil { FileOps.syncDirectory(layout.stagingPath) }
             try removeCopiedSource(source)
             return try rejectStaged(staged, reason, detail, originalFilename, project, move)
         }

@@ -141,7 +141,29 @@ extension Ingestor {
             throw StorageError(code: .io, message: "no drop path to return \(staging) to")
         }
         try FileOps.makeDirectories(source.parent)
-        try FileOps.renameBeside(staging, to: source)
+        do {
+            try FileOps.renameBeside(staging, to: source)
+        } catch let error as StorageError where error.errno == EXDEV {
+            // A drop on another filesystem whose source is already gone (a reject interrupted after removing
+            // it): the copy goes back the way it came, copied and synced before the staged one goes.
+            for n in 0..<10_000 {
+                let candidate =
+                    n == 0
+                    ? source
+                    : source.parent.appending(
+                        Array(
+                            RejectedStore.numberedName(
+                                String(decoding: source.lastComponent, as: UTF8.self),
+                                n
+                            ).utf8
+                        )
+                    )
+                if try FileOps.lstat(candidate) != nil { continue }
+                _ = try FileOps.moveAcrossFilesystems(staging, to: candidate.description)
+                return
+            }
+            throw error
+        }
     }
 
     // MARK: - Uploads
@@ -176,7 +198,9 @@ extension Ingestor {
             case (.copying, false), (.placedCopy, false):
                 // The source in the drop is authoritative; the copy goes only while the source is there (or
                 // was set aside to be removed: it goes back under its name).
-                if try FileOps.lstat(source) != nil || restoreAside(of: source, assetID: move.assetID) {
+                // (The aside is restored first, even when a new file took the name: it goes beside it.)
+                let restored = try restoreAside(of: source, assetID: move.assetID)
+                if try restored || FileOps.lstat(source) != nil {
                     unlink(move.stagingPath)
                 } else {
                     try returnToDrop(staging: move.stagingPath, source: source)
@@ -192,8 +216,9 @@ extension Ingestor {
             }
         } else if targetExists, var asset {
             if move.stage == .placedCopy {
-                try removeSourceIfCopied(source, of: asset)
+                // The aside first: removing the source would set it aside under the same name.
                 try removeAsideIfCopied(of: source, asset: asset)
+                try removeSourceIfCopied(source, of: asset)
             }
             if asset.status == .processing {
                 try markReady(&asset)

@@ -28,7 +28,11 @@ extension FileOps {
             case .sourceMissing: return nil
             case .targetExists: continue
             case .crossDevice:
-                throw StorageError(code: .io, message: "cannot move \(from) to \(folder): different filesystems")
+                throw StorageError(
+                    code: .io,
+                    message: "cannot move \(from) to \(folder): different filesystems",
+                    errno: EXDEV
+                )
             }
         }
         throw StorageError(code: .conflict, message: "no free name for \(preferred) in \(folder)")

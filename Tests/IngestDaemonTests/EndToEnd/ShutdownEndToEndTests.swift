@@ -68,4 +68,39 @@ struct ShutdownEndToEndTests {
         #expect(h.files(in: "drop").isEmpty)
         #expect(try await h.stop() == 0)
     }
+
+    /// Review: a client that stops reading a large download must not hold the stop: the process exits 0 within
+    /// seconds (after a second signal at the latest) instead of waiting for systemd's SIGKILL.
+    @Test func aStalledDownloadCannotHoldTheStopPastASecondSignal() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        var clip = try Data(contentsOf: URL(fileURLWithPath: try TestClips.mp4))
+        let padding = 32 << 20
+        withUnsafeBytes(of: UInt32(padding + 8).bigEndian) { clip.append(contentsOf: $0) }
+        clip.append(Data("free".utf8))
+        clip.append(Data(count: padding))
+        try h.drop(bytes: [UInt8](clip), as: "big/a.mp4")
+        try await waitUntil("the file is stored") { try h.assets("big").first?["status"] as? String == "ready" }
+        let id = try #require(try h.assets("big").first?["id"] as? String)
+
+        let reader = try RawClient(path: h.socket)
+        try reader.send(
+            Array("GET /projects/big/videos/\(id)/content HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+        )
+        try await Task.sleep(for: .milliseconds(300))  // the server fills the socket's buffers and waits
+        let start = ContinuousClock.now
+        let process = try #require(h.process)
+        process.signal(SIGTERM)
+        if (try? await process.wait(timeout: .seconds(3))) == nil {
+            process.signal(SIGTERM)  // the stop is held: a second signal must end it within seconds
+        }
+        let status = try? await h.stop(signal: 0, timeout: .seconds(20))
+        #expect(
+            status == 0,
+            "log:\n\(h.log.split(separator: "\n").filter { !$0.contains("sl-service") }.suffix(15).joined(separator: "\n"))"
+        )
+        #expect(ContinuousClock.now - start < .seconds(10))
+        withExtendedLifetime(reader) {}
+    }
 }

@@ -131,7 +131,7 @@ struct SettleTrackerTests {
         let fifo = RawPath(dir.path + "/pipe.mp4")
         #expect(mkfifo(fifo.description, 0o600) == 0)
         let result = look(dir, [gone: fresh(), folder: fresh(), fifo: fresh()])
-        #expect(result.decisions[gone]?.0 == .forget)
+        #expect(result.decisions[gone]?.0 == .gone)
         #expect(result.decisions[folder]?.0 == .forget)
         #expect(result.decisions[fifo]?.0 == .handOver)
     }

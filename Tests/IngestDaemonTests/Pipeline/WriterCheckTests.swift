@@ -62,4 +62,16 @@ struct WriterCheckTests {
         try FileManager.default.createDirectory(atPath: proc + "/43", withIntermediateDirectories: true)
         #expect(WriterCheck.procScan(device: 1, inode: 2, procRoot: proc) == .none)
     }
+
+    /// Review: under `ProtectProc=invisible` (hidepid) a scan that finds nobody proves nothing.
+    @Test func aProcThatHidesProcessesIsRecognized() {
+        let hidden = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw,hidepid=invisible\n"
+        let subset = "22 1 0:21 / /proc rw,relatime - proc proc rw,subset=pid\n"
+        let open = "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+        let zero = "22 1 0:21 / /proc rw,relatime - proc proc rw,hidepid=0\n"
+        #expect(WriterCheck.procHides(mountinfo: hidden))
+        #expect(WriterCheck.procHides(mountinfo: subset))
+        #expect(!WriterCheck.procHides(mountinfo: open))
+        #expect(!WriterCheck.procHides(mountinfo: zero))
+    }
 }

@@ -120,6 +120,35 @@ struct IngestorHardeningTests {
         #expect(fileKind(source) == nil)
     }
 
+    /// Scenario 10 (review): the drop's file is removed before its copy moves to `rejected/`; when that move
+    /// then fails (the folder cannot be made), the copy goes back to the drop across filesystems — not into
+    /// the quarantine — and nothing is left in staging.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
+    func aRejectThatCannotReachRejectedReturnsTheFileToTheDropAcrossFilesystems() throws {
+        let b = try Bench()
+        defer { b.remove() }
+        let shm = "/dev/shm/hardening-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        let bytes = patternBytes(3000)
+        let source = try writeFile(shm + "/demo/notes.mp4", bytes)
+        try #require(try FileOps.lstat(source)?.device != FileOps.lstat(b.layout.stagingPath)?.device)
+        // rejected/project_demo is a file: the reject cannot make its folder.
+        _ = try writeFile(b.layout.projectPath(.rejected, ProjectID(exactly: "demo")!), [1])
+        let outcome = b.ingestor.ingestDropped(
+            source: RawPath(source),
+            project: ProjectID(exactly: "demo"),
+            policy: IngestPolicy(b.config)
+        )
+        guard case .failed = outcome else {
+            Issue.record("expected .failed, got \(outcome)")
+            return
+        }
+        #expect(try Checksums.bytes(source) == bytes)
+        #expect(b.staging.isEmpty)
+        #expect(Quarantine.contents(b.layout).isEmpty)
+        #expect(try b.catalog.pendingMoves().isEmpty)
+    }
+
     /// Scenario 5, after a crash: a copied source set aside under its hidden name to be checked before removal
     /// is found by recovery — removed when it holds the stored bytes, put back under its name otherwise —
     /// never left hidden in the drop.
