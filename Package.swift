@@ -124,6 +124,14 @@ let package = Package(
             swiftSettings: strictness
         ),
         .testTarget(
+            name: "ingestctlTests",
+            dependencies: [
+                "ingestctl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictness
+        ),
+        .testTarget(
             name: "IngestDaemonTests",
             dependencies: [
                 "IngestDaemon", "StorageKit", "IngestConfig", "TestSupport",
