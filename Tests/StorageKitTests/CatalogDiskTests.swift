@@ -24,12 +24,26 @@ struct CatalogDiskTests {
 
     /// Issue 10, scenario 11: a journal row must be on disk before the rename it describes. In WAL mode GRDB
     /// sets `synchronous = NORMAL`, which makes a commit durable only at the next checkpoint: a power cut
-    /// could then lose a journal row whose rename had already happened. `FULL` (2) fsyncs the WAL at commit.
-    @Test func everyCommitIsDurableBeforeItReturns() throws {
+    /// could then lose a journal row whose rename had already happened. Durable writes (the journal, the
+    /// record that a placement follows) commit with `FULL` (2); the others stay `NORMAL` (1), and the writer
+    /// is back to `NORMAL` after a durable one.
+    @Test func journalCommitsAreDurableBeforeTheyReturn() throws {
         let dir = try TempDir()
         defer { dir.remove() }
         let catalog = try Catalog.open(layout: StorageLayout(root: dir.path + "/storage"))
-        #expect(try catalog.pragma("synchronous") == "2")
+        #expect(try catalog.synchronousLevel(durable: true) == 2)
+        #expect(try catalog.synchronousLevel(durable: false) == 1)
+        #expect(try catalog.pragma("synchronous") == "1")
+        let move = try catalog.addPendingMove(
+            PendingMove(
+                assetID: "a",
+                projectID: "p",
+                sourcePath: "/drop/p/a.mp4",
+                stagingPath: "/s/a.mp4",
+                stage: .staged
+            )
+        )
+        #expect(try catalog.pendingMoves() == [move])
     }
 
     @Test func aFileThatIsNotSQLiteIsNamedInTheError() throws {

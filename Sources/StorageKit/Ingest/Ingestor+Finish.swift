@@ -89,7 +89,8 @@ extension Ingestor {
             placingMove.targetRelativePath = relative
             hooks.beforeRecord(checksum)
             do {
-                try catalog.write { tx in
+                // On disk before the rename into uploads/ that it describes.
+                try catalog.write(durable: true) { tx in
                     if inserted {
                         try tx.update(asset)
                     } else {

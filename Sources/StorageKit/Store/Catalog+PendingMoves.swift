@@ -1,14 +1,14 @@
 /// The ingest pipeline's crash-safety journal.
 extension Catalog {
-    /// Journals `move`, returning it with its assigned id.
+    /// Journals `move`, returning it with its assigned id; on disk before this returns (a rename follows).
     @discardableResult
     public func addPendingMove(_ move: PendingMove) throws -> PendingMove {
-        try writing("add pending move of \(move.sourcePath)") { try PendingMoveTable.add(move, $0) }
+        try writing("add pending move of \(move.sourcePath)", durable: true) { try PendingMoveTable.add(move, $0) }
     }
 
-    /// Replaces the journal entry with `move.id`. Throws `.notFound` if there is none.
+    /// Replaces the journal entry with `move.id` (durably). Throws `.notFound` if there is none.
     public func updatePendingMove(_ move: PendingMove) throws {
-        try writing("update pending move \(move.id)") { try PendingMoveTable.update(move, $0) }
+        try writing("update pending move \(move.id)", durable: true) { try PendingMoveTable.update(move, $0) }
     }
 
     /// Drops the journal entry `id`. Throws `.notFound` if there is none.

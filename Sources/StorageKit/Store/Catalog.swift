@@ -36,8 +36,11 @@ public struct Catalog: Sendable {
 
     /// Runs `body` in one write transaction: everything it did is committed together, or, when it
     /// throws, rolled back and the error rethrown.
-    public func write<T>(_ body: (CatalogTransaction) throws -> T) throws -> T {
-        try backend.write("write", nodeID: nodeID) { try body(CatalogTransaction(db: $0)) }
+    ///
+    /// - Parameter durable: the commit is on disk before this returns (a journal step that a rename follows);
+    ///   otherwise a power cut may lose it, which recovery must then redo.
+    public func write<T>(durable: Bool = false, _ body: (CatalogTransaction) throws -> T) throws -> T {
+        try writing("write", durable: durable) { try body(CatalogTransaction(db: $0)) }
     }
 
     /// Why the catalog cannot be used right now (its server is unreachable), `nil` while it can.
@@ -63,8 +66,14 @@ public struct Catalog: Sendable {
     public var isClosed: Bool { backend.isClosed }
 
     /// One write transaction around a table function.
-    func writing<T>(_ operation: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
-        try backend.write(operation, nodeID: nodeID, body)
+    func writing<T>(
+        _ operation: String,
+        durable: Bool = false,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T {
+        durable
+            ? try backend.writeDurably(operation, nodeID: nodeID, body)
+            : try backend.write(operation, nodeID: nodeID, body)
     }
 
     /// One read around a table function.

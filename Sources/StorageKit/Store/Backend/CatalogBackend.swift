@@ -12,6 +12,10 @@ protocol CatalogBackend: Sendable {
     /// Errors of the database become `StorageError.catalog` naming `operation`.
     func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
 
+    /// Like `write`, and the commit is on disk before this returns: for journal entries that must survive a
+    /// power cut before the rename they describe. (Backends whose every commit is durable keep the default.)
+    func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
+
     /// Runs `body` on a connection for reading.
     func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
 
@@ -36,4 +40,11 @@ protocol CatalogBackend: Sendable {
 /// A running `LISTEN`; `stop()` ends it.
 public protocol CatalogEventWatch: Sendable {
     func stop()
+}
+
+extension CatalogBackend {
+    /// Every commit of this backend is durable (PostgreSQL with `synchronous_commit` on).
+    func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        try write(operation, nodeID: nodeID, body)
+    }
 }

@@ -23,4 +23,9 @@ extension Catalog {
         guard let writer = sqliteWriter else { throw StorageError.invalidValue("catalog", location, "not SQLite") }
         return try writer.write { try String.fetchOne($0, sql: "PRAGMA " + name) }
     }
+
+    /// `PRAGMA synchronous` as a write transaction sees it, durable or not (SQLite: 2 is FULL, 1 NORMAL).
+    func synchronousLevel(durable: Bool) throws -> Int64? {
+        try writing("synchronous level", durable: durable) { db in try db.fetchOne("PRAGMA synchronous", [])?.get(0) }
+    }
 }
