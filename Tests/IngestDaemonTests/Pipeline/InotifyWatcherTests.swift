@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import StorageKit
+import Testing
+
+@testable import IngestDaemon
+
+/// The watcher alone: the start-up scan, files moved or written into the drop, a folder made later (watched,
+/// and scanned for files that landed before its watch), and the end of the stream at `stop()`.
+@Suite(.timeLimit(.minutes(3)))
+struct InotifyWatcherTests {
+    /// Collects events until `done` says enough, or 10 s pass.
+    private func collect(
+        _ watcher: InotifyWatcher,
+        until done: @escaping @Sendable ([WatchEvent]) -> Bool
+    ) async -> [WatchEvent] {
+        let events = watcher.events
+        return await withTaskGroup(of: [WatchEvent]?.self) { group in
+            group.addTask {
+                var seen: [WatchEvent] = []
+                for await event in events {
+                    seen.append(event)
+                    if done(seen) { return seen }
+                }
+                return seen
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? []
+        }
+    }
+
+    private static func candidates(_ events: [WatchEvent]) -> Set<String> {
+        Set(events.compactMap { if case .candidate(let p) = $0 { p.description } else { nil } })
+    }
+
+    @Test func theStartScanThenNewFilesAndNewFoldersAreReported() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let drop = dir.path + "/drop"
+        try FileManager.default.createDirectory(atPath: drop + "/p", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: drop + "/p/before.mp4", contents: Data("x".utf8))
+        let watcher = try InotifyWatcher(root: drop, logger: Logger(label: "test"))
+        watcher.start()
+        defer { watcher.stop() }
+
+        let scanned = await collect(watcher) { events in
+            events.contains { if case .scanFinished = $0 { true } else { false } }
+        }
+        #expect(Self.candidates(scanned).contains(drop + "/p/before.mp4"))
+
+        // A file renamed in, one written in place, and a folder made with a file already inside it.
+        _ = FileManager.default.createFile(atPath: dir.path + "/moved.mp4", contents: Data("m".utf8))
+        #expect(rename(dir.path + "/moved.mp4", drop + "/p/moved.mp4") == 0)
+        _ = FileManager.default.createFile(atPath: drop + "/p/written.mp4", contents: Data("w".utf8))
+        try FileManager.default.createDirectory(atPath: dir.path + "/q", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: dir.path + "/q/inside.mp4", contents: Data("i".utf8))
+        #expect(rename(dir.path + "/q", drop + "/q") == 0)
+        let wanted: Set<String> = [drop + "/p/moved.mp4", drop + "/p/written.mp4", drop + "/q/inside.mp4"]
+        let later = await collect(watcher) { wanted.isSubset(of: Self.candidates($0)) }
+        #expect(wanted.isSubset(of: Self.candidates(later)))
+    }
+
+    @Test func stopEndsTheStream() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let watcher = try InotifyWatcher(root: dir.path, logger: Logger(label: "test"))
+        watcher.start()
+        watcher.stop()
+        let ended = await withTimeLimit(.seconds(10)) {
+            for await _ in watcher.events {}
+        }
+        #expect(ended)
+    }
+}
