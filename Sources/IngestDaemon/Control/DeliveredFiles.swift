@@ -11,8 +11,8 @@ import Synchronization
 final class DeliveredFiles: Sendable {
     private struct State {
         var open: [ObjectIdentifier: NIOFileHandle] = [:]
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiter = 0
+        /// Opened when the last handle is done (or the connection closed); a new one while files are out.
+        var sent = Latch()
         var closed = false
     }
 
@@ -32,28 +32,25 @@ final class DeliveredFiles: Sendable {
 
     /// The write of `handle`'s region finished (or failed): closes it.
     func finished(_ handle: NIOFileHandle) {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let sent = state.withLock { s -> Latch? in
             s.open[ObjectIdentifier(handle)] = nil
-            guard s.open.isEmpty else { return [] }
-            defer { s.waiters = [:] }
-            return Array(s.waiters.values)
+            guard s.open.isEmpty else { return nil }
+            defer { s.sent = Latch() }
+            return s.sent
         }
         try? handle.close()
-        for waiter in waiters { waiter.resume() }
+        sent?.open()
     }
 
     /// The connection closed: closes every handle still held (their writes were failed or dropped by now).
     func closeAll() {
-        let (handles, waiters) = state.withLock { s in
+        let (handles, sent) = state.withLock { s in
             s.closed = true
-            defer {
-                s.open = [:]
-                s.waiters = [:]
-            }
-            return (Array(s.open.values), Array(s.waiters.values))
+            defer { s.open = [:] }
+            return (Array(s.open.values), s.sent)
         }
         for handle in handles { try? handle.close() }
-        for waiter in waiters { waiter.resume() }
+        sent.open()
     }
 
     /// How many handles are held (tests).
@@ -62,22 +59,8 @@ final class DeliveredFiles: Sendable {
     /// Returns once every region handed over has been written (or the connection closed), or at once when the
     /// waiting task is cancelled (the server is closing: a client that stopped reading must not hold the stop).
     func waitUntilSent() async {
-        let id = state.withLock { s -> Int in
-            s.nextWaiter += 1
-            return s.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { s -> Bool in
-                    if s.open.isEmpty || s.closed || Task.isCancelled { return true }
-                    s.waiters[id] = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
+        let pending = state.withLock { s in s.open.isEmpty || s.closed ? nil : s.sent }
+        await pending?.wait()
     }
 }
 
