@@ -250,6 +250,11 @@ extension Daemon: ControlBackend {
             return .rejected(rejection)
         case .failed(let error):
             throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: error)
+        case .waitingForCatalog(let reason):
+            throw StorageError(
+                code: .catalogUnavailable,
+                message: reason + "; nothing was stored, try again once the catalog is back"
+            )
         case .notReady, .vanished:
             throw ControlAPIError(status: .internalServerError, error: "ingest_failed", detail: "\(outcome)")
         }

@@ -169,6 +169,9 @@ final class Daemon: Sendable {
         await handle(outcome, source: path)
     }
 
+    /// How soon a file that waited for a lost catalog is tried again.
+    static let catalogRetry = Duration.seconds(2)
+
     /// A worker's try at a file: done, or held back by the file's back-off.
     private enum IngestAttempt: Sendable {
         case done(IngestOutcome)
@@ -194,6 +197,10 @@ final class Daemon: Sendable {
             }
         case .rejected, .vanished:
             backoff.succeeded(source)
+        case .waitingForCatalog:
+            // Not a failure of the file: it is tried again every few seconds, without back-off, so that ingest
+            // resumes by itself soon after the catalog returns.
+            await settle.note(source, after: Self.catalogRetry)
         }
     }
 

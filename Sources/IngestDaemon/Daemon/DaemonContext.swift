@@ -110,6 +110,9 @@ final class DaemonContext: Sendable {
             )
         case .failed(let error):
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
+        case .waitingForCatalog(let reason):
+            // `/health` names the lost catalog once; a line per file and try would flood the log.
+            logger.debug("file waits for the catalog", metadata: ["filename": "\(source)", "reason": "\(reason)"])
         case .notReady, .vanished:
             break
         }

@@ -149,6 +149,14 @@ final class ThumbnailService: Sendable {
         case .failure(let error as MediaError):
             _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
             await fail(asset, "thumbnail: \(error.detail)")
+        case .failure(let error as StorageError) where error.code == .catalogUnavailable:
+            // The catalog was lost (its claim or a read failed), not the file: it is tried again shortly; the
+            // attempt is given back once the catalog answers. Marking it failed would be a lie.
+            context.logger.notice(
+                "thumbnail waits for the catalog",
+                metadata: ["asset.id": "\(asset.id)", "error": "\(error)"]
+            )
+            retryLater(id)
         case .failure(let error):
             _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
             if self.stopping.load(ordering: .relaxed) { return }
@@ -203,6 +211,10 @@ final class ThumbnailService: Sendable {
                 "thumbnail ready",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"]
             )
+        } catch let error as StorageError where error.code == .catalogUnavailable {
+            // Made, but not recorded: made again once the catalog is back.
+            context.logger.notice("thumbnail waits for the catalog", metadata: ["asset.id": "\(asset.id)"])
+            retryLater(asset.id)
         } catch {
             // The record speaks of the user's file; the log keeps the storage path for the operator.
             context.logger.error(
@@ -214,6 +226,17 @@ final class ThumbnailService: Sendable {
                 asset,
                 "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)"
             )
+        }
+    }
+
+    /// Queues `id` again after a pause (the catalog was lost), giving its attempt back first when it can.
+    private func retryLater(_ id: String) {
+        let queue = self.queue
+        let context = self.context
+        Task {
+            try? await Task.sleep(for: .seconds(2))
+            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
+            await queue.push(id)
         }
     }
 

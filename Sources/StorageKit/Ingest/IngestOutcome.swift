@@ -10,4 +10,6 @@ public enum IngestOutcome: Sendable {
     case vanished
     /// Something unexpected failed; the file is left where it was (drop or staging, under the journal's care).
     case failed(String)
+    /// The catalog could not be reached before anything moved: the file waits where it was until it can.
+    case waitingForCatalog(String)
 }

@@ -56,6 +56,11 @@ extension Ingestor {
                 policy: policy,
                 displayName: originalFilename
             )
+        } catch let error as StorageError
+            where error.code == .catalogUnavailable && !journalled.withLock({ $0.contains(assetID) })
+        {
+            // Nothing was journalled: the client is told to try again (503); nothing was stored.
+            return .waitingForCatalog(error.message)
         } catch {
             logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
             if let finished = rollBack(assetID: assetID) { return .stored(finished) }

@@ -63,6 +63,11 @@ public final class Ingestor: Sendable {
         defer { forget(assetID) }
         do {
             return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, policy: policy)
+        } catch let error as StorageError
+            where error.code == .catalogUnavailable && !journalled.withLock({ $0.contains(assetID) })
+        {
+            // Nothing moved (no journal entry was written): the file waits in the drop for the catalog.
+            return .waitingForCatalog(error.message)
         } catch {
             logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
             if let finished = rollBack(assetID: assetID) { return .stored(finished) }

@@ -1,9 +1,10 @@
 /// The ingest pipeline's crash-safety journal.
 extension Catalog {
-    /// Journals `move`, returning it with its assigned id; on disk before this returns (a rename follows).
+    /// Journals `move`, returning it with its assigned id; on disk before this returns (a rename follows). A lost
+    /// PostgreSQL server fails it at once: nothing has moved yet.
     @discardableResult
     public func addPendingMove(_ move: PendingMove) throws -> PendingMove {
-        try writing("add pending move of \(move.sourcePath)", durable: true) { try PendingMoveTable.add(move, $0) }
+        try writingToStart("add pending move of \(move.sourcePath)") { try PendingMoveTable.add(move, $0) }
     }
 
     /// Replaces the journal entry with `move.id` (durably). Throws `.notFound` if there is none.

@@ -76,6 +76,11 @@ public struct Catalog: Sendable {
             : try backend.write(operation, nodeID: nodeID, body)
     }
 
+    /// A durable write that starts work: not held up by a lost server (see `CatalogBackend.writeStartingWork`).
+    func writingToStart<T>(_ operation: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        try backend.writeStartingWork(operation, nodeID: nodeID, body)
+    }
+
     /// One read around a table function.
     func reading<T>(_ operation: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
         try backend.read(operation, nodeID: nodeID, body)

@@ -137,6 +137,42 @@ struct PostgresEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// Issue 13: a file dropped while the server is lost does not hold a worker for the write's 5 minutes: its
+    /// journal entry fails at once, the file waits in the drop (tried again every few seconds, no back-off), a
+    /// stop meanwhile is immediate, and once the server is back the file is stored by itself.
+    @Test func aFileDroppedWhileTheServerIsLostWaitsInTheDrop() async throws {
+        let (url, clusterDir) = try PostgresServer.startPrivateCluster()
+        defer { PostgresServer.stopPrivateCluster(clusterDir) }
+        let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "waiting"])
+        defer { h.remove() }
+        try await h.start()
+        try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
+        try h.drop(try TestClips.mp4, as: "wait/a.mp4")
+        try await Task.sleep(for: .seconds(4))
+        #expect(FileManager.default.fileExists(atPath: h.drop + "/wait/a.mp4"))
+        #expect(h.files(in: "storage/.staging").isEmpty)
+        let start = ContinuousClock.now
+        #expect(try await h.stop() == 0)
+        // Other services' catalog calls may still wait for the server; the stop never outlasts TimeoutStopSec.
+        #expect(ContinuousClock.now - start < .seconds(30), "the stop took \(ContinuousClock.now - start)")
+
+        try PostgresServer.pgctl(clusterDir + "/db", "start -w")
+        try await h.start()
+        try await waitUntil("the file is stored after the restart", timeout: .seconds(30)) {
+            try h.assets("wait").first?["status"] as? String == "ready"
+        }
+        // Without a restart: lost, a file dropped, back — the file is stored by itself.
+        try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
+        try h.drop(try TestClips.mov, as: "wait/b.mov")
+        try await Task.sleep(for: .seconds(4))
+        try PostgresServer.pgctl(clusterDir + "/db", "start -w")
+        try await waitUntil("the second file is stored once the server is back", timeout: .seconds(60)) {
+            try h.assets("wait").count == 2
+        }
+        #expect(!h.log.contains("no longer retried"))
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func aServerLostMidBurstLosesNothing() async throws {
         // A server of its own: stopping the shared one would fail every other test using it meanwhile.
         let (url, clusterDir) = try PostgresServer.startPrivateCluster()
@@ -155,9 +191,20 @@ struct PostgresEndToEndTests {
         }
         try await Task.sleep(for: .seconds(2))
         try PostgresServer.pgctl(dataDir, "start -w")
-        try await waitUntil("all 30 are stored with thumbnails", timeout: .seconds(120)) {
-            let records = try h.assets("burst")
-            return records.count == 30 && records.allSatisfy { $0["status"] as? String == "ready" }
+        do {
+            try await waitUntil("all 30 are stored with thumbnails", timeout: .seconds(120)) {
+                let records = try h.assets("burst")
+                return records.count == 30 && records.allSatisfy { $0["status"] as? String == "ready" }
+            }
+        } catch {
+            let health = (try? h.request("GET", "/health").text) ?? "no answer"
+            let statuses = ((try? h.assets("burst")) ?? []).map {
+                "\($0["original_filename"] ?? "?")=\($0["status"] ?? "?")"
+            }
+            Issue.record(
+                "records: \(statuses.count) \(statuses.sorted()); drop: \(h.files(in: "drop")); health: \(health); log: \(h.log.split(separator: "\n").suffix(25).joined(separator: "\n"))"
+            )
+            throw error
         }
         #expect(h.files(in: "drop").isEmpty)
         #expect(h.files(in: "storage/uploads/project_burst").count == 30)

@@ -16,6 +16,15 @@ protocol CatalogBackend: Sendable {
     /// power cut before the rename they describe. (Backends whose every commit is durable keep the default.)
     func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
 
+    /// Like `writeDurably`, for a write that *starts* work (a journal entry before anything moves): a lost server
+    /// is not waited for — the file is still where it was and waits there — while writes that finish work
+    /// already begun wait for it. (Backends without a server keep the default.)
+    func writeStartingWork<T>(
+        _ operation: String,
+        nodeID: String,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T
+
     /// Runs `body` on a connection for reading.
     func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
 
@@ -46,5 +55,14 @@ extension CatalogBackend {
     /// Every commit of this backend is durable (PostgreSQL with `synchronous_commit` on).
     func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
         try write(operation, nodeID: nodeID, body)
+    }
+
+    /// Nothing to wait for without a server.
+    func writeStartingWork<T>(
+        _ operation: String,
+        nodeID: String,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T {
+        try writeDurably(operation, nodeID: nodeID, body)
     }
 }

@@ -80,7 +80,27 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
     static let writeWait = Duration.seconds(300)
 
     func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
-        let deadline = ContinuousClock.now + Self.writeWait
+        try write(operation, nodeID: nodeID, waitingFor: Self.writeWait, body)
+    }
+
+    /// A journal entry before anything moved: fails at once when the server is lost (the file waits where it
+    /// is, and `/health` says why) instead of holding a worker for `writeWait`.
+    func writeStartingWork<T>(
+        _ operation: String,
+        nodeID: String,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T {
+        try write(operation, nodeID: nodeID, waitingFor: .zero, body)
+    }
+
+    /// One write transaction, run again while the server is lost and nothing was committed, for up to `wait`.
+    private func write<T>(
+        _ operation: String,
+        nodeID: String,
+        waitingFor wait: Duration,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T {
+        let deadline = ContinuousClock.now + wait
         var attempt = 0
         while true {
             attempt += 1
