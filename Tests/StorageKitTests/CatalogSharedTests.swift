@@ -140,30 +140,27 @@ struct CatalogSharedTests {
         #expect(try a.pendingMoves().first?.id == moveA.id)
     }
 
-    @Test func aThumbnailClaimIsTakenOverOnlyOnceItsLeaseLapses() throws {
+    @Test func aThumbnailJobIsTakenOverOnlyOnceItsLeaseLapses() throws {
         let (a, b) = try Self.twoNodes()
-        let asset = Fixture.asset()
-        try a.insert(asset)
-        #expect(try a.claimThumbnail(id: asset.id) == 1)
-        #expect(try b.claimThumbnail(id: asset.id) == nil)
-        #expect(try b.claimOrphanedThumbnails(limit: 10) == [])
-        #expect(try a.renewThumbnailLeases() == 1)
+        try a.enqueueJob(.thumbnail, assetID: "x", params: "")
+        let claimed = try #require(try a.claimJob(kinds: [.thumbnail]))
+        #expect(try b.claimJob(kinds: [.thumbnail]) == nil)
+        #expect(try a.heartbeatJob(id: claimed.id))
         // Node A is lost: its lease lapses.
-        try a.execute("UPDATE assets SET thumbnail_lease_until = 0")
-        #expect(try b.claimOrphanedThumbnails(limit: 10) == [asset.id])
-        #expect(try a.claimThumbnail(id: asset.id) == nil)
-        #expect(try b.claimThumbnail(id: asset.id) == 2)
-        #expect(try a.assetsWithCrashedThumbnails().isEmpty, "a live lease is not a crash")
+        try a.execute("UPDATE jobs SET lease_expires = 0")
+        let taken = try #require(try b.claimJob(kinds: [.thumbnail]))
+        #expect(taken.id == claimed.id && taken.leaseOwner == b.nodeID && taken.attempts == 2)
+        #expect(try a.heartbeatJob(id: claimed.id) == false, "node A learns that it lost the job")
     }
 
-    @Test func nodesSweepingAtOnceSplitTheOrphans() throws {
+    @Test func nodesClaimingAtOnceSplitTheThumbnails() throws {
         let (a, b) = try Self.twoNodes()
-        try a.insertBatch((0..<40).map { Fixture.asset(createdMillis: Fixture.baseMillis + Int64($0)) })
+        for i in 0..<40 { try a.enqueueJob(.thumbnail, assetID: "asset-\(i)", params: "") }
         let taken = Mutex<[String]>([])
         Self.together { i in
             let catalog = i == 0 ? a : b
-            while let ids = try? catalog.claimOrphanedThumbnails(limit: 3), !ids.isEmpty {
-                taken.withLock { $0 += ids }
+            while let job = try? catalog.claimJob(kinds: [.thumbnail]) {
+                taken.withLock { $0.append(job.assetID) }
             }
         }
         let ids = taken.withLock { $0 }

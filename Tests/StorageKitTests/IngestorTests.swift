@@ -142,6 +142,7 @@ struct IngestorTests {
         #expect(asset.sizeBytes == Int64(original.count))
         #expect(asset.mimeType == "video/mp4")
         #expect(asset.thumbnailPath == nil)
+        #expect(try b.catalog.jobs(assetID: asset.id).map(\.kind) == [.thumbnail], "queued with the record")
         #expect(asset.error == nil)
         // The name's hash is SHA-1 of project, original name and a timestamp taken during the call.
         let names = (before - 1...after).map {
@@ -726,6 +727,7 @@ struct IngestorTests {
         #expect(summary.finished.map(\.id) == [a.id])
         #expect(fileKind(source) == nil)
         #expect(try b.catalog.asset(id: a.id)?.status == .ready)
+        #expect(try b.catalog.jobs(assetID: a.id).map(\.kind) == [.thumbnail])
         #expect(try Checksums.bytes(try b.layout.absolute(a.relativePath)) == [5, 6])
     }
 

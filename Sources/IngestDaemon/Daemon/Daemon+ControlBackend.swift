@@ -131,7 +131,8 @@ extension Daemon: ControlBackend {
         let summary = try await context.blocking.run {
             try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
         }
-        for id in summary.thumbnailAssetIDs { await thumbnails.enqueue(id) }
+        thumbnails.wake()
+        renditions.wake()
         return summary
     }
 

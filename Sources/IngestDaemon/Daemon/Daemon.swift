@@ -28,8 +28,9 @@ final class Daemon: Sendable {
             backoff: backoff,
             logger: context.logger
         )
-        thumbnails = ThumbnailService(context: context)
-        renditions = RenditionService(context: context)
+        let renditions = RenditionService(context: context)
+        self.renditions = renditions
+        thumbnails = ThumbnailService(context: context, derivedWorkQueued: { renditions.wake() })
     }
 
     /// Finishes or rolls back what a crash interrupted; runs before anything else.
@@ -52,10 +53,17 @@ final class Daemon: Sendable {
         await context.events.catchUp()
     }
 
-    /// Gets the pipeline ready before anything is announced: the thumbnails the catalog says are missing are
-    /// queued, events are followed, and the watcher starts (its thread queues the start-up scan).
+    /// Gets the pipeline ready before anything is announced: the background jobs this node was running when it
+    /// last stopped are free to be claimed again, events are followed, and the watcher starts (its thread
+    /// queues the start-up scan).
     func prepare() async throws {
-        try await thumbnails.requeueFromCatalog()
+        let expired = try await context.withCatalog { try $0.expireOwnJobLeases() }
+        if expired > 0 {
+            context.logger.notice(
+                "resuming background jobs cut short by the last stop",
+                metadata: ["jobs": "\(expired)"]
+            )
+        }
         await context.events.follow()
         watcher.start()
     }
@@ -207,7 +215,7 @@ final class Daemon: Sendable {
     /// What follows a stored file, dropped or uploaded: it counts, and it waits for its thumbnail.
     func accepted(_ asset: Asset) async {
         ingestedCount.add(1, ordering: .relaxed)
-        await thumbnails.enqueue(asset.id)
+        thumbnails.wake()
     }
 
     /// Files ingested since start.
@@ -220,7 +228,6 @@ final class Daemon: Sendable {
     func isAlive() async -> Bool {
         _ = await settle.count
         _ = await ingestQueue.depth
-        _ = await thumbnails.depth
         return true
     }
 

@@ -19,8 +19,10 @@ final class RenditionService: Sendable {
     private let current = Mutex<(assetID: String, projectID: String, cancel: CancelFlag)?>(nil)
     /// How often a running job renews its lease.
     static let heartbeatInterval = Duration.seconds(10)
-    /// How long the worker sleeps when no job waits.
-    static let idlePoll = Duration.milliseconds(250)
+    /// How long the idle worker waits, unless rung, before it looks for jobs another node queued.
+    static let idleWait = Duration.seconds(5)
+    /// Rung when a sprite or rendition job is queued here.
+    private let doorbell = Doorbell()
 
     init(context: DaemonContext) {
         self.context = context
@@ -34,14 +36,8 @@ final class RenditionService: Sendable {
     /// Claims and runs jobs until `stop()`.
     func run() async {
         pool.start()
-        // Jobs this node was running when it died are free to be claimed again at once.
-        if let expired = try? await context.withCatalog({ try $0.expireOwnJobLeases() }), expired > 0 {
-            context.logger.notice(
-                "resuming background jobs cut short by the last stop",
-                metadata: ["jobs": "\(expired)"]
-            )
-        }
         while !stopping.load(ordering: .relaxed) {
+            let seen = doorbell.generation
             let job: Job?
             do {
                 job = try await context.withCatalog { try $0.claimJob(kinds: DerivedWork.kinds) }
@@ -52,7 +48,7 @@ final class RenditionService: Sendable {
                 job = nil
             }
             guard let job else {
-                try? await Task.sleep(for: Self.idlePoll)
+                await doorbell.wait(after: seen, atMost: Self.idleWait)
                 continue
             }
             await perform(job)
@@ -61,9 +57,13 @@ final class RenditionService: Sendable {
         ended.open()
     }
 
+    /// Tells the worker that sprite or rendition jobs were queued.
+    func wake() { doorbell.ring() }
+
     /// Stops claiming; a running job is interrupted and released (waits up to 3 s for that).
     func stop() async {
         stopping.store(true, ordering: .relaxed)
+        doorbell.close()
         let ended = self.ended
         _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
     }

@@ -5,112 +5,131 @@ import StorageKit
 import Synchronization
 
 /// Makes thumbnails for `ready` assets on dedicated threads (never the cooperative pool), `FFMPEG_THREADS`
-/// at a time. The catalog is the queue's source of truth: at start-up every `ready` asset without a
-/// thumbnail is queued again, and an attempt is recorded before each decode so that a decoder that crashes
-/// the daemon twice marks its asset `failed` instead of starting a crash loop. Assets that were being rendered
-/// when the daemon died are rendered alone afterwards, so a second death counts only against its cause.
+/// at a time. The work is the catalog's `thumbnail` jobs, queued with the `ready` record: a worker claims the
+/// oldest under a lease (renewed while it renders, so a lost node's work passes to another) and the claim
+/// counts an attempt, so a decoder that takes the daemon down twice marks its asset `failed` instead of
+/// starting a crash loop. A job claimed for the second time (its first attempt never ended, maybe because of
+/// another asset rendering beside it) is rendered alone, so a second death counts only against its cause.
 final class ThumbnailService: Sendable {
     private let context: DaemonContext
     private let pool: NIOThreadPool
-    private let queue = WorkQueue<String>()
-    /// Assets whose render was in flight when the daemon last died: each is rendered alone.
-    private let suspects = Mutex<Set<String>>([])
+    /// Rung when a thumbnail job is queued here (an ingest, a repair).
+    private let doorbell = Doorbell()
     private let gate = RenderGate()
+    /// The jobs rendering here: their leases are renewed.
+    private let rendering = Mutex<Set<Int64>>([])
     /// Set on shutdown: FFmpeg's interrupt callback polls it.
     private let stopping = Atomic<Bool>(false)
+    /// Opened when `run()` has ended.
+    private let ended = Latch()
     static let maxWorkers = 16
     /// Longest one thumbnail may take.
     static let timeLimit = Duration.seconds(60)
+    /// How often leases are renewed, and how long an idle worker waits before it looks for work that no ring
+    /// announced (queued by another node, or left by a lost one).
+    static let sweepInterval = Duration.seconds(10)
 
-    init(context: DaemonContext) {
+    /// Called when a stored thumbnail queued the sprite and renditions that follow it.
+    private let derivedWorkQueued: @Sendable () -> Void
+
+    init(context: DaemonContext, derivedWorkQueued: @escaping @Sendable () -> Void = {}) {
         self.context = context
+        self.derivedWorkQueued = derivedWorkQueued
         pool = NIOThreadPool(numberOfThreads: Self.maxWorkers)
     }
 
-    /// Assets waiting or being rendered.
-    var depth: Int { get async { await queue.depth } }
-
-    func enqueue(_ assetID: String) async { await queue.push(assetID) }
-
-    /// Queues what the catalog says is missing; marks assets whose decoder crashed the daemon twice.
-    func requeueFromCatalog() async throws {
-        for asset in try await context.withCatalog({ try $0.assetsWithCrashedThumbnails() }) {
-            await fail(asset, "decoder crashed twice while making the thumbnail; not tried again")
-        }
-        let interrupted = Set(try await context.withCatalog { try $0.assetsWithInterruptedThumbnail().map(\.id) })
-        suspects.withLock { $0.formUnion(interrupted) }
-        for asset in try await context.withCatalog({ try $0.assetsMissingThumbnail() }) { await queue.push(asset.id) }
+    /// Thumbnail jobs queued or running, on every node.
+    var depth: Int {
+        get async { (try? await context.withCatalog { try $0.pendingJobs(kinds: [.thumbnail]) }) ?? 0 }
     }
 
-    /// Runs the workers until the queue closes.
+    /// Tells the workers that thumbnail jobs were queued.
+    func wake() { doorbell.ring() }
+
+    /// Runs the workers until `stop()`.
     func run() async {
         pool.start()
         await withDiscardingTaskGroup { group in
-            if context.catalog.isShared {
-                group.addTask { await self.sweepLeases() }
-            }
+            group.addTask { await self.renewLeases() }
             await withDiscardingTaskGroup { workers in
                 for index in 0..<Self.maxWorkers {
                     workers.addTask { await self.worker(index) }
                 }
             }
-            // The workers are done (the queue closed): the sweep stops too.
+            // The workers are done: the lease renewal stops too.
             group.cancelAll()
         }
         try? await pool.shutdownGracefully()
+        ended.open()
     }
 
-    /// Stops promptly: queued work stays in the catalog for the next start; a running decode is interrupted.
+    /// Stops promptly: queued jobs stay in the catalog for the next start; a running decode is interrupted and
+    /// gives its attempt back. Waits (up to 3 s) for that, so a stop is never counted as a decoder crash.
     func stop() async {
         stopping.store(true, ordering: .relaxed)
-        await queue.close()
-        // Renders in progress see the flag in FFmpeg's interrupt callback and give their attempt back; wait
-        // (up to 3 s) for that, so a stop is never counted as a decoder crash.
-        let queue = self.queue
-        _ = await withTimeLimit(.seconds(3)) { await queue.untilIdle() }
+        doorbell.close()
+        let ended = self.ended
+        _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
     }
 
-    /// How often a node renews its leases and looks for work a lost node left behind.
-    static let sweepInterval = Duration.seconds(10)
+    private var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
-    /// With several nodes: every `sweepInterval`, renews this node's leases (the heartbeat of renders in
-    /// progress) and takes over thumbnails whose lease lapsed (their node was lost) or that no node claimed.
-    private func sweepLeases() async {
+    /// Every `sweepInterval`, renews the leases of the jobs rendering here.
+    private func renewLeases() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
-            if await queue.isClosed { return }
-            let room = max(0, 2 * context.config.current.ffmpegThreads - (await queue.depth))
-            let ids =
-                (try? await context.withCatalog { catalog -> [String] in
-                    try catalog.renewThumbnailLeases()
-                    return room > 0 ? try catalog.claimOrphanedThumbnails(limit: room) : []
-                }) ?? []
-            for id in ids { await queue.push(id) }
+            let ids = rendering.withLock { $0 }
+            guard !ids.isEmpty else { continue }
+            _ = try? await context.withCatalog { catalog in
+                for id in ids { _ = try catalog.heartbeatJob(id: id) }
+            }
         }
     }
 
     private func worker(_ index: Int) async {
-        while true {
+        while !isStopping {
             let threads = context.config.current.ffmpegThreads
+            let seen = doorbell.generation
             if index >= threads {
                 // Idle beyond FFMPEG_THREADS; a reload may raise it.
-                if await queue.isClosed { return }
-                try? await Task.sleep(for: .seconds(1))
+                await doorbell.wait(after: seen, atMost: .seconds(1))
                 continue
             }
-            guard let id = await queue.pop() else { return }
-            let alone = suspects.withLock { $0.remove(id) != nil }
+            let job: Job?
+            do {
+                job = try await context.withCatalog { try $0.claimJob(kinds: [.thumbnail]) }
+            } catch {
+                context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
+                job = nil
+            }
+            guard let job else {
+                await doorbell.wait(after: seen, atMost: Self.sweepInterval)
+                continue
+            }
+            let alone = job.attempts > 1
             await gate.enter(alone: alone)
-            await render(id, workers: threads)
+            rendering.withLock { _ = $0.insert(job.id) }
+            await render(job, workers: threads)
+            rendering.withLock { _ = $0.remove(job.id) }
             await gate.leave(alone: alone)
-            await queue.done(id)
         }
     }
 
-    private func render(_ id: String, workers: Int) async {
-        guard let asset = try? await context.withCatalog({ try $0.asset(id: id) }), asset.status == .ready,
-            asset.thumbnailPath == nil
-        else {
+    private func render(_ job: Job, workers: Int) async {
+        let found: Asset?
+        do {
+            found = try await context.withCatalog { try $0.asset(id: job.assetID) }
+        } catch {
+            waitForCatalog(job, error)
+            return
+        }
+        guard let asset = found, asset.status == .ready, asset.thumbnailPath == nil else {
+            // Deleted, failed or made since the job was queued: nothing to do.
+            _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
+            return
+        }
+        if job.attempts > Job.maxAttempts {
+            await fail(job, asset, "decoder crashed twice while making the thumbnail; not tried again")
             return
         }
         let config = context.config.current
@@ -119,8 +138,6 @@ final class ThumbnailService: Sendable {
         let start = ContinuousClock.now
         let outcome: Result<Thumbnail, any Error>
         do {
-            // The claim counts the attempt and holds a lease: with several nodes, only one renders it.
-            guard try await context.withCatalog({ try $0.claimThumbnail(id: id) }) != nil else { return }
             #if DEBUG
             await DebugFaults.thumbnailRenderStarts(asset.originalFilename)
             #endif
@@ -132,7 +149,7 @@ final class ThumbnailService: Sendable {
                         path: path,
                         displayName: "\(asset.projectID)/\(asset.originalFilename)",
                         durationHint: duration,
-                        shouldAbort: { [self] in self.stopping.load(ordering: .relaxed) },
+                        shouldAbort: { [self] in self.isStopping },
                         timeLimit: Self.timeLimit
                     )
                 }
@@ -142,33 +159,28 @@ final class ThumbnailService: Sendable {
         }
         switch outcome {
         case .success(let thumbnail):
-            await store(thumbnail, for: asset)
+            await store(thumbnail, job: job, for: asset)
             context.metrics.thumbnailDuration.record(ContinuousClock.now - start)
         case .failure(let error as MediaError) where error.kind == .interrupted:
-            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
+            _ = try? await context.withCatalog { try $0.releaseJob(id: job.id) }
         case .failure(let error as MediaError):
-            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
-            await fail(asset, "thumbnail: \(error.detail)")
+            await fail(job, asset, "thumbnail: \(error.detail)")
         case .failure(let error as StorageError) where error.code == .catalogUnavailable:
-            // The catalog was lost (its claim or a read failed), not the file: it is tried again shortly; the
-            // attempt is given back once the catalog answers. Marking it failed would be a lie.
-            context.logger.notice(
-                "thumbnail waits for the catalog",
-                metadata: ["asset.id": "\(asset.id)", "error": "\(error)"]
-            )
-            retryLater(id)
+            waitForCatalog(job, error)
         case .failure(let error):
-            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
-            if self.stopping.load(ordering: .relaxed) { return }
+            if isStopping {
+                _ = try? await context.withCatalog { try $0.releaseJob(id: job.id) }
+                return
+            }
             context.logger.error(
                 "thumbnail failed",
                 metadata: ["asset.id": "\(asset.id)", "error": "\(error)"]
             )
-            await fail(asset, "thumbnail: " + UserWording.reason(error))
+            await fail(job, asset, "thumbnail: " + UserWording.reason(error))
         }
     }
 
-    private func store(_ thumbnail: Thumbnail, for asset: Asset) async {
+    private func store(_ thumbnail: Thumbnail, job: Job, for asset: Asset) async {
         guard let project = ProjectID(exactly: asset.projectID) else { return }
         let name = ThumbnailNaming.name(forStored: asset.filename)
         do {
@@ -194,27 +206,27 @@ final class ThumbnailService: Sendable {
                 assetID: asset.id,
                 filename: asset.filename
             )
-            // The record, the attempt counter and the event change together.
+            // The record, the job and the event change together.
             let config = context.config.current
             let updated = current
             try await context.withCatalog { catalog in
                 try catalog.write { tx in
                     try tx.update(updated)
-                    try tx.resetThumbnailAttempts(id: asset.id)
+                    try tx.completeJob(id: job.id)
                     _ = try tx.appendEvent(ready)
                     // The sprite and renditions follow the thumbnail, in the background.
                     try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
                 }
             }
             await context.events.catchUp()
+            derivedWorkQueued()
             context.logger.info(
                 "thumbnail ready",
                 metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"]
             )
         } catch let error as StorageError where error.code == .catalogUnavailable {
             // Made, but not recorded: made again once the catalog is back.
-            context.logger.notice("thumbnail waits for the catalog", metadata: ["asset.id": "\(asset.id)"])
-            retryLater(asset.id)
+            waitForCatalog(job, error)
         } catch {
             // The record speaks of the user's file; the log keeps the storage path for the operator.
             context.logger.error(
@@ -223,24 +235,32 @@ final class ThumbnailService: Sendable {
             )
             let why = UserWording.reason(error)
             await fail(
+                job,
                 asset,
                 "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)"
             )
         }
     }
 
-    /// Queues `id` again after a pause (the catalog was lost), giving its attempt back first when it can.
-    private func retryLater(_ id: String) {
-        let queue = self.queue
-        let context = self.context
-        Task {
-            try? await Task.sleep(for: .seconds(2))
-            _ = try? await context.withCatalog { try $0.resetThumbnailAttempts(id: id) }
-            await queue.push(id)
+    /// The catalog was lost (a read, the record or the file's claim failed), not the file: the job is tried
+    /// again once the catalog answers, its attempt given back. Marking the asset failed would be a lie.
+    private func waitForCatalog(_ job: Job, _ error: any Error) {
+        context.logger.notice(
+            "thumbnail waits for the catalog",
+            metadata: ["asset.id": "\(job.assetID)", "error": "\(error)"]
+        )
+        Task { [self] in
+            while !isStopping {
+                try? await Task.sleep(for: .seconds(2))
+                if (try? await context.withCatalog({ try $0.releaseJob(id: job.id) })) != nil { break }
+            }
+            doorbell.ring()
         }
     }
 
-    private func fail(_ asset: Asset, _ reason: String) async {
+    /// Gives `job` up and marks its asset `failed` with `reason` (the thumbnail is part of ingest).
+    private func fail(_ job: Job, _ asset: Asset, _ reason: String) async {
+        _ = try? await context.withCatalog { try $0.failJob(id: job.id, error: reason) }
         guard var current = try? await context.withCatalog({ try $0.asset(id: asset.id) }) else { return }
         current.status = .failed
         current.error = reason

@@ -119,6 +119,7 @@ extension Ingestor {
                     try tx.update(asset)
                     try tx.removePendingMove(id: move.id)
                     _ = try tx.appendEvent(.ingested(asset))
+                    try tx.enqueueJob(.thumbnail, assetID: asset.id, params: "")
                 }
                 return .stored(asset)
             case .targetExists:

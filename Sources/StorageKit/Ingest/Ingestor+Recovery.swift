@@ -342,7 +342,7 @@ extension Ingestor {
         }
     }
 
-    /// Finishes a placement: `ready`, with its `ingested` event in the same transaction.
+    /// Finishes a placement: `ready`, with its `ingested` event and its thumbnail job in the same transaction.
     private func markReady(_ asset: inout Asset) throws {
         asset.status = .ready
         asset.updatedAt = ISO8601Millis.now()
@@ -350,6 +350,7 @@ extension Ingestor {
         try catalog.write { tx in
             try tx.update(ready)
             _ = try tx.appendEvent(.ingested(ready))
+            try tx.enqueueJob(.thumbnail, assetID: ready.id, params: "")
         }
     }
 }

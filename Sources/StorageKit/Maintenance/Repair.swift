@@ -127,14 +127,17 @@ public enum Repair {
                     if !dryRun {
                         asset.thumbnailPath = nil
                         asset.updatedAt = ISO8601Millis.now()
-                        try catalog.update(asset)
-                        try catalog.resetThumbnailAttempts(id: asset.id)
+                        let cleared = asset
+                        try catalog.write { tx in
+                            try tx.update(cleared)
+                            try tx.enqueueJob(.thumbnail, assetID: cleared.id, params: "")
+                        }
                     }
                 }
             } else if asset.status == .ready {
                 summary.thumbnailsQueued += 1
                 summary.thumbnailAssetIDs.append(asset.id)
-                if !dryRun { try catalog.resetThumbnailAttempts(id: asset.id) }
+                if !dryRun { try catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "") }
             }
         }
 
@@ -168,7 +171,12 @@ public enum Repair {
                 summary.recordsCreated += 1
                 summary.thumbnailsQueued += 1
                 summary.thumbnailAssetIDs.append(asset.id)
-                if !dryRun { try catalog.insert(asset) }
+                if !dryRun {
+                    try catalog.write { tx in
+                        try tx.insert(asset)
+                        try tx.enqueueJob(.thumbnail, assetID: asset.id, params: "")
+                    }
+                }
             } catch {
                 summary.unreadableFiles.append(relative)
                 logger.warning(

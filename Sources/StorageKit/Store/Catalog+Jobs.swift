@@ -59,6 +59,9 @@ extension Catalog {
         try writing("cancel jobs of project \(project)") { try JobTable.cancel(project: project, $0) }
     }
 
+    /// Whether other nodes may share this catalog (PostgreSQL): work then needs leases and sweeps.
+    public var isShared: Bool { backend is PostgresBackend }
+
     /// Jobs of `kinds` queued or running on any node.
     public func pendingJobs(kinds: [Job.Kind]) throws -> Int {
         try reading("count pending jobs") { try JobTable.pending(kinds: kinds, $0) }
@@ -76,6 +79,10 @@ extension CatalogTransaction {
     public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String) throws -> Bool {
         try JobTable.enqueue(kind, assetID: assetID, params: params, now: Date(), db)
     }
+
+    /// Removes this node's finished job `id` within this transaction (with the record of what it made).
+    @discardableResult
+    public func completeJob(id: Int64) throws -> Bool { try JobTable.complete(id: id, node: nodeID, db) }
 
     /// Cancels every job of `assetID` within this transaction.
     @discardableResult

@@ -40,7 +40,7 @@ public struct Catalog: Sendable {
     /// - Parameter durable: the commit is on disk before this returns (a journal step that a rename follows);
     ///   otherwise a power cut may lose it, which recovery must then redo.
     public func write<T>(durable: Bool = false, _ body: (CatalogTransaction) throws -> T) throws -> T {
-        try writing("write", durable: durable) { try body(CatalogTransaction(db: $0)) }
+        try writing("write", durable: durable) { try body(CatalogTransaction(db: $0, nodeID: nodeID)) }
     }
 
     /// Why the catalog cannot be used right now (its server is unreachable), `nil` while it can.

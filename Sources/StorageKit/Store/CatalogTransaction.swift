@@ -3,6 +3,8 @@
 /// of it is rolled back if the closure throws. Valid only inside that closure.
 public struct CatalogTransaction {
     let db: any CatalogConnection
+    /// The `NODE_ID` of the catalog that opened the transaction (the owner of its job leases).
+    let nodeID: String
 
     /// Stores a new record. Throws `.conflict` if its id or relative path is taken.
     public func insert(_ asset: Asset) throws { try AssetTable.insert(asset, db) }
@@ -36,9 +38,6 @@ public struct CatalogTransaction {
     /// Stores `event`, returning it with its consecutive id.
     @discardableResult
     public func appendEvent(_ event: IngestEvent) throws -> IngestEvent { try EventTable.append(event, db) }
-
-    /// Sets `id`'s thumbnail attempt count back to 0. Throws `.notFound` if there is no such asset.
-    public func resetThumbnailAttempts(id: String) throws { try AssetTable.resetThumbnailAttempts(id: id, db) }
 
     /// Journals `move`, returning it with its id.
     @discardableResult

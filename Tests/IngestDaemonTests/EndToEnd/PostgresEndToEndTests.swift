@@ -96,7 +96,10 @@ struct PostgresEndToEndTests {
         try await b.start()
         try a.drop(try TestClips.mp4, as: "takeover/clip.mp4")
         try await waitUntil("node A holds the thumbnail's claim") {
-            try PostgresServer.query(url, "SELECT count(*) FROM assets WHERE thumbnail_claim = 'node-a'") == "1"
+            try PostgresServer.query(
+                url,
+                "SELECT count(*) FROM jobs WHERE kind = 'thumbnail' AND state = 'running' AND lease_owner = 'node-a'"
+            ) == "1"
         }
         let killedAt = ContinuousClock.now
         _ = try await a.stop(signal: SIGKILL)

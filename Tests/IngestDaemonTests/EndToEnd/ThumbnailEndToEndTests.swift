@@ -29,8 +29,10 @@ struct ThumbnailEndToEndTests {
         #expect(unlink(h.storage + "/" + aThumb) == 0)
         try Self.sql(
             h,
-            "UPDATE assets SET thumbnail_path = NULL WHERE id = '\(a["id"]!)';"
-                + "UPDATE assets SET thumbnail_path = NULL, thumbnail_attempts = 2 WHERE id = '\(b["id"]!)';"
+            "UPDATE assets SET thumbnail_path = NULL WHERE id IN ('\(a["id"]!)', '\(b["id"]!)');"
+                + "INSERT INTO jobs (kind, asset_id, params, priority, state, attempts, lease_owner, lease_expires,"
+                + " created_at, updated_at) VALUES ('thumbnail', '\(a["id"]!)', '', 0, 'queued', 0, NULL, NULL, 1, 1),"
+                + " ('thumbnail', '\(b["id"]!)', '', 0, 'running', 2, 'gone', 0, 1, 1);"
         )
 
         try await h.start()

@@ -3,7 +3,7 @@ import Testing
 
 @testable import IngestDaemon
 
-/// The pieces that replaced "sleep and look again" loops: a latch, a queue's idle moment, a blocking call a
+/// The pieces that replaced "sleep and look again" loops: a latch, a doorbell, a queue's idle moment, a blocking call a
 /// stop may abandon, and a time limit.
 @Suite(.timeLimit(.minutes(3)))
 struct WaitingTests {
@@ -24,6 +24,37 @@ struct WaitingTests {
         waiter.cancel()
         await waiter.value
         #expect(!latch.isOpen)
+    }
+
+    @Test func aRingBetweenALookAndTheWaitIsNotLost() async {
+        let bell = Doorbell()
+        let seen = bell.generation
+        bell.ring()  // work queued after the worker looked, before it waits
+        await bell.wait(after: seen)  // returns at once
+        let woken = Latch()
+        let now = bell.generation
+        let waiter = Task {
+            await bell.wait(after: now)
+            woken.open()
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(!woken.isOpen)
+        bell.ring()
+        await waiter.value
+        #expect(woken.isOpen)
+    }
+
+    @Test func aClosedDoorbellNoLongerHoldsWaitersAndALimitEndsAWait() async {
+        let bell = Doorbell()
+        let start = ContinuousClock.now
+        await bell.wait(after: bell.generation, atMost: .milliseconds(100))
+        #expect(ContinuousClock.now - start >= .milliseconds(100))
+        let seen = bell.generation
+        let waiter = Task { await bell.wait(after: seen) }
+        bell.close()
+        await waiter.value
+        await bell.wait(after: bell.generation)
+        #expect(bell.isClosed)
     }
 
     @Test func untilIdleReturnsWhenTheLastItemIsDone() async {

@@ -119,6 +119,18 @@ enum PostgresMigrations {
                 "ALTER TABLE assets ADD COLUMN thumbnail_lease_until BIGINT",
             ]
         ),
+        (
+            "v6-thumbnail-jobs",
+            [
+                """
+                INSERT INTO jobs (kind, asset_id, params, priority, state, attempts, created_at, updated_at)
+                SELECT 'thumbnail', id, '', 0, 'queued', thumbnail_attempts,
+                    CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT), CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)
+                FROM assets WHERE status = 'ready' AND thumbnail_path IS NULL
+                ON CONFLICT (asset_id, kind) DO NOTHING
+                """
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded, each with its record, in one transaction.

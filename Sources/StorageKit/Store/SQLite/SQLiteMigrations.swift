@@ -125,6 +125,20 @@ enum SQLiteMigrations {
                     """
             )
         }
+        m.registerMigration("v6-thumbnail-jobs") { db in
+            // Thumbnails become rows of `jobs` like sprites and renditions (claimed under a lease, attempts
+            // counted by the claim). The thumbnails still missing are queued, their attempts carried over; the
+            // `thumbnail_*` columns of `assets` are no longer read.
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (kind, asset_id, params, priority, state, attempts, created_at, updated_at)
+                    SELECT 'thumbnail', id, '', 0, 'queued', thumbnail_attempts,
+                        CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000
+                    FROM assets WHERE status = 'ready' AND thumbnail_path IS NULL
+                    ON CONFLICT (asset_id, kind) DO NOTHING
+                    """
+            )
+        }
         return m
     }
 }
