@@ -97,6 +97,24 @@ struct RenditionEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    @Test func aRotatedTenBitHEVCClipGetsAPortraitEightBitH264Rendition() async throws {
+        let h = try DaemonHarness(environment: ["RENDITIONS": "720p,360p"])
+        defer { h.remove() }
+        try await h.start()
+        try h.drop(try TestClips.rotatedHEVC, as: "phone/IMG_0001.MOV")
+        let asset = try await Self.waitForDerived(h, project: "phone", sprite: false)
+        let renditions = try #require(asset["renditions"] as? [[String: Any]])
+        // The ladder never exceeds the source: one rendition, at the clip's own (displayed) size.
+        #expect(renditions.map { $0["name"] as? String } == ["180p"])
+        let path = h.storage + "/" + (try #require(renditions[0]["relative_path"] as? String))
+        let video = try #require(Self.stream(try Self.probe(path), "video"))
+        #expect(video["codec_name"] as? String == "h264")
+        #expect(video["pix_fmt"] as? String == "yuv420p")
+        #expect(video["width"] as? Int == 180 && video["height"] as? Int == 320)
+        #expect((video["side_data_list"] as? [Any]) == nil, "no display matrix: the picture is turned already")
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func aTinyRotatedClipGetsOnePortraitWebMAtItsOwnSize() async throws {
         let h = try DaemonHarness(environment: ["VIDEO_OUTPUT_FORMAT": "webm", "RENDITIONS": "720p"])
         defer { h.remove() }

@@ -83,6 +83,20 @@ enum TestClips {
         }
     }
 
+    /// 1 s 320×180 10-bit HEVC in a QuickTime file whose display matrix turns it 90° (a phone's portrait clip).
+    static var rotatedHEVC: String {
+        get throws {
+            let plain = try make(
+                "plain-hevc.mov",
+                [
+                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=1", "-c:v", "libx265", "-preset",
+                    "ultrafast", "-x265-params", "log-level=none", "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1",
+                ]
+            )
+            return try make("rotated-hevc.mov", ["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        }
+    }
+
     /// 1 s 320×240 MJPEG in AVI.
     static var avi: String {
         get throws {
