@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import StorageKit
@@ -22,6 +23,24 @@ struct CatalogJobTests {
         #expect(try catalog.pendingJobs(kinds: [.sprite, .renditions]) == 3)
         try catalog.completeJob(id: first.id)
         #expect(try catalog.pendingJobs(kinds: [.sprite, .renditions]) == 2)
+    }
+
+    @Test func freshJobsAndSuspectsAreClaimedApart() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        try catalog.enqueueJob(.thumbnail, assetID: "crashed", params: "")
+        _ = try #require(try catalog.claimJob(kinds: [.thumbnail]))
+        try catalog.expireOwnJobLeases()  // the daemon died during that attempt
+        try catalog.enqueueJob(.thumbnail, assetID: "new", params: "")
+        #expect(try catalog.suspectJobWaits(kinds: [.thumbnail]))
+        let fresh = try #require(try catalog.claimJob(kinds: [.thumbnail], among: .fresh))
+        #expect(fresh.assetID == "new" && fresh.attempts == 1)
+        #expect(try catalog.claimJob(kinds: [.thumbnail], among: .fresh) == nil)
+        let suspect = try #require(try catalog.claimJob(kinds: [.thumbnail], among: .suspects))
+        #expect(suspect.assetID == "crashed" && suspect.attempts == 2)
+        #expect(try catalog.suspectJobWaits(kinds: [.thumbnail]) == false)
+        // A stop gives the attempt back: the job is fresh again.
+        try catalog.releaseJob(id: fresh.id)
+        #expect(try catalog.claimJob(kinds: [.thumbnail], among: .fresh)?.assetID == "new")
     }
 
     @Test func aLapsedLeaseIsTakenOverAndCountsAnAttempt() throws {
@@ -85,5 +104,57 @@ struct CatalogJobTests {
         try catalog.enqueueJob(.sprite, assetID: other.id, params: "auto")
         #expect(try catalog.cancelJobs(project: ProjectID(exactly: "demo")!) == 1)
         #expect(try catalog.jobs(assetID: other.id).count == 1)
+    }
+}
+
+/// Which kind of write each catalog call asks its backend for.
+final class WriteKindRecorder: CatalogBackend {
+    let inner: any CatalogBackend
+    let calls = Mutex<[String]>([])
+
+    init(_ inner: any CatalogBackend) { self.inner = inner }
+
+    var location: String { inner.location }
+    func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        calls.withLock { $0.append("write") }
+        return try inner.write(operation, nodeID: nodeID, body)
+    }
+    func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        calls.withLock { $0.append("durable") }
+        return try inner.writeDurably(operation, nodeID: nodeID, body)
+    }
+    func writeStartingWork<T>(
+        _ operation: String,
+        nodeID: String,
+        durable: Bool,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T {
+        calls.withLock { $0.append(durable ? "starting, durable" : "starting") }
+        return try inner.write(operation, nodeID: nodeID, body)
+    }
+    func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+        try inner.read(operation, nodeID: nodeID, body)
+    }
+    func watchEvents(_ wake: @escaping @Sendable () -> Void) -> (any CatalogEventWatch)? { nil }
+    var unavailableReason: String? { nil }
+    func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T { try body() }
+    func close() {}
+    var isClosed: Bool { false }
+}
+
+struct CatalogWriteKindTests {
+    /// Issue 13: a claim or a heartbeat does not wait for a lost server (a stop, the queue, and the other jobs
+    /// would wait with it); a journal entry does not wait either, and is durable.
+    @Test func claimsHeartbeatsAndJournalEntriesStartWork() throws {
+        let recorder = WriteKindRecorder(try SQLiteBackend.inMemory())
+        let catalog = Catalog(backend: recorder, nodeID: "n1")
+        try catalog.enqueueJob(.thumbnail, assetID: "a", params: "")
+        let job = try #require(try catalog.claimJob(kinds: [.thumbnail]))
+        _ = try catalog.heartbeatJob(id: job.id)
+        try catalog.completeJob(id: job.id)
+        _ = try catalog.addPendingMove(
+            PendingMove(assetID: "a", projectID: "demo", sourcePath: "/d/a.mp4", stagingPath: "/s/a", stage: .staged)
+        )
+        #expect(recorder.calls.withLock { $0 } == ["write", "starting", "starting", "write", "starting, durable"])
     }
 }

@@ -8,8 +8,8 @@ import Synchronization
 /// at a time. The work is the catalog's `thumbnail` jobs, queued with the `ready` record: a worker claims the
 /// oldest under a lease (renewed while it renders, so a lost node's work passes to another) and the claim
 /// counts an attempt, so a decoder that takes the daemon down twice marks its asset `failed` instead of
-/// starting a crash loop. A job claimed for the second time (its first attempt never ended, maybe because of
-/// another asset rendering beside it) is rendered alone, so a second death counts only against its cause.
+/// starting a crash loop. A job whose earlier attempt never ended (maybe because of another asset rendering
+/// beside it) is claimed and rendered alone, so a second death counts only against its cause.
 final class ThumbnailService: Sendable {
     private let context: DaemonContext
     private let pool: NIOThreadPool
@@ -95,24 +95,34 @@ final class ThumbnailService: Sendable {
                 await doorbell.wait(after: seen, atMost: .seconds(1))
                 continue
             }
-            let job: Job?
-            do {
-                job = try await context.withCatalog { try $0.claimJob(kinds: [.thumbnail]) }
-            } catch {
-                context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
-                job = nil
-            }
-            guard let job else {
-                await doorbell.wait(after: seen, atMost: Self.sweepInterval)
-                continue
-            }
-            let alone = job.attempts > 1
-            await gate.enter(alone: alone)
-            rendering.withLock { _ = $0.insert(job.id) }
-            await render(job, workers: threads)
-            rendering.withLock { _ = $0.remove(job.id) }
-            await gate.leave(alone: alone)
+            // Jobs never tried render side by side. A suspect (an earlier attempt never ended) is claimed only
+            // once the gate lets it run alone: its attempt is counted while nothing else renders, so a second
+            // death is charged to it and to no other.
+            if await renderNext(.fresh, workers: threads) { continue }
+            let suspect = (try? await context.withCatalog { try $0.suspectJobWaits(kinds: [.thumbnail]) }) ?? false
+            if suspect, await renderNext(.suspects, workers: threads) { continue }
+            await doorbell.wait(after: seen, atMost: Self.sweepInterval)
         }
+    }
+
+    /// Claims the next job `among` inside the gate and renders it; false when none could be claimed.
+    private func renderNext(_ among: Job.Attempted, workers: Int) async -> Bool {
+        let alone = among == .suspects
+        await gate.enter(alone: alone)
+        let job: Job?
+        do {
+            job = try await context.withCatalog { try $0.claimJob(kinds: [.thumbnail], among: among) }
+        } catch {
+            context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
+            job = nil
+        }
+        if let job {
+            rendering.withLock { _ = $0.insert(job.id) }
+            await render(job, workers: workers)
+            rendering.withLock { _ = $0.remove(job.id) }
+        }
+        await gate.leave(alone: alone)
+        return job != nil
     }
 
     private func render(_ job: Job, workers: Int) async {

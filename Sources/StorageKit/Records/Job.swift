@@ -19,6 +19,16 @@ public struct Job: Sendable, Equatable, Identifiable {
         }
     }
 
+    /// Which jobs a claim may take, by their attempts so far.
+    public enum Attempted: Sendable {
+        case any
+        /// Never tried, or every try given back (a stop).
+        case fresh
+        /// Tried before without an end: the process died during an attempt (perhaps because of this job, perhaps
+        /// because of another running beside it). Such a job is best run alone.
+        case suspects
+    }
+
     /// Where a job stands. A finished job's row is deleted; the record shows what it made.
     public enum State: String, Sendable {
         case queued

@@ -13,14 +13,28 @@ extension Catalog {
         }
     }
 
-    /// Leases the next job of `kinds` to this node (`nodeID`), counting an attempt; nil when none waits.
-    public func claimJob(kinds: [Job.Kind], lease: Duration = Catalog.jobLease, now: Date = Date()) throws -> Job? {
-        try writing("claim a job") { try JobTable.claim(kinds: kinds, node: nodeID, now: now, lease: lease, $0) }
+    /// Leases the next job of `kinds` (among `among`) to this node (`nodeID`), counting an attempt; nil when
+    /// none waits. A lost server is not waited for: the job stays queued.
+    public func claimJob(
+        kinds: [Job.Kind],
+        among: Job.Attempted = .any,
+        lease: Duration = Catalog.jobLease,
+        now: Date = Date()
+    ) throws -> Job? {
+        try writingToStart("claim a job") {
+            try JobTable.claim(kinds: kinds, among: among, node: nodeID, now: now, lease: lease, $0)
+        }
     }
 
-    /// Renews this node's lease on `id`; false when the job was cancelled or taken over.
+    /// Whether a job of `kinds` tried before without an end (see `Job.Attempted.suspects`) could be claimed now.
+    public func suspectJobWaits(kinds: [Job.Kind], now: Date = Date()) throws -> Bool {
+        try reading("look for suspect jobs") { try JobTable.suspectWaits(kinds: kinds, now: now, $0) }
+    }
+
+    /// Renews this node's lease on `id`; false when the job was cancelled or taken over. A lost server is not
+    /// waited for: the lease lapses if the server stays away, and another node may take the job over.
     public func heartbeatJob(id: Int64, lease: Duration = Catalog.jobLease) throws -> Bool {
-        try writing("heartbeat job \(id)") {
+        try writingToStart("heartbeat job \(id)") {
             try JobTable.heartbeat(id: id, node: nodeID, now: Date(), lease: lease, $0)
         }
     }

@@ -4,7 +4,9 @@ extension Catalog {
     /// PostgreSQL server fails it at once: nothing has moved yet.
     @discardableResult
     public func addPendingMove(_ move: PendingMove) throws -> PendingMove {
-        try writingToStart("add pending move of \(move.sourcePath)") { try PendingMoveTable.add(move, $0) }
+        try writingToStart("add pending move of \(move.sourcePath)", durable: true) {
+            try PendingMoveTable.add(move, $0)
+        }
     }
 
     /// Replaces the journal entry with `move.id` (durably). Throws `.notFound` if there is none.

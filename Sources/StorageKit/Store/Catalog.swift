@@ -76,9 +76,13 @@ public struct Catalog: Sendable {
             : try backend.write(operation, nodeID: nodeID, body)
     }
 
-    /// A durable write that starts work: not held up by a lost server (see `CatalogBackend.writeStartingWork`).
-    func writingToStart<T>(_ operation: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
-        try backend.writeStartingWork(operation, nodeID: nodeID, body)
+    /// A write that starts work: not held up by a lost server (see `CatalogBackend.writeStartingWork`).
+    func writingToStart<T>(
+        _ operation: String,
+        durable: Bool = false,
+        _ body: (any CatalogConnection) throws -> T
+    ) throws -> T {
+        try backend.writeStartingWork(operation, nodeID: nodeID, durable: durable, body)
     }
 
     /// One read around a table function.

@@ -34,19 +34,27 @@ enum JobTable {
     }
 
     /// The claim's candidate: the first queued job of `kinds` in priority order, or a running one whose lease
-    /// lapsed (its node died).
-    static func claimCandidateSQL(kinds: [Job.Kind], dialect: CatalogDialect) -> String {
+    /// lapsed (its node died), among `among`.
+    static func claimCandidateSQL(kinds: [Job.Kind], among: Job.Attempted, dialect: CatalogDialect) -> String {
         let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+        let attempted =
+            switch among {
+            case .any: ""
+            case .fresh: " AND attempts = 0"
+            case .suspects: " AND attempts > 0"
+            }
         return """
             SELECT id FROM jobs
-            WHERE kind IN (\(marks)) AND (state = 'queued' OR (state = 'running' AND lease_expires < ?))
+            WHERE kind IN (\(marks)) AND (state = 'queued' OR (state = 'running' AND lease_expires < ?))\(attempted)
             ORDER BY priority, id LIMIT 1
             """ + (dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
     }
 
-    /// Leases the next job of `kinds` to `node` until `now + lease`, counting one attempt; nil when none waits.
+    /// Leases the next job of `kinds` (among `among`) to `node` until `now + lease`, counting one attempt; nil
+    /// when none waits.
     static func claim(
         kinds: [Job.Kind],
+        among: Job.Attempted = .any,
         node: String,
         now: Date,
         lease: Duration,
@@ -54,12 +62,8 @@ enum JobTable {
     ) throws -> Job? {
         let nowMillis = ISO8601Millis.milliseconds(now)
         let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [nowMillis]
-        guard
-            let id = try db.fetchOne(claimCandidateSQL(kinds: kinds, dialect: db.dialect), candidateArguments)?.get(
-                0,
-                as: Int64.self
-            )
-        else { return nil }
+        let sql = claimCandidateSQL(kinds: kinds, among: among, dialect: db.dialect)
+        guard let id = try db.fetchOne(sql, candidateArguments)?.get(0, as: Int64.self) else { return nil }
         try db.execute(
             """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?,
@@ -135,6 +139,14 @@ enum JobTable {
             "DELETE FROM jobs WHERE asset_id IN (SELECT id FROM assets WHERE project_id = ?)",
             [project.rawValue]
         )
+    }
+
+    /// Whether a job of `kinds` that was tried before (a suspect) could be claimed now.
+    static func suspectWaits(kinds: [Job.Kind], now: Date, _ db: any CatalogConnection) throws -> Bool {
+        let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [ISO8601Millis.milliseconds(now)]
+        // The candidate query without its lock clause: a look, not a claim.
+        let sql = claimCandidateSQL(kinds: kinds, among: .suspects, dialect: .sqlite)
+        return try db.fetchOne(sql, candidateArguments) != nil
     }
 
     /// Jobs of `kinds` queued or running, on every node.

@@ -13,7 +13,7 @@ import Glibc
 struct ShutdownEndToEndTests {
     private func waitForAnIngestInFlight(_ h: DaemonHarness) async throws {
         var last = ""
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             // `ingest` counts settling files too: one past settling is in a worker's hands.
             if let health = try? h.request("GET", "/health") {
@@ -28,7 +28,8 @@ struct ShutdownEndToEndTests {
     }
 
     @Test func theDrainWaitsForTheFileInFlight() async throws {
-        let h = try DaemonHarness(environment: ["INGESTD_DEBUG_INGEST_DELAY_MS": "6000"])
+        // Long enough for a loaded machine's /health polls to see the file in flight.
+        let h = try DaemonHarness(environment: ["INGESTD_DEBUG_INGEST_DELAY_MS": "10000"])
         defer { h.remove() }
         try await h.start()
         try h.drop(try TestClips.mp4, as: "s/a.mp4")

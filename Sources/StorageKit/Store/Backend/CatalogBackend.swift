@@ -16,12 +16,14 @@ protocol CatalogBackend: Sendable {
     /// power cut before the rename they describe. (Backends whose every commit is durable keep the default.)
     func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T
 
-    /// Like `writeDurably`, for a write that *starts* work (a journal entry before anything moves): a lost server
-    /// is not waited for — the file is still where it was and waits there — while writes that finish work
-    /// already begun wait for it. (Backends without a server keep the default.)
+    /// Like `write` (or `writeDurably` when `durable`), for a write that *starts* work (a journal entry before
+    /// anything moves, a job's claim): a lost server is not waited for — the file is still where it was and
+    /// waits there, the job stays queued — while writes that finish work already begun wait for it. (Backends
+    /// without a server keep the default.)
     func writeStartingWork<T>(
         _ operation: String,
         nodeID: String,
+        durable: Bool,
         _ body: (any CatalogConnection) throws -> T
     ) throws -> T
 
@@ -61,8 +63,9 @@ extension CatalogBackend {
     func writeStartingWork<T>(
         _ operation: String,
         nodeID: String,
+        durable: Bool,
         _ body: (any CatalogConnection) throws -> T
     ) throws -> T {
-        try writeDurably(operation, nodeID: nodeID, body)
+        durable ? try writeDurably(operation, nodeID: nodeID, body) : try write(operation, nodeID: nodeID, body)
     }
 }

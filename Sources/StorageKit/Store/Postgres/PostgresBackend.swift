@@ -88,6 +88,7 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
     func writeStartingWork<T>(
         _ operation: String,
         nodeID: String,
+        durable: Bool,
         _ body: (any CatalogConnection) throws -> T
     ) throws -> T {
         try write(operation, nodeID: nodeID, waitingFor: .zero, body)
