@@ -69,7 +69,35 @@ enum TreeRemover {
         defer { closedir(dir) }
         // Names are read in full before anything is unlinked: removing entries while readdir is
         // part-way through a directory may make it skip others.
-        // Kept as raw bytes (NUL-terminated): a name that is not UTF-8 must reach unlinkat unchanged.
+        let names = try entryNames(dir, path: path)
+        try remove(names, in: dirfd(dir), path: path, tally: &tally)
+    }
+
+    /// Removes each of `names` (raw, NUL-terminated) inside the directory open on `fd`, whose path is `path`.
+    static func remove(_ names: [[CChar]], in fd: Int32, path: String, tally: inout Tally) throws {
+        for name in names {
+            try name.withUnsafeBufferPointer { bytes in
+                let raw = bytes.baseAddress!
+                try remove(raw, in: fd, path: path + "/" + String(cString: raw), tally: &tally)
+            }
+        }
+    }
+
+    /// The names in the directory open on `fd` (not taking ownership of `fd`), as raw NUL-terminated bytes: a
+    /// name that is not UTF-8 must reach `unlinkat` unchanged.
+    static func entryNames(in fd: Int32, path: String) throws -> [[CChar]] {
+        let copy = dup(fd)
+        guard copy >= 0 else { throw StorageError.syscall("dup", path: path, errno: errno) }
+        guard let dir = fdopendir(copy) else {
+            let e = errno
+            close(copy)
+            throw StorageError.syscall("fdopendir", path: path, errno: e)
+        }
+        defer { closedir(dir) }
+        return try entryNames(dir, path: path)
+    }
+
+    private static func entryNames(_ dir: OpaquePointer, path: String) throws -> [[CChar]] {
         var names: [[CChar]] = []
         while true {
             errno = 0
@@ -82,12 +110,6 @@ enum TreeRemover {
             if DiskWalker.isDotOrDotDot(name) { continue }
             names.append(Array(UnsafeBufferPointer(start: name, count: strlen(name) + 1)))
         }
-        let dfd = dirfd(dir)
-        for name in names {
-            try name.withUnsafeBufferPointer { bytes in
-                let raw = bytes.baseAddress!
-                try remove(raw, in: dfd, path: path + "/" + String(cString: raw), tally: &tally)
-            }
-        }
+        return names
     }
 }

@@ -8,6 +8,10 @@ struct IngestHooks: Sendable {
     var afterStaging: @Sendable (String) throws -> Void = { _ in }
     /// Before the record is written (after the duplicate pre-check), with the file's checksum.
     var beforeRecord: @Sendable (String) -> Void = { _ in }
+    /// After the `processing` record is committed, before the rename into `uploads/` (a purge may run here).
+    var afterRecord: @Sendable (Asset) -> Void = { _ in }
+    /// After the rename into `uploads/`, before the record says `ready`.
+    var afterPlacement: @Sendable (Asset) -> Void = { _ in }
     /// Before a cross-filesystem source is removed from the drop; throwing simulates a failure at that step.
     var beforeSourceRemoval: @Sendable (RawPath) throws -> Void = { _ in }
 }

@@ -103,15 +103,26 @@ extension Ingestor {
                     try tx.updatePendingMove(placingMove)
                 }
                 inserted = true
+                hooks.afterRecord(asset)
             } catch let refusal as AdmissionRefusal {
                 return try reject(refusal.reason, refusal.detail)
             } catch let error as StorageError where error.code == .conflict {
                 name = name.next(project: project, originalFilename: Array(originalFilename.utf8))
                 continue
             }
-            switch try FileOps.renameNoReplace(staged, try layout.absolute(relative)) {
+            let placed: FileOps.RenameResult
+            do {
+                placed = try FileOps.renameNoReplace(staged, try layout.absolute(relative))
+            } catch let error as StorageError where error.errno == ENOENT {
+                // The staged file is there but the folder went (a purge of the project ran meanwhile; this file
+                // arrives after it): made again, and the rename tried again.
+                try FileOps.makeDirectories(folder)
+                continue
+            }
+            switch placed {
             case .renamed:
                 FileOps.syncDirectory(folder)
+                hooks.afterPlacement(asset)
                 try removeCopiedSource(source)
                 asset.status = .ready
                 asset.updatedAt = ISO8601Millis.now()

@@ -5,36 +5,93 @@ import Glibc
 /// Deletes a project's storage: every file below its `project_<id>` folder in each per-project
 /// category (`rejected/` and its reason files included), those folders, and all its records.
 public enum ProjectPurge {
-    /// Removes `project`'s files and folders, then its catalog records. Other projects are not
-    /// touched, and a symlink found anywhere (even one pointing at another project or outside
-    /// `STORAGE_PATH`) is removed as a link without following it.
+    /// Removes `project`'s records, then its files and folders. Other projects are not touched, and a
+    /// symlink found anywhere (even one pointing at another project or outside `STORAGE_PATH`) is removed
+    /// as a link without following it.
     ///
-    /// Files go first, records second: if the process dies part-way, the records that remain
-    /// point at missing files, which `repair` settles, and running the purge again finishes it.
+    /// A file of the project being ingested meanwhile (on this node or another) arrives after the purge: its
+    /// record and its file are kept, and everything ends consistent.
+    /// - Records go first, in one transaction under the project's lock (the lock an ingest's insert takes),
+    ///   except those still `processing`: their files are being placed, and their ingests finish afterwards.
+    /// - Files go next: every entry of the project's folders that no record owns. The records are read after
+    ///   each folder is listed; an ingest commits its record before its file appears, so a listed file whose
+    ///   record exists is in that read.
+    /// - Empty project folders go last (an arriving file re-creates its own).
+    ///
+    /// If the process dies part-way, the files left have no record: `repair` records them again (nothing is
+    /// lost) and running the purge again finishes it.
     ///
     /// - Throws: `StorageError` `.io` naming the path that could not be removed, or `.catalog`.
     public static func purge(project: ProjectID, layout: StorageLayout, catalog: Catalog) throws -> PurgeSummary {
-        // Background jobs go first, so none starts writing into the folders about to be removed.
-        try catalog.cancelJobs(project: project)
+        try catalog.write { tx in
+            try tx.lockProject(project)
+            // Background jobs go with their records, so none starts writing into the folders about to go.
+            try tx.cancelJobs(project: project)
+            try tx.deleteProject(project, keepingProcessing: true)
+        }
         var tally = TreeRemover.Tally()
         for category in StorageCategory.perProject {
-            let categoryPath = layout.categoryPath(category)
-            // O_NOFOLLOW: a category folder replaced by a symlink is not entered.
-            let fd = open(categoryPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if fd < 0 {
-                let e = errno
-                if e == ENOENT { continue }
-                throw StorageError.syscall("open", path: categoryPath, errno: e)
-            }
-            defer { close(fd) }
-            try TreeRemover.remove(
-                project.folderName,
-                in: fd,
-                path: layout.projectPath(category, project),
-                tally: &tally
-            )
+            try purge(project, in: category, layout: layout, catalog: catalog, tally: &tally)
         }
-        try catalog.deleteProject(project)
         return PurgeSummary(projectID: project.rawValue, filesRemoved: tally.files, bytesFreed: tally.bytes)
+    }
+
+    /// Removes what no record owns from `project`'s folder of `category`, and the folder once it is empty.
+    private static func purge(
+        _ project: ProjectID,
+        in category: StorageCategory,
+        layout: StorageLayout,
+        catalog: Catalog,
+        tally: inout TreeRemover.Tally
+    ) throws {
+        let categoryPath = layout.categoryPath(category)
+        // O_NOFOLLOW: a category folder replaced by a symlink is not entered.
+        let parent = open(categoryPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if parent < 0 {
+            let e = errno
+            if e == ENOENT { return }
+            throw StorageError.syscall("open", path: categoryPath, errno: e)
+        }
+        defer { close(parent) }
+        let folderPath = layout.projectPath(category, project)
+        let folder = openat(parent, project.folderName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if folder < 0 {
+            let e = errno
+            if e == ENOENT { return }
+            // Not a folder (a symlink, a file): the entry itself goes, never what it points at.
+            guard e == ELOOP || e == ENOTDIR else { throw StorageError.syscall("openat", path: folderPath, errno: e) }
+            try TreeRemover.remove(project.folderName, in: parent, path: folderPath, tally: &tally)
+            return
+        }
+        defer { close(folder) }
+        let listed = try TreeRemover.entryNames(in: folder, path: folderPath)
+        let owned = try ownedNames(project, in: category, catalog: catalog)
+        let unowned = listed.filter { name in
+            name.withUnsafeBufferPointer { !owned.contains(String(cString: $0.baseAddress!)) }
+        }
+        try TreeRemover.remove(unowned, in: folder, path: folderPath, tally: &tally)
+        // Still holding a file that arrived meanwhile: ENOTEMPTY, and the folder stays.
+        if unlinkat(parent, project.folderName, AT_REMOVEDIR) != 0 {
+            let e = errno
+            guard e == ENOTEMPTY || e == EEXIST || e == ENOENT else {
+                throw StorageError.syscall("rmdir", path: folderPath, errno: e)
+            }
+        }
+    }
+
+    /// The names in `project`'s folder of `category` that belong to its records now.
+    private static func ownedNames(
+        _ project: ProjectID,
+        in category: StorageCategory,
+        catalog: Catalog
+    ) throws -> Set<String> {
+        let stored: (Asset) -> String
+        switch category {
+        case .uploads: stored = \.filename
+        case .thumbnails: stored = { ThumbnailNaming.name(forStored: $0.filename) }
+        case .processed: stored = { ProcessedStore.folderName(forStored: $0.filename) }
+        default: return []
+        }
+        return Set(try catalog.list(project: project, limit: nil, after: nil).map(stored))
     }
 }

@@ -55,8 +55,15 @@ enum AssetTable {
         return asset
     }
 
-    static func deleteProject(_ project: ProjectID, _ db: any CatalogConnection) throws -> Int {
-        try db.execute("DELETE FROM assets WHERE project_id = ?", [project.rawValue])
+    static func deleteProject(
+        _ project: ProjectID,
+        keepingProcessing: Bool = false,
+        _ db: any CatalogConnection
+    ) throws -> Int {
+        try db.execute(
+            "DELETE FROM assets WHERE project_id = ?" + (keepingProcessing ? " AND status <> 'processing'" : ""),
+            [project.rawValue]
+        )
     }
 
     static func list(project: ProjectID, limit: Int?, after: String?, _ db: any CatalogConnection) throws -> [Asset] {

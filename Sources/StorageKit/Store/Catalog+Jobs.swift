@@ -98,6 +98,10 @@ extension CatalogTransaction {
     @discardableResult
     public func completeJob(id: Int64) throws -> Bool { try JobTable.complete(id: id, node: nodeID, db) }
 
+    /// Cancels every job of `project`'s assets within this transaction (before its records go).
+    @discardableResult
+    public func cancelJobs(project: ProjectID) throws -> Int { try JobTable.cancel(project: project, db) }
+
     /// Cancels every job of `assetID` within this transaction.
     @discardableResult
     public func cancelJobs(assetID: String) throws -> Int { try JobTable.cancel(assetID: assetID, db) }

@@ -16,6 +16,12 @@ public struct CatalogTransaction {
     @discardableResult
     public func delete(id: String) throws -> Asset? { try AssetTable.delete(id: id, db) }
 
+    /// Removes `project`'s records (but those still `processing` when `keepingProcessing`); returns how many.
+    @discardableResult
+    public func deleteProject(_ project: ProjectID, keepingProcessing: Bool = false) throws -> Int {
+        try AssetTable.deleteProject(project, keepingProcessing: keepingProcessing, db)
+    }
+
     /// The record with `id`, seeing this transaction's own writes.
     public func asset(id: String) throws -> Asset? { try AssetTable.asset(id: id, db) }
 
