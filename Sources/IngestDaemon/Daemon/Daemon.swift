@@ -64,7 +64,11 @@ final class Daemon: Sendable {
                 metadata: ["jobs": "\(expired)"]
             )
         }
-        await context.events.follow()
+        // Another node's events may come with jobs this node can take.
+        await context.events.follow { [thumbnails, renditions] in
+            thumbnails.wake()
+            renditions.wake()
+        }
         watcher.start()
     }
 

@@ -38,11 +38,13 @@ actor EventBus {
         delivered = (try? catalog.lastEventID()) ?? 0
     }
 
-    /// Follows events other nodes append to a shared catalog: each notice delivers what is new (no polling).
-    /// A catalog of one node never sends one.
-    func follow() {
+    /// Follows events other nodes append to a shared catalog: each notice delivers what is new (no polling),
+    /// and calls `onNotice` (work another node queued comes with an event: `ingested` queues a thumbnail,
+    /// `thumbnail_ready` a sprite and renditions). A catalog of one node never sends one.
+    func follow(onNotice: @escaping @Sendable () -> Void = {}) {
         guard watch == nil else { return }
         watch = catalog.watchEvents { [weak self] in
+            onNotice()
             Task { await self?.catchUp() }
         }
     }

@@ -81,6 +81,77 @@ struct PostgresEndToEndTests {
         #expect(try await b.stop() == 0)
     }
 
+    /// Sprite and rendition jobs are rows any node claims (`SKIP LOCKED`): with two nodes working one queue,
+    /// every asset gets its sprite and rendition once, and both nodes do some of the work.
+    @Test func twoNodesShareTheRenditionWork() async throws {
+        let url = try PostgresServer.freshDatabase()
+        let derived = ["RENDITIONS": "240p", "SPRITE_INTERVAL": "auto", "FFMPEG_THREADS": "1"]
+        let a = try DaemonHarness(environment: derived.merging(["CATALOG_URL": url, "NODE_ID": "node-a"]) { $1 })
+        defer { a.remove() }
+        let b = try DaemonHarness(environment: derived.merging(["CATALOG_URL": url, "NODE_ID": "node-b"]) { $1 })
+        defer { b.remove() }
+        b.sharedStorage = a.storage
+        try await a.start()
+        try await b.start()
+        let clips = try TestClips.distinctMP4s(8, into: a.root + "/clips")
+        for (i, clip) in clips.enumerated() { try a.drop(clip, as: "web/c\(i).mp4") }
+        try await waitUntil("8 assets with a rendition and a sprite", timeout: .seconds(120)) {
+            let records = try b.assets("web")
+            return records.count == 8
+                && records.allSatisfy {
+                    ($0["renditions"] as? [Any])?.count == 1 && $0["sprite"] as? [String: Any] != nil
+                }
+        }
+        let lines = try a.request("GET", "/events?since=0", maxTime: 2).text
+        let made = lines.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["type"] as? String == "rendition_ready" }
+        #expect(made.count == 8, "each rendition made once")
+        #expect(Set(made.compactMap { $0["node"] as? String }) == ["node-a", "node-b"], "both nodes worked")
+        #expect(try PostgresServer.query(url, "SELECT count(*) FROM jobs") == "0")
+        #expect(a.files(in: "storage/processed/project_web").count == 8 * 3)  // 240p.mp4, sprite.jpg, sprite.vtt
+        #expect(try await a.stop() == 0)
+        #expect(try await b.stop() == 0)
+    }
+
+    /// A project purged on one node while the other ingests into it ends consistent: every record has its file
+    /// and every stored file its record, on both nodes' view.
+    @Test func aPurgeOnOneNodeWhileTheOtherIngestsEndsConsistent() async throws {
+        let url = try PostgresServer.freshDatabase()
+        let a = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-a"])
+        defer { a.remove() }
+        let b = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-b"])
+        defer { b.remove() }
+        b.sharedStorage = a.storage
+        try await a.start()
+        try await b.start()
+        let clips = try TestClips.distinctMP4s(30, into: a.root + "/clips")
+        for (i, clip) in clips.enumerated() { try b.drop(clip, as: "race/c\(i).mp4") }
+        try await waitUntil("a few are stored") { try a.assets("race").count >= 3 }
+        #expect(try a.request("DELETE", "/projects/race/storage").status == 200)
+        try await waitUntil("node B took every file", timeout: .seconds(60)) {
+            let queues = try b.request("GET", "/health").object()["queues"] as? [String: Any]
+            return b.files(in: "drop").isEmpty && queues?["ingest"] as? Int == 0
+        }
+        try await waitUntil("no record is processing") {
+            try a.assets("race").allSatisfy { $0["status"] as? String != "processing" }
+        }
+        let records = try a.assets("race")
+        let stored = Set(a.files(in: "storage/uploads/project_race"))
+        let recorded = Set(
+            records.compactMap { ($0["relative_path"] as? String)?.split(separator: "/").last.map(String.init) }
+        )
+        #expect(
+            stored == recorded,
+            "files without records: \(stored.subtracting(recorded)); records without files: \(recorded.subtracting(stored))"
+        )
+        let statsA = try a.request("GET", "/projects/race/storage/stats").json() as? NSDictionary
+        let statsB = try b.request("GET", "/projects/race/storage/stats").json() as? NSDictionary
+        #expect(statsA != nil && statsA == statsB)
+        #expect(try await a.stop() == 0)
+        #expect(try await b.stop() == 0)
+    }
+
     /// SPEC "Several nodes": work a lost node had begun is taken over once its lease lapses, within a minute.
     @Test func aNodeKilledMidThumbnailLeavesItToTheOtherNode() async throws {
         let url = try PostgresServer.freshDatabase()
