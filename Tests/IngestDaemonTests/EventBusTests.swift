@@ -54,6 +54,22 @@ struct EventBusTests {
         #expect(await Self.ids(stream, count: 2) == [1, 2])
     }
 
+    /// SPEC: `?since=N` replays the kept events (the newest 10,000 at least): a replay is read from the catalog
+    /// as the reader takes it, never cut at the live buffer's size.
+    @Test func aReplayOfMoreEventsThanTheLiveBufferHoldsIsWhole() async throws {
+        let (bus, catalog) = try Self.bus()
+        let count = EventBus.subscriberBuffer * 3 + 7
+        try catalog.write { tx in
+            for n in 1...count { _ = try tx.appendEvent(Self.event(n)) }
+        }
+        await bus.catchUp()
+        let stream = try await bus.subscribe(since: 0)
+        _ = await bus.publish(Self.event(count + 1))
+        #expect(await Self.ids(stream, count: count + 1) == Array(1...Int64(count + 1)))
+        let later = try await bus.subscribe(since: Int64(count - 10))
+        #expect(await Self.ids(later, count: 11) == Array(Int64(count - 9)...Int64(count + 1)))
+    }
+
     @Test func aReplayWhilePublishingHasNoGapAndNoRepeat() async throws {
         let (bus, _) = try Self.bus()
         for n in 1...300 { _ = await bus.publish(Self.event(n)) }

@@ -104,37 +104,28 @@ actor EventBus {
     }
 
     /// A stream of NDJSON lines: first the kept events after `since` (if given), then new ones as they happen.
+    ///
+    /// The replay is read from the catalog a page at a time as the reader takes it (the kept events may be far
+    /// more than a live buffer holds); new events wait in the live buffer meanwhile. The live subscription starts
+    /// at `delivered` with nothing suspending in between: every event is either replayed or delivered live.
     func subscribe(since: Int64?) async throws -> AsyncStream<[UInt8]> {
-        let (stream, continuation) = AsyncStream.makeStream(
+        let (live, continuation) = AsyncStream.makeStream(
             of: [UInt8].self,
             bufferingPolicy: .bufferingOldest(Self.subscriberBuffer)
         )
-        var gapFrom: Int64? = nil
-        if let since {
-            // Replay up to what was delivered; anything newer reaches this subscriber through catchUp(). The
-            // loop reads `delivered` again after each read (a catch-up may have moved it meanwhile), and nothing
-            // suspends between its last check and the subscription below, so nothing slips between the two.
-            var after = since
-            while after < delivered {
-                let from = after
-                let upTo = delivered
-                let batch = try await blocking.run { [catalog] in try catalog.events(after: from, limit: 500) }.filter {
-                    $0.id <= upTo
-                }
-                guard let last = batch.last else { break }
-                for e in batch {
-                    if case .dropped = continuation.yield(Self.line(e)), gapFrom == nil { gapFrom = e.id }
-                }
-                after = last.id
-            }
-        }
         let id = nextSubscriberID
         nextSubscriberID += 1
-        subscribers[id] = Subscriber(continuation: continuation, gapFrom: gapFrom)
+        subscribers[id] = Subscriber(continuation: continuation, gapFrom: nil)
         continuation.onTermination = { [weak self] _ in
             Task { await self?.unsubscribe(id) }
         }
-        return stream
+        let feed = EventFeed(
+            replay: since.map { $0..<delivered },
+            catalog: catalog,
+            blocking: blocking,
+            live: live
+        )
+        return AsyncStream(unfolding: { await feed.next() }, onCancel: { continuation.finish() })
     }
 
     private func unsubscribe(_ id: UInt64) { subscribers[id] = nil }

@@ -16,6 +16,7 @@ extension RenditionService {
         let rendered = await offload { () throws(MediaError) -> SpriteSheetImage? in
             try SpriteRenderer().render(
                 path: path,
+                displayName: "\(asset.projectID)/\(asset.originalFilename)",
                 interval: interval,
                 durationHint: duration,
                 shouldAbort: shouldAbort

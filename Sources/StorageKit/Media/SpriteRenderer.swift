@@ -1,10 +1,10 @@
 import CFFmpeg
 import IngestConfig
 
-/// Renders an asset's preview sprite sheet in-process: one frame every interval, found by seeking to the
-/// nearest keyframe and decoding only that keyframe (`skip_frame` = non-key), so a long file is never decoded
-/// whole. Tiles are `SpritePlan.tileWidth` wide and keep the displayed aspect (rotation and sample aspect
-/// applied); the grid is `SpritePlan.columns` wide and encoded as one JPEG.
+/// Renders an asset's preview sprite sheet in-process: one frame every interval, found by seeking near the
+/// tile's time and decoding only keyframes (`skip_frame` = non-key), so a long file is never decoded whole.
+/// Tiles are `SpritePlan.tileWidth` wide and keep the displayed aspect (rotation and sample aspect applied);
+/// the grid is `SpritePlan.columns` wide and encoded as one JPEG.
 public struct SpriteRenderer: Sendable {
     /// Tile width in pixels.
     public var tileWidth: Int
@@ -20,21 +20,24 @@ public struct SpriteRenderer: Sendable {
     /// Renders the sheet of the video at `path` with frames `interval` apart.
     ///
     /// - Parameters:
+    ///   - displayName: the file as the user named it; error details speak of it, never of `path`. Defaults
+    ///     to `path`'s last component.
     ///   - durationHint: the duration from an earlier probe, in seconds; read from the file when nil.
     ///   - shouldAbort: polled during I/O and between tiles; returning true stops the work (`.interrupted`).
     /// - Returns: nil when `interval` is `.none`.
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame decodes), `.interrupted`, `.timedOut`.
     public func render(
         path: String,
+        displayName: String? = nil,
         interval: SpriteInterval,
         durationHint: Double? = nil,
         shouldAbort: @escaping @Sendable () -> Bool = { false },
         timeLimit: Duration? = .seconds(600)
     ) throws(MediaError) -> SpriteSheetImage? {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(path: path, interrupter: interrupter)
+        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter)
         guard let stream = input.videoStream else {
-            throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
+            throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
         }
         let duration = durationHint ?? input.durationSeconds ?? 0
         guard let layout = SpritePlan.layout(interval, duration: duration) else { return nil }
@@ -44,7 +47,9 @@ public struct SpriteRenderer: Sendable {
         decoder.context.pointee.skip_frame = AVDISCARD_NONKEY
         let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
 
-        var tiles = TileCursor(reader: reader, stream: stream)
+        // MPEG-TS and MPEG-PS seek by bisecting DTS and land on any packet, usually not a keyframe.
+        let landsAnywhere = input.context.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT != 0
+        var tiles = TileCursor(reader: reader, interval: layout.interval, landsAnywhere: landsAnywhere)
         var sheet: AVFrameBox?
         var tileSize = (width: 0, height: 0)
         let scaler = FrameScaler()
@@ -59,7 +64,7 @@ public struct SpriteRenderer: Sendable {
             if frame == nil, index == 0, decoder.context.pointee.skip_frame != AVDISCARD_DEFAULT {
                 // Some streams flag no frame as a keyframe: decode every frame instead.
                 decoder.context.pointee.skip_frame = AVDISCARD_DEFAULT
-                tiles = TileCursor(reader: reader, stream: stream)
+                tiles = TileCursor(reader: reader, interval: layout.interval, landsAnywhere: landsAnywhere)
                 frame = try tiles.frame(atSeconds: 0)
             }
             if let frame {
@@ -119,7 +124,7 @@ public struct SpriteRenderer: Sendable {
                 let reason = reader.lastFailure.map { " The last error was \($0)." } ?? ""
                 throw MediaError(
                     .decodeFailed,
-                    "No frame of the \(decoder.codecName) video in \(path) could be decoded.\(reason)"
+                    "No frame of the \(decoder.codecName) video in \(input.displayName) could be decoded.\(reason)"
                 )
             }
             Self.copy(
@@ -129,7 +134,9 @@ public struct SpriteRenderer: Sendable {
                 y: (index / columns) * tileSize.height
             )
         }
-        guard let sheet else { throw MediaError(.decodeFailed, "No frame of the video in \(path) could be decoded.") }
+        guard let sheet else {
+            throw MediaError(.decodeFailed, "No frame of the video in \(input.displayName) could be decoded.")
+        }
         try interrupter.check("encoding the sprite sheet")
         let jpeg = try JPEGEncoder.encode(sheet.pointer)
         return SpriteSheetImage(
@@ -177,50 +184,59 @@ public struct SpriteRenderer: Sendable {
     }
 }
 
-/// Finds the frame for each tile: the keyframe nearest the tile's time that is newer than the last one used.
+/// Finds the frame for each tile: the first keyframe from half an interval before the tile's time on that is
+/// newer than the last one used; nil (the previous tile repeats) when that keyframe is already showing or none
+/// is left. Each keyframe is decoded at most once and the file is read forward about once.
+///
+/// The index is not consulted: MP4's entries are DTS while it seeks by PTS (a seek to an entry lands on the
+/// keyframe before it), and an MPEG-TS/PS seek fills the index with every packet it touched, flagged as
+/// keyframes.
 private struct TileCursor {
     let reader: VideoFrameReader
-    let stream: UnsafeMutablePointer<AVStream>
+    let interval: Double
+    /// MPEG-TS/PS: a seek lands on the packet whose DTS is at or before the target, usually past the keyframe
+    /// (whose DTS precedes its PTS) or mid-GOP.
+    let landsAnywhere: Bool
     private var lastTimestamp: Int64?
+    private var started = false
+    private var exhausted = false
 
-    init(reader: VideoFrameReader, stream: UnsafeMutablePointer<AVStream>) {
+    /// How far before the wanted time an MPEG-TS/PS seek starts: covers the DTS/PTS gap of reordered frames.
+    static let prerollSeconds = 1.0
+
+    init(reader: VideoFrameReader, interval: Double, landsAnywhere: Bool) {
         self.reader = reader
-        self.stream = stream
+        self.interval = interval
+        self.landsAnywhere = landsAnywhere
     }
 
-    /// The decoded frame for the tile at `seconds`, or nil when no newer keyframe exists (the previous tile
+    /// The decoded frame for the tile at `seconds`, or nil when no newer keyframe is due (the previous tile
     /// repeats). The frame stays valid until the next call.
     mutating func frame(atSeconds seconds: Double) throws(MediaError) -> UnsafeMutablePointer<AVFrame>? {
         let target = reader.timestamp(atSeconds: seconds)
-        let before = keyframe(target, backward: true)
-        let after = keyframe(target, backward: false)
-        var seekTo = target
-        if before != nil || after != nil {
-            let newer = [before, after].compactMap { $0 }.filter { candidate in
-                lastTimestamp.map { candidate > $0 } ?? true
-            }
-            guard let nearest = newer.min(by: { distance($0, target) < distance($1, target) }) else { return nil }
-            seekTo = nearest
+        if exhausted { return nil }
+        // The last keyframe used is at or after this tile's time: no newer one is closer.
+        if let lastTimestamp, lastTimestamp >= target { return nil }
+        let first = !started
+        started = true
+        let earliest = reader.timestamp(atSeconds: seconds - interval / 2)
+        var notBefore: Int64? = first ? nil : earliest
+        if let lastTimestamp, lastTimestamp < Int64.max { notBefore = max(notBefore ?? .min, lastTimestamp + 1) }
+        if first && landsAnywhere {
+            // A seek to the first timestamp would land past the first keyframe: start from the first byte.
+            _ = try reader.rewind()
+        } else {
+            let from =
+                landsAnywhere ? reader.timestamp(atSeconds: seconds - interval / 2 - Self.prerollSeconds) : target
+            // A container that cannot seek: read on to the next keyframe instead.
+            _ = try reader.seek(toKeyframeAtOrBefore: from)
         }
-        guard try reader.seek(toKeyframeAtOrBefore: seekTo) else {
-            // A container that cannot seek: read on to the next frame instead.
-            return try next()
+        guard let frame = try reader.nextFrame(notBefore: notBefore) else {
+            exhausted = true  // no keyframe after this point: every later tile repeats
+            return nil
         }
-        return try next()
-    }
-
-    private mutating func next() throws(MediaError) -> UnsafeMutablePointer<AVFrame>? {
-        guard let frame = try reader.nextFrame() else { return nil }
         let timestamp = frame.pointee.best_effort_timestamp
         if timestamp != CFFmpeg_AV_NOPTS_VALUE() { lastTimestamp = timestamp }
         return frame
-    }
-
-    private func distance(_ a: Int64, _ b: Int64) -> UInt64 { (a &- b).magnitude }
-
-    /// The index's keyframe at or before (`backward`) or at or after `timestamp`, nil when the index is silent.
-    private func keyframe(_ timestamp: Int64, backward: Bool) -> Int64? {
-        avformat_index_get_entry_from_timestamp(stream, timestamp, backward ? AVSEEK_FLAG_BACKWARD : 0)?
-            .pointee.timestamp
     }
 }
