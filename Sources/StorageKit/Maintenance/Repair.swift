@@ -99,12 +99,15 @@ public enum Repair {
         summary.recordsChecked = records.count
         var known = Set<String>()
         var knownThumbnails = Set<String>()
+        /// Records removed because their file is gone: their thumbnails go with them.
+        var removed = Set<String>()
 
         for var asset in records {
             known.insert(asset.relativePath)
             guard let st = try FileOps.lstat(try layout.absolute(asset.relativePath)) else {
                 if asset.status != .processing {
                     summary.recordsRemoved += 1
+                    removed.insert(asset.id)
                     if !dryRun { _ = try catalog.delete(id: asset.id) }
                 }
                 continue
@@ -159,7 +162,7 @@ public enum Repair {
             }
         }
         let latest = try catalog.allAssets()
-        for asset in latest {
+        for asset in latest where !removed.contains(asset.id) {
             known.insert(asset.relativePath)
             if let thumb = asset.thumbnailPath { knownThumbnails.insert(thumb) }
         }
@@ -187,7 +190,7 @@ public enum Repair {
         }
 
         // A thumbnail belongs to a record if it is its `thumbnail_path` or the name one would get (being written).
-        for asset in records + latest {
+        for asset in records + latest where !removed.contains(asset.id) {
             knownThumbnails.insert(
                 "thumbnails/project_\(asset.projectID)/" + ThumbnailNaming.name(forStored: asset.filename)
             )

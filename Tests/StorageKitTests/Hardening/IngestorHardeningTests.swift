@@ -466,3 +466,26 @@ struct RepairSnapshotTests {
         #expect(try b.catalog.allAssets().count == 1)
     }
 }
+
+/// Found by a black-box review: a record whose stored file is gone took one repair, its thumbnail a second.
+@Suite(.timeLimit(.minutes(3)))
+struct RepairMissingFileTests {
+    @Test func oneRepairRemovesTheRecordOfAMissingFileAndItsThumbnail() throws {
+        let b = try IngestorTests.Bench()
+        defer { b.remove() }
+        var asset = Fixture.asset(project: "demo", size: 4)
+        asset.thumbnailPath = "thumbnails/project_demo/" + ThumbnailNaming.name(forStored: asset.filename)
+        try b.catalog.insert(asset)
+        let thumbnail = try b.layout.absolute(try #require(asset.thumbnailPath))
+        try writeFile(thumbnail, [0xFF, 0xD8, 0xFF, 0xD9])  // the stored file itself was removed by hand
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let dry = try Repair.run(layout: b.layout, catalog: b.catalog, dryRun: true, logger: logger)
+        #expect(dry.recordsRemoved == 1 && dry.orphanThumbnailsRemoved == 1)
+        let summary = try Repair.run(layout: b.layout, catalog: b.catalog, dryRun: false, logger: logger)
+        #expect(summary.recordsRemoved == 1)
+        #expect(summary.orphanThumbnailsRemoved == 1)
+        #expect(fileKind(thumbnail) == nil)
+        let again = try Repair.run(layout: b.layout, catalog: b.catalog, dryRun: false, logger: logger)
+        #expect(again.recordsRemoved == 0 && again.orphanThumbnailsRemoved == 0)
+    }
+}
