@@ -20,6 +20,12 @@ struct IngestCtl: ParsableCommand {
         ]
     )
 
+    /// No command given: the usage, and exit 2 (a usage error).
+    mutating func run() throws {
+        writeStderr(Self.helpMessage() + "\n")
+        throw CtlFailure(exitCode: 2, message: "ingestctl: a command is needed")
+    }
+
     /// Parses, runs, and maps every failure to the documented exit codes.
     static func main() {
         signal(SIGPIPE, SIG_IGN)

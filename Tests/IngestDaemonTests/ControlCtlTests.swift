@@ -86,6 +86,9 @@ struct ControlCtlTests {
         #expect(try await Self.ingestctl(["list"] + s).code == 2)
         #expect(try await Self.ingestctl(["list", "bad.id"] + s).code == 2)
         #expect(try await Self.ingestctl(["frobnicate"]).code == 2)
+        let bare = try await Self.ingestctl([])
+        #expect(bare.code == 2, "no command is a usage error")
+        #expect(try await Self.ingestctl(["--help"]).code == 0)
         #expect(try await Self.ingestctl(["list", "demo", "--limit", "0"] + s).code == 2)
 
         // unreachable → 3, naming the socket; the default path follows CONTROL_SOCKET / STORAGE_PATH

@@ -38,6 +38,15 @@ struct AssetOrderedJSONTests {
         #expect(try JSONDecoder().decode(Asset.self, from: Data(asset.orderedJSON)) == asset)
     }
 
+    /// The SPEC's record writes `"frame_rate": 30.0`: a whole rate or duration is still written as a float.
+    @Test func wholeRatesAndDurationsAreWrittenAsFloats() throws {
+        var asset = Fixture.asset()
+        asset.metadata = MediaMetadata(durationSeconds: 2, frameRate: 25)
+        let text = String(decoding: asset.orderedJSON, as: UTF8.self)
+        #expect(text.contains("\"duration_seconds\":2.0"))
+        #expect(text.contains("\"frame_rate\":25.0"))
+    }
+
     @Test func keysComeInTheSpecOrder() throws {
         let text = String(decoding: Self.cases[0].orderedJSON, as: UTF8.self)
         let keys = [

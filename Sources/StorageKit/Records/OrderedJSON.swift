@@ -50,16 +50,11 @@ struct JSONObjectWriter {
         bytes.append(contentsOf: Array(String(value).utf8))
     }
 
-    /// A finite number as JSONEncoder writes it (whole numbers without a fraction); non-finite as null.
+    /// A finite number always with a fraction or an exponent (`30.0`, as the SPEC's record shows, so that a
+    /// reader sees a float whatever the value); non-finite as null.
     mutating func number(_ key: String, _ value: Double) {
         member(key)
-        if !value.isFinite {
-            bytes.append(contentsOf: Array("null".utf8))
-        } else if value == value.rounded(), abs(value) < 1e15 {
-            bytes.append(contentsOf: Array(String(Int64(value)).utf8))
-        } else {
-            bytes.append(contentsOf: Array("\(value)".utf8))
-        }
+        bytes.append(contentsOf: Array((value.isFinite ? "\(value)" : "null").utf8))
     }
 
     /// Closes the object and appends it to `out`.
