@@ -83,6 +83,14 @@ final class RenditionService: Sendable {
             _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
             return
         }
+        // The job is this node's now: what earlier attempts left half-written goes.
+        let leftovers = ProcessedStore(layout: context.layout).removeLeftovers(of: asset, for: job.kind)
+        if leftovers > 0 {
+            context.logger.notice(
+                "removed half-written files of an earlier attempt",
+                metadata: ["asset.id": "\(asset.id)", "job": "\(job.kind.rawValue)", "files": "\(leftovers)"]
+            )
+        }
         let step = job.kind == .sprite ? "sprite" : "renditions"
         if job.attempts > Job.maxAttempts {
             await giveUp(job, asset, step: step, error: "\(step): the decoder crashed twice; not tried again")

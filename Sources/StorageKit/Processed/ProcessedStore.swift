@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,8 +34,29 @@ public struct ProcessedStore: Sendable {
         let final = try layout.absolute(relative)
         let folder = FileOps.parent(final)
         try FileOps.makeDirectories(folder)
-        return folder + "/" + FileOps.temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-"
-            + FileOps.lastComponent(final)
+        return folder + "/" + FileOps.temporaryName(for: final)
+    }
+
+    /// Removes the half-written files that earlier attempts of `kind` left in `asset`'s folder (a crash, or a
+    /// node lost mid-job): call once the job is claimed, when no other attempt of it can be running. Files of
+    /// the other kind are left alone (its job may be running on another node). Returns how many went.
+    @discardableResult
+    public func removeLeftovers(of asset: Asset, for kind: Job.Kind) -> Int {
+        let made: (String) -> Bool
+        switch kind {
+        case .sprite: made = { $0.hasSuffix("-sprite.jpg") || $0.hasSuffix("-sprite.vtt") }
+        case .renditions:
+            made = { name in RenditionContainer.allCases.contains { name.hasSuffix("." + $0.fileExtension) } }
+        case .thumbnail: return 0
+        }
+        guard let folder = try? layout.absolute(folderRelative(for: asset)),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: folder)
+        else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(FileOps.temporaryPrefix) && made(name) {
+            if unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// Moves a finished temporary file over `relative` (replacing an older copy) and returns its size.

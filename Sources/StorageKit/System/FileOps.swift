@@ -212,9 +212,7 @@ public enum FileOps {
         durable: Bool = true,
         temporaryDirectory: String? = nil
     ) throws -> RenameResult {
-        let tmp =
-            (temporaryDirectory ?? parent(path)) + "/" + temporaryPrefix
-            + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = (temporaryDirectory ?? parent(path)) + "/" + temporaryName(for: path)
         let fd: Int32
         do {
             fd = try createExclusive(tmp, mode: 0o644)
@@ -248,6 +246,12 @@ public enum FileOps {
     /// crash is removed at start-up, only in `.staging` and `thumbnails/` (``removeTemporaryFiles(in:)``), where
     /// no user's file can be: dropped names starting with `.` are ignored and uploaded ones are sanitized.
     public static let temporaryPrefix = ".ingestd-tmp-"
+
+    /// A fresh temporary name for a file that will become `path`: the prefix, this process and a random
+    /// number, then the final name, so that what a crash left says what it was to become.
+    public static func temporaryName(for path: String) -> String {
+        temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + lastComponent(path)
+    }
 
     /// Removes temporary files a crash left in `folder`; returns how many.
     @discardableResult

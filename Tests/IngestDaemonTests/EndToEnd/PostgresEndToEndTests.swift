@@ -96,12 +96,23 @@ struct PostgresEndToEndTests {
         try await b.start()
         let clips = try TestClips.distinctMP4s(8, into: a.root + "/clips")
         for (i, clip) in clips.enumerated() { try a.drop(clip, as: "web/c\(i).mp4") }
-        try await waitUntil("8 assets with a rendition and a sprite", timeout: .seconds(120)) {
-            let records = try b.assets("web")
-            return records.count == 8
-                && records.allSatisfy {
-                    ($0["renditions"] as? [Any])?.count == 1 && $0["sprite"] as? [String: Any] != nil
-                }
+        do {
+            try await waitUntil("8 assets with a rendition and a sprite", timeout: .seconds(120)) {
+                let records = try b.assets("web")
+                return records.count == 8
+                    && records.allSatisfy {
+                        ($0["renditions"] as? [Any])?.count == 1 && $0["sprite"] as? [String: Any] != nil
+                    }
+            }
+        } catch {
+            let jobs = try? PostgresServer.query(
+                url,
+                "SELECT kind || ' ' || state || ' ' || attempts || ' ' || coalesce(lease_owner, '-') FROM jobs"
+            )
+            Issue.record(
+                "jobs: \(jobs ?? "?")\nA: \(a.log.split(separator: "\n").suffix(15).joined(separator: "\n"))\nB: \(b.log.split(separator: "\n").suffix(15).joined(separator: "\n"))"
+            )
+            throw error
         }
         let lines = try a.request("GET", "/events?since=0", maxTime: 2).text
         let made = lines.split(separator: "\n").compactMap {

@@ -142,6 +142,27 @@ struct RenditionEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// Found by a black-box review: a half-written rendition a crash left behind stayed (and was counted in the
+    /// statistics) until an operator ran `repair`. The job's next attempt clears what earlier attempts left.
+    @Test func aKilledEncodeLeavesNoHalfWrittenFileOnceTheJobIsRunAgain() async throws {
+        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
+        defer { h.remove() }
+        try await h.start()
+        try h.drop(try TestClips.long360p, as: "long/talk.mp4")
+        try await waitUntil("the encode has begun", timeout: .seconds(60)) {
+            h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
+        }
+        _ = try await h.stop(signal: SIGKILL)
+        try await h.start()
+        let asset = try await Self.waitForDerived(h, project: "long", sprite: false, timeout: .seconds(150))
+        #expect((asset["renditions"] as? [[String: Any]])?.first?["name"] as? String == "360p")
+        #expect(!h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") })
+        let stats = try h.request("GET", "/projects/long/storage/stats").object()
+        let processed = (stats["categories"] as? [String: Any])?["processed"] as? [String: Any]
+        #expect(processed?["file_count"] as? Int == h.files(in: "storage/processed/project_long").count)
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func sigtermInterruptsALongEncodeAndTheRenditionIsFinishedAfterTheRestart() async throws {
         let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
         defer { h.remove() }
