@@ -82,6 +82,13 @@ final class DaemonHarness: @unchecked Sendable {
         if signal != 0 { p.signal(signal) }
         let status = try await p.wait(timeout: timeout)
         process = nil
+        if status != 0 && signal != SIGKILL {
+            // Said here, so that every test's failed stop shows how the daemon ended.
+            print(
+                "ingestd exited \(status); its log ends:\n"
+                    + log.split(separator: "\n").suffix(40).joined(separator: "\n")
+            )
+        }
         return status
     }
 
