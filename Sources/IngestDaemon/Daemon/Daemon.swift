@@ -30,7 +30,7 @@ final class Daemon: Sendable {
         )
         let renditions = RenditionService(context: context)
         self.renditions = renditions
-        thumbnails = ThumbnailService(context: context, derivedWorkQueued: { renditions.wake() })
+        thumbnails = ThumbnailService(context: context, derivedWorkQueued: { [weak renditions] in renditions?.wake() })
     }
 
     /// Finishes or rolls back what a crash interrupted; runs before anything else.
@@ -65,9 +65,11 @@ final class Daemon: Sendable {
             )
         }
         // Another node's events may come with jobs this node can take.
-        await context.events.follow { [thumbnails, renditions] in
-            thumbnails.wake()
-            renditions.wake()
+        // Weak: the catalog's listener calls this on an event loop thread, which must never be the one that lets
+        // go of the services (and with them the catalog) last.
+        await context.events.follow { [weak thumbnails, weak renditions] in
+            thumbnails?.wake()
+            renditions?.wake()
         }
         watcher.start()
     }

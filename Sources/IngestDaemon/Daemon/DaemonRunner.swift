@@ -113,6 +113,9 @@ struct DaemonRunner {
         )
         handle.set(group)
         try await group.run()
+        // Every service has stopped: the catalog's connections close here, on this task, not in a deinit on
+        // whichever thread lets go of the catalog last.
+        _ = try? await context.blocking.run { [catalog = context.catalog] in catalog.close() }
         logger.info("stopped")
     }
 }

@@ -84,10 +84,11 @@ final class DaemonHarness: @unchecked Sendable {
         process = nil
         if status != 0 && signal != SIGKILL {
             // Said here, so that every test's failed stop shows how the daemon ended.
-            print(
-                "ingestd exited \(status); its log ends:\n"
-                    + log.split(separator: "\n").suffix(40).joined(separator: "\n")
-            )
+            let lines = log.split(separator: "\n", omittingEmptySubsequences: false)
+            // A crash report starts with the runtime's "Fatal error" or "Program crashed" line.
+            let crash = lines.firstIndex { $0.contains("Fatal error") || $0.contains("Program crashed") }
+            let shown = crash.map { lines[max(0, $0 - 10)..<min(lines.count, $0 + 120)] } ?? lines.suffix(40)
+            print("ingestd exited \(status); its log:\n" + shown.joined(separator: "\n"))
         }
         return status
     }

@@ -250,8 +250,15 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
         closed = true
         state.unlock()
         guard first else { return }
-        pool.close()
-        try? group.syncShutdownGracefully()
+        // On one of NIO's event loop threads (the last reference let go in a callback), waiting would deadlock
+        // (NIO traps): the connections and the group then close in the background.
+        let onEventLoop = MultiThreadedEventLoopGroup.currentEventLoop != nil
+        pool.close(waiting: !onEventLoop)
+        if onEventLoop {
+            group.shutdownGracefully { _ in }
+        } else {
+            try? group.syncShutdownGracefully()
+        }
     }
 
     deinit {

@@ -103,15 +103,17 @@ final class PostgresConnectionPool: @unchecked Sendable {
         return closed
     }
 
-    /// Closes every idle connection and refuses new demands.
-    func close() {
+    /// Closes every idle connection (waiting for each unless `waiting` is false) and refuses new demands.
+    func close(waiting: Bool = true) {
         condition.lock()
         closed = true
         let connections = idle
         idle.removeAll()
         condition.broadcast()
         condition.unlock()
-        for connection in connections { try? connection.close().wait() }
+        for connection in connections {
+            if waiting { try? connection.close().wait() } else { connection.closeInBackground() }
+        }
     }
 }
 
