@@ -15,21 +15,19 @@ struct ControlResponse: Sendable {
         self.body = body
     }
 
-    /// `value` encoded as JSON (slashes not escaped).
+    /// `value` encoded as JSON: keys in the order the value encodes them (the SPEC's order), slashes not escaped.
     static func json(_ value: any Encodable, status: HTTPResponseStatus = .ok) throws -> ControlResponse {
+        // Records and events have writers of their own; everything else goes through the ordered encoder.
+        let bytes: [UInt8]
         if let ordered = value as? any OrderedJSONRepresentable {
-            // Records read in the SPEC's key order.
-            return ControlResponse(
-                status: status,
-                headers: [("Content-Type", "application/json")],
-                body: ByteBuffer(bytes: ordered.orderedJSON)
-            )
+            bytes = ordered.orderedJSON
+        } else {
+            bytes = try OrderedJSONEncoder().encode(value)
         }
-        let data = try makeEncoder().encode(value)
         return ControlResponse(
             status: status,
             headers: [("Content-Type", "application/json")],
-            body: ByteBuffer(bytes: data)
+            body: ByteBuffer(bytes: bytes)
         )
     }
 
@@ -51,15 +49,9 @@ struct ControlResponse: Sendable {
             var error: String
             var detail: String
         }
-        let data = (try? makeEncoder().encode(Body(error: error.error, detail: error.detail))) ?? Data("{}".utf8)
-        return ByteBuffer(bytes: data)
-    }
-
-    /// The encoder of every JSON body: no escaped slashes (paths stay readable).
-    static func makeEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
+        let bytes =
+            (try? OrderedJSONEncoder().encode(Body(error: error.error, detail: error.detail))) ?? Array("{}".utf8)
+        return ByteBuffer(bytes: bytes)
     }
 }
 

@@ -23,9 +23,11 @@ struct HealthReport: Encodable, Sendable {
     let reasons: [String]?
     let ingested: Int
 
+    /// In the SPEC's order (a synthesized encoding follows the order of these cases).
     enum CodingKeys: String, CodingKey {
-        case status, node, version, queues, reasons, ingested
+        case status, node, version
         case uptimeSeconds = "uptime_seconds"
+        case queues, reasons, ingested
     }
 }
 

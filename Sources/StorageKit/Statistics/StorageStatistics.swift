@@ -24,7 +24,19 @@ public struct StorageStatistics: Codable, Sendable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(root, forKey: .root)
         try c.encodeIfPresent(projectID, forKey: .projectID)
-        try c.encode(categories, forKey: .categories)
+        // In the layout's order (a dictionary's own encoding has none).
+        var byName = c.nestedContainer(keyedBy: CategoryKey.self, forKey: .categories)
+        let known = StorageCategory.allCases.map(\.rawValue)
+        for name in known + categories.keys.filter({ !known.contains($0) }).sorted() {
+            if let usage = categories[name] { try byName.encode(usage, forKey: CategoryKey(stringValue: name)) }
+        }
+    }
+
+    private struct CategoryKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 
     /// Walks `layout`'s category folders (for `project`: each `<category>/project_<id>` folder; its

@@ -254,8 +254,16 @@ struct PostgresEndToEndTests {
         try h.drop(try TestClips.mov, as: "wait/b.mov")
         try await Task.sleep(for: .seconds(4))
         try PostgresServer.pgctl(clusterDir + "/db", "start -w")
-        try await waitUntil("the second file is stored once the server is back", timeout: .seconds(60)) {
-            try h.assets("wait").count == 2
+        do {
+            try await waitUntil("the second file is stored once the server is back", timeout: .seconds(60)) {
+                try h.assets("wait").count == 2
+            }
+        } catch {
+            let health = (try? h.request("GET", "/health").text) ?? "no answer"
+            Issue.record(
+                "drop: \(h.files(in: "drop")); health: \(health); log: \(h.log.split(separator: "\n").suffix(40).joined(separator: "\n"))"
+            )
+            throw error
         }
         #expect(!h.log.contains("no longer retried"))
         #expect(try await h.stop() == 0)
