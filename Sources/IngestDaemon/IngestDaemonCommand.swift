@@ -109,6 +109,16 @@ struct IngestDaemonCommand: AsyncParsableCommand {
                 origin: "configuration"
             )
         }
+        let unreadable = resolved.allowedExtensions.filter { !MediaFormats.isContainerExtension($0) }
+        if !unreadable.isEmpty {
+            throw ConfigurationError(
+                key: ConfigKey.allowedExtensions.rawValue,
+                value: resolved.allowedExtensions.joined(separator: ","),
+                allowed: "extensions of containers FFmpeg reads (mp4, mov, avi, mkv, webm, ts, …); "
+                    + unreadable.joined(separator: ", ") + (unreadable.count == 1 ? " is not one" : " are not"),
+                origin: "configuration"
+            )
+        }
         return resolved
     }
 }

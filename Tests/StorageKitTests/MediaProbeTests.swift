@@ -136,11 +136,22 @@ struct MediaProbeTests {
             ("mpegts", "m2ts", true), ("mpeg", "mpg", true), ("mpeg", "vob", true), ("flv", "flv", true),
             ("asf", "wmv", true), ("asf", "asf", true), ("mpegts", "mkv", false), ("matroska,webm", "ts", false),
             ("mpeg", "mp4", false), ("nut", "nut", true), ("nut", "mkv", false), ("", "mp4", false),
-            ("mov,mp4,m4a,3gp,3g2,mj2", "", false),
+            ("mov,mp4,m4a,3gp,3g2,mj2", "", false), ("gif", "gif", true), ("gif", "mp4", false),
         ]
     )
     func formatMatches(formatName: String, ext: String, expected: Bool) {
         #expect(MediaProbe.formatMatchesExtension(formatName: formatName, ext: ext) == expected)
+    }
+
+    @Test(
+        "extensions of containers FFmpeg reads",
+        arguments: [
+            ("mp4", true), ("MKV", true), ("webm", true), ("mts", true), ("gif", true), ("nut", true), ("y4m", true),
+            ("exe", false), ("docx", false), ("", false),
+        ]
+    )
+    func containerExtensions(ext: String, expected: Bool) {
+        #expect(MediaFormats.isContainerExtension(ext) == expected)
     }
 
     @Test(

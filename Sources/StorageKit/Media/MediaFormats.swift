@@ -78,11 +78,28 @@ public enum MediaFormats {
         if let entry = table[e] {
             return entry.demuxers.contains { names.contains($0) }
         }
-        // Unknown to the table: ask the demuxer that read the file whether the extension is one of its own.
+        // Unknown to the table: the demuxer that read the file is named after the extension (`gif`, which lists
+        // no extensions), or names it among its own.
+        if names.contains(e) { return true }
         guard let first = list.first, let format = av_find_input_format(first),
             let extensions = format.pointee.extensions
         else { return false }
         return av_match_ext("file." + e, extensions) != 0
+    }
+
+    /// Whether `ext` is the extension of a container this build's libavformat reads: one of the table's, the
+    /// name of a demuxer, or in a demuxer's extension list. `ALLOWED_EXTENSIONS` may hold only these.
+    public static func isContainerExtension(_ ext: String) -> Bool {
+        let e = normalized(ext)
+        guard !e.isEmpty else { return false }
+        if table[e] != nil { return true }
+        var opaque: UnsafeMutableRawPointer? = nil
+        while let format = av_demuxer_iterate(&opaque) {
+            let name = String(cString: format.pointee.name)
+            if name.split(separator: ",").contains(where: { $0 == e }) { return true }
+            if let extensions = format.pointee.extensions, av_match_ext("file." + e, extensions) != 0 { return true }
+        }
+        return false
     }
 
     /// The structural check for an extension.

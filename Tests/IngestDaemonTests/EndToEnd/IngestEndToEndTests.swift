@@ -251,6 +251,21 @@ struct IngestEndToEndTests {
         #expect(message.contains("DUPLICATES=maybe"))
         #expect(message.contains("reject or keep"))
     }
+
+    /// SPEC: any container FFmpeg reads may be allowed; an extension of none is a bad value, named at start.
+    @Test func anExtensionNoContainerHasStopsTheStart() throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        let run = try Program.runBlocking(
+            DaemonHarness.ingestd,
+            ["--drop", h.drop, "--storage", h.storage],
+            environment: ["ALLOWED_EXTENSIONS": "mp4,exe,gif", "PATH": "/usr/bin:/bin"],
+            timeout: .seconds(30)
+        )
+        #expect(run.status == 78)
+        #expect(run.stderrText.contains("ALLOWED_EXTENSIONS=mp4,exe,gif"))
+        #expect(run.stderrText.contains("exe is not one"))
+    }
 }
 
 func sha256(bytes: [UInt8]) -> String {
