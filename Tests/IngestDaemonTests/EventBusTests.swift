@@ -70,6 +70,15 @@ struct EventBusTests {
         #expect(await Self.ids(later, count: 11) == Array(Int64(count - 9)...Int64(count + 1)))
     }
 
+    /// Found by review: a `since` beyond the last event this node delivered made an invalid range and trapped.
+    @Test func aReaderAheadOfTheCatalogFollowsWithoutAReplay() async throws {
+        let (bus, _) = try Self.bus()
+        for n in 1...3 { _ = await bus.publish(Self.event(n)) }
+        let stream = try await bus.subscribe(since: 1_000_000)
+        _ = await bus.publish(Self.event(4))
+        #expect(await Self.ids(stream, count: 1) == [4])
+    }
+
     @Test func aReplayWhilePublishingHasNoGapAndNoRepeat() async throws {
         let (bus, _) = try Self.bus()
         for n in 1...300 { _ = await bus.publish(Self.event(n)) }

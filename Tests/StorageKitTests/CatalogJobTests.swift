@@ -39,8 +39,38 @@ struct CatalogJobTests {
         #expect(suspect.assetID == "crashed" && suspect.attempts == 2)
         #expect(try catalog.suspectJobWaits(kinds: [.thumbnail]) == false)
         // A stop gives the attempt back: the job is fresh again.
-        try catalog.releaseJob(id: fresh.id)
+        try catalog.releaseJob(fresh)
         #expect(try catalog.claimJob(kinds: [.thumbnail], among: .fresh)?.assetID == "new")
+    }
+
+    /// Found by review: a node whose lease lapsed (a catalog outage) must not fail or release the claim that
+    /// took the job over, on another node or on its own.
+    @Test func failAndReleaseTouchOnlyTheClaimTheyName() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        try catalog.enqueueJob(.renditions, assetID: "a", params: "mp4:720p")
+        let now = Date()
+        let first = try #require(try catalog.claimJob(kinds: [.renditions], now: now))
+        let second = try #require(try catalog.claimJob(kinds: [.renditions], now: now.addingTimeInterval(31)))
+        #expect(second.attempts == 2)
+        try catalog.releaseJob(first)
+        #expect(try catalog.failJob(first, error: "late") == false)
+        #expect(try catalog.jobs(assetID: "a").first?.state == .running)
+        #expect(try catalog.failJob(second, error: "real") == true)
+        #expect(try catalog.jobs(assetID: "a").first?.lastError == "real")
+    }
+
+    /// Found by review: repair re-queues a failed job, but a queued one keeps the attempts that tell of crashes.
+    @Test func requeueingOnlyFailedJobsKeepsAQueuedJobsAttempts() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        try catalog.enqueueJob(.thumbnail, assetID: "a", params: "")
+        _ = try #require(try catalog.claimJob(kinds: [.thumbnail]))
+        try catalog.expireOwnJobLeases()
+        try catalog.enqueueJob(.thumbnail, assetID: "a", params: "", onlyFailed: true)
+        #expect(try catalog.jobs(assetID: "a").first?.attempts == 1)
+        let again = try #require(try catalog.claimJob(kinds: [.thumbnail], among: .suspects))
+        try catalog.failJob(again, error: "x")
+        try catalog.enqueueJob(.thumbnail, assetID: "a", params: "", onlyFailed: true)
+        #expect(try catalog.jobs(assetID: "a").first.map { ($0.state, $0.attempts) } ?? (.failed, -1) == (.queued, 0))
     }
 
     @Test func aLapsedLeaseIsTakenOverAndCountsAnAttempt() throws {
@@ -73,7 +103,7 @@ struct CatalogJobTests {
         try catalog.enqueueJob(.sprite, assetID: "a", params: "auto")
         let job = try #require(try catalog.claimJob(kinds: [.sprite]))
         #expect(try catalog.heartbeatJob(id: job.id))
-        try catalog.releaseJob(id: job.id)
+        try catalog.releaseJob(job)
         let again = try #require(try catalog.claimJob(kinds: [.sprite]))
         #expect(again.attempts == 1)
         #expect(try catalog.cancelJobs(assetID: "a") == 1)
@@ -86,7 +116,7 @@ struct CatalogJobTests {
         try catalog.enqueueJob(.sprite, assetID: "a", params: "auto")
         let job = try #require(try catalog.claimJob(kinds: [.sprite]))
         #expect(try catalog.enqueueJob(.sprite, assetID: "a", params: "2.0") == false)
-        try catalog.failJob(id: job.id, error: "sprite: no frame")
+        try catalog.failJob(job, error: "sprite: no frame")
         #expect(try catalog.jobs(assetID: "a").first?.state == .failed)
         #expect(try catalog.jobs(assetID: "a").first?.lastError == "sprite: no frame")
         #expect(try catalog.pendingJobs(kinds: [.sprite]) == 0)

@@ -61,7 +61,7 @@ struct CatalogThumbnailJobTests {
         // A thumbnail job given up earlier is queued again with fresh attempts.
         try catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "")
         let given = try #require(try catalog.claimJob(kinds: [.thumbnail]))
-        try catalog.failJob(id: given.id, error: "x")
+        try catalog.failJob(given, error: "x")
         #expect(try catalog.pendingJobs(kinds: [.thumbnail]) == 0)
 
         let summary = try Repair.run(layout: layout, catalog: catalog, dryRun: false, logger: .init(label: "t"))

@@ -78,3 +78,28 @@ struct ProcessedRepairTests {
         #expect(again.renditionsQueued == 0 && again.spritesQueued == 0 && again.orphanProcessedRemoved == 0)
     }
 }
+
+/// A claimed job clears what its earlier attempts left half-written: this node's at once, another node's only
+/// once it has not been written for a while (that node may still be encoding, its lease lapsed in an outage).
+struct ProcessedLeftoverTests {
+    @Test func aClaimClearsItsOwnLeftoversAndOnlyStaleOnesOfOtherNodes() throws {
+        let dir = try TempDir("leftovers")
+        defer { dir.remove() }
+        let layout = StorageLayout(root: dir.path)
+        let store = ProcessedStore(layout: layout)
+        let asset = Fixture.asset()
+        let relative = try store.renditionRelative(for: asset, name: "720p", container: .mp4)
+        let mine = try store.temporaryPath(for: relative, owner: "node-a")
+        let theirs = try store.temporaryPath(for: relative, owner: "node-b")
+        let theirsStale = try store.temporaryPath(for: relative, owner: "node-b")
+        let sprite = FileOps.parent(mine) + "/" + FileOps.temporaryName(for: "sprite.jpg")
+        for path in [mine, theirs, theirsStale, sprite] { try writeFile(path, [1]) }
+        var old = [timespec(tv_sec: 1_000, tv_nsec: 0), timespec(tv_sec: 1_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, theirsStale, &old, 0) == 0)
+        #expect(FileOps.temporaryOwner(FileOps.lastComponent(mine)) == "node-a")
+        #expect(store.removeLeftovers(of: asset, for: .renditions, node: "node-a") == 2)
+        #expect(fileKind(mine) == nil && fileKind(theirsStale) == nil)
+        #expect(fileKind(theirs) == "file", "another node may still be writing it")
+        #expect(fileKind(sprite) == "file", "the sprite job's files are its own")
+    }
+}

@@ -109,6 +109,9 @@ actor EventBus {
     /// more than a live buffer holds); new events wait in the live buffer meanwhile. The live subscription starts
     /// at `delivered` with nothing suspending in between: every event is either replayed or delivered live.
     func subscribe(since: Int64?) async throws -> AsyncStream<[UInt8]> {
+        // A reader ahead of this node (it followed another node, whose events this one has not read yet): read
+        // them first. One ahead of the catalog itself (a bogus id, a restored backup) simply follows.
+        if let since, since > delivered { await catchUp() }
         let (live, continuation) = AsyncStream.makeStream(
             of: [UInt8].self,
             bufferingPolicy: .bufferingOldest(Self.subscriberBuffer)
@@ -120,7 +123,7 @@ actor EventBus {
             Task { await self?.unsubscribe(id) }
         }
         let feed = EventFeed(
-            replay: since.map { $0..<delivered },
+            replay: since.map { min($0, delivered)..<delivered },
             catalog: catalog,
             blocking: blocking,
             live: live

@@ -93,7 +93,7 @@ extension RenditionService {
                 let existing = try await context.withCatalog { try $0.asset(id: asset.id) }?.renditions
                     .first { $0.relativePath == relative }
                 if existing != nil, try FileOps.lstat(try context.layout.absolute(relative)) != nil { continue }
-                temporary = try store.temporaryPath(for: relative)
+                temporary = try store.temporaryPath(for: relative, owner: context.catalog.nodeID)
             } catch {
                 return .failed(step: label, error: "rendition \(step.name): \(error)")
             }

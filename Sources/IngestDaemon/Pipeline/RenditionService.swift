@@ -84,7 +84,8 @@ final class RenditionService: Sendable {
             return
         }
         // The job is this node's now: what earlier attempts left half-written goes.
-        let leftovers = ProcessedStore(layout: context.layout).removeLeftovers(of: asset, for: job.kind)
+        let leftovers = ProcessedStore(layout: context.layout)
+            .removeLeftovers(of: asset, for: job.kind, node: context.catalog.nodeID)
         if leftovers > 0 {
             context.logger.notice(
                 "removed half-written files of an earlier attempt",
@@ -119,7 +120,7 @@ final class RenditionService: Sendable {
             _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
         case .interrupted:
             if cancel.isSet { return }  // cancelled: the row is gone already
-            _ = try? await context.withCatalog { try $0.releaseJob(id: job.id) }
+            _ = try? await context.withCatalog { try $0.releaseJob(job) }
         case .failed(let failedStep, let error):
             await giveUp(job, asset, step: failedStep, error: error)
         }
@@ -127,7 +128,8 @@ final class RenditionService: Sendable {
 
     /// Marks `job` failed for good and says so: log, metric, `failed` event naming the step.
     private func giveUp(_ job: Job, _ asset: Asset, step: String, error: String) async {
-        _ = try? await context.withCatalog { try $0.failJob(id: job.id, error: error) }
+        // Lost meanwhile (the lease lapsed and another node has the job): its outcome is that node's to tell.
+        guard (try? await context.withCatalog({ try $0.failJob(job, error: error) })) == true else { return }
         context.metrics.countDerivedFailure(step: step)
         context.logger.error(
             "background step failed; the asset stays ready",

@@ -18,6 +18,8 @@ final class ThumbnailService: Sendable {
     private let gate = RenderGate()
     /// The jobs rendering here: their leases are renewed.
     private let rendering = Mutex<Set<Int64>>([])
+    /// Jobs rendering here that are no longer this node's: their renders stop.
+    private let cancelled = Mutex<Set<Int64>>([])
     /// Set on shutdown: FFmpeg's interrupt callback polls it.
     private let stopping = Atomic<Bool>(false)
     /// Opened when `run()` has ended.
@@ -80,13 +82,17 @@ final class ThumbnailService: Sendable {
             do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
             let ids = rendering.withLock { $0 }
             guard !ids.isEmpty else { continue }
-            _ = try? await context.withCatalog { catalog in
-                for id in ids { _ = try catalog.heartbeatJob(id: id) }
-            }
+            // A job no longer this node's (its asset deleted, its project purged, or taken over) stops rendering.
+            let lost =
+                (try? await context.withCatalog { catalog in
+                    try ids.filter { try !catalog.heartbeatJob(id: $0) }
+                }) ?? []
+            if !lost.isEmpty { cancelled.withLock { $0.formUnion(lost) } }
         }
     }
 
     private func worker(_ index: Int) async {
+        var lastSuspectLook = ContinuousClock.now
         while !isStopping {
             let threads = context.config.current.ffmpegThreads
             let seen = doorbell.generation
@@ -98,9 +104,14 @@ final class ThumbnailService: Sendable {
             // Jobs never tried render side by side. A suspect (an earlier attempt never ended) is claimed only
             // once the gate lets it run alone: its attempt is counted while nothing else renders, so a second
             // death is charged to it and to no other.
-            if await renderNext(.fresh, workers: threads) { continue }
+            // Suspects are looked for when no fresh job waits, and at least every `sweepInterval` whatever
+            // waits: a lost node's jobs are suspects, and must not wait behind a long backlog.
+            let lookForSuspects = ContinuousClock.now - lastSuspectLook >= Self.sweepInterval
+            if !lookForSuspects, await renderNext(.fresh, workers: threads) { continue }
+            lastSuspectLook = ContinuousClock.now
             let suspect = (try? await context.withCatalog { try $0.suspectJobWaits(kinds: [.thumbnail]) }) ?? false
             if suspect, await renderNext(.suspects, workers: threads) { continue }
+            if lookForSuspects, await renderNext(.fresh, workers: threads) { continue }
             await doorbell.wait(after: seen, atMost: Self.sweepInterval)
         }
     }
@@ -120,6 +131,7 @@ final class ThumbnailService: Sendable {
             rendering.withLock { _ = $0.insert(job.id) }
             await render(job, workers: workers)
             rendering.withLock { _ = $0.remove(job.id) }
+            cancelled.withLock { _ = $0.remove(job.id) }
         }
         await gate.leave(alone: alone)
         return job != nil
@@ -159,7 +171,9 @@ final class ThumbnailService: Sendable {
                         path: path,
                         displayName: "\(asset.projectID)/\(asset.originalFilename)",
                         durationHint: duration,
-                        shouldAbort: { [self] in self.isStopping },
+                        shouldAbort: { [self] in
+                            self.isStopping || self.cancelled.withLock { $0.contains(job.id) }
+                        },
                         timeLimit: Self.timeLimit
                     )
                 }
@@ -172,14 +186,14 @@ final class ThumbnailService: Sendable {
             await store(thumbnail, job: job, for: asset)
             context.metrics.thumbnailDuration.record(ContinuousClock.now - start)
         case .failure(let error as MediaError) where error.kind == .interrupted:
-            _ = try? await context.withCatalog { try $0.releaseJob(id: job.id) }
+            _ = try? await context.withCatalog { try $0.releaseJob(job) }
         case .failure(let error as MediaError):
             await fail(job, asset, "thumbnail: \(error.detail)")
         case .failure(let error as StorageError) where error.code == .catalogUnavailable:
             waitForCatalog(job, error)
         case .failure(let error):
             if isStopping {
-                _ = try? await context.withCatalog { try $0.releaseJob(id: job.id) }
+                _ = try? await context.withCatalog { try $0.releaseJob(job) }
                 return
             }
             context.logger.error(
@@ -260,23 +274,33 @@ final class ThumbnailService: Sendable {
             metadata: ["asset.id": "\(job.assetID)", "error": "\(error)"]
         )
         Task { [self] in
-            while !isStopping {
+            // The release names this claim: a later claim of the same job (the lease lapsed meanwhile) is left
+            // alone. A stop still gets one last try, so that it is not counted as a crash.
+            repeat {
                 try? await Task.sleep(for: .seconds(2))
-                if (try? await context.withCatalog({ try $0.releaseJob(id: job.id) })) != nil { break }
-            }
+                if (try? await context.withCatalog({ try $0.releaseJob(job) })) != nil { break }
+            } while !isStopping
             doorbell.ring()
         }
     }
 
-    /// Gives `job` up and marks its asset `failed` with `reason` (the thumbnail is part of ingest).
+    /// Gives `job` up and marks its asset `failed` with `reason` (the thumbnail is part of ingest), together in
+    /// one transaction; nothing when the claim was lost meanwhile (another node has the job) or the asset has its
+    /// thumbnail or is gone.
     private func fail(_ job: Job, _ asset: Asset, _ reason: String) async {
-        _ = try? await context.withCatalog { try $0.failJob(id: job.id, error: reason) }
-        guard var current = try? await context.withCatalog({ try $0.asset(id: asset.id) }) else { return }
-        current.status = .failed
-        current.error = reason
-        current.updatedAt = ISO8601Millis.now()
-        let failed = current
-        _ = try? await context.withCatalog { try $0.update(failed) }
+        let failed = try? await context.withCatalog { catalog in
+            try catalog.write { tx -> Bool in
+                guard var current = try tx.asset(id: asset.id), current.thumbnailPath == nil,
+                    try tx.failJob(job, error: reason)
+                else { return false }
+                current.status = .failed
+                current.error = reason
+                current.updatedAt = ISO8601Millis.now()
+                try tx.update(current)
+                return true
+            }
+        }
+        guard failed == true else { return }
         context.metrics.failed.increment()
         context.logger.error(
             "asset failed",

@@ -133,14 +133,14 @@ public enum Repair {
                         let cleared = asset
                         try catalog.write { tx in
                             try tx.update(cleared)
-                            try tx.enqueueJob(.thumbnail, assetID: cleared.id, params: "")
+                            try tx.enqueueJob(.thumbnail, assetID: cleared.id, params: "", onlyFailed: true)
                         }
                     }
                 }
             } else if asset.status == .ready {
                 summary.thumbnailsQueued += 1
                 summary.thumbnailAssetIDs.append(asset.id)
-                if !dryRun { try catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "") }
+                if !dryRun { try catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "", onlyFailed: true) }
             }
         }
 

@@ -29,19 +29,25 @@ public struct ProcessedStore: Sendable {
         return try folderRelative(for: asset) + "/" + file
     }
 
-    /// Creates the asset's folder and returns a fresh temporary path in it for `relative` (a file in it).
-    public func temporaryPath(for relative: String) throws -> String {
+    /// Creates the asset's folder and returns a fresh temporary path in it for `relative` (a file in it),
+    /// written by node `owner`.
+    public func temporaryPath(for relative: String, owner: String) throws -> String {
         let final = try layout.absolute(relative)
         let folder = FileOps.parent(final)
         try FileOps.makeDirectories(folder)
-        return folder + "/" + FileOps.temporaryName(for: final)
+        return folder + "/" + FileOps.temporaryName(for: final, owner: owner)
     }
 
-    /// Removes the half-written files that earlier attempts of `kind` left in `asset`'s folder (a crash, or a
-    /// node lost mid-job): call once the job is claimed, when no other attempt of it can be running. Files of
-    /// the other kind are left alone (its job may be running on another node). Returns how many went.
+    /// How long another node's temporary file must have been left unwritten before a claim of its job takes it
+    /// for a leftover: a node whose lease lapsed (a catalog outage) may still be writing it.
+    public static let leftoverAge: Double = 60
+
+    /// Removes the half-written files that earlier attempts of `kind` left in `asset`'s folder: all of this
+    /// node's (`node`: its earlier process died), and other nodes' once unwritten for `leftoverAge` (a node
+    /// lost mid-job). Call once the job is claimed. Files of the other kind are left alone (its job may be
+    /// running on another node). Returns how many went.
     @discardableResult
-    public func removeLeftovers(of asset: Asset, for kind: Job.Kind) -> Int {
+    public func removeLeftovers(of asset: Asset, for kind: Job.Kind, node: String) -> Int {
         let made: (String) -> Bool
         switch kind {
         case .sprite: made = { $0.hasSuffix("-sprite.jpg") || $0.hasSuffix("-sprite.vtt") }
@@ -53,8 +59,15 @@ public struct ProcessedStore: Sendable {
             let names = try? FileManager.default.contentsOfDirectory(atPath: folder)
         else { return 0 }
         var removed = 0
+        let now = Date().timeIntervalSince1970
         for name in names where name.hasPrefix(FileOps.temporaryPrefix) && made(name) {
-            if unlink(folder + "/" + name) == 0 { removed += 1 }
+            let path = folder + "/" + name
+            if FileOps.temporaryOwner(name) != node {
+                guard let st = try? FileOps.lstat(path), now - Double(st.mtimeNanos) / 1e9 >= Self.leftoverAge else {
+                    continue
+                }
+            }
+            if unlink(path) == 0 { removed += 1 }
         }
         return removed
     }

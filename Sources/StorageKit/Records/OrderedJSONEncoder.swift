@@ -60,6 +60,7 @@ final class JSONNode {
         let child = JSONNode()
         var members: [(key: String, node: JSONNode)] = []
         if case .object(let existing) = value { members = existing }
+        value = .null  // the only reference left: appending does not copy
         if let index = members.firstIndex(where: { $0.key == key }) {
             members[index].node = child
         } else {
@@ -74,6 +75,7 @@ final class JSONNode {
         let child = JSONNode()
         var nodes: [JSONNode] = []
         if case .array(let existing) = value { nodes = existing }
+        value = .null  // the only reference left: appending does not copy
         nodes.append(child)
         value = .array(nodes)
         return child

@@ -5,11 +5,12 @@ extension Catalog {
     /// How long a claim holds without a heartbeat: a node that dies loses its jobs to others after this.
     public static let jobLease = Duration.seconds(30)
 
-    /// Queues `kind` for `assetID` (or re-queues it, unless it is running).
+    /// Queues `kind` for `assetID` (or re-queues it, unless it is running; with `onlyFailed`, unless it is
+    /// running or queued already, keeping a queued job's attempts).
     @discardableResult
-    public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String) throws -> Bool {
+    public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String, onlyFailed: Bool = false) throws -> Bool {
         try writing("queue \(kind.rawValue) job of \(assetID)") {
-            try JobTable.enqueue(kind, assetID: assetID, params: params, now: Date(), $0)
+            try JobTable.enqueue(kind, assetID: assetID, params: params, onlyFailed: onlyFailed, now: Date(), $0)
         }
     }
 
@@ -44,14 +45,16 @@ extension Catalog {
         try writing("complete job \(id)") { _ = try JobTable.complete(id: id, node: nodeID, $0) }
     }
 
-    /// Gives job `id` up for good, keeping `error`.
-    public func failJob(id: Int64, error: String) throws {
-        try writing("fail job \(id)") { try JobTable.fail(id: id, error: error, now: Date(), $0) }
+    /// Gives up this node's `claim` for good, keeping `error`; false when the claim was lost meanwhile (another
+    /// node took the job over once the lease lapsed).
+    @discardableResult
+    public func failJob(_ claim: Job, error: String) throws -> Bool {
+        try writing("fail job \(claim.id)") { try JobTable.fail(claim, node: nodeID, error: error, now: Date(), $0) }
     }
 
-    /// Puts this node's running job `id` back in the queue without counting the attempt (a stop, not a crash).
-    public func releaseJob(id: Int64) throws {
-        try writing("release job \(id)") { try JobTable.release(id: id, node: nodeID, now: Date(), $0) }
+    /// Puts this node's `claim` back in the queue without counting the attempt (a stop, not a crash).
+    public func releaseJob(_ claim: Job) throws {
+        try writing("release job \(claim.id)") { try JobTable.release(claim, node: nodeID, now: Date(), $0) }
     }
 
     /// At start-up: the jobs this node was running when it died are free to be claimed again (their attempt
@@ -90,8 +93,15 @@ extension Catalog {
 extension CatalogTransaction {
     /// Queues `kind` for `assetID` within this transaction (with the record change that calls for it).
     @discardableResult
-    public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String) throws -> Bool {
-        try JobTable.enqueue(kind, assetID: assetID, params: params, now: Date(), db)
+    public func enqueueJob(_ kind: Job.Kind, assetID: String, params: String, onlyFailed: Bool = false) throws -> Bool {
+        try JobTable.enqueue(kind, assetID: assetID, params: params, onlyFailed: onlyFailed, now: Date(), db)
+    }
+
+    /// Gives up this node's `claim` within this transaction (with the record change that says so); false when
+    /// the claim was lost meanwhile.
+    @discardableResult
+    public func failJob(_ claim: Job, error: String) throws -> Bool {
+        try JobTable.fail(claim, node: nodeID, error: error, now: Date(), db)
     }
 
     /// Removes this node's finished job `id` within this transaction (with the record of what it made).

@@ -9,13 +9,15 @@ import Foundation
 enum JobTable {
     static let columns = "id, kind, asset_id, params, state, attempts, lease_owner, lease_expires, last_error"
 
-    /// Queues `kind` for `assetID`, or re-queues a queued or failed one with fresh attempts and `params`.
+    /// Queues `kind` for `assetID`, or re-queues a queued or failed one with fresh attempts and `params`
+    /// (`onlyFailed`: a failed one only, so that a queued job keeps the attempts that tell of crashes).
     /// A running job is left alone. Returns whether a row was written.
     @discardableResult
     static func enqueue(
         _ kind: Job.Kind,
         assetID: String,
         params: String,
+        onlyFailed: Bool = false,
         now: Date,
         _ db: any CatalogConnection
     ) throws -> Bool {
@@ -27,7 +29,7 @@ enum JobTable {
             ON CONFLICT (asset_id, kind) DO UPDATE SET
                 params = excluded.params, state = 'queued', attempts = 0, lease_owner = NULL,
                 lease_expires = NULL, last_error = NULL, updated_at = excluded.updated_at
-            WHERE jobs.state <> 'running'
+            WHERE jobs.state \(onlyFailed ? "= 'failed'" : "<> 'running'")
             """,
             [kind.rawValue, assetID, params, kind.priority, millis, millis]
         ) > 0
@@ -99,27 +101,30 @@ enum JobTable {
         try db.execute("DELETE FROM jobs WHERE id = ? AND lease_owner = ?", [id, node]) > 0
     }
 
-    /// Gives `id` up for good with `error` (kept for `repair` and operators to see).
-    static func fail(id: Int64, error: String, now: Date, _ db: any CatalogConnection) throws {
+    /// Gives up `claim` (a job as `node` claimed it) for good with `error`, kept for `repair` and operators to
+    /// see; false when the claim is no longer held (the lease lapsed and another claim took the job over).
+    @discardableResult
+    static func fail(_ claim: Job, node: String, error: String, now: Date, _ db: any CatalogConnection) throws -> Bool {
         try db.execute(
             """
             UPDATE jobs SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires = NULL,
                 updated_at = ?
-            WHERE id = ?
+            WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
             """,
-            [error, ISO8601Millis.milliseconds(now), id]
-        )
+            [error, ISO8601Millis.milliseconds(now), claim.id, node, claim.attempts]
+        ) > 0
     }
 
-    /// Puts `node`'s running job `id` back in the queue and gives its attempt back (stopped, not crashed).
-    static func release(id: Int64, node: String, now: Date, _ db: any CatalogConnection) throws {
+    /// Puts `claim` (a job as `node` claimed it) back in the queue and gives its attempt back (stopped, not
+    /// crashed). A later claim of the same job (its attempts differ) is left alone.
+    static func release(_ claim: Job, node: String, now: Date, _ db: any CatalogConnection) throws {
         try db.execute(
             """
             UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
                 lease_owner = NULL, lease_expires = NULL, updated_at = ?
-            WHERE id = ? AND lease_owner = ? AND state = 'running'
+            WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
             """,
-            [ISO8601Millis.milliseconds(now), id, node]
+            [ISO8601Millis.milliseconds(now), claim.id, node, claim.attempts]
         )
     }
 

@@ -248,9 +248,20 @@ public enum FileOps {
     public static let temporaryPrefix = ".ingestd-tmp-"
 
     /// A fresh temporary name for a file that will become `path`: the prefix, this process and a random
-    /// number, then the final name, so that what a crash left says what it was to become.
-    public static func temporaryName(for path: String) -> String {
-        temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + lastComponent(path)
+    /// number, the `owner` (a `NODE_ID`, which never holds `~`) and `~` when given, then the final name, so that
+    /// what a crash left says what it was to become and who wrote it.
+    public static func temporaryName(for path: String, owner: String? = nil) -> String {
+        temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + (owner.map { $0 + "~" } ?? "")
+            + lastComponent(path)
+    }
+
+    /// The owner a ``temporaryName(for:owner:)`` names, if any.
+    public static func temporaryOwner(_ name: String) -> String? {
+        guard name.hasPrefix(temporaryPrefix) else { return nil }
+        // <pid>-<random>-<owner>~<final>
+        let rest = name.dropFirst(temporaryPrefix.count).split(separator: "-", maxSplits: 2)
+        guard rest.count == 3, let tilde = rest[2].firstIndex(of: "~") else { return nil }
+        return String(rest[2][..<tilde])
     }
 
     /// Removes temporary files a crash left in `folder`; returns how many.
