@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Wakes workers that found no work: whoever queues work rings, and every waiter looks again.
+/// Wakes workers that found no work: whoever queues work rings, and a waiter looks again.
 ///
 /// No ring is lost between a worker's look and its wait: the worker reads `generation` before it looks, and
 /// `wait(after:)` returns at once if a ring (or the close) came since. Replaces "sleep and look again" loops
@@ -23,9 +23,14 @@ final class Doorbell: Sendable {
     /// Whether `close()` was called.
     var isClosed: Bool { state.withLock { $0.isClosed } }
 
-    /// Wakes every waiter.
+    /// Wakes one waiter (the longest waiting), or, with none waiting, the next to look: one ring, one job.
     func ring() {
-        resumeAll { _ in }
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.generation &+= 1
+            guard let first = s.waiters.keys.min() else { return nil }
+            return s.waiters.removeValue(forKey: first)
+        }
+        waiter?.resume()
     }
 
     /// Wakes every waiter, now and later: `wait` returns at once from here on (the workers are stopping).

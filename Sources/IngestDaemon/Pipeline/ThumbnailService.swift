@@ -24,6 +24,8 @@ final class ThumbnailService: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Opened when `run()` has ended.
     private let ended = Latch()
+    /// Opened by `stop()`.
+    private let stopped = Latch()
     static let maxWorkers = 16
     /// Longest one thumbnail may take.
     static let timeLimit = Duration.seconds(60)
@@ -69,6 +71,7 @@ final class ThumbnailService: Sendable {
     /// gives its attempt back. Waits (up to 3 s) for that, so a stop is never counted as a decoder crash.
     func stop() async {
         stopping.store(true, ordering: .relaxed)
+        stopped.open()
         doorbell.close()
         let ended = self.ended
         _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
@@ -97,8 +100,9 @@ final class ThumbnailService: Sendable {
             let threads = context.config.current.ffmpegThreads
             let seen = doorbell.generation
             if index >= threads {
-                // Idle beyond FFMPEG_THREADS; a reload may raise it.
-                await doorbell.wait(after: seen, atMost: .seconds(1))
+                // Idle beyond FFMPEG_THREADS (a reload may raise it), taking no rings meant for the others.
+                let stopped = self.stopped
+                _ = await withTimeLimit(.seconds(1)) { await stopped.wait() }
                 continue
             }
             // Jobs never tried render side by side. A suspect (an earlier attempt never ended) is claimed only

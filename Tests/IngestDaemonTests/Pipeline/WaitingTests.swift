@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import IngestDaemon
@@ -42,6 +43,26 @@ struct WaitingTests {
         bell.ring()
         await waiter.value
         #expect(woken.isOpen)
+    }
+
+    @Test func oneRingWakesOneWaiter() async {
+        let bell = Doorbell()
+        let seen = bell.generation
+        final class Count: Sendable { let value = Mutex(0) }
+        let woken = Count()
+        let waiters = (0..<2).map { _ in
+            Task {
+                await bell.wait(after: seen)
+                woken.value.withLock { $0 += 1 }
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        bell.ring()
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(woken.value.withLock { $0 } == 1)
+        bell.close()
+        for waiter in waiters { await waiter.value }
+        #expect(woken.value.withLock { $0 } == 2)
     }
 
     @Test func aClosedDoorbellNoLongerHoldsWaitersAndALimitEndsAWait() async {
