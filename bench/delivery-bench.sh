@@ -36,7 +36,7 @@ SAMPLER=$!
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v b="$BYTES" -v ns="$1" 'BEGIN {printf "%.0f", b / (ns / 1e9) / 1e6}'; }
-timed() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); mbps $((e - s)); }
+timed() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); mbps $((e - s)); echo; }
 
 CURL=$(for _ in $(seq "$RUNS"); do curl -s --unix-socket "$SOCK" -o /dev/null -w '%{speed_download}\n' "$URL"; done |
   awk '{printf "%.0f\n", $1 / 1e6}' | median)
