@@ -57,7 +57,7 @@ final class DaemonContext: Sendable {
         self.config = ConfigStore(config)
         self.logger = logger
         events = EventBus(catalog: catalog, blocking: blocking, logger: logger)
-        let metrics = DaemonMetrics()
+        let metrics = DaemonMetrics(node: config.nodeID)
         self.metrics = metrics
         ingestor = Ingestor(layout: layout, catalog: catalog, logger: logger) { elapsed, _ in
             metrics.hashDuration.record(elapsed)

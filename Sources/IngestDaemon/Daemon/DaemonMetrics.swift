@@ -23,7 +23,14 @@ final class DaemonMetrics: Sendable {
     let renditionQueue: Gauge
     let framesEncoded: Counter
 
-    init() {
+    /// - Parameter node: `NODE_ID`, given as the `node` label of `ingestd_node_info` (with the version), so
+    ///   that every node's series can be told apart and joined on it.
+    init(node: String = "local") {
+        registry.makeGauge(
+            name: "ingestd_node_info",
+            labels: [("node", node), ("version", IngestdVersion.string)],
+            help: "This daemon's NODE_ID and version (always 1)"
+        ).set(1.0 as Double)
         ingestedTotal = registry.makeCounter(name: "ingestd_files_ingested_total", help: "Files stored as ready")
         failed = registry.makeCounter(
             name: "ingestd_files_failed_total",

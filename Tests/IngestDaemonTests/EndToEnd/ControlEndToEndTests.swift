@@ -190,6 +190,9 @@ struct ControlEndToEndTests {
         }
         let health = try h.request("GET", "/health").object()
         #expect(health["status"] as? String == "ok")
+        // SPEC "Several nodes": NODE_ID in the metrics too, as an info series.
+        let node = try #require(health["node"] as? String)
+        #expect(metrics.contains("ingestd_node_info{node=\"\(node)\""), "\(metrics.prefix(400))")
         #expect(health["version"] as? String != nil)
         #expect((health["queues"] as? [String: Any])?["thumbnails"] != nil)
         #expect((health["queues"] as? [String: Any])?["renditions"] != nil)

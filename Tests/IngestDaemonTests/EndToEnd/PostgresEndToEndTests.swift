@@ -53,20 +53,32 @@ struct PostgresEndToEndTests {
         #expect(a.rejectionReason(project: "demo", name: "same.mp4") == "duplicate")
 
         // Distinct clips split across the nodes: every one stored, no name clashes, the same answers on both.
-        let clips = try TestClips.distinctMP4s(40, into: a.root + "/clips")
+        // The figure: 200 distinct clips, half on each node, all under the same names (clip.mp4).
+        let clips = try TestClips.distinctMP4s(200, into: a.root + "/clips")
         for (i, clip) in clips.enumerated() {
             try (i % 2 == 0 ? a : b).drop(clip, as: "burst/n\(i)/clip.mp4")
         }
-        try await waitUntil("40 records with thumbnails", timeout: .seconds(90)) {
+        try await waitUntil("200 records with thumbnails", timeout: .seconds(150)) {
             let records = try b.assets("burst")
-            return records.count == 40 && records.allSatisfy { $0["thumbnail_path"] as? String != nil }
+            return records.count == 200 && records.allSatisfy { $0["thumbnail_path"] as? String != nil }
         }
         let names = try a.assets("burst").compactMap { $0["filename"] as? String }
-        #expect(Set(names).count == 40)
-        #expect(a.files(in: "storage/uploads/project_burst").count == 40)
+        #expect(Set(names).count == 200)
+        let stored = a.files(in: "storage/uploads/project_burst")
+        #expect(stored.count == 200)
         let statsA = try a.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
         let statsB = try b.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
         #expect(statsA != nil && statsA == statsB)
+        // … and both equal a walk of the disk.
+        let uploads = (statsA?["categories"] as? NSDictionary)?["uploads"] as? NSDictionary
+        let walked = try stored.reduce(Int64(0)) { sum, name in
+            let size = try FileManager.default.attributesOfItem(atPath: a.storage + "/uploads/project_burst/" + name)[
+                .size
+            ]
+            return sum + ((size as? NSNumber)?.int64Value ?? 0)
+        }
+        #expect(uploads?["file_count"] as? Int == stored.count)
+        #expect((uploads?["bytes"] as? NSNumber)?.int64Value == walked)
         #expect(try a.request("GET", "/projects").text == b.request("GET", "/projects").text)
 
         // One event sequence: node A replays node B's events, ids consecutive.
