@@ -22,6 +22,18 @@ struct SpriteSeekTests {
 
     /// How many tiles of the sheet differ from the tile before them.
     static func distinctTiles(_ image: SpriteSheetImage, _ clips: ClipFactory) throws -> Int {
+        let means = try tileGrids(image, clips)
+        var distinct = 1
+        for i in 1..<means.count where difference(means[i], means[i - 1]) > 1.5 { distinct += 1 }
+        return distinct
+    }
+
+    static func difference(_ a: [Double], _ b: [Double]) -> Double {
+        zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Double(max(a.count, 1))
+    }
+
+    /// Each tile's coarse 8×8 grid of mean luma.
+    static func tileGrids(_ image: SpriteSheetImage, _ clips: ClipFactory) throws -> [[Double]] {
         let file = clips.path("sheet-\(UUID().uuidString).jpg")
         try Data(image.jpeg).write(to: URL(fileURLWithPath: file))
         let size = try ClipFactory.probeSize(file)
@@ -47,12 +59,20 @@ struct SpriteSeekTests {
             }
             means.append(grid)
         }
-        var distinct = 1
-        for i in 1..<means.count {
-            let diff = zip(means[i], means[i - 1]).map { abs($0 - $1) }.reduce(0, +) / 64
-            if diff > 1.5 { distinct += 1 }
-        }
-        return distinct
+        return means
+    }
+
+    /// Found by a black-box review: a tile showed the next keyframe even when the previous one was nearer its
+    /// time (the tile for 0.5 s showed 2.0 s with keyframes every 2 s).
+    @Test func aTileShowsTheKeyframeNearestItsTime() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let source = try Self.clip(clips, "mp4")
+        let image = try #require(try SpriteRenderer().render(path: source, interval: .every(0.5)))
+        let grids = try Self.tileGrids(image, clips)
+        #expect(Self.difference(grids[1], grids[0]) < 1.5, "0.5 s is nearer 0 s than 2 s")
+        #expect(Self.difference(grids[3], grids[0]) > 1.5, "1.5 s is nearer 2 s than 0 s")
+        #expect(Self.difference(grids[5], grids[4]) < 1.5, "2.5 s is nearer 2 s than 4 s")
     }
 
     @Test(arguments: ["mp4", "ts", "mkv", "m2ts"])

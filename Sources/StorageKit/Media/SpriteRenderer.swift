@@ -236,7 +236,16 @@ private struct TileCursor {
             return nil
         }
         let timestamp = frame.pointee.best_effort_timestamp
-        if timestamp != CFFmpeg_AV_NOPTS_VALUE() { lastTimestamp = timestamp }
+        guard timestamp != CFFmpeg_AV_NOPTS_VALUE() else { return frame }
+        // The nearest picture wins: when the previous tile's keyframe is closer to this tile's time than the next
+        // keyframe is, the previous tile repeats (the next keyframe is found again for a later tile).
+        if let lastTimestamp,
+            timestamp.subtractingReportingOverflow(target).partialValue
+                > target.subtractingReportingOverflow(lastTimestamp).partialValue
+        {
+            return nil
+        }
+        lastTimestamp = timestamp
         return frame
     }
 }
