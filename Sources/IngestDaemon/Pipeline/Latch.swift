@@ -3,49 +3,21 @@ import Synchronization
 /// A one-way gate: closed until `open()`, then open for ever. `wait()` returns once it is open, or at once
 /// when the waiting task is cancelled. Replaces "sleep and look again" loops wherever one task waits for
 /// another to reach a point (a drain cut short, a job ended).
+///
+/// A doorbell that is only ever closed: its close lets every waiter through, now and later.
 final class Latch: Sendable {
-    private struct State {
-        var isOpen = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextID = 0
-    }
-
-    private let state = Mutex(State())
+    private let bell = Doorbell()
 
     init() {}
 
     /// Whether `open()` was called.
-    var isOpen: Bool { state.withLock { $0.isOpen } }
+    var isOpen: Bool { bell.isClosed }
 
     /// Opens the gate and lets every waiter through.
-    func open() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.isOpen = true
-            defer { s.waiters.removeAll() }
-            return Array(s.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
-    }
+    func open() { bell.close() }
 
     /// Returns once the gate is open, or when the calling task is cancelled.
-    func wait() async {
-        let id = state.withLock { s -> Int in
-            s.nextID += 1
-            return s.nextID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { s -> Bool in
-                    if s.isOpen || Task.isCancelled { return true }
-                    s.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
-    }
+    func wait() async { await bell.wait(after: bell.generation) }
 }
 
 /// Runs `body` until it returns or `limit` passes, whichever comes first (then `body`'s task is cancelled and

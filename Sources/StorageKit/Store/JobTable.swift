@@ -36,8 +36,13 @@ enum JobTable {
     }
 
     /// The claim's candidate: the first queued job of `kinds` in priority order, or a running one whose lease
-    /// lapsed (its node died), among `among`.
-    static func claimCandidateSQL(kinds: [Job.Kind], among: Job.Attempted, dialect: CatalogDialect) -> String {
+    /// lapsed (its node died), among `among`; locked for the claim (`locking`) or only looked at.
+    static func claimCandidateSQL(
+        kinds: [Job.Kind],
+        among: Job.Attempted,
+        locking: Bool,
+        dialect: CatalogDialect
+    ) -> String {
         let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
         let attempted =
             switch among {
@@ -49,7 +54,7 @@ enum JobTable {
             SELECT id FROM jobs
             WHERE kind IN (\(marks)) AND (state = 'queued' OR (state = 'running' AND lease_expires < ?))\(attempted)
             ORDER BY priority, id LIMIT 1
-            """ + (dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
+            """ + (locking && dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
     }
 
     /// Leases the next job of `kinds` (among `among`) to `node` until `now + lease`, counting one attempt; nil
@@ -64,7 +69,7 @@ enum JobTable {
     ) throws -> Job? {
         let nowMillis = ISO8601Millis.milliseconds(now)
         let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [nowMillis]
-        let sql = claimCandidateSQL(kinds: kinds, among: among, dialect: db.dialect)
+        let sql = claimCandidateSQL(kinds: kinds, among: among, locking: true, dialect: db.dialect)
         guard let id = try db.fetchOne(sql, candidateArguments)?.get(0, as: Int64.self) else { return nil }
         try db.execute(
             """
@@ -149,8 +154,7 @@ enum JobTable {
     /// Whether a job of `kinds` that was tried before (a suspect) could be claimed now.
     static func suspectWaits(kinds: [Job.Kind], now: Date, _ db: any CatalogConnection) throws -> Bool {
         let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [ISO8601Millis.milliseconds(now)]
-        // The candidate query without its lock clause: a look, not a claim.
-        let sql = claimCandidateSQL(kinds: kinds, among: .suspects, dialect: .sqlite)
+        let sql = claimCandidateSQL(kinds: kinds, among: .suspects, locking: false, dialect: db.dialect)
         return try db.fetchOne(sql, candidateArguments) != nil
     }
 
