@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -23,18 +24,6 @@ struct CrashSoakTests {
         }
     }
 
-    /// A small deterministic generator so that a printed seed repeats a run.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func nothingIsLostOrDuplicatedAcrossSIGKILLs() async throws {
         let plan = Plan.current
         let seed =
@@ -43,7 +32,7 @@ struct CrashSoakTests {
         print(
             "crash soak: seed \(seed), \(plan.files) files, \(plan.kills) kills (INGESTD_SOAK_SEED=\(seed) repeats it)"
         )
-        var rng = SplitMix(state: seed)
+        var rng = SeededRandom(state: seed)
         let h = try DaemonHarness(settleMS: 100, environment: ["SWIFT_BACKTRACE": "enable=no"])
         defer { h.remove() }
         let clips = try TestClips.distinctMP4s(plan.files, into: h.root + "/clips")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import StorageKit
@@ -38,7 +39,7 @@ struct MediaFuzzTests {
             try CraftedAspectRatioTests.clip(width: 16, height: 64, pasp: 1, 3, clips: clips),
         ]
         let seeds = try seedPaths.map { (path: $0, bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: $0)))) }
-        var rng = CrashSoakRandom(state: seed)
+        var rng = SeededRandom(state: seed)
         var outcomes: [String: Int] = [:]
         let renderer = ThumbnailRenderer(width: 64, decoderThreads: 1)
         for index in 0..<cases {
@@ -84,7 +85,7 @@ struct MediaFuzzTests {
     }
 
     /// One seeded mutation of `bytes`.
-    static func mutate(_ bytes: [UInt8], _ rng: inout CrashSoakRandom) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
         var out = bytes
         guard out.count > 16 else { return out }
         switch Int.random(in: 0..<7, using: &rng) {
@@ -158,17 +159,5 @@ struct MediaFuzzTests {
     static func put(_ value: UInt32, at offset: Int, in bytes: inout [UInt8]) {
         guard offset >= 0, offset + 4 <= bytes.count else { return }
         withUnsafeBytes(of: value.bigEndian) { for k in 0..<4 { bytes[offset + k] = $0[k] } }
-    }
-}
-
-/// SplitMix64: a seeded generator, so a printed seed repeats a run.
-struct CrashSoakRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
