@@ -1,6 +1,8 @@
 #include "CIngestLinux.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/eventfd.h>
@@ -49,4 +51,13 @@ int CIngestLinux_availableBytes(const char *path, uint64_t *out) {
 
 int CIngestLinux_eventfd(void) {
     return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+int CIngestLinux_setThreadNice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
+
+int CIngestLinux_threadNice(void) {
+    errno = 0;
+    return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 }

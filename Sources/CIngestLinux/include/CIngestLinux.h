@@ -37,4 +37,11 @@ int CIngestLinux_availableBytes(const char *path, uint64_t *out);
 /// eventfd(2) with EFD_CLOEXEC|EFD_NONBLOCK: wakes a thread blocked in poll().
 int CIngestLinux_eventfd(void);
 
+/// setpriority(PRIO_PROCESS, gettid(), nice): the calling thread's nice value (threads it starts later inherit
+/// it); returns 0 or -1 with errno set.
+int CIngestLinux_setThreadNice(int nice);
+
+/// The calling thread's nice value, or -1 with errno set (check errno: -1 is also a valid value).
+int CIngestLinux_threadNice(void);
+
 #endif

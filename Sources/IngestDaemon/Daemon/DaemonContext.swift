@@ -76,6 +76,21 @@ final class DaemonContext: Sendable {
         return DropLocation(path: path, root: dropRoot, defaultProject: defaultProject)
     }
 
+    /// Publishes the `failed` event of `asset`, naming the background `step` (`sprite`, `rendition:720p`) when
+    /// only that step failed and the asset stays `ready`.
+    func publishFailure(of asset: Asset, step: String? = nil, error: String) async {
+        await events.publish(
+            IngestEvent(
+                type: .failed,
+                projectID: asset.projectID,
+                assetID: asset.id,
+                filename: asset.filename,
+                rendition: step,
+                error: error
+            )
+        )
+    }
+
     /// Publishes the event and counts the metric for an outcome.
     func report(_ outcome: IngestOutcome, source: String) async {
         switch outcome {

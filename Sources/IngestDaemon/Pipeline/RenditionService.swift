@@ -5,7 +5,8 @@ import StorageKit
 import Synchronization
 
 /// Runs the catalog's sprite and rendition jobs in the background, one at a time on a dedicated thread (the
-/// encoders use up to `FFMPEG_THREADS` threads each). A job is claimed under a lease that a heartbeat renews;
+/// encoders use up to `FFMPEG_THREADS` threads each). That thread, and the encoder threads it starts, run at
+/// ``backgroundNice``: ingest and thumbnails take the CPU first, encodes take what they leave. A job is claimed under a lease that a heartbeat renews;
 /// the claim counts an attempt, so a job whose decoder takes the process down twice is given up (a `failed`
 /// event names the step, the asset stays `ready`). SIGTERM interrupts a running encode through FFmpeg's
 /// interrupt callback and gives the attempt back: the job starts again at the next start.
@@ -23,6 +24,8 @@ final class RenditionService: Sendable {
     static let idleWait = Duration.seconds(5)
     /// Rung when a sprite or rendition job is queued here.
     private let doorbell = Doorbell()
+    /// The nice value of the service's thread: a CFS weight of about a tenth of a normal thread's.
+    static let backgroundNice: Int32 = 10
 
     init(context: DaemonContext) {
         self.context = context
@@ -36,6 +39,7 @@ final class RenditionService: Sendable {
     /// Claims and runs jobs until `stop()`.
     func run() async {
         pool.start()
+        await lowerPriority()
         while !stopping.load(ordering: .relaxed) {
             let seen = doorbell.generation
             let job: Job?
@@ -55,6 +59,19 @@ final class RenditionService: Sendable {
         }
         try? await pool.shutdownGracefully()
         ended.open()
+    }
+
+    /// Moves the service's thread to ``backgroundNice``; threads it starts later inherit the value.
+    private func lowerPriority() async {
+        let raised = await offload { () throws(MediaError) -> String? in
+            do throws(StorageError) {
+                try ThreadNice.set(max(Self.backgroundNice, (try? ThreadNice.current) ?? 0))
+                return nil
+            } catch { return error.message }
+        }
+        if case .success(let error?) = raised {
+            context.logger.warning("encodes run at normal priority", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Tells the worker that sprite or rendition jobs were queued.
@@ -137,16 +154,7 @@ final class RenditionService: Sendable {
                 "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "step": "\(step)", "error": "\(error)",
             ]
         )
-        await context.events.publish(
-            IngestEvent(
-                type: .failed,
-                projectID: asset.projectID,
-                assetID: asset.id,
-                filename: asset.filename,
-                rendition: step,
-                error: error
-            )
-        )
+        await context.publishFailure(of: asset, step: step, error: error)
     }
 
     /// Runs `body` on the service's thread; `.interrupted` when the pool is shutting down.

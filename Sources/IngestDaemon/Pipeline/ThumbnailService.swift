@@ -310,14 +310,6 @@ final class ThumbnailService: Sendable {
             "asset failed",
             metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"]
         )
-        await context.events.publish(
-            IngestEvent(
-                type: .failed,
-                projectID: asset.projectID,
-                assetID: asset.id,
-                filename: asset.filename,
-                error: reason
-            )
-        )
+        await context.publishFailure(of: asset, error: reason)
     }
 }

@@ -163,6 +163,39 @@ struct RenditionEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// The nice value of each thread of process `pid` (field 19 of `/proc/PID/task/TID/stat`), by thread id.
+    static func threadNiceValues(of pid: pid_t) -> [Int: Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var values: [Int: Int] = [:]
+        for task in tasks {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { continue }
+            // After the command's closing parenthesis come fields 3, 4, …; the nice value is field 19.
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            if let tid = Int(task), fields.count > 16, let nice = Int(fields[16]) { values[tid] = nice }
+        }
+        return values
+    }
+
+    /// Encodes are background work: during a burst they must not take the CPU that ingest and thumbnails need.
+    @Test func encodesRunOnThreadsOfLowerPriorityThanTheRestOfTheDaemon() async throws {
+        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "2", "RENDITIONS": "360p"])
+        defer { h.remove() }
+        try await h.start()
+        let pid = try #require(h.process?.pid)
+        try h.drop(try TestClips.long360p, as: "long/talk.mp4")
+        try await waitUntil("the encode has begun", timeout: .seconds(60)) {
+            h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
+        }
+        let nice = Self.threadNiceValues(of: pid)
+        #expect(nice[Int(pid)] == 0, "\(nice)")
+        // The service's thread and the encoder's threads it started.
+        #expect(nice.values.filter { $0 == 10 }.count >= 2, "\(nice)")
+        #expect(nice.values.filter { $0 == 0 }.count >= 4, "\(nice)")
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func sigtermInterruptsALongEncodeAndTheRenditionIsFinishedAfterTheRestart() async throws {
         let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
         defer { h.remove() }
