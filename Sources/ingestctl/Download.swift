@@ -1,4 +1,5 @@
 import ArgumentParser
+import IngestConfig
 
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +74,7 @@ extension IngestCtl {
             let result = try Transfer(socket: socket, target: target, label: defaultName).toFile(path)
             if global.json {
                 print(
-                    "{\"project_id\":\"\(project)\",\"asset_id\":\(JSONValue.quoted(asset)),\"path\":\(JSONValue.quoted(path)),"
+                    "{\"project_id\":\"\(project)\",\"asset_id\":\(JSONText.quoted(asset)),\"path\":\(JSONText.quoted(path)),"
                         + "\"bytes\":\(result.total),\"resumed_from\":\(result.resumedFrom)}"
                 )
             } else {
@@ -116,29 +117,5 @@ enum DownloadNaming {
             return (output.hasSuffix("/") ? output : output + "/") + defaultName
         }
         return output
-    }
-}
-
-extension JSONValue {
-    /// `text` as a JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -122,7 +122,7 @@ struct MediaCorpusTests {
             let reader = try VideoFrameReader(
                 input: input,
                 stream: stream,
-                decoder: try VideoDecoder(stream: stream, threads: 1)
+                decoder: try StreamDecoder(stream: stream, threads: 1)
             )
             let frame = try #require(try reader.nextFrame())
             #expect(SDRConverter.needsConversion(frame))

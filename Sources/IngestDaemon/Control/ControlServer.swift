@@ -73,47 +73,34 @@ final class ControlServer: Sendable {
     ) async throws -> ControlServer {
         let gid = try ControlAccessPolicy.resolveGroup(socketGroup)
         try ControlSocketFile.prepare(path: path, logger: logger)
-        let (stream, continuation) = AsyncStream<ControlConnection>.makeStream()
-        let bootstrap = makeBootstrap(
+        return try await serve(
+            socketPath: path,
+            groupID: gid,
             eventLoopGroup: eventLoopGroup,
-            policy: ControlAccessPolicy(groupID: gid),
-            connections: continuation,
-            logger: logger,
-            configuration: configuration
-        )
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
-        } catch {
-            continuation.finish()
-            throw ControlServerError("cannot bind the control socket \(path): \(error)")
-        }
-        let inode: (dev: UInt64, ino: UInt64)?
-        do {
-            inode = try ControlSocketFile.applyOwnership(path: path, mode: mode, gid: gid)
-        } catch {
-            try? await channel.close()
-            continuation.finish()
-            _ = unlink(path)
-            throw error
-        }
-        let task = makeAcceptTask(
-            stream,
+            threadPool: threadPool,
             backend: backend,
             logger: logger,
             configuration: configuration,
-            threadPool: threadPool
-        )
-        logger.info(
-            "control socket listening on \(path) (mode \(String(mode, radix: 8))\(gid.map { ", gid \($0)" } ?? ""))"
-        )
-        return ControlServer(
-            socketPath: path,
-            serverChannel: channel,
-            acceptTask: task,
-            connections: continuation,
-            boundInode: inode,
-            logger: logger
+            bind: { bootstrap in
+                do {
+                    return try await bootstrap.bind(unixDomainSocketPath: path).get()
+                } catch {
+                    throw ControlServerError("cannot bind the control socket \(path): \(error)")
+                }
+            },
+            prepare: { channel in
+                do {
+                    let inode = try ControlSocketFile.applyOwnership(path: path, mode: mode, gid: gid)
+                    logger.info(
+                        "control socket listening on \(path) (mode \(String(mode, radix: 8))\(gid.map { ", gid \($0)" } ?? ""))"
+                    )
+                    return inode
+                } catch {
+                    try? await channel.close()
+                    _ = unlink(path)
+                    throw error
+                }
+            }
         )
     }
 
@@ -128,21 +115,57 @@ final class ControlServer: Sendable {
         logger: Logger,
         configuration: ControlServerConfiguration = .init()
     ) async throws -> ControlServer {
-        let gid = try ControlAccessPolicy.resolveGroup(socketGroup)
+        try await serve(
+            socketPath: nil,
+            groupID: try ControlAccessPolicy.resolveGroup(socketGroup),
+            eventLoopGroup: eventLoopGroup,
+            threadPool: threadPool,
+            backend: backend,
+            logger: logger,
+            configuration: configuration,
+            bind: { bootstrap in
+                do {
+                    return try await bootstrap.withBoundSocket(fd).get()
+                } catch {
+                    throw ControlServerError("cannot adopt the inherited control socket (fd \(fd)): \(error)")
+                }
+            },
+            prepare: { _ in
+                logger.info("control socket adopted from systemd (fd \(fd))")
+                return nil
+            }
+        )
+    }
+
+    /// Listens on the channel `bind` makes from the bootstrap; `prepare` finishes the socket (its file's mode
+    /// and group) and returns the inode `close()` may remove. A failure of either leaves nothing open.
+    private static func serve(
+        socketPath: String?,
+        groupID: UInt32?,
+        eventLoopGroup: any EventLoopGroup,
+        threadPool: NIOThreadPool,
+        backend: any ControlBackend,
+        logger: Logger,
+        configuration: ControlServerConfiguration,
+        bind: (ServerBootstrap) async throws -> any Channel,
+        prepare: (any Channel) async throws -> (dev: UInt64, ino: UInt64)?
+    ) async throws -> ControlServer {
         let (stream, continuation) = AsyncStream<ControlConnection>.makeStream()
         let bootstrap = makeBootstrap(
             eventLoopGroup: eventLoopGroup,
-            policy: ControlAccessPolicy(groupID: gid),
+            policy: ControlAccessPolicy(groupID: groupID),
             connections: continuation,
             logger: logger,
             configuration: configuration
         )
         let channel: any Channel
+        let inode: (dev: UInt64, ino: UInt64)?
         do {
-            channel = try await bootstrap.withBoundSocket(fd).get()
+            channel = try await bind(bootstrap)
+            inode = try await prepare(channel)
         } catch {
             continuation.finish()
-            throw ControlServerError("cannot adopt the inherited control socket (fd \(fd)): \(error)")
+            throw error
         }
         let task = makeAcceptTask(
             stream,
@@ -151,13 +174,12 @@ final class ControlServer: Sendable {
             configuration: configuration,
             threadPool: threadPool
         )
-        logger.info("control socket adopted from systemd (fd \(fd))")
         return ControlServer(
-            socketPath: nil,
+            socketPath: socketPath,
             serverChannel: channel,
             acceptTask: task,
             connections: continuation,
-            boundInode: nil,
+            boundInode: inode,
             logger: logger
         )
     }

@@ -53,49 +53,40 @@ public enum Repair {
     /// With `config`, derived files are checked too: missing sprites and renditions are queued again as the
     /// configuration asks, and files in `processed/` that no record owns are removed. Nodes sharing a
     /// PostgreSQL catalog repair one at a time: a second node's repair throws `.conflict`.
+    ///
+    /// `afterSnapshot` is a seam after the first snapshot of the records, where a test lets an ingest land
+    /// meanwhile.
     public static func run(
         layout: StorageLayout,
         catalog: Catalog,
         dryRun: Bool,
         logger: Logger,
-        config: IngestConfiguration? = nil
-    ) throws -> RepairSummary {
-        try run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config, afterSnapshot: {})
-    }
-
-    /// ``run(layout:catalog:dryRun:logger:config:)`` with a seam after the first snapshot of the records, where a
-    /// test lets an ingest land meanwhile.
-    static func run(
-        layout: StorageLayout,
-        catalog: Catalog,
-        dryRun: Bool,
-        logger: Logger,
-        config: IngestConfiguration?,
-        afterSnapshot: () throws -> Void
+        config: IngestConfiguration? = nil,
+        afterSnapshot: () throws -> Void = {}
     ) throws -> RepairSummary {
         try catalog.exclusiveRepair {
-            try check(
+            let records = try catalog.allAssets()
+            try afterSnapshot()
+            return try check(
+                records,
                 layout: layout,
                 catalog: catalog,
                 dryRun: dryRun,
                 logger: logger,
-                config: config,
-                afterSnapshot: afterSnapshot
+                config: config
             )
         }
     }
 
     private static func check(
+        _ records: [Asset],
         layout: StorageLayout,
         catalog: Catalog,
         dryRun: Bool,
         logger: Logger,
-        config: IngestConfiguration?,
-        afterSnapshot: () throws -> Void
+        config: IngestConfiguration?
     ) throws -> RepairSummary {
         var summary = RepairSummary(dryRun: dryRun)
-        let records = try catalog.allAssets()
-        try afterSnapshot()
         summary.recordsChecked = records.count
         var known = Set<String>()
         var knownThumbnails = Set<String>()

@@ -69,36 +69,3 @@ final class EncoderCodec {
         }
     }
 }
-
-/// Opens a decoder for any stream (the audio side of a rendition); owns its `AVCodecContext`.
-final class StreamDecoder {
-    let context: UnsafeMutablePointer<AVCodecContext>
-
-    init(stream: UnsafeMutablePointer<AVStream>, threads: Int) throws(MediaError) {
-        guard let parameters = stream.pointee.codecpar else {
-            throw MediaError(.decodeFailed, "The stream has no codec parameters.")
-        }
-        let name = avcodec_get_name(parameters.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
-        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
-            throw MediaError(.decodeFailed, "No decoder for \(name) in this FFmpeg build.")
-        }
-        guard let allocated = avcodec_alloc_context3(codec) else {
-            throw MediaError(.decodeFailed, "avcodec_alloc_context3: out of memory.")
-        }
-        var owned: UnsafeMutablePointer<AVCodecContext>? = allocated
-        let copied = avcodec_parameters_to_context(allocated, parameters)
-        allocated.pointee.pkt_timebase = stream.pointee.time_base
-        allocated.pointee.thread_count = Int32(max(1, threads))
-        let opened = copied < 0 ? copied : avcodec_open2(allocated, codec, nil)
-        guard opened >= 0 else {
-            avcodec_free_context(&owned)
-            throw .ffmpeg(.decodeFailed, "Cannot open the \(name) decoder", code: opened, function: "avcodec_open2")
-        }
-        context = allocated
-    }
-
-    deinit {
-        var owned: UnsafeMutablePointer<AVCodecContext>? = context
-        avcodec_free_context(&owned)
-    }
-}

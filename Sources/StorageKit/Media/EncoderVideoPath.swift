@@ -4,7 +4,7 @@ import CFFmpeg
 /// HDR tone-mapped, scaled to square pixels, rotated, 8-bit 4:2:0) and encodes it (H.264 High with libx264, or VP9 with libvpx).
 final class EncoderVideoPath {
     private let stream: UnsafeMutablePointer<AVStream>
-    private let decoder: VideoDecoder
+    private let decoder: StreamDecoder
     let encoder: EncoderCodec
     private let rotation: Int
     private let scaler = FrameScaler()
@@ -40,7 +40,7 @@ final class EncoderVideoPath {
         self.rotation = rotation
         self.origin = origin
         filterThreads = threads
-        decoder = try VideoDecoder(stream: stream, threads: threads)
+        decoder = try StreamDecoder(stream: stream, threads: threads)
         decoded = try AVFrameBox()
         deinterlaced = try AVFrameBox()
         scaled = try AVFrameBox()

@@ -43,7 +43,7 @@ public struct SpriteRenderer: Sendable {
         guard let layout = SpritePlan.layout(interval, duration: duration) else { return nil }
         let rotation = DisplayRotation.clockwiseDegrees(of: stream)
         // Keyframes are decoded one at a time after a seek: frame threads would only add latency.
-        let decoder = try VideoDecoder(stream: stream, threads: 1)
+        let decoder = try StreamDecoder(stream: stream, threads: 1)
         decoder.context.pointee.skip_frame = AVDISCARD_NONKEY
         let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
 

@@ -1,17 +1,20 @@
 import CFFmpeg
 
-/// An opened decoder for one video stream; owns its `AVCodecContext`.
-final class VideoDecoder {
+/// An opened decoder for one stream (video or audio); owns its `AVCodecContext`.
+final class StreamDecoder {
     let context: UnsafeMutablePointer<AVCodecContext>
 
     init(stream: UnsafeMutablePointer<AVStream>, threads: Int) throws(MediaError) {
+        let kind =
+            stream.pointee.codecpar.flatMap { av_get_media_type_string($0.pointee.codec_type) }
+            .map { String(cString: $0) } ?? "media"
         guard let parameters = stream.pointee.codecpar else {
-            throw MediaError(.decodeFailed, "The video stream has no codec parameters.")
+            throw MediaError(.decodeFailed, "The \(kind) stream has no codec parameters.")
         }
         let codecID = parameters.pointee.codec_id
         let name = avcodec_get_name(codecID).map { String(cString: $0) } ?? "unknown"
         guard let codec = avcodec_find_decoder(codecID) else {
-            throw MediaError(.decodeFailed, "No decoder for video codec \(name) in this FFmpeg build.")
+            throw MediaError(.decodeFailed, "No decoder for \(kind) codec \(name) in this FFmpeg build.")
         }
         guard let allocated = avcodec_alloc_context3(codec) else {
             throw MediaError(.decodeFailed, "avcodec_alloc_context3: out of memory.")

@@ -45,7 +45,7 @@ public struct ThumbnailRenderer: Sendable {
             throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
         }
         let rotation = DisplayRotation.clockwiseDegrees(of: stream)
-        let decoder = try VideoDecoder(stream: stream, threads: decoderThreads)
+        let decoder = try StreamDecoder(stream: stream, threads: decoderThreads)
         let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
         var picked = try pickFrame(
             reader: reader,

@@ -5,7 +5,7 @@ import CFFmpeg
 final class VideoFrameReader {
     private let input: MediaInput
     private let stream: UnsafeMutablePointer<AVStream>
-    private let decoder: VideoDecoder
+    private let decoder: StreamDecoder
     private let packet: AVPacketBox
     /// The most recently decoded frame; valid until the next call.
     let frame: AVFrameBox
@@ -16,7 +16,7 @@ final class VideoFrameReader {
     /// After this many rejected packets or corrupt frames the stream counts as undecodable.
     static let failureLimit = 64
 
-    init(input: MediaInput, stream: UnsafeMutablePointer<AVStream>, decoder: VideoDecoder) throws(MediaError) {
+    init(input: MediaInput, stream: UnsafeMutablePointer<AVStream>, decoder: StreamDecoder) throws(MediaError) {
         self.input = input
         self.stream = stream
         self.decoder = decoder
@@ -63,13 +63,7 @@ final class VideoFrameReader {
         if status < 0 {
             status = avformat_seek_file(input.context, -1, Int64.min, 0, 0, 0)
         }
-        if status < 0 {
-            if input.interrupter.firedReason != nil { throw input.interrupter.error("seeking") }
-            return false
-        }
-        avcodec_flush_buffers(decoder.context)
-        draining = false
-        return true
+        return try landed(status)
     }
 
     /// Moves to the keyframe at or before `timestamp` and resets the decoder. Returns false if the container
@@ -77,6 +71,12 @@ final class VideoFrameReader {
     func seek(toKeyframeAtOrBefore timestamp: Int64) throws(MediaError) -> Bool {
         try input.interrupter.check("seeking")
         let status = av_seek_frame(input.context, stream.pointee.index, timestamp, AVSEEK_FLAG_BACKWARD)
+        return try landed(status)
+    }
+
+    /// After a seek that returned `status`: false when it failed (an interrupt is thrown), otherwise the decoder
+    /// starts afresh.
+    private func landed(_ status: Int32) throws(MediaError) -> Bool {
         if status < 0 {
             if input.interrupter.firedReason != nil { throw input.interrupter.error("seeking") }
             return false

@@ -1,3 +1,5 @@
+import IngestConfig
+
 /// JSON written in the SPEC's key order (Foundation's `JSONEncoder` on Linux does not keep declaration
 /// order), so that `curl` output reads like the SPEC's example record. The values and keys are the same as
 /// the `Codable` encoding's.
@@ -68,28 +70,5 @@ struct JSONObjectWriter {
         first = false
         JSONText.appendString(key, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
-    }
-}
-
-/// JSON string escaping (slashes are left as they are, as the API's encoder does).
-enum JSONText {
-    static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,3 +1,5 @@
+import IngestConfig
+
 /// Encodes any `Encodable` value as JSON with each object's keys in the order the value encodes them (for
 /// synthesized conformances: declaration order, which is the SPEC's order), where Foundation's `JSONEncoder`
 /// on Linux orders them by hash, differently on each run. Numbers are written as `OrderedJSON` writes them

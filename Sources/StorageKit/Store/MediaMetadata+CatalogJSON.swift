@@ -1,4 +1,5 @@
 import Foundation
+import IngestConfig
 
 /// The `assets.metadata` column's JSON, written and read by hand: the object is flat (numbers and
 /// strings under known keys), and Foundation's coders took more than half the CPU time of an
@@ -30,7 +31,7 @@ extension MediaMetadata {
         func text(_ name: String, _ value: String?) {
             guard let value else { return }
             key(name)
-            out += MediaMetadata.quoted(value)
+            out += JSONText.quoted(value)
         }
         text("audio_codec", audioCodec)
         integer("bit_depth", bitDepth)
@@ -60,23 +61,6 @@ extension MediaMetadata {
         } else {
             self = try decoder.decode(MediaMetadata.self, from: Data(json.utf8))
         }
-    }
-
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// A flat object of known keys with plain strings and numbers; `nil` for anything else.
