@@ -68,6 +68,8 @@ func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
             break
         }
     }
+    // Global options and nothing else: no command, as if none were given.
+    if !globals.isEmpty, index == arguments.count { return [] }
     guard !globals.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
     return [arguments[index]] + globals + arguments[(index + 1)...]
 }

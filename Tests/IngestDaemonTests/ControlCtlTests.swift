@@ -88,6 +88,8 @@ struct ControlCtlTests {
         #expect(try await Self.ingestctl(["frobnicate"]).code == 2)
         let bare = try await Self.ingestctl([])
         #expect(bare.code == 2, "no command is a usage error")
+        let optionsOnly = try await Self.ingestctl(s)
+        #expect(optionsOnly.code == 2 && optionsOnly.err.contains("a command is needed"), "\(optionsOnly.err)")
         #expect(try await Self.ingestctl(["--help"]).code == 0)
         #expect(try await Self.ingestctl(["list", "demo", "--limit", "0"] + s).code == 2)
 
