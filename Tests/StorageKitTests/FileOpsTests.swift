@@ -224,6 +224,25 @@ struct FileOpsTests {
         #expect(throwsStorageError(.io, { try FileOps.makeDirectories(dir.path + "/file") }))
     }
 
+    @Test func makeDirectoriesGivesTheFoldersItCreatesTheModeAskedAndNamesTheFailingComponent() throws {
+        let dir = try TempDir("fileops")
+        defer { dir.remove() }
+        let old = umask(0o022)
+        defer { umask(old) }
+        try FileOps.makeDirectories(dir.path + "/private/inner", mode: 0o750)
+        for folder in ["/private", "/private/inner"] {
+            var info = stat()
+            #expect(stat(dir.path + folder, &info) == 0 && info.st_mode & 0o777 == 0o750)
+        }
+        try writeFile(dir.path + "/file", [1])
+        do {
+            try FileOps.makeDirectories(dir.path + "/file/below")
+            Issue.record("made a folder below a file")
+        } catch {
+            #expect("\(error)".contains(dir.path + "/file"), "\(error)")
+        }
+    }
+
     @Test func availableBytesOfTmpIsPositive() {
         #expect((FileOps.availableBytes("/tmp") ?? 0) > 0)
         #expect(FileOps.availableBytes("/no/such/place") == nil)

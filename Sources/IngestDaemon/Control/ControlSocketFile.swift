@@ -1,4 +1,5 @@
 import Logging
+import StorageKit
 
 #if canImport(Glibc)
 import Glibc
@@ -119,17 +120,10 @@ enum ControlSocketFile {
     }
 
     private static func makeDirectories(_ path: String) throws(ControlServerError) {
-        var st = stat()
-        if stat(path, &st) == 0 { return }
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                let e = errno
-                throw ControlServerError(
-                    "cannot create the control socket's directory \(current): \(String(cString: strerror(e)))"
-                )
-            }
+        do {
+            try FileOps.makeDirectories(path)
+        } catch {
+            throw ControlServerError("cannot create the control socket's directory: \(error)")
         }
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import StorageKit
 
 #if canImport(Glibc)
 import Glibc
@@ -134,28 +135,10 @@ final class StagingFile {
 
     /// `mkdir -p` with mode 0750 for the components it creates.
     static func makeDirectories(_ path: String) throws {
-        var st = stat()
-        if stat(path, &st) == 0 {
-            guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw ControlAPIError(
-                    status: .internalServerError,
-                    error: "staging_failed",
-                    detail: "\(path) exists and is not a directory"
-                )
-            }
-            return
-        }
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o750) != 0 && errno != EEXIST {
-                let e = errno
-                throw ControlAPIError(
-                    status: .internalServerError,
-                    error: "staging_failed",
-                    detail: "mkdir \(current): \(String(cString: strerror(e)))"
-                )
-            }
+        do {
+            try FileOps.makeDirectories(path, mode: 0o750)
+        } catch {
+            throw ControlAPIError(status: .internalServerError, error: "staging_failed", detail: "\(error)")
         }
     }
 }

@@ -26,6 +26,7 @@ final class DaemonMetrics: Sendable {
     /// - Parameter node: `NODE_ID`, given as the `node` label of `ingestd_node_info` (with the version), so
     ///   that every node's series can be told apart and joined on it.
     init(node: String = "local") {
+        let registry = self.registry
         registry.makeGauge(
             name: "ingestd_node_info",
             labels: [("node", node), ("version", IngestdVersion.string)],
@@ -37,62 +38,36 @@ final class DaemonMetrics: Sendable {
             help: "Assets that failed for good after storage"
         )
         bytesIngested = registry.makeCounter(name: "ingestd_bytes_ingested_total", help: "Bytes stored in uploads/")
-        ingestQueue = registry.makeGauge(
-            name: "ingestd_queue_depth",
-            labels: [("queue", "ingest")],
-            help: "Items waiting or in progress"
-        )
-        thumbnailQueue = registry.makeGauge(
-            name: "ingestd_queue_depth",
-            labels: [("queue", "thumbnails")],
-            help: "Items waiting or in progress"
-        )
-        settleQueue = registry.makeGauge(
-            name: "ingestd_queue_depth",
-            labels: [("queue", "settle")],
-            help: "Items waiting or in progress"
-        )
+        func queueGauge(_ queue: String) -> Gauge {
+            registry.makeGauge(
+                name: "ingestd_queue_depth",
+                labels: [("queue", queue)],
+                help: "Items waiting or in progress"
+            )
+        }
+        ingestQueue = queueGauge("ingest")
+        thumbnailQueue = queueGauge("thumbnails")
+        settleQueue = queueGauge("settle")
         catalogBytes = registry.makeGauge(name: "ingestd_catalog_size_bytes", help: "Size of the SQLite catalog file")
         let buckets: [Duration] = [
             .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
             .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600), .seconds(1800),
         ]
-        ingestDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds",
-            labels: [("stage", "ingest")],
-            buckets: buckets,
-            help: "Time spent per file in each stage"
-        )
-        hashDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds",
-            labels: [("stage", "hash")],
-            buckets: buckets,
-            help: "Time spent per file in each stage"
-        )
-        thumbnailDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds",
-            labels: [("stage", "thumbnail")],
-            buckets: buckets,
-            help: "Time spent per file in each stage"
-        )
-        spriteDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds",
-            labels: [("stage", "sprite")],
-            buckets: buckets,
-            help: "Time spent per file in each stage"
-        )
-        renditionDuration = registry.makeDurationHistogram(
-            name: "ingestd_stage_duration_seconds",
-            labels: [("stage", "rendition")],
-            buckets: buckets,
-            help: "Time spent per file in each stage"
-        )
-        renditionQueue = registry.makeGauge(
-            name: "ingestd_queue_depth",
-            labels: [("queue", "renditions")],
-            help: "Items waiting or in progress"
-        )
+        func stageHistogram(_ stage: String) -> DurationHistogram {
+            registry.makeDurationHistogram(
+                name: "ingestd_stage_duration_seconds",
+                labels: [("stage", stage)],
+                buckets: buckets,
+                help: "Time spent per file in each stage"
+            )
+        }
+        ingestDuration = stageHistogram("ingest")
+        hashDuration = stageHistogram("hash")
+        thumbnailDuration = stageHistogram("thumbnail")
+        spriteDuration = stageHistogram("sprite")
+        renditionDuration = stageHistogram("rendition")
+        renditionQueue = queueGauge("renditions")
         framesEncoded = registry.makeCounter(
             name: "ingestd_frames_encoded_total",
             help: "Video frames encoded into renditions"

@@ -31,24 +31,7 @@ extension RenditionService {
         }
         do {
             let sheet = try store.storeSprite(image, for: asset)
-            let stored = try await context.withCatalog { catalog in
-                try catalog.write { tx -> Bool in
-                    guard var current = try tx.asset(id: asset.id) else { return false }
-                    current.sprite = sheet
-                    current.updatedAt = ISO8601Millis.now()
-                    try tx.update(current)
-                    try tx.appendEvent(
-                        IngestEvent(
-                            type: .spriteReady,
-                            projectID: asset.projectID,
-                            assetID: asset.id,
-                            filename: asset.filename
-                        )
-                    )
-                    return true
-                }
-            }
-            guard stored else {
+            guard try await record(.spriteReady, of: asset, change: { $0.sprite = sheet }) else {
                 _ = try? store.removeFolder(for: asset)  // deleted meanwhile: nothing owns the files
                 return .done
             }
@@ -138,24 +121,9 @@ extension RenditionService {
                 audioCodec: result.audioCodec,
                 sizeBytes: size
             )
-            let stored = try await context.withCatalog { catalog in
-                try catalog.write { tx -> Bool in
-                    guard var current = try tx.asset(id: asset.id) else { return false }
-                    current.renditions.removeAll { $0.name == step.name }
-                    current.renditions.append(rendition)
-                    current.updatedAt = ISO8601Millis.now()
-                    try tx.update(current)
-                    try tx.appendEvent(
-                        IngestEvent(
-                            type: .renditionReady,
-                            projectID: asset.projectID,
-                            assetID: asset.id,
-                            filename: asset.filename,
-                            rendition: step.name
-                        )
-                    )
-                    return true
-                }
+            let stored = try await record(.renditionReady, of: asset, rendition: step.name) { current in
+                current.renditions.removeAll { $0.name == step.name }
+                current.renditions.append(rendition)
             }
             guard stored else {
                 _ = try? store.removeFolder(for: asset)
@@ -177,5 +145,33 @@ extension RenditionService {
             ]
         )
         return nil
+    }
+
+    /// Applies `change` to the record of `asset` and appends its `type` event, in one transaction; false when
+    /// the asset was deleted meanwhile.
+    private func record(
+        _ type: IngestEvent.EventType,
+        of asset: Asset,
+        rendition: String? = nil,
+        change: @escaping @Sendable (inout Asset) -> Void
+    ) async throws -> Bool {
+        try await context.withCatalog { catalog in
+            try catalog.write { tx -> Bool in
+                guard var current = try tx.asset(id: asset.id) else { return false }
+                change(&current)
+                current.updatedAt = ISO8601Millis.now()
+                try tx.update(current)
+                try tx.appendEvent(
+                    IngestEvent(
+                        type: type,
+                        projectID: asset.projectID,
+                        assetID: asset.id,
+                        filename: asset.filename,
+                        rendition: rendition
+                    )
+                )
+                return true
+            }
+        }
     }
 }

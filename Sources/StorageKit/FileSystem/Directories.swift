@@ -4,22 +4,18 @@ import Glibc
 
 /// Directory creation with errors that name the exact component that failed.
 enum Directories {
-    /// Creates `path` and any missing parents (mode 0755), like `mkdir -p`. An existing directory is
-    /// fine; an existing non-directory anywhere on the way throws with that component's path.
-    static func create(_ path: String) throws {
-        try create(RawPath(path))
-    }
-
-    /// ``create(_:)`` on raw bytes: a folder whose name is not UTF-8 is made under its own name, never under
-    /// a lossy text form of it.
-    static func create(_ path: RawPath) throws {
+    /// Creates `path` and any missing parents (with `mode` before the umask), like `mkdir -p`. An existing
+    /// directory is fine; an existing non-directory anywhere on the way throws with that component's path.
+    /// The path is raw bytes: a folder whose name is not UTF-8 is made under its own name, never under a lossy
+    /// text form of it.
+    static func create(_ path: RawPath, mode: mode_t = 0o755) throws {
         var prefix: [UInt8] = path.bytes.first == 0x2F ? [] : [0x2E]
         for component in path.bytes.split(separator: 0x2F) {
             prefix.append(0x2F)
             prefix.append(contentsOf: component)
             let current = RawPath(prefix)
             // mkdir first and look only on EEXIST: one syscall per existing level in the common case.
-            if current.withCString({ mkdir($0, 0o755) }) == 0 { continue }
+            if current.withCString({ mkdir($0, mode) }) == 0 { continue }
             let e = errno
             guard e == EEXIST else { throw StorageError.syscall("mkdir", path: current.description, errno: e) }
             var info = stat()

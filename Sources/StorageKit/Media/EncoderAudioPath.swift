@@ -139,14 +139,7 @@ final class EncoderAudioPath {
         guard let resampler else { return }
         let capacity = swr_get_out_samples(resampler, frame.map { $0.pointee.nb_samples } ?? 0)
         guard capacity > 0 else { return }
-        av_frame_unref(converted.pointer)
-        converted.pointer.pointee.nb_samples = capacity
-        converted.pointer.pointee.format = context.pointee.sample_fmt.rawValue
-        converted.pointer.pointee.sample_rate = context.pointee.sample_rate
-        av_channel_layout_copy(&converted.pointer.pointee.ch_layout, &context.pointee.ch_layout)
-        guard av_frame_get_buffer(converted.pointer, 0) >= 0 else {
-            throw MediaError(.decodeFailed, "av_frame_get_buffer: out of memory for audio.")
-        }
+        try allocateEncoderFrame(converted, samples: capacity)
         let made = swr_convert(
             resampler,
             converted.pointer.pointee.extended_data,
@@ -166,19 +159,24 @@ final class EncoderAudioPath {
         }
     }
 
+    /// Gives `frame` fresh buffers for `samples` samples in the encoder's format, rate and channel layout.
+    private func allocateEncoderFrame(_ frame: AVFrameBox, samples: Int32) throws(MediaError) {
+        let context = encoder.context
+        av_frame_unref(frame.pointer)
+        frame.pointer.pointee.nb_samples = samples
+        frame.pointer.pointee.format = context.pointee.sample_fmt.rawValue
+        frame.pointer.pointee.sample_rate = context.pointee.sample_rate
+        av_channel_layout_copy(&frame.pointer.pointee.ch_layout, &context.pointee.ch_layout)
+        guard av_frame_get_buffer(frame.pointer, 0) >= 0 else {
+            throw MediaError(.decodeFailed, "av_frame_get_buffer: out of memory for audio.")
+        }
+    }
+
     /// Encodes whole frames from the FIFO; with `final`, the shorter last one too.
     private func drain(into muxer: EncoderMuxer, final: Bool) throws(MediaError) {
-        let context = encoder.context
         while av_audio_fifo_size(fifo) >= frameSize || (final && av_audio_fifo_size(fifo) > 0) {
             let count = min(frameSize, av_audio_fifo_size(fifo))
-            av_frame_unref(chunk.pointer)
-            chunk.pointer.pointee.nb_samples = count
-            chunk.pointer.pointee.format = context.pointee.sample_fmt.rawValue
-            chunk.pointer.pointee.sample_rate = context.pointee.sample_rate
-            av_channel_layout_copy(&chunk.pointer.pointee.ch_layout, &context.pointee.ch_layout)
-            guard av_frame_get_buffer(chunk.pointer, 0) >= 0 else {
-                throw MediaError(.decodeFailed, "av_frame_get_buffer: out of memory for audio.")
-            }
+            try allocateEncoderFrame(chunk, samples: count)
             let data = UnsafeMutablePointer<UnsafeMutableRawPointer?>(
                 OpaquePointer(chunk.pointer.pointee.extended_data)
             )

@@ -25,7 +25,7 @@ public struct Catalog: Sendable {
     /// - Throws: `StorageError` `.io` naming the folder that cannot be created, `.catalog` naming the
     ///   file when it is not an SQLite database or cannot be opened.
     public static func open(layout: StorageLayout, nodeID: String = "local") throws -> Catalog {
-        try Directories.create(layout.categoryPath(.metadata))
+        try FileOps.makeDirectories(layout.categoryPath(.metadata))
         return Catalog(backend: try SQLiteBackend.open(path: layout.catalogPath), nodeID: nodeID)
     }
 

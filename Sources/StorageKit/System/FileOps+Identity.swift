@@ -2,11 +2,13 @@ import Foundation
 
 /// Moves and removals that must not trust a name to still mean the same file.
 extension FileOps {
-    /// Creates `path` (raw bytes, which need not be UTF-8) and its parents unless it is already a directory.
-    public static func makeDirectories(_ path: RawPath) throws {
+    /// Creates `path` (raw bytes, which need not be UTF-8) and its missing parents (`mode` before the umask),
+    /// like `mkdir -p`, unless it is already a directory: one `stat` in the common case (the folder exists for
+    /// every file of a project after its first). Errors name the component that failed.
+    public static func makeDirectories(_ path: RawPath, mode: mode_t = 0o755) throws {
         var info = stat()
         if path.withCString({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
-        try Directories.create(path)
+        try Directories.create(path, mode: mode)
     }
 
     /// Renames `from` to `preferred`, or to `<stem>-<n><ext>` beside it when that name is taken; never replaces

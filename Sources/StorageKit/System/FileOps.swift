@@ -190,12 +190,9 @@ public enum FileOps {
         close(fd)
     }
 
-    /// Creates `path` and its parents (0755) unless it is already a directory.
-    public static func makeDirectories(_ path: String) throws {
-        // One stat in the common case (the folder exists: every file of a project after its first).
-        var info = stat()
-        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return }
-        try Directories.create(path)
+    /// ``makeDirectories(_:mode:)-(RawPath,_)`` for a path given as text.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        try makeDirectories(RawPath(path), mode: mode)
     }
 
     /// Writes `data` to `path` atomically: a temporary file beside it, `fsync`, then `rename` over nothing
