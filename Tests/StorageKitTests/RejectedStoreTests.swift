@@ -98,7 +98,14 @@ struct RejectedStoreTests {
         ("trailing.", 1, "trailing.-1"),
     ])
     func numberedNames(name: String, n: Int, expected: String) {
-        #expect(RejectedStore.numberedName(name, n) == expected)
+        #expect(String(decoding: NumberedNames(name).name(n), as: UTF8.self) == expected)
+    }
+
+    @Test func numberedNamesStartWithTheNameItselfAndStopAtTheLimit() {
+        let names = NumberedNames("a.mp4", limit: 3).map { String(decoding: $0, as: UTF8.self) }
+        #expect(names == ["a.mp4", "a-1.mp4", "a-2.mp4"])
+        // Bytes that are not UTF-8 are numbered as they are.
+        #expect(NumberedNames([0xFF, 0x2E, 0x6D]).name(1) == [0xFF, 0x2D, 0x31, 0x2E, 0x6D])
     }
 
     @Test(arguments: [("a/b.mp4", "a_b.mp4"), ("", "unnamed"), (".", "unnamed"), ("..", "unnamed"), ("x\0y", "x_y")])

@@ -160,16 +160,15 @@ extension Daemon: ControlBackend {
         let dropFolder = context.dropRoot.appending(Array(project.rawValue.utf8))
         try FileOps.makeDirectories(dropFolder.description)
         let baseName = StorageLayout.isSafeComponent(original) ? original : name
-        for n in 0..<10_000 {
-            let candidate = n == 0 ? baseName : RejectedStore.numberedName(baseName, n)
-            switch try FileOps.renameNoReplace(path, dropFolder.appending(Array(candidate.utf8))) {
+        for candidate in NumberedNames(baseName) {
+            switch try FileOps.renameNoReplace(path, dropFolder.appending(candidate)) {
             case .renamed:
                 unlink(path + ".reason.json")
                 context.logger.notice(
                     "rejected file retried",
                     metadata: ["project.id": "\(project)", "filename": "\(name)"]
                 )
-                await settle.note(dropFolder.appending(Array(candidate.utf8)))
+                await settle.note(dropFolder.appending(candidate))
                 return true
             case .targetExists: continue
             case .sourceMissing: return false

@@ -146,18 +146,8 @@ extension Ingestor {
         } catch let error as StorageError where error.errno == EXDEV {
             // A drop on another filesystem whose source is already gone (a reject interrupted after removing
             // it): the copy goes back the way it came, copied and synced before the staged one goes.
-            for n in 0..<10_000 {
-                let candidate =
-                    n == 0
-                    ? source
-                    : source.parent.appending(
-                        Array(
-                            RejectedStore.numberedName(
-                                String(decoding: source.lastComponent, as: UTF8.self),
-                                n
-                            ).utf8
-                        )
-                    )
+            for name in NumberedNames(source.lastComponent) {
+                let candidate = source.parent.appending(name)
                 if try FileOps.lstat(candidate) != nil { continue }
                 _ = try FileOps.moveAcrossFilesystems(staging, to: candidate.description)
                 return

@@ -39,8 +39,8 @@ public struct RejectedStore: Sendable {
         try FileOps.makeDirectories(folder)
         let safeName = RejectedStore.safeName(name)
         let reasonJSON = try RejectedStore.encoder.encode(rejection)
-        for n in 0..<100_000 {
-            let candidate = n == 0 ? safeName : RejectedStore.numberedName(safeName, n)
+        for numbered in NumberedNames(safeName, limit: 100_000) {
+            let candidate = String(decoding: numbered, as: UTF8.self)
             // A user's file never takes a name that reads as a reason file (`x.reason.json` is kept as
             // `x.reason-1.json`): it would hide from the listing and be refused by retry.
             if candidate.hasSuffix(".reason.json") { continue }
@@ -119,13 +119,6 @@ public struct RejectedStore: Sendable {
         if dots > 0 { s = String(repeating: "_", count: dots) + s.dropFirst(dots) }
         if s.utf8.count > 200 { s = String(decoding: Array(s.utf8.prefix(200)), as: UTF8.self) }
         return s
-    }
-
-    /// `<stem>-<n><ext>`: the name tried when `<stem><ext>` is taken.
-    public static func numberedName(_ name: String, _ n: Int) -> String {
-        let (stem, ext) = StoredName.split(Array(name.utf8))
-        let e = ext.isEmpty ? "" : "." + String(decoding: ext, as: UTF8.self)
-        return String(decoding: stem, as: UTF8.self) + "-\(n)" + e
     }
 
     static let encoder: JSONEncoder = {

@@ -16,14 +16,7 @@ extension FileOps {
     @discardableResult
     public static func renameBeside(_ from: some SyscallPath, to preferred: RawPath) throws -> RawPath? {
         let folder = preferred.parent
-        let (stem, ext) = StoredName.split(preferred.lastComponent)
-        for n in 0..<10_000 {
-            var name = stem
-            if n > 0 { name.append(contentsOf: Array("-\(n)".utf8)) }
-            if !ext.isEmpty {
-                name.append(0x2E)
-                name.append(contentsOf: ext)
-            }
+        for name in NumberedNames(preferred.lastComponent) {
             let candidate = folder.appending(name)
             switch try renameNoReplace(from, candidate) {
             case .renamed: return candidate
