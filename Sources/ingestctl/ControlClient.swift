@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import IngestConfig
 import Glibc
 #endif
 
@@ -45,23 +46,10 @@ final class ControlClient {
     /// Connects; failures are exit code 3 with a hint.
     func connectSocket() throws(CtlFailure) {
         guard socketPath.utf8.count <= 107 else { throw .unreachable(socketPath, "the path is longer than 107 bytes") }
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .unreachable(socketPath, String(cString: strerror(errno))) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(socketPath.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let fd = self.fd
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if rc != 0 {
-            let e = errno
+        do {
+            fd = try UnixSocket.connect(to: socketPath)
+        } catch {
+            let e = error.errno
             switch e {
             case ENOENT: throw .unreachable(socketPath, "no such socket")
             case ECONNREFUSED: throw .unreachable(socketPath, "connection refused (a stale socket: nobody listens)")

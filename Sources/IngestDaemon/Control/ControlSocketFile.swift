@@ -1,3 +1,4 @@
+import IngestConfig
 import Logging
 import StorageKit
 
@@ -84,23 +85,13 @@ enum ControlSocketFile {
 
     /// Tries to connect to the socket at `path`.
     static func probe(_ path: String) -> Probe {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failed(errno) }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
+        let e: Int32
+        do {
+            close(try UnixSocket.connect(to: path))
+            return .listening
+        } catch {
+            e = error.errno
         }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if rc == 0 { return .listening }
-        let e = errno
         switch e {
         case ECONNREFUSED: return .refused
         case EAGAIN: return .listening  // listening, its backlog is full
