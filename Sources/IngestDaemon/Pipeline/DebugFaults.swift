@@ -13,6 +13,8 @@ enum DebugFaults {
     /// Called on a blocking thread before a dropped file is ingested.
     static func ingestStarts() {
         if let ingestDelay {
+            // Said on stderr, so that a test knows a file is in flight without catching a state in a poll.
+            FileHandle.standardError.write(Data("ingestd debug: an ingest is held for \(ingestDelay)\n".utf8))
             let (seconds, attoseconds) = ingestDelay.components
             Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
         }
