@@ -69,7 +69,7 @@ func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
         }
     }
     // Global options and nothing else: no command, as if none were given.
-    if !globals.isEmpty, index == arguments.count { return [] }
+    if !globals.isEmpty, index >= arguments.count { return [] }
     guard !globals.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
     return [arguments[index]] + globals + arguments[(index + 1)...]
 }

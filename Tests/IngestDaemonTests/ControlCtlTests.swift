@@ -90,6 +90,8 @@ struct ControlCtlTests {
         #expect(bare.code == 2, "no command is a usage error")
         let optionsOnly = try await Self.ingestctl(s)
         #expect(optionsOnly.code == 2 && optionsOnly.err.contains("a command is needed"), "\(optionsOnly.err)")
+        let valueMissing = try await Self.ingestctl(["--socket"])
+        #expect(valueMissing.code == 2 && valueMissing.err.contains("a command is needed"), "\(valueMissing.err)")
         #expect(try await Self.ingestctl(["--help"]).code == 0)
         #expect(try await Self.ingestctl(["list", "demo", "--limit", "0"] + s).code == 2)
 

@@ -158,11 +158,16 @@ final class RenditionService: Sendable {
     }
 
     /// Runs `body` on the service's thread; `.interrupted` when the pool is shutting down.
+    ///
+    /// The result reaches the caller through an event loop, never straight from the service's thread: a task
+    /// resumed there could make the runtime start its worker threads from it, and they would inherit its
+    /// nice value.
     func offload<T: Sendable>(_ body: @escaping @Sendable () throws(MediaError) -> T) async -> Result<T, MediaError> {
         do {
-            return try await pool.runIfActive { () -> Result<T, MediaError> in
+            return try await pool.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
+                () -> Result<T, MediaError> in
                 do throws(MediaError) { return .success(try body()) } catch { return .failure(error) }
-            }
+            }.get()
         } catch {
             return .failure(MediaError(.interrupted, "The daemon is stopping."))
         }

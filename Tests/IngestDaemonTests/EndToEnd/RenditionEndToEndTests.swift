@@ -198,6 +198,26 @@ struct RenditionEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// Found by review: a Swift task resumed from the service's niced thread could start the runtime's worker
+    /// threads there, and they inherit the nice value, so control requests and ingest coordination would run
+    /// at background priority. Once the jobs are done, only the service's own thread may be at nice 10.
+    @Test func onlyTheRenditionThreadStaysAtBackgroundPriority() async throws {
+        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "2", "RENDITIONS": "240p"])
+        defer { h.remove() }
+        try await h.start()
+        let pid = try #require(h.process?.pid)
+        for round in 0..<3 {
+            // Idle long enough for the runtime's idle worker threads to end, so that new ones are started.
+            try await Task.sleep(for: .seconds(6))
+            try h.drop(try TestClips.mp4, as: "p\(round)/clip.mp4")
+            _ = try await Self.waitForDerived(h, project: "p\(round)", sprite: false)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let nice = Self.threadNiceValues(of: pid)
+        #expect(nice.values.filter { $0 == 10 }.count == 1, "\(nice)")
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func sigtermInterruptsALongEncodeAndTheRenditionIsFinishedAfterTheRestart() async throws {
         let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
         defer { h.remove() }
