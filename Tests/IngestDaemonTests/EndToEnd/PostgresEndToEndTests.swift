@@ -9,6 +9,24 @@ import Glibc
 /// Needs `INGESTD_TEST_POSTGRES_URL` (CI starts a server with scripts/pg-test-cluster.sh).
 @Suite(.timeLimit(.minutes(4)), .enabled(if: PostgresServer.url != nil, "INGESTD_TEST_POSTGRES_URL is not set"))
 struct PostgresEndToEndTests {
+    /// Nodes `node-a` and `node-b` (not started) on the catalog at `url`, B sharing A's storage folder, each with
+    /// its own drop and socket, and `environment` besides.
+    static func twoNodes(
+        url: String,
+        environment: [String: String] = [:]
+    ) throws -> (DaemonHarness, DaemonHarness) {
+        let a = try DaemonHarness(environment: environment.merging(["CATALOG_URL": url, "NODE_ID": "node-a"]) { $1 })
+        let b: DaemonHarness
+        do {
+            b = try DaemonHarness(environment: environment.merging(["CATALOG_URL": url, "NODE_ID": "node-b"]) { $1 })
+        } catch {
+            a.remove()
+            throw error
+        }
+        b.sharedStorage = a.storage
+        return (a, b)
+    }
+
     @Test func oneNodeKeepsItsRecordsInPostgresAndWritesNoSQLiteFile() async throws {
         let url = try PostgresServer.freshDatabase()
         let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "solo"])
@@ -29,11 +47,11 @@ struct PostgresEndToEndTests {
 
     @Test func twoNodesOnOneCatalogBehaveAsOne() async throws {
         let url = try PostgresServer.freshDatabase()
-        let a = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-a"])
-        defer { a.remove() }
-        let b = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-b"])
-        defer { b.remove() }
-        b.sharedStorage = a.storage
+        let (a, b) = try Self.twoNodes(url: url)
+        defer {
+            a.remove()
+            b.remove()
+        }
         try await a.start()
         try await b.start()
 
@@ -99,11 +117,11 @@ struct PostgresEndToEndTests {
     @Test func twoNodesShareTheRenditionWork() async throws {
         let url = try PostgresServer.freshDatabase()
         let derived = ["RENDITIONS": "240p", "SPRITE_INTERVAL": "auto", "FFMPEG_THREADS": "1"]
-        let a = try DaemonHarness(environment: derived.merging(["CATALOG_URL": url, "NODE_ID": "node-a"]) { $1 })
-        defer { a.remove() }
-        let b = try DaemonHarness(environment: derived.merging(["CATALOG_URL": url, "NODE_ID": "node-b"]) { $1 })
-        defer { b.remove() }
-        b.sharedStorage = a.storage
+        let (a, b) = try Self.twoNodes(url: url, environment: derived)
+        defer {
+            a.remove()
+            b.remove()
+        }
         try await a.start()
         try await b.start()
         let clips = try TestClips.distinctMP4s(8, into: a.root + "/clips")
@@ -121,8 +139,11 @@ struct PostgresEndToEndTests {
                 url,
                 "SELECT kind || ' ' || state || ' ' || attempts || ' ' || coalesce(lease_owner, '-') FROM jobs"
             )
+            let listed =
+                (try? b.request("GET", "/projects/web/videos"))
+                .map { "\($0.status) \($0.text.prefix(2000))" } ?? "no answer"
             Issue.record(
-                "jobs: \(jobs ?? "?")\nA: \(a.log.split(separator: "\n").suffix(15).joined(separator: "\n"))\nB: \(b.log.split(separator: "\n").suffix(15).joined(separator: "\n"))"
+                "B lists: \(listed)\njobs: \(jobs ?? "?")\nA: \(a.log.split(separator: "\n").suffix(15).joined(separator: "\n"))\nB: \(b.log.split(separator: "\n").suffix(15).joined(separator: "\n"))"
             )
             throw error
         }
@@ -142,11 +163,11 @@ struct PostgresEndToEndTests {
     /// and every stored file its record, on both nodes' view.
     @Test func aPurgeOnOneNodeWhileTheOtherIngestsEndsConsistent() async throws {
         let url = try PostgresServer.freshDatabase()
-        let a = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-a"])
-        defer { a.remove() }
-        let b = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "node-b"])
-        defer { b.remove() }
-        b.sharedStorage = a.storage
+        let (a, b) = try Self.twoNodes(url: url)
+        defer {
+            a.remove()
+            b.remove()
+        }
         try await a.start()
         try await b.start()
         let clips = try TestClips.distinctMP4s(30, into: a.root + "/clips")

@@ -145,13 +145,8 @@ struct RenditionEndToEndTests {
     /// Found by a black-box review: a half-written rendition a crash left behind stayed (and was counted in the
     /// statistics) until an operator ran `repair`. The job's next attempt clears what earlier attempts left.
     @Test func aKilledEncodeLeavesNoHalfWrittenFileOnceTheJobIsRunAgain() async throws {
-        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
+        let h = try await Self.daemonWithALongEncodeBegun()
         defer { h.remove() }
-        try await h.start()
-        try h.drop(try TestClips.long360p, as: "long/talk.mp4")
-        try await waitUntil("the encode has begun", timeout: .seconds(60)) {
-            h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
-        }
         _ = try await h.stop(signal: SIGKILL)
         try await h.start()
         let asset = try await Self.waitForDerived(h, project: "long", sprite: false, timeout: .seconds(150))
@@ -161,6 +156,23 @@ struct RenditionEndToEndTests {
         let processed = (stats["categories"] as? [String: Any])?["processed"] as? [String: Any]
         #expect(processed?["file_count"] as? Int == h.files(in: "storage/processed/project_long").count)
         #expect(try await h.stop() == 0)
+    }
+
+    /// A daemon (one encoder thread, `RENDITIONS=360p`) whose encode of the 12 s clip has begun: its temporary
+    /// file exists in `processed/`.
+    static func daemonWithALongEncodeBegun() async throws -> DaemonHarness {
+        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
+        do {
+            try await h.start()
+            try h.drop(try TestClips.long360p, as: "long/talk.mp4")
+            try await waitUntil("the encode has begun", timeout: .seconds(60)) {
+                h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
+            }
+            return h
+        } catch {
+            h.remove()
+            throw error
+        }
     }
 
     /// The nice value of each thread of process `pid` (field 19 of `/proc/PID/task/TID/stat`), by thread id.
@@ -219,13 +231,8 @@ struct RenditionEndToEndTests {
     }
 
     @Test func sigtermInterruptsALongEncodeAndTheRenditionIsFinishedAfterTheRestart() async throws {
-        let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
+        let h = try await Self.daemonWithALongEncodeBegun()
         defer { h.remove() }
-        try await h.start()
-        try h.drop(try TestClips.long360p, as: "long/talk.mp4")
-        try await waitUntil("the encode has begun", timeout: .seconds(60)) {
-            h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
-        }
         let stopped = ContinuousClock.now
         #expect(try await h.stop() == 0)
         // Interrupted within a frame; the rest is the daemon's ordinary drain, slower on a loaded machine.
