@@ -215,3 +215,45 @@ struct RejectedStoreTests {
         )
     }
 }
+
+/// Retry: a rejected file goes back into the drop under the name it was dropped with.
+struct RejectedStoreRestoreTests {
+    @Test func aRejectedFileGoesBackUnderItsOriginalNameAndItsReasonGoes() throws {
+        let b = try RejectedStoreTests.Bench()
+        defer { b.dir.remove() }
+        let bytes = patternBytes(3000)
+        let source = try writeFile(b.dir.path + "/drop/demo/talk.mp4", bytes)
+        let rejection = RejectedStoreTests.rejection(original: "talk.mp4")
+        // Stored as talk-1.mp4 (talk.mp4 was taken in rejected/).
+        _ = try writeFile(b.folder + "/talk.mp4", patternBytes(10))
+        let name = try #require(
+            try b.store.reject(path: source, as: "talk.mp4", project: Fixture.demo, rejection: rejection)
+        )
+        #expect(name == "talk-1.mp4")
+        // The drop already holds a new talk.mp4: the restored one is numbered, nothing is overwritten.
+        let newer = try writeFile(b.dir.path + "/drop/demo/talk.mp4", patternBytes(20))
+        let drop = RawPath(b.dir.path + "/drop/demo")
+        let restored = try b.store.restore(name: name, project: Fixture.demo, into: drop)
+        #expect(restored == .inDrop(drop.appending(Array("talk-1.mp4".utf8))))
+        #expect(try Checksums.bytes(b.dir.path + "/drop/demo/talk-1.mp4") == bytes)
+        #expect(try Checksums.bytes(newer) == patternBytes(20))
+        #expect(listing(b.folder) == ["talk.mp4"])
+    }
+
+    @Test func unknownNamesReasonFilesAndPathsAreRefused() throws {
+        let b = try RejectedStoreTests.Bench()
+        defer { b.dir.remove() }
+        let source = try writeFile(b.dir.path + "/drop/demo/x.mp4", patternBytes(10))
+        _ = try b.store.reject(
+            path: source,
+            as: "x.mp4",
+            project: Fixture.demo,
+            rejection: RejectedStoreTests.rejection()
+        )
+        let drop = RawPath(b.dir.path + "/drop/demo")
+        for name in ["missing.mp4", "x.mp4.reason.json", "../rejected/project_demo/x.mp4", "", "."] {
+            #expect(try b.store.restore(name: name, project: Fixture.demo, into: drop) == nil, "\(name)")
+        }
+        #expect(listing(b.folder) == ["x.mp4", "x.mp4.reason.json"])
+    }
+}

@@ -82,22 +82,26 @@ extension Daemon: ControlBackend {
             }
         }
         renditions.cancelRunning(assetID: asset.id)
-        unlink(try context.layout.absolute(asset.relativePath))
-        try ProcessedStore(layout: context.layout).removeFolder(for: asset)
-        if let thumb = asset.thumbnailPath { unlink(try context.layout.absolute(thumb)) }
-        let expected = try context.layout.relativePath(
-            .thumbnails,
-            project,
-            ThumbnailNaming.name(forStored: asset.filename)
-        )
-        unlink(try context.layout.absolute(expected))
-        context.logger.notice(
-            "deleted",
-            metadata: ["project.id": "\(project)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"]
-        )
+        let files = AssetFiles(layout: context.layout)
+        // The record is gone either way: the event is sent, and files that stayed make the request fail.
+        var stayed: (any Error)?
+        do {
+            try await context.blocking.run { try files.remove(asset) }
+            context.logger.notice(
+                "deleted",
+                metadata: ["project.id": "\(project)", "asset.id": "\(asset.id)", "filename": "\(asset.filename)"]
+            )
+        } catch {
+            stayed = error
+            context.logger.error(
+                "deleted from the catalog, but files stayed",
+                metadata: ["project.id": "\(project)", "asset.id": "\(asset.id)", "error": "\(error)"]
+            )
+        }
         await context.events.publish(
             IngestEvent(type: .deleted, projectID: project.rawValue, assetID: asset.id, filename: asset.filename)
         )
+        if let stayed { throw stayed }
         return true
     }
 
@@ -139,52 +143,37 @@ extension Daemon: ControlBackend {
     }
 
     func rejected(project: ProjectID) async throws -> any Encodable & Sendable {
-        try context.ingestor.rejected.list(project: project)
+        let store = context.ingestor.rejected
+        return try await context.blocking.run { try store.list(project: project) }
     }
 
     func retryRejected(project: ProjectID, name: String) async throws -> Bool {
-        let folder = context.layout.projectPath(.rejected, project)
-        let path = folder + "/" + name
-        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil
-        else {
-            return false
-        }
         // Back into the drop under the project's folder: the watcher takes it from there, and a crash leaves it
         // in the drop.
-        let original =
-            (try? JSONDecoder().decode(
-                Rejection.self,
-                from: Data(contentsOf: URL(fileURLWithPath: path + ".reason.json"))
-            ))?
-            .originalFilename ?? name
+        let store = context.ingestor.rejected
         let dropFolder = context.dropRoot.appending(Array(project.rawValue.utf8))
-        try FileOps.makeDirectories(dropFolder.description)
-        let baseName = StorageLayout.isSafeComponent(original) ? original : name
-        for candidate in NumberedNames(baseName) {
-            switch try FileOps.renameNoReplace(path, dropFolder.appending(candidate)) {
-            case .renamed:
-                unlink(path + ".reason.json")
-                context.logger.notice(
-                    "rejected file retried",
-                    metadata: ["project.id": "\(project)", "filename": "\(name)"]
-                )
-                await settle.note(dropFolder.appending(candidate))
-                return true
-            case .targetExists: continue
-            case .sourceMissing: return false
-            case .crossDevice:
-                // Drop on another filesystem: ingest it straight from rejected/.
-                unlink(path + ".reason.json")
-                let config = context.config.current
-                let ingestor = context.ingestor
-                let outcome = try await context.blocking.run {
-                    ingestor.ingestDropped(source: RawPath(path), project: project, policy: IngestPolicy(config))
-                }
-                await handle(outcome, source: RawPath(path))
-                return true
-            }
+        let restored = try await context.blocking.run {
+            try store.restore(name: name, project: project, into: dropFolder)
         }
-        return false
+        switch restored {
+        case nil:
+            return false
+        case .inDrop(let path):
+            context.logger.notice(
+                "rejected file retried",
+                metadata: ["project.id": "\(project)", "filename": "\(name)"]
+            )
+            await settle.note(path)
+        case .crossDevice(let path):
+            // Drop on another filesystem: ingest it straight from rejected/.
+            let config = context.config.current
+            let ingestor = context.ingestor
+            let outcome = try await context.blocking.run {
+                ingestor.ingestDropped(source: RawPath(path), project: project, policy: IngestPolicy(config))
+            }
+            await handle(outcome, source: RawPath(path))
+        }
+        return true
     }
 
     func events(since: Int64?) async throws -> AsyncStream<[UInt8]> {
@@ -196,7 +185,8 @@ extension Daemon: ControlBackend {
         context.metrics.thumbnailQueue.set(Double(await thumbnails.depth))
         context.metrics.renditionQueue.set(Double(await renditions.depth))
         context.metrics.settleQueue.set(Double(await settle.count))
-        if let st = try? FileOps.lstat(context.layout.catalogPath) {
+        let catalogPath = context.layout.catalogPath
+        if let st = try? await context.blocking.run({ try FileOps.lstat(catalogPath) }) {
             context.metrics.catalogBytes.set(Double(st.size))
         }
         return context.metrics.render()

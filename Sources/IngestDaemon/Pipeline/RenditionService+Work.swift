@@ -30,9 +30,10 @@ extension RenditionService {
         case .failure(let error): return .failed(step: "sprite", error: "sprite: \(error.detail)")
         }
         do {
-            let sheet = try store.storeSprite(image, for: asset)
+            let sheet = try await context.blocking.run { try store.storeSprite(image, for: asset) }
             guard try await record(.spriteReady, of: asset, change: { $0.sprite = sheet }) else {
-                _ = try? store.removeFolder(for: asset)  // deleted meanwhile: nothing owns the files
+                // Deleted meanwhile: nothing owns the files.
+                _ = try? await context.blocking.run { try store.removeFolder(for: asset) }
                 return .done
             }
         } catch {
@@ -75,7 +76,8 @@ extension RenditionService {
                 // Made already (a job resumed after a restart): keep it.
                 let existing = try await context.withCatalog { try $0.asset(id: asset.id) }?.renditions
                     .first { $0.relativePath == relative }
-                if existing != nil, try FileOps.lstat(try context.layout.absolute(relative)) != nil { continue }
+                let made = try context.layout.absolute(relative)
+                if existing != nil, try await context.blocking.run({ try FileOps.lstat(made) }) != nil { continue }
                 temporary = try store.temporaryPath(for: relative, owner: context.catalog.nodeID)
             } catch {
                 return .failed(step: label, error: "rendition \(step.name): \(error)")
@@ -93,7 +95,7 @@ extension RenditionService {
                 }
                 context.metrics.renditionDuration.record(ContinuousClock.now - start)
             case .failure(let error):
-                unlink(temporary)
+                _ = try? await context.blocking.run { unlink(temporary) }
                 if error.kind == .interrupted { return .interrupted }
                 return .failed(step: label, error: "rendition \(step.name): \(error.detail)")
             }
@@ -111,7 +113,7 @@ extension RenditionService {
     ) async -> JobOutcome? {
         let store = ProcessedStore(layout: context.layout)
         do {
-            let size = try store.place(temporary: temporary, at: relative)
+            let size = try await context.blocking.run { try store.place(temporary: temporary, at: relative) }
             let rendition = Rendition(
                 name: step.name,
                 relativePath: relative,
@@ -126,11 +128,11 @@ extension RenditionService {
                 current.renditions.append(rendition)
             }
             guard stored else {
-                _ = try? store.removeFolder(for: asset)
+                _ = try? await context.blocking.run { try store.removeFolder(for: asset) }
                 return .done
             }
         } catch {
-            unlink(temporary)
+            _ = try? await context.blocking.run { unlink(temporary) }
             return .failed(
                 step: "rendition:\(step.name)",
                 error: "rendition \(step.name) could not be stored: \(error)"

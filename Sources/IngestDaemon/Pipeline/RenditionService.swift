@@ -101,8 +101,10 @@ final class RenditionService: Sendable {
             return
         }
         // The job is this node's now: what earlier attempts left half-written goes.
-        let leftovers = ProcessedStore(layout: context.layout)
-            .removeLeftovers(of: asset, for: job.kind, node: context.catalog.nodeID)
+        let store = ProcessedStore(layout: context.layout)
+        let node = context.catalog.nodeID
+        let leftovers =
+            (try? await context.blocking.run { store.removeLeftovers(of: asset, for: job.kind, node: node) }) ?? 0
         if leftovers > 0 {
             context.logger.notice(
                 "removed half-written files of an earlier attempt",

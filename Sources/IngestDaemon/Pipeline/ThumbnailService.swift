@@ -212,22 +212,20 @@ final class ThumbnailService: Sendable {
         guard let project = ProjectID(exactly: asset.projectID) else { return }
         let name = ThumbnailNaming.name(forStored: asset.filename)
         do {
-            let relative = try context.layout.relativePath(.thumbnails, project, name)
-            try FileOps.makeDirectories(context.layout.projectPath(.thumbnails, project))
-            try FileOps.writeAtomically(
-                Array(thumbnail.jpeg),
-                to: try context.layout.absolute(relative),
-                replace: true,
-                durable: false,
-                temporaryDirectory: context.layout.stagingPath
-            )
-            guard var current = try await context.withCatalog({ try $0.asset(id: asset.id) }) else {
-                // Deleted while rendering: the thumbnail has no owner.
-                unlink(try context.layout.absolute(relative))
-                return
+            let layout = context.layout
+            let relative = try layout.relativePath(.thumbnails, project, name)
+            let target = try layout.absolute(relative)
+            let jpeg = Array(thumbnail.jpeg)
+            try await context.blocking.run {
+                try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
+                _ = try FileOps.writeAtomically(
+                    jpeg,
+                    to: target,
+                    replace: true,
+                    durable: false,
+                    temporaryDirectory: layout.stagingPath
+                )
             }
-            current.thumbnailPath = relative
-            current.updatedAt = ISO8601Millis.now()
             let ready = IngestEvent(
                 type: .thumbnailReady,
                 projectID: asset.projectID,
@@ -236,15 +234,23 @@ final class ThumbnailService: Sendable {
             )
             // The record, the job and the event change together.
             let config = context.config.current
-            let updated = current
-            try await context.withCatalog { catalog in
-                try catalog.write { tx in
-                    try tx.update(updated)
+            let recorded = try await context.withCatalog { catalog in
+                try catalog.write { tx -> Bool in
+                    guard var current = try tx.asset(id: asset.id) else { return false }
+                    current.thumbnailPath = relative
+                    current.updatedAt = ISO8601Millis.now()
+                    try tx.update(current)
                     try tx.completeJob(id: job.id)
                     _ = try tx.appendEvent(ready)
                     // The sprite and renditions follow the thumbnail, in the background.
                     try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
+                    return true
                 }
+            }
+            guard recorded else {
+                // Deleted while rendering: the thumbnail has no owner.
+                _ = try? await context.blocking.run { unlink(target) }
+                return
             }
             await context.events.catchUp()
             derivedWorkQueued()

@@ -81,6 +81,44 @@ public struct RejectedStore: Sendable {
         throw StorageError(code: .conflict, message: "no free name for \(name) in \(folder)")
     }
 
+    /// Where ``restore(name:project:into:)`` put a rejected file.
+    public enum Restored: Sendable, Equatable {
+        /// Back in the drop, at this path.
+        case inDrop(RawPath)
+        /// The drop is on another filesystem: the file stays at this path in `rejected/` (its reason file
+        /// removed) for the caller to ingest from there.
+        case crossDevice(String)
+    }
+
+    /// Moves the rejected file `name` of `project` back into `dropFolder` under the name it was dropped with
+    /// (numbered when that is taken) and removes its reason file; nil when `project` has no rejected file
+    /// `name`. Never overwrites.
+    public func restore(name: String, project: ProjectID, into dropFolder: RawPath) throws -> Restored? {
+        let path = layout.projectPath(.rejected, project) + "/" + name
+        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil
+        else { return nil }
+        let reasonPath = path + ".reason.json"
+        let original =
+            FileManager.default.contents(atPath: reasonPath)
+            .flatMap { try? JSONDecoder().decode(Rejection.self, from: $0) }?.originalFilename ?? name
+        try FileOps.makeDirectories(dropFolder)
+        let baseName = StorageLayout.isSafeComponent(original) ? original : name
+        for candidate in NumberedNames(baseName) {
+            let restored: Restored
+            switch try FileOps.renameNoReplace(path, dropFolder.appending(candidate)) {
+            case .renamed: restored = .inDrop(dropFolder.appending(candidate))
+            case .targetExists: continue
+            case .sourceMissing: return nil
+            case .crossDevice: restored = .crossDevice(path)
+            }
+            guard unlink(reasonPath) == 0 || errno == ENOENT else {
+                throw StorageError.syscall("restored, but unlink", path: reasonPath, errno: errno)
+            }
+            return restored
+        }
+        return nil
+    }
+
     /// Lists a project's rejected files with their reasons (reason files themselves are not listed).
     public func list(project: ProjectID) throws -> [RejectedFile] {
         let folder = layout.projectPath(.rejected, project)

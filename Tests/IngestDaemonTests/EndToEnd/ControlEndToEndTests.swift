@@ -9,6 +9,29 @@ import TestSupport
 /// The control API of the real daemon, over its socket, checked against the disk.
 @Suite(.timeLimit(.minutes(4)))
 struct ControlEndToEndTests {
+    /// A file that cannot be removed is never passed over in silence: the record goes (it went first), the
+    /// answer is an error naming what stayed, and the `deleted` event is sent.
+    @Test func aDeleteWhoseFileCannotBeRemovedSaysSo() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        let up = try h.request("POST", "/projects/web/videos?filename=talk.mp4", body: try TestClips.mp4)
+        #expect(up.status == 201, "\(up.text)")
+        let record = try up.object()
+        let id = try #require(record["id"] as? String)
+        let relative = try #require(record["relative_path"] as? String)
+        // A folder with a file in it where the stored file was: unlink(2) refuses it, even for root.
+        let stored = h.storage + "/" + relative
+        try FileManager.default.removeItem(atPath: stored)
+        try FileManager.default.createDirectory(atPath: stored, withIntermediateDirectories: false)
+        #expect(FileManager.default.createFile(atPath: stored + "/inside", contents: Data("x".utf8)))
+        let deleted = try h.request("DELETE", "/projects/web/videos/\(id)")
+        #expect(deleted.status == 500, "\(deleted.text)")
+        let detail = try deleted.object()["detail"] as? String ?? ""
+        #expect(detail.contains("could not be removed") && detail.contains(relative), "\(detail)")
+        #expect(try h.request("GET", "/projects/web/videos/\(id)").status == 404)
+    }
+
     @Test func uploadDeletePurgeAndStatsMatchTheDisk() async throws {
         let h = try DaemonHarness()
         defer { h.remove() }

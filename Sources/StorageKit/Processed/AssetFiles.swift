@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files one asset owns on disk: its stored upload, its thumbnail (under the recorded name and the name a
+/// thumbnail of it would have, in case one was written but not recorded) and its `processed/` folder.
+public struct AssetFiles: Sendable {
+    public let layout: StorageLayout
+
+    public init(layout: StorageLayout) { self.layout = layout }
+
+    /// Removes every file of `asset`; one already gone is not an error. Tries them all, then throws one
+    /// error naming each file that stayed and why (the record is gone by then: `repair` reports the rest).
+    public func remove(_ asset: Asset) throws {
+        var thumbnails = [asset.thumbnailPath]
+        if let project = ProjectID(exactly: asset.projectID) {
+            let expected = try layout.relativePath(
+                .thumbnails,
+                project,
+                ThumbnailNaming.name(forStored: asset.filename)
+            )
+            if expected != asset.thumbnailPath { thumbnails.append(expected) }
+        }
+        var stayed: [String] = []
+        for relative in [asset.relativePath] + thumbnails.compactMap({ $0 }) {
+            do {
+                if unlink(try layout.absolute(relative)) != 0, errno != ENOENT {
+                    stayed.append("\(relative) (\(String(cString: strerror(errno))))")
+                }
+            } catch {
+                stayed.append("\(relative) (\(error))")
+            }
+        }
+        do {
+            try ProcessedStore(layout: layout).removeFolder(for: asset)
+        } catch {
+            stayed.append("the processed files (\(error))")
+        }
+        guard stayed.isEmpty else {
+            throw StorageError(
+                code: .io,
+                message: "asset \(asset.id) is deleted from the catalog, but these files could not be removed: "
+                    + stayed.joined(separator: ", ")
+            )
+        }
+    }
+}
