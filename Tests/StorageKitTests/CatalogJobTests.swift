@@ -25,6 +25,28 @@ struct CatalogJobTests {
         #expect(try catalog.pendingJobs(kinds: [.sprite, .renditions]) == 2)
     }
 
+    /// A job whose node died (its lease lapsed) keeps its place in the order among the queued ones, across
+    /// kinds; and each look-up of a claim reads its index in order instead of sorting the waiting jobs.
+    @Test func aLapsedJobKeepsItsPlaceAndClaimsReadTheirIndexInOrder() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        try catalog.enqueueJob(.renditions, assetID: "a", params: "mp4:720p")
+        try catalog.enqueueJob(.sprite, assetID: "a", params: "auto")
+        let died = try #require(try catalog.claimJob(kinds: [.sprite]))
+        try catalog.expireOwnJobLeases()
+        try catalog.enqueueJob(.sprite, assetID: "b", params: "auto")
+        #expect(try catalog.claimJob(kinds: [.sprite, .renditions])?.id == died.id)
+        #expect(try catalog.claimJob(kinds: [.sprite, .renditions])?.assetID == "b")
+        #expect(try catalog.claimJob(kinds: [.sprite, .renditions])?.kind == .renditions)
+        for lapsed in [false, true] {
+            for among in [Job.Attempted.any, .fresh, .suspects] {
+                let sql = JobTable.claimCandidateSQL(lapsed: lapsed, among: among, locking: true, dialect: .sqlite)
+                    .replacingOccurrences(of: "?", with: "1")
+                let plan = try catalog.queryPlan(sql)
+                #expect(plan.contains("jobs_claim_by_kind") && !plan.contains("TEMP B-TREE"), "\(sql): \(plan)")
+            }
+        }
+    }
+
     @Test func freshJobsAndSuspectsAreClaimedApart() throws {
         let catalog = try Catalog.inMemory(nodeID: "n1")
         try catalog.enqueueJob(.thumbnail, assetID: "crashed", params: "")

@@ -78,7 +78,7 @@ final class Daemon: Sendable {
     func launch(in group: inout DiscardingTaskGroup) {
         group.addTask { await self.consumeWatchEvents() }
         group.addTask { await self.settle.run() }
-        let workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let workers = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
         for _ in 0..<workers {
             group.addTask { await self.ingestWorker() }
         }

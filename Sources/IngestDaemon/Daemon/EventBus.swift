@@ -90,6 +90,12 @@ actor EventBus {
         } while catchUpAgain
     }
 
+    /// Starts a ``catchUp()`` without waiting for it: for workers whose next job need not wait for subscribers
+    /// to be told of the last one.
+    nonisolated func catchUpSoon() {
+        Task { await catchUp() }
+    }
+
     private func deliver(_ stored: IngestEvent) {
         let line = Self.line(stored)
         for (id, var sub) in subscribers {

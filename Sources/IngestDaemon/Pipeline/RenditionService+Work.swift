@@ -40,7 +40,7 @@ extension RenditionService {
             return .failed(step: "sprite", error: "sprite: the sprite sheet could not be stored: \(error)")
         }
         context.metrics.spriteDuration.record(ContinuousClock.now - start)
-        await context.events.catchUp()
+        context.events.catchUpSoon()
         context.logger.info(
             "sprite ready",
             metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "tiles": "\(image.count)"]
@@ -138,7 +138,7 @@ extension RenditionService {
                 error: "rendition \(step.name) could not be stored: \(error)"
             )
         }
-        await context.events.catchUp()
+        context.events.catchUpSoon()
         context.logger.info(
             "rendition ready",
             metadata: [

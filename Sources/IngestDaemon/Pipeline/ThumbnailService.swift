@@ -124,27 +124,32 @@ final class ThumbnailService: Sendable {
     private func renderNext(_ among: Job.Attempted, workers: Int) async -> Bool {
         let alone = among == .suspects
         await gate.enter(alone: alone)
-        let job: Job?
+        // The job and its asset in one call.
+        let claimed: (job: Job, asset: Result<Asset?, any Error>)?
         do {
-            job = try await context.withCatalog { try $0.claimJob(kinds: [.thumbnail], among: among) }
+            claimed = try await context.withCatalog { catalog in
+                try catalog.claimJob(kinds: [.thumbnail], among: among).map { job in
+                    (job, Result { try catalog.asset(id: job.assetID) })
+                }
+            }
         } catch {
             context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
-            job = nil
+            claimed = nil
         }
-        if let job {
+        if let (job, asset) = claimed {
             rendering.withLock { _ = $0.insert(job.id) }
-            await render(job, workers: workers)
+            await render(job, asset, workers: workers)
             rendering.withLock { _ = $0.remove(job.id) }
             cancelled.withLock { _ = $0.remove(job.id) }
         }
         await gate.leave(alone: alone)
-        return job != nil
+        return claimed != nil
     }
 
-    private func render(_ job: Job, workers: Int) async {
+    private func render(_ job: Job, _ read: Result<Asset?, any Error>, workers: Int) async {
         let found: Asset?
         do {
-            found = try await context.withCatalog { try $0.asset(id: job.assetID) }
+            found = try read.get()
         } catch {
             waitForCatalog(job, error)
             return
@@ -216,7 +221,15 @@ final class ThumbnailService: Sendable {
             let relative = try layout.relativePath(.thumbnails, project, name)
             let target = try layout.absolute(relative)
             let jpeg = Array(thumbnail.jpeg)
-            try await context.blocking.run {
+            let ready = IngestEvent(
+                type: .thumbnailReady,
+                projectID: asset.projectID,
+                assetID: asset.id,
+                filename: asset.filename
+            )
+            let config = context.config.current
+            // The file, then the record, the job and the event together, in one call to the blocking threads.
+            let recorded = try await context.withCatalog { catalog in
                 try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
                 _ = try FileOps.writeAtomically(
                     jpeg,
@@ -225,17 +238,7 @@ final class ThumbnailService: Sendable {
                     durable: false,
                     temporaryDirectory: layout.stagingPath
                 )
-            }
-            let ready = IngestEvent(
-                type: .thumbnailReady,
-                projectID: asset.projectID,
-                assetID: asset.id,
-                filename: asset.filename
-            )
-            // The record, the job and the event change together.
-            let config = context.config.current
-            let recorded = try await context.withCatalog { catalog in
-                try catalog.write { tx -> Bool in
+                return try catalog.write { tx -> Bool in
                     guard var current = try tx.asset(id: asset.id) else { return false }
                     current.thumbnailPath = relative
                     current.updatedAt = ISO8601Millis.now()
@@ -252,7 +255,7 @@ final class ThumbnailService: Sendable {
                 _ = try? await context.blocking.run { unlink(target) }
                 return
             }
-            await context.events.catchUp()
+            context.events.catchUpSoon()
             derivedWorkQueued()
             context.logger.info(
                 "thumbnail ready",

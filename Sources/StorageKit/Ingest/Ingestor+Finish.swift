@@ -121,7 +121,7 @@ extension Ingestor {
             }
             switch placed {
             case .renamed:
-                FileOps.syncDirectory(folder)
+                DirectorySync.sync(folder)
                 hooks.afterPlacement(asset)
                 try removeCopiedSource(source)
                 asset.status = .ready

@@ -3,7 +3,7 @@ import Foundation
 /// The SQL of the `jobs` queue, in small operations that each run on a connection the caller holds (one
 /// transaction per operation through `Catalog+Jobs`), on SQLite and on PostgreSQL.
 ///
-/// `ON CONFLICT … DO UPDATE` works on both. The one difference is the claim: on PostgreSQL its `SELECT` ends
+/// `ON CONFLICT … DO UPDATE` works on both. The one difference is the claim: on PostgreSQL its `SELECT`s end
 /// in `FOR UPDATE SKIP LOCKED`, so that nodes claiming at once skip each other's rows instead of waiting;
 /// SQLite serializes writers and needs no lock clause.
 enum JobTable {
@@ -35,26 +35,49 @@ enum JobTable {
         ) > 0
     }
 
-    /// The claim's candidate: the first queued job of `kinds` in priority order, or a running one whose lease
-    /// lapsed (its node died), among `among`; locked for the claim (`locking`) or only looked at.
-    static func claimCandidateSQL(
+    /// The claim's candidate: the first job of `kinds` in priority order that is queued, or running under a
+    /// lease that lapsed (its node died), among `among`; locked for the claim (`locking`) or only looked at.
+    /// One indexed look-up per kind and state (``claimCandidateSQL(lapsed:among:locking:dialect:)``), each
+    /// reading the first row in order however many jobs wait: one query with `kind IN (…)` and both states
+    /// sorted every queued job, inside the writer, at each claim.
+    static func claimCandidate(
         kinds: [Job.Kind],
+        among: Job.Attempted,
+        now: Date,
+        locking: Bool,
+        _ db: any CatalogConnection
+    ) throws -> Int64? {
+        var best: (priority: Int64, id: Int64)?
+        for kind in kinds {
+            for lapsed in [false, true] {
+                let sql = claimCandidateSQL(lapsed: lapsed, among: among, locking: locking, dialect: db.dialect)
+                let arguments: [any CatalogBindable] =
+                    lapsed ? [kind.rawValue, ISO8601Millis.milliseconds(now)] : [kind.rawValue]
+                guard let row = try db.fetchOne(sql, arguments) else { continue }
+                let found = (priority: try row.get(0, as: Int64.self), id: try row.get(1, as: Int64.self))
+                if best.map({ (found.priority, found.id) < ($0.priority, $0.id) }) ?? true { best = found }
+            }
+        }
+        return best?.id
+    }
+
+    /// The first job of one kind (`?`) that is queued, or running under a lease that lapsed before `?`
+    /// (`lapsed`), among `among`: `priority, id`, read from the `jobs_claim_by_kind` index in order.
+    static func claimCandidateSQL(
+        lapsed: Bool,
         among: Job.Attempted,
         locking: Bool,
         dialect: CatalogDialect
     ) -> String {
-        let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+        let state = lapsed ? "state = 'running' AND lease_expires < ?" : "state = 'queued'"
         let attempted =
             switch among {
             case .any: ""
             case .fresh: " AND attempts = 0"
             case .suspects: " AND attempts > 0"
             }
-        return """
-            SELECT id FROM jobs
-            WHERE kind IN (\(marks)) AND (state = 'queued' OR (state = 'running' AND lease_expires < ?))\(attempted)
-            ORDER BY priority, id LIMIT 1
-            """ + (locking && dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
+        return "SELECT priority, id FROM jobs WHERE kind = ? AND \(state)\(attempted) ORDER BY priority, id LIMIT 1"
+            + (locking && dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
     }
 
     /// Leases the next job of `kinds` (among `among`) to `node` until `now + lease`, counting one attempt; nil
@@ -68,9 +91,7 @@ enum JobTable {
         _ db: any CatalogConnection
     ) throws -> Job? {
         let nowMillis = ISO8601Millis.milliseconds(now)
-        let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [nowMillis]
-        let sql = claimCandidateSQL(kinds: kinds, among: among, locking: true, dialect: db.dialect)
-        guard let id = try db.fetchOne(sql, candidateArguments)?.get(0, as: Int64.self) else { return nil }
+        guard let id = try claimCandidate(kinds: kinds, among: among, now: now, locking: true, db) else { return nil }
         try db.execute(
             """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?,
@@ -153,9 +174,7 @@ enum JobTable {
 
     /// Whether a job of `kinds` that was tried before (a suspect) could be claimed now.
     static func suspectWaits(kinds: [Job.Kind], now: Date, _ db: any CatalogConnection) throws -> Bool {
-        let candidateArguments: [any CatalogBindable] = kinds.map(\.rawValue) + [ISO8601Millis.milliseconds(now)]
-        let sql = claimCandidateSQL(kinds: kinds, among: .suspects, locking: false, dialect: db.dialect)
-        return try db.fetchOne(sql, candidateArguments) != nil
+        try claimCandidate(kinds: kinds, among: .suspects, now: now, locking: false, db) != nil
     }
 
     /// Jobs of `kinds` queued or running, on every node.

@@ -131,6 +131,7 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        ("v7-jobs-claim-by-kind", ["CREATE INDEX jobs_claim_by_kind ON jobs(kind, state, priority, id)"]),
     ]
 
     /// Applies the steps not yet recorded, each with its record, in one transaction.

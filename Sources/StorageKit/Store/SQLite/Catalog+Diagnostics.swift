@@ -24,8 +24,6 @@ extension Catalog {
         return try writer.write { try String.fetchOne($0, sql: "PRAGMA " + name) }
     }
 
-    /// `PRAGMA synchronous` as a write transaction sees it, durable or not (SQLite: 2 is FULL, 1 NORMAL).
-    func synchronousLevel(durable: Bool) throws -> Int64? {
-        try writing("synchronous level", durable: durable) { db in try db.fetchOne("PRAGMA synchronous", [])?.get(0) }
-    }
+    /// How many times a durable write flushed the WAL (SQLite catalogs on disk only).
+    var walFlushes: Int? { (backend as? SQLiteBackend)?.walSync?.flushCount }
 }

@@ -6,6 +6,8 @@ import GRDB
 struct SQLiteBackend: CatalogBackend {
     let writer: any DatabaseWriter
     let location: String
+    /// Flushes the WAL after a durable write; nil in memory.
+    let walSync: WriteAheadLogSync?
 
     /// Opens (creating it if needed) the database file at `path` and brings its schema up to date.
     static func open(path: String) throws -> SQLiteBackend {
@@ -29,7 +31,7 @@ struct SQLiteBackend: CatalogBackend {
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             try SQLiteMigrations.migrator.migrate(pool)
-            return SQLiteBackend(writer: pool, location: path)
+            return SQLiteBackend(writer: pool, location: path, walSync: WriteAheadLogSync(databasePath: path))
         } catch let error as DatabaseError {
             throw mapOpenError(error, path: path)
         }
@@ -40,7 +42,7 @@ struct SQLiteBackend: CatalogBackend {
         do {
             let queue = try DatabaseQueue(configuration: Configuration())
             try SQLiteMigrations.migrator.migrate(queue)
-            return SQLiteBackend(writer: queue, location: ":memory:")
+            return SQLiteBackend(writer: queue, location: ":memory:", walSync: nil)
         } catch let error as DatabaseError {
             throw StorageError.catalog(":memory:", "open", error.description)
         }
@@ -51,23 +53,13 @@ struct SQLiteBackend: CatalogBackend {
     }
 
     /// GRDB's WAL set-up leaves `synchronous = NORMAL`: a commit is durable only at the next checkpoint, so a
-    /// power cut could lose a journal row whose rename had already happened. For those commits the writer
-    /// switches to `FULL` (the WAL is fsynced at commit, and with it every commit before it); the others — the
-    /// `ready` update, events, thumbnails — stay `NORMAL`, where a lost commit is redone by recovery: an fsync
-    /// costs ~0.5 ms here, and a file's ingest commits four to six times.
+    /// power cut could lose a journal row whose rename had already happened. A durable write commits as the
+    /// others do and then flushes the WAL (``WriteAheadLogSync``) before it returns; the others — the `ready`
+    /// update, events, thumbnails — are left to the next checkpoint, and a lost one is redone by recovery.
     func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
-        try guarded(operation) {
-            try writer.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                var result: T?
-                try db.inTransaction {
-                    result = try body(SQLiteConnection(db: db, nodeID: nodeID))
-                    return .commit
-                }
-                return result!
-            }
-        }
+        let result = try write(operation, nodeID: nodeID, body)
+        try walSync?.flush()
+        return result
     }
 
     func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {

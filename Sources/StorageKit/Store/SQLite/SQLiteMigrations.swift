@@ -139,6 +139,11 @@ enum SQLiteMigrations {
                     """
             )
         }
+        m.registerMigration("v7-jobs-claim-by-kind") { db in
+            // A claim looks up the first job of one kind and state in priority order: with the kind first in
+            // the index that is one row read, not a sort of every queued job.
+            try db.execute(sql: "CREATE INDEX jobs_claim_by_kind ON jobs(kind, state, priority, id)")
+        }
         return m
     }
 }
