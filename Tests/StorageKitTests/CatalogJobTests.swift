@@ -39,7 +39,7 @@ struct CatalogJobTests {
         #expect(try catalog.claimJob(kinds: [.sprite, .renditions])?.kind == .renditions)
         for lapsed in [false, true] {
             for among in [Job.Attempted.any, .fresh, .suspects] {
-                let sql = JobTable.claimCandidateSQL(lapsed: lapsed, among: among, locking: true, dialect: .sqlite)
+                let sql = JobTable.claimCandidateSQL(lapsed: lapsed, among: among)
                     .replacingOccurrences(of: "?", with: "1")
                 let plan = try catalog.queryPlan(sql)
                 #expect(plan.contains("jobs_claim_by_kind") && !plan.contains("TEMP B-TREE"), "\(sql): \(plan)")

@@ -232,9 +232,8 @@ struct RejectedStoreRestoreTests {
         #expect(name == "talk-1.mp4")
         // The drop already holds a new talk.mp4: the restored one is numbered, nothing is overwritten.
         let newer = try writeFile(b.dir.path + "/drop/demo/talk.mp4", patternBytes(20))
-        let drop = RawPath(b.dir.path + "/drop/demo")
-        let restored = try b.store.restore(name: name, project: Fixture.demo, into: drop)
-        #expect(restored == .inDrop(drop.appending(Array("talk-1.mp4".utf8))))
+        let restored = try b.store.restore(name: name, project: Fixture.demo, dropRoot: RawPath(b.dir.path + "/drop"))
+        #expect(restored == .inDrop(RawPath(b.dir.path + "/drop/demo/talk-1.mp4")))
         #expect(try Checksums.bytes(b.dir.path + "/drop/demo/talk-1.mp4") == bytes)
         #expect(try Checksums.bytes(newer) == patternBytes(20))
         #expect(listing(b.folder) == ["talk.mp4"])
@@ -250,10 +249,73 @@ struct RejectedStoreRestoreTests {
             project: Fixture.demo,
             rejection: RejectedStoreTests.rejection()
         )
-        let drop = RawPath(b.dir.path + "/drop/demo")
+        let drop = RawPath(b.dir.path + "/drop")
         for name in ["missing.mp4", "x.mp4.reason.json", "../rejected/project_demo/x.mp4", "", "."] {
-            #expect(try b.store.restore(name: name, project: Fixture.demo, into: drop) == nil, "\(name)")
+            #expect(try b.store.restore(name: name, project: Fixture.demo, dropRoot: drop) == nil, "\(name)")
         }
         #expect(listing(b.folder) == ["x.mp4", "x.mp4.reason.json"])
+    }
+
+    /// Found by review: the project's folder in the drop swapped for a symlink (a drop user can make one) must
+    /// not receive the file: it would land wherever the link points, outside the drop.
+    @Test func aDropFolderThatIsASymlinkIsNotFollowed() throws {
+        let b = try RejectedStoreTests.Bench()
+        defer { b.dir.remove() }
+        let source = try writeFile(b.dir.path + "/drop/demo/x.mp4", patternBytes(10))
+        _ = try b.store.reject(
+            path: source,
+            as: "x.mp4",
+            project: Fixture.demo,
+            rejection: RejectedStoreTests.rejection()
+        )
+        try FileManager.default.removeItem(atPath: b.dir.path + "/drop/demo")
+        try FileManager.default.createDirectory(atPath: b.dir.path + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: b.dir.path + "/drop/demo",
+            withDestinationPath: b.dir.path + "/elsewhere"
+        )
+        #expect(throws: StorageError.self) {
+            try b.store.restore(name: "x.mp4", project: Fixture.demo, dropRoot: RawPath(b.dir.path + "/drop"))
+        }
+        #expect(listing(b.dir.path + "/elsewhere").isEmpty)
+        #expect(listing(b.folder) == ["x.mp4", "x.mp4.reason.json"])
+    }
+
+    /// Found by review: an original name the watcher ignores (a leading dot, `.part`) would leave the file unseen
+    /// in the drop for good: the rejected file's own name is used, and when that is ignored too, the retry is
+    /// refused with the reason.
+    @Test func aNameTheWatcherIgnoresIsNotUsed() throws {
+        let b = try RejectedStoreTests.Bench()
+        defer { b.dir.remove() }
+        let drop = RawPath(b.dir.path + "/drop")
+        try FileManager.default.createDirectory(atPath: drop.description, withIntermediateDirectories: true)
+        let hidden = try writeFile(b.dir.path + "/staging/a", patternBytes(10))
+        let shown = try #require(
+            try b.store.reject(
+                path: hidden,
+                as: ".hidden.mp4",
+                project: Fixture.demo,
+                rejection: RejectedStoreTests.rejection(original: ".hidden.mp4")
+            )
+        )
+        #expect(shown == "_hidden.mp4")
+        #expect(
+            try b.store.restore(name: shown, project: Fixture.demo, dropRoot: drop)
+                == .inDrop(drop.appending(Array("demo/_hidden.mp4".utf8)))
+        )
+        let partial = try writeFile(b.dir.path + "/staging/b", patternBytes(20))
+        let part = try #require(
+            try b.store.reject(
+                path: partial,
+                as: "clip.mp4.part",
+                project: Fixture.demo,
+                rejection: RejectedStoreTests.rejection(original: "clip.mp4.part")
+            )
+        )
+        let refusal = try #require(throws: StorageError.self) {
+            try b.store.restore(name: part, project: Fixture.demo, dropRoot: drop)
+        }
+        #expect(refusal.code == .conflict && refusal.message.contains("ignores"), "\(refusal.message)")
+        #expect(listing(b.folder) == ["clip.mp4.part", "clip.mp4.part.reason.json"])
     }
 }

@@ -151,9 +151,9 @@ extension Daemon: ControlBackend {
         // Back into the drop under the project's folder: the watcher takes it from there, and a crash leaves it
         // in the drop.
         let store = context.ingestor.rejected
-        let dropFolder = context.dropRoot.appending(Array(project.rawValue.utf8))
+        let dropRoot = context.dropRoot
         let restored = try await context.blocking.run {
-            try store.restore(name: name, project: project, into: dropFolder)
+            try store.restore(name: name, project: project, dropRoot: dropRoot)
         }
         switch restored {
         case nil:

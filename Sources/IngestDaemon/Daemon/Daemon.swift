@@ -78,8 +78,7 @@ final class Daemon: Sendable {
     func launch(in group: inout DiscardingTaskGroup) {
         group.addTask { await self.consumeWatchEvents() }
         group.addTask { await self.settle.run() }
-        let workers = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
-        for _ in 0..<workers {
+        for _ in 0..<DaemonContext.ingestWorkers {
             group.addTask { await self.ingestWorker() }
         }
         group.addTask { await self.thumbnails.run() }

@@ -13,6 +13,10 @@ final class DaemonContext: Sendable {
     let ingestor: Ingestor
     let startedAt = ContinuousClock.now
     let dropRoot: RawPath
+    /// Files ingested side by side: twice the cores (at least 4), since an ingest mostly waits for the disk to
+    /// flush its journal entry and its record.
+    static let ingestWorkers = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+
     /// Where the services' blocking work runs (see ``BlockingThreads``).
     let blocking: BlockingThreads
 
@@ -43,9 +47,13 @@ final class DaemonContext: Sendable {
         }
         try FileOps.makeDirectories(drop)
         dropRoot = RawPath(drop)
-        // Ingest and thumbnail workers, the control server's requests and the event follower each hold a
-        // connection for one call at a time; twice the cores (at least 8) leaves none of them waiting long.
-        let poolSize = max(8, 2 * ProcessInfo.processInfo.activeProcessorCount + config.ffmpegThreads)
+        // Ingest workers may all be in a long ingest at once (or waiting for a lost catalog); thumbnail workers,
+        // the control server's requests, the event follower and lease renewals each need a thread and a
+        // connection for one call at a time besides.
+        let poolSize = max(
+            8,
+            Self.ingestWorkers + ProcessInfo.processInfo.activeProcessorCount + config.ffmpegThreads + 2
+        )
         catalog = try Catalog.open(
             url: config.catalogURL,
             layout: layout,

@@ -67,6 +67,8 @@ actor EventBus {
     /// the same transaction as the change they describe). While one catch-up runs, another call only makes it
     /// read once more, so no event is delivered twice.
     func catchUp() async {
+        // Nobody listens: nothing to read (a first subscriber starts after the newest event; see `subscribe`).
+        guard !subscribers.isEmpty else { return }
         if catchingUp {
             catchUpAgain = true
             return
@@ -117,6 +119,10 @@ actor EventBus {
     func subscribe(since: Int64?) async throws -> AsyncStream<[UInt8]> {
         // A reader ahead of this node (it followed another node, whose events this one has not read yet): read
         // them first. One ahead of the catalog itself (a bogus id, a restored backup) simply follows.
+        if subscribers.isEmpty, let last = try? await blocking.run({ [catalog] in try catalog.lastEventID() }) {
+            // Events appended while nobody listened were not read: they are history, replayed with `since`.
+            delivered = max(delivered, last)
+        }
         if let since, since > delivered { await catchUp() }
         let (live, continuation) = AsyncStream.makeStream(
             of: [UInt8].self,

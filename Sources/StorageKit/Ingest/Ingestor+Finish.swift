@@ -46,13 +46,6 @@ extension Ingestor {
         guard MediaProbe.formatMatchesExtension(formatName: probe.formatName, ext: ext) else {
             return try reject(.notMedia, "the content is \(probe.formatName), not what .\(ext) promises")
         }
-        if policy.duplicates == .reject, let existing = try catalog.existing(project: project, checksum: checksum) {
-            return try reject(
-                .duplicate,
-                "same SHA-256 as asset \(existing.id) (\(existing.filename)) in project \(project)"
-            )
-        }
-
         let folder = layout.projectPath(.uploads, project)
         try FileOps.makeDirectories(folder)
         let now = ISO8601Millis.now()
@@ -94,8 +87,8 @@ extension Ingestor {
                     if inserted {
                         try tx.update(asset)
                     } else {
-                        // The catalog decides, for every node at once: the duplicate and quota checks above were
-                        // early answers; these, under the project's lock, are the ones that count.
+                        // The catalog decides, for every node at once, under the project's lock: the duplicate rule
+                        // (asked only here, in the transaction that inserts) and the quota (asked early above too).
                         try tx.lockProject(project)
                         try Self.admit(asset, to: project, tx, policy: policy)
                         try tx.insert(asset)

@@ -90,10 +90,11 @@ public struct RejectedStore: Sendable {
         case crossDevice(String)
     }
 
-    /// Moves the rejected file `name` of `project` back into `dropFolder` under the name it was dropped with
-    /// (numbered when that is taken) and removes its reason file; nil when `project` has no rejected file
-    /// `name`. Never overwrites.
-    public func restore(name: String, project: ProjectID, into dropFolder: RawPath) throws -> Restored? {
+    /// Moves the rejected file `name` of `project` back into the drop, into the project's folder below
+    /// `dropRoot` (made when missing, never followed when it is a symlink), under the name it was dropped with
+    /// (numbered when that is taken; its own name when the watcher would ignore the original), and removes its
+    /// reason file; nil when `project` has no rejected file `name`. Never overwrites.
+    public func restore(name: String, project: ProjectID, dropRoot: RawPath) throws -> Restored? {
         let path = layout.projectPath(.rejected, project) + "/" + name
         guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil
         else { return nil }
@@ -101,12 +102,20 @@ public struct RejectedStore: Sendable {
         let original =
             FileManager.default.contents(atPath: reasonPath)
             .flatMap { try? JSONDecoder().decode(Rejection.self, from: $0) }?.originalFilename ?? name
-        try FileOps.makeDirectories(dropFolder)
-        let baseName = StorageLayout.isSafeComponent(original) ? original : name
-        for candidate in NumberedNames(baseName) {
+        let folderName = Array(project.rawValue.utf8)
+        let folder = try DropAnchor.folder(folderName, in: dropRoot)
+        // A name the watcher ignores (a leading dot, `.part`, …) would leave the file unseen in the drop.
+        let seen = { (text: String) in StorageLayout.isSafeComponent(text) && !DropNames.isIgnored(Array(text.utf8)) }
+        guard let dropName = [original, name].first(where: seen) else {
+            throw StorageError.conflict(
+                "\(name) cannot go back into the drop: the watcher ignores names that start with a dot or end in "
+                    + DropNames.temporarySuffixes.joined(separator: ", ")
+            )
+        }
+        for candidate in NumberedNames(dropName) {
             let restored: Restored
-            switch try FileOps.renameNoReplace(path, dropFolder.appending(candidate)) {
-            case .renamed: restored = .inDrop(dropFolder.appending(candidate))
+            switch try FileOps.renameNoReplace(path, folder.entry(candidate)) {
+            case .renamed: restored = .inDrop(dropRoot.appending(folderName).appending(candidate))
             case .targetExists: continue
             case .sourceMissing: return nil
             case .crossDevice: restored = .crossDevice(path)

@@ -10,7 +10,8 @@ public struct AssetFiles: Sendable {
     public init(layout: StorageLayout) { self.layout = layout }
 
     /// Removes every file of `asset`; one already gone is not an error. Tries them all, then throws one
-    /// error naming each file that stayed and why (the record is gone by then: `repair` reports the rest).
+    /// error naming each file that stayed (relative to the storage root) and why. The record is gone by then:
+    /// `repair` finds what stayed (a stored upload that stayed is recorded again).
     public func remove(_ asset: Asset) throws {
         var thumbnails = [asset.thumbnailPath]
         if let project = ProjectID(exactly: asset.projectID) {
@@ -31,10 +32,13 @@ public struct AssetFiles: Sendable {
                 stayed.append("\(relative) (\(error))")
             }
         }
+        let processed = ProcessedStore(layout: layout)
         do {
-            try ProcessedStore(layout: layout).removeFolder(for: asset)
+            try processed.removeFolder(for: asset)
         } catch {
-            stayed.append("the processed files (\(error))")
+            // Named by its place under the storage root, like the others: never by an absolute path.
+            let why = (error as? StorageError)?.errno.map { String(cString: strerror($0)) } ?? "\(error)"
+            stayed.append("\((try? processed.folderRelative(for: asset)) ?? "its processed files") (\(why))")
         }
         guard stayed.isEmpty else {
             throw StorageError(

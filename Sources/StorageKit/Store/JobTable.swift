@@ -37,9 +37,9 @@ enum JobTable {
 
     /// The claim's candidate: the first job of `kinds` in priority order that is queued, or running under a
     /// lease that lapsed (its node died), among `among`; locked for the claim (`locking`) or only looked at.
-    /// One indexed look-up per kind and state (``claimCandidateSQL(lapsed:among:locking:dialect:)``), each
-    /// reading the first row in order however many jobs wait: one query with `kind IN (…)` and both states
-    /// sorted every queued job, inside the writer, at each claim.
+    /// On SQLite, one indexed look-up per kind and state (``claimCandidateSQL(lapsed:among:locking:dialect:)``),
+    /// each reading the first row in order however many jobs wait: one query with `kind IN (…)` and both states
+    /// sorted every queued job, inside the only writer, at each claim.
     static func claimCandidate(
         kinds: [Job.Kind],
         among: Job.Attempted,
@@ -47,10 +47,24 @@ enum JobTable {
         locking: Bool,
         _ db: any CatalogConnection
     ) throws -> Int64? {
+        if db.dialect == .postgres {
+            // Several nodes claim at once: one statement locks only the row it returns and skips the rows other
+            // nodes are claiming. (One look-up per kind and state would lock the best row of each, and a node
+            // claiming beside it would find them all taken.)
+            let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+            let arguments: [any CatalogBindable] = kinds.map(\.rawValue) + [ISO8601Millis.milliseconds(now)]
+            let sql = """
+                SELECT id FROM jobs
+                WHERE kind IN (\(marks)) AND (state = 'queued' OR (state = 'running' AND lease_expires < ?))\(
+                    among.condition)
+                ORDER BY priority, id LIMIT 1
+                """ + (locking ? " FOR UPDATE SKIP LOCKED" : "")
+            return try db.fetchOne(sql, arguments)?.get(0, as: Int64.self)
+        }
         var best: (priority: Int64, id: Int64)?
         for kind in kinds {
             for lapsed in [false, true] {
-                let sql = claimCandidateSQL(lapsed: lapsed, among: among, locking: locking, dialect: db.dialect)
+                let sql = claimCandidateSQL(lapsed: lapsed, among: among)
                 let arguments: [any CatalogBindable] =
                     lapsed ? [kind.rawValue, ISO8601Millis.milliseconds(now)] : [kind.rawValue]
                 guard let row = try db.fetchOne(sql, arguments) else { continue }
@@ -61,23 +75,12 @@ enum JobTable {
         return best?.id
     }
 
-    /// The first job of one kind (`?`) that is queued, or running under a lease that lapsed before `?`
+    /// SQLite: the first job of one kind (`?`) that is queued, or running under a lease that lapsed before `?`
     /// (`lapsed`), among `among`: `priority, id`, read from the `jobs_claim_by_kind` index in order.
-    static func claimCandidateSQL(
-        lapsed: Bool,
-        among: Job.Attempted,
-        locking: Bool,
-        dialect: CatalogDialect
-    ) -> String {
+    static func claimCandidateSQL(lapsed: Bool, among: Job.Attempted) -> String {
         let state = lapsed ? "state = 'running' AND lease_expires < ?" : "state = 'queued'"
-        let attempted =
-            switch among {
-            case .any: ""
-            case .fresh: " AND attempts = 0"
-            case .suspects: " AND attempts > 0"
-            }
-        return "SELECT priority, id FROM jobs WHERE kind = ? AND \(state)\(attempted) ORDER BY priority, id LIMIT 1"
-            + (locking && dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "")
+        return
+            "SELECT priority, id FROM jobs WHERE kind = ? AND \(state)\(among.condition) ORDER BY priority, id LIMIT 1"
     }
 
     /// Leases the next job of `kinds` (among `among`) to `node` until `now + lease`, counting one attempt; nil
@@ -222,4 +225,15 @@ enum JobTable {
 extension Duration {
     /// Whole milliseconds.
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+extension Job.Attempted {
+    /// The SQL condition (with its leading `AND`) that selects these jobs.
+    var condition: String {
+        switch self {
+        case .any: ""
+        case .fresh: " AND attempts = 0"
+        case .suspects: " AND attempts > 0"
+        }
+    }
 }

@@ -52,4 +52,24 @@ final class DropAnchor {
         }
         return DropAnchor(folder: fd, name: name)
     }
+
+    /// The folder `name` right below `root` (made when missing), held open without following a symlink: a
+    /// folder swapped for a link to somewhere else fails here instead of receiving what is moved into it.
+    /// ``entry(_:)`` names its entries.
+    static func folder(_ name: [UInt8], in root: RawPath) throws -> DropAnchor {
+        let rootFD = root.withCString { Glibc.open($0, CIngestLinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        guard rootFD >= 0 else { throw StorageError.syscall("open", path: root.description, errno: errno) }
+        defer { close(rootFD) }
+        let shown = root.appending(name).description
+        let made = RawPath(name).withCString { mkdirat(rootFD, $0, 0o755) }
+        guard made == 0 || errno == EEXIST else { throw StorageError.syscall("mkdir", path: shown, errno: errno) }
+        let fd = RawPath(name).withCString {
+            openat(rootFD, $0, CIngestLinux_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else { throw StorageError.syscall("open (no symlinks followed)", path: shown, errno: errno) }
+        return DropAnchor(folder: fd, name: [])
+    }
+
+    /// `name` inside the folder held open.
+    func entry(_ name: [UInt8]) -> RawPath { RawPath("/proc/self/fd/\(folder)").appending(name) }
 }

@@ -12,18 +12,29 @@ final class GroupFlush: @unchecked Sendable {
     private var requested: UInt64 = 0
     /// Every ticket up to this one is covered by a finished flush.
     private var flushed: UInt64 = 0
+    /// The last flush that failed, and the tickets it was to cover: those callers get its error. (Linux tells
+    /// a writeback error once: a later flush of the same file may succeed without their data being on disk.)
+    private var failed: (upTo: UInt64, error: any Error)?
     private var flushing = false
 
     init() {}
 
-    /// Returns once `perform` (run here, or by another caller) began after this call and ended; rethrows the
-    /// error of the run this call made itself.
+    /// Calls made so far (tests: a flush can wait until the callers it must not cover have come).
+    var calls: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return requested
+    }
+
+    /// Returns once `perform` (run here, or by another caller) began after this call and ended; throws the
+    /// error of the run that was to cover this call when it failed.
     func flush(_ perform: () throws -> Void) throws {
         condition.lock()
         defer { condition.unlock() }
         requested += 1
         let ticket = requested
         while flushed < ticket {
+            if let failed, failed.upTo >= ticket { throw failed.error }
             if flushing {
                 condition.wait()
                 continue
@@ -34,9 +45,11 @@ final class GroupFlush: @unchecked Sendable {
             let outcome = Result { try perform() }
             condition.lock()
             flushing = false
-            if case .success = outcome { flushed = max(flushed, covered) }
+            switch outcome {
+            case .success: flushed = max(flushed, covered)
+            case .failure(let error): failed = (covered, error)
+            }
             condition.broadcast()
-            try outcome.get()
         }
     }
 }

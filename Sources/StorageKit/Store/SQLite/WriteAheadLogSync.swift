@@ -17,8 +17,15 @@ final class WriteAheadLogSync: Sendable {
     private let flushes = Atomic<Int>(0)
     private let group = GroupFlush()
 
+    /// Once a flush failed, every later one fails too: the kernel reports a lost write once, so a later flush
+    /// that succeeds would not mean the commits before it are on disk. The catalog needs a restart then.
+    private let broken = Mutex<String?>(nil)
+
+    /// `databasePath` is resolved as SQLite resolves it (the WAL lies beside the file a symlink points to).
     init(databasePath: String) {
-        path = databasePath + "-wal"
+        let resolved = databasePath.withCString { realpath($0, nil) }
+        defer { free(resolved) }
+        path = (resolved.map { String(cString: $0) } ?? databasePath) + "-wal"
     }
 
     deinit {
@@ -34,6 +41,20 @@ final class WriteAheadLogSync: Sendable {
     }
 
     private func flushNow() throws {
+        if let reason = broken.withLock({ $0 }) {
+            throw StorageError(
+                code: .io,
+                message: "the catalog's WAL \(path) lost a write earlier (\(reason)); restart"
+            )
+        }
+        do { try flushDescriptor() } catch {
+            broken.withLock { $0 = $0 ?? "\(error)" }
+            throw error
+        }
+        flushes.add(1, ordering: .relaxed)
+    }
+
+    private func flushDescriptor() throws {
         try descriptor.withLock { fd in
             var status = stat()
             if fd >= 0, fstat(fd, &status) != 0 || status.st_nlink == 0 {
@@ -49,6 +70,5 @@ final class WriteAheadLogSync: Sendable {
             }
             guard fdatasync(fd) == 0 else { throw StorageError.syscall("fdatasync", path: path, errno: errno) }
         }
-        flushes.add(1, ordering: .relaxed)
     }
 }
