@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemPackage
 
 /// What start-up recovery did.
 public struct RecoverySummary: Sendable, Equatable {
@@ -235,8 +236,10 @@ extension Ingestor {
         let aside = source.parent.appending(Self.asideName(asset.id))
         guard try FileOps.lstat(aside) != nil else { return }
         if try identityIfHolding(asset, at: aside) != nil {
-            guard aside.withCString({ unlink($0) }) == 0 || errno == ENOENT else {
-                throw StorageError.syscall("unlink", path: aside.description, errno: errno)
+            if case .failure(let error) = Syscall.nothingOrErrno({ aside.withCString { unlink($0) } }),
+                error != .noSuchFileOrDirectory
+            {
+                throw StorageError.syscall("unlink", path: aside.description, error)
             }
         } else {
             try FileOps.renameBeside(aside, to: source)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import SystemPackage
 
 /// Takes one complete candidate from the drop (or a staged upload) through validation, hashing, probing and
 /// placement, keeping the crash-safety journal (`pending_moves`) so that a SIGKILL at any instant leaves the
@@ -206,7 +207,7 @@ public final class Ingestor: Sendable {
             let out = try FileOps.createExclusive(staging)
             do {
                 digest = try hashOnce(fd: fd, size: before.size, copyTo: out)
-                guard fsync(out) == 0 else { throw StorageError.syscall("fsync", path: staging, errno: errno) }
+                try Syscall.nothingOrErrno { fsync(out) }.orThrow("fsync", path: staging)
                 close(out)
             } catch {
                 close(out)

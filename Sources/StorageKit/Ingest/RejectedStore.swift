@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// One entry of `rejected/project_<id>/`: the file and its reason.
 public struct RejectedFile: Codable, Sendable, Equatable {
@@ -120,8 +121,10 @@ public struct RejectedStore: Sendable {
             case .sourceMissing: return nil
             case .crossDevice: restored = .crossDevice(path)
             }
-            guard unlink(reasonPath) == 0 || errno == ENOENT else {
-                throw StorageError.syscall("restored, but unlink", path: reasonPath, errno: errno)
+            if case .failure(let error) = Syscall.nothingOrErrno({ unlink(reasonPath) }),
+                error != .noSuchFileOrDirectory
+            {
+                throw StorageError.syscall("restored, but unlink", path: reasonPath, error)
             }
             return restored
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SystemPackage
 
 /// SHA-256 over a file descriptor in one sequential pass with a reusable buffer (never the whole file in memory).
 public final class StreamingHasher {
@@ -27,11 +28,10 @@ public final class StreamingHasher {
         var total: Int64 = 0
         _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StorageError.syscall("read", path: "fd \(fd)", errno: errno)
-            }
+            let n = try Syscall.valueOrErrno { read(fd, buffer.baseAddress, buffer.count) }.orThrow(
+                "read",
+                path: "fd \(fd)"
+            )
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(bufferPointer: chunk)

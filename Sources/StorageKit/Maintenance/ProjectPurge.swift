@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemPackage
 #endif
 
 /// Deletes a project's storage: every file below its `project_<id>` folder in each per-project
@@ -46,22 +47,25 @@ public enum ProjectPurge {
     ) throws {
         let categoryPath = layout.categoryPath(category)
         // O_NOFOLLOW: a category folder replaced by a symlink is not entered.
-        let parent = open(categoryPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if parent < 0 {
-            let e = errno
-            if e == ENOENT { return }
-            throw StorageError.syscall("open", path: categoryPath, errno: e)
+        let parent: Int32
+        switch Syscall.valueOrErrno({ open(categoryPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }) {
+        case .success(let fd): parent = fd
+        case .failure(.noSuchFileOrDirectory): return
+        case .failure(let error): throw StorageError.syscall("open", path: categoryPath, error)
         }
         defer { close(parent) }
         let folderPath = layout.projectPath(category, project)
-        let folder = openat(parent, project.folderName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if folder < 0 {
-            let e = errno
-            if e == ENOENT { return }
+        let folder: Int32
+        switch Syscall.valueOrErrno({
+            openat(parent, project.folderName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }) {
+        case .success(let fd): folder = fd
+        case .failure(.noSuchFileOrDirectory): return
+        case .failure(.tooManySymbolicLinkLevels), .failure(.notDirectory):
             // Not a folder (a symlink, a file): the entry itself goes, never what it points at.
-            guard e == ELOOP || e == ENOTDIR else { throw StorageError.syscall("openat", path: folderPath, errno: e) }
             try TreeRemover.remove(project.folderName, in: parent, path: folderPath, tally: &tally)
             return
+        case .failure(let error): throw StorageError.syscall("openat", path: folderPath, error)
         }
         defer { close(folder) }
         let listed = try TreeRemover.entryNames(in: folder, path: folderPath)
@@ -71,11 +75,9 @@ public enum ProjectPurge {
         }
         try TreeRemover.remove(unowned, in: folder, path: folderPath, tally: &tally)
         // Still holding a file that arrived meanwhile: ENOTEMPTY, and the folder stays.
-        if unlinkat(parent, project.folderName, AT_REMOVEDIR) != 0 {
-            let e = errno
-            guard e == ENOTEMPTY || e == EEXIST || e == ENOENT else {
-                throw StorageError.syscall("rmdir", path: folderPath, errno: e)
-            }
+        switch Syscall.nothingOrErrno({ unlinkat(parent, project.folderName, AT_REMOVEDIR) }) {
+        case .success, .failure(.directoryNotEmpty), .failure(.fileExists), .failure(.noSuchFileOrDirectory): break
+        case .failure(let error): throw StorageError.syscall("rmdir", path: folderPath, error)
         }
     }
 

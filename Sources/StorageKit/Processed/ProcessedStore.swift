@@ -2,6 +2,7 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+import SystemPackage
 #endif
 
 /// Where an asset's derived files live — `processed/project_<id>/<stem>-<hash10>/` — and how they get there:
@@ -75,10 +76,9 @@ public struct ProcessedStore: Sendable {
     /// Moves a finished temporary file over `relative` (replacing an older copy) and returns its size.
     public func place(temporary: String, at relative: String) throws -> Int64 {
         let final = try layout.absolute(relative)
-        guard rename(temporary, final) == 0 else {
-            let e = errno
+        if case .failure(let error) = Syscall.nothingOrErrno({ rename(temporary, final) }) {
             unlink(temporary)
-            throw StorageError.syscall("rename", path: final, errno: e)
+            throw StorageError.syscall("rename", path: final, error)
         }
         return try FileOps.lstat(final)?.size ?? 0
     }
@@ -119,10 +119,11 @@ public struct ProcessedStore: Sendable {
     public func removeFolder(relative: String) throws -> (files: Int, bytes: Int64) {
         let path = try layout.absolute(relative)
         let parent = FileOps.parent(path)
-        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return (0, 0) }
-            throw StorageError.syscall("open", path: parent, errno: errno)
+        let fd: Int32
+        switch Syscall.valueOrErrno({ open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }) {
+        case .success(let opened): fd = opened
+        case .failure(.noSuchFileOrDirectory): return (0, 0)
+        case .failure(let error): throw StorageError.syscall("open", path: parent, error)
         }
         defer { close(fd) }
         var tally = TreeRemover.Tally()

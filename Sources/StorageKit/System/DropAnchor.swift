@@ -1,5 +1,6 @@
 import CIngestLinux
 import Foundation
+import SystemPackage
 
 /// A dropped file's folder, held open and reached from the drop root one component at a time without
 /// following a symlink (`openat(O_PATH|O_DIRECTORY|O_NOFOLLOW)` per component). Syscalls then name the file as
@@ -35,8 +36,10 @@ final class DropAnchor {
         guard let name = components.popLast(), !components.contains([0x2E, 0x2E]), name != [0x2E, 0x2E] else {
             return nil
         }
-        var fd = root.withCString { Glibc.open($0, CIngestLinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { throw StorageError.syscall("open", path: root.description, errno: errno) }
+        var fd = try Syscall.valueOrErrno {
+            root.withCString { Glibc.open($0, CIngestLinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        }
+        .orThrow("open", path: root.description)
         for component in components {
             let next = RawPath(component).withCString {
                 openat(fd, $0, CIngestLinux_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -57,16 +60,20 @@ final class DropAnchor {
     /// folder swapped for a link to somewhere else fails here instead of receiving what is moved into it.
     /// ``entry(_:)`` names its entries.
     static func folder(_ name: [UInt8], in root: RawPath) throws -> DropAnchor {
-        let rootFD = root.withCString { Glibc.open($0, CIngestLinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
-        guard rootFD >= 0 else { throw StorageError.syscall("open", path: root.description, errno: errno) }
+        let rootFD = try Syscall.valueOrErrno {
+            root.withCString { Glibc.open($0, CIngestLinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
+        }
+        .orThrow("open", path: root.description)
         defer { close(rootFD) }
         let shown = root.appending(name).description
-        let made = RawPath(name).withCString { mkdirat(rootFD, $0, 0o755) }
-        guard made == 0 || errno == EEXIST else { throw StorageError.syscall("mkdir", path: shown, errno: errno) }
-        let fd = RawPath(name).withCString {
-            openat(rootFD, $0, CIngestLinux_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        switch Syscall.nothingOrErrno({ RawPath(name).withCString { mkdirat(rootFD, $0, 0o755) } }) {
+        case .success, .failure(.fileExists): break
+        case .failure(let error): throw StorageError.syscall("mkdir", path: shown, error)
         }
-        guard fd >= 0 else { throw StorageError.syscall("open (no symlinks followed)", path: shown, errno: errno) }
+        let fd = try Syscall.valueOrErrno {
+            RawPath(name).withCString { openat(rootFD, $0, CIngestLinux_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        }
+        .orThrow("open (no symlinks followed)", path: shown)
         return DropAnchor(folder: fd, name: [])
     }
 

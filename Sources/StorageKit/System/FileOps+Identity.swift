@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// Moves and removals that must not trust a name to still mean the same file.
 extension FileOps {
@@ -26,7 +27,7 @@ extension FileOps {
                 throw StorageError(
                     code: .io,
                     message: "cannot move \(from) to \(folder): different filesystems",
-                    errno: EXDEV
+                    errno: Errno.improperLink.rawValue
                 )
             }
         }
@@ -73,10 +74,9 @@ extension FileOps {
         if let moved = try lstat(aside), moved.device == identity.device, moved.inode == identity.inode,
             moved.size == identity.size, moved.mtimeNanos == identity.mtimeNanos
         {
-            guard aside.withCString({ unlink($0) }) == 0 else {
-                let e = errno
+            if case .failure(let error) = Syscall.nothingOrErrno({ aside.withCString { unlink($0) } }) {
                 _ = try? renameBeside(aside, to: path)
-                throw StorageError.syscall("unlink", path: path.description, errno: e)
+                throw StorageError.syscall("unlink", path: path.description, error)
             }
             return .removed
         }

@@ -1,5 +1,6 @@
 import CIngestLinux
 import Foundation
+import SystemPackage
 
 /// What `lstat`/`fstat` say about a file, reduced to what ingest decisions need.
 public struct FileStatus: Sendable, Equatable {
@@ -41,55 +42,44 @@ public struct FileStatus: Sendable, Equatable {
     public var lastChangeNanos: Int64 { max(mtimeNanos, ctimeNanos) }
 }
 
-/// Thin wrappers over the syscalls ingest uses. Each retries `EINTR` and throws a ``StorageError`` naming the path.
+/// Thin wrappers over the syscalls ingest uses, made through ``Syscall`` (`EINTR` retried, failures as
+/// swift-system's `Errno`). Each throws a ``StorageError`` naming the path.
 public enum FileOps {
     /// `lstat(2)`: never follows a symlink. Returns `nil` when the path does not exist.
     public static func lstat(_ path: some SyscallPath) throws -> FileStatus? {
         var s = stat()
-        if path.withCString({ Glibc.lstat($0, &s) }) == 0 { return FileStatus(s) }
-        if errno == ENOENT || errno == ENOTDIR { return nil }
-        throw StorageError.syscall("lstat", path: path.description, errno: errno)
+        switch Syscall.nothingOrErrno({ path.withCString { Glibc.lstat($0, &s) } }) {
+        case .success: return FileStatus(s)
+        case .failure(.noSuchFileOrDirectory), .failure(.notDirectory): return nil
+        case .failure(let error): throw StorageError.syscall("lstat", path: path.description, error)
+        }
     }
 
     /// `fstat(2)` on an open descriptor.
     public static func fstat(_ fd: Int32, path: some SyscallPath) throws -> FileStatus {
         var s = stat()
-        guard Glibc.fstat(fd, &s) == 0 else {
-            throw StorageError.syscall("fstat", path: path.description, errno: errno)
-        }
+        try Syscall.nothingOrErrno { Glibc.fstat(fd, &s) }.orThrow("fstat", path: path.description)
         return FileStatus(s)
     }
 
     /// Opens a file for reading without following a symlink and without blocking on a FIFO.
     public static func openForReading(_ path: some SyscallPath) throws -> Int32 {
-        while true {
-            let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
-            throw StorageError.syscall("open", path: path.description, errno: errno)
-        }
+        try Syscall.valueOrErrno { path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) } }
+            .orThrow("open", path: path.description)
     }
 
     /// Creates a new file; fails if one exists (`O_EXCL`).
     public static func createExclusive(_ path: String, mode: mode_t = 0o640) throws -> Int32 {
-        while true {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
-            throw StorageError.syscall("create", path: path, errno: errno)
-        }
+        try Syscall.valueOrErrno { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
+            .orThrow("create", path: path)
     }
 
     /// Writes every byte of `data` to `fd`.
     public static func writeAll(_ fd: Int32, _ data: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < data.count {
-            let n = write(fd, data.baseAddress! + offset, data.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StorageError.syscall("write", path: "fd \(fd)", errno: errno)
-            }
-            offset += n
+            offset += try Syscall.valueOrErrno { write(fd, data.baseAddress! + offset, data.count - offset) }
+                .orThrow("write", path: "fd \(fd)")
         }
     }
 
@@ -99,32 +89,32 @@ public enum FileOps {
     /// Moves `from` to `to` and never overwrites: `renameat2(RENAME_NOREPLACE)`, or `link`+`unlink` where the
     /// filesystem does not support the flag (regular files only).
     public static func renameNoReplace(_ from: some SyscallPath, _ to: some SyscallPath) throws -> RenameResult {
-        while true {
-            let rc = from.withCString { f in
+        let renamed = Syscall.nothingOrErrno {
+            from.withCString { f in
                 to.withCString { t in CIngestLinux_renameat2(AT_FDCWD, f, AT_FDCWD, t, CIngestLinux_RENAME_NOREPLACE) }
             }
-            if rc == 0 { return .renamed }
-            switch errno {
-            case EINTR: continue
-            case EEXIST: return .targetExists
-            case ENOENT:
-                // Also the answer when the target's folder is missing: only a missing source means "gone".
-                if (try? lstat(from)) ?? nil != nil {
-                    throw StorageError.syscall("rename", path: "\(from) -> \(to)", errno: ENOENT)
-                }
-                return .sourceMissing
-            case EXDEV: return .crossDevice
-            case EINVAL, ENOSYS:
-                // No RENAME_NOREPLACE here (some FUSE/NFS): link(2) refuses an existing target just the same.
-                if from.withCString({ f in to.withCString { t in link(f, t) } }) == 0 {
-                    _ = from.withCString { unlink($0) }
-                    return .renamed
-                }
-                if errno == EEXIST { return .targetExists }
-                throw StorageError.syscall("link", path: "\(from) -> \(to)", errno: errno)
-            default:
-                throw StorageError.syscall("rename", path: "\(from) -> \(to)", errno: errno)
+        }
+        switch renamed {
+        case .success: return .renamed
+        case .failure(.fileExists): return .targetExists
+        case .failure(.noSuchFileOrDirectory):
+            // Also the answer when the target's folder is missing: only a missing source means "gone".
+            if (try? lstat(from)) ?? nil != nil {
+                throw StorageError.syscall("rename", path: "\(from) -> \(to)", .noSuchFileOrDirectory)
             }
+            return .sourceMissing
+        case .failure(.improperLink): return .crossDevice
+        case .failure(.invalidArgument), .failure(.noFunction):
+            // No RENAME_NOREPLACE here (some FUSE/NFS): link(2) refuses an existing target just the same.
+            switch Syscall.nothingOrErrno({ from.withCString { f in to.withCString { t in link(f, t) } } }) {
+            case .success:
+                _ = from.withCString { unlink($0) }
+                return .renamed
+            case .failure(.fileExists): return .targetExists
+            case .failure(let error): throw StorageError.syscall("link", path: "\(from) -> \(to)", error)
+            }
+        case .failure(let error):
+            throw StorageError.syscall("rename", path: "\(from) -> \(to)", error)
         }
     }
 
@@ -149,7 +139,7 @@ public enum FileOps {
             let output = try createExclusive(target)
             do {
                 _ = try StreamingHasher(bufferSize: 1 << 20).hash(fd: input, copyTo: output)
-                guard fsync(output) == 0 else { throw StorageError.syscall("fsync", path: target, errno: errno) }
+                try Syscall.nothingOrErrno { fsync(output) }.orThrow("fsync", path: target)
                 close(output)
             } catch {
                 close(output)
@@ -158,14 +148,12 @@ public enum FileOps {
             }
         case .symlink:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = source.withCString { readlink($0, &buffer, buffer.count - 1) }
-            guard n >= 0 else { throw StorageError.syscall("readlink", path: source.description, errno: errno) }
+            let n = try Syscall.valueOrErrno { source.withCString { readlink($0, &buffer, buffer.count - 1) } }
+                .orThrow("readlink", path: source.description)
             let destination = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard symlink(destination, target) == 0 else {
-                throw StorageError.syscall("symlink", path: target, errno: errno)
-            }
+            try Syscall.nothingOrErrno { symlink(destination, target) }.orThrow("symlink", path: target)
         case .fifo:
-            guard mkfifo(target, 0o640) == 0 else { throw StorageError.syscall("mkfifo", path: target, errno: errno) }
+            try Syscall.nothingOrErrno { mkfifo(target, 0o640) }.orThrow("mkfifo", path: target)
         default:
             throw StorageError(
                 code: .io,
@@ -174,19 +162,19 @@ public enum FileOps {
         }
         // The new entry must survive a power cut before the original name goes.
         syncDirectory(parent(target))
-        guard source.withCString({ unlink($0) }) == 0 else {
-            let e = errno
+        if case .failure(let error) = Syscall.nothingOrErrno({ source.withCString { unlink($0) } }) {
             unlink(target)
-            throw StorageError.syscall("unlink", path: source.description, errno: e)
+            throw StorageError.syscall("unlink", path: source.description, error)
         }
         return true
     }
 
     /// `fsync(2)` of a directory so that a rename into it survives a power cut.
     public static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
+        guard case .success(let fd) = Syscall.valueOrErrno({ open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else {
+            return
+        }
+        _ = Syscall.nothingOrErrno { fsync(fd) }
         close(fd)
     }
 
@@ -219,7 +207,7 @@ public enum FileOps {
         }
         do {
             try data.withUnsafeBytes { try writeAll(fd, $0) }
-            guard !durable || fsync(fd) == 0 else { throw StorageError.syscall("fsync", path: tmp, errno: errno) }
+            if durable { try Syscall.nothingOrErrno { fsync(fd) }.orThrow("fsync", path: tmp) }
             close(fd)
         } catch {
             close(fd)
@@ -227,10 +215,9 @@ public enum FileOps {
             throw error
         }
         if replace {
-            guard rename(tmp, path) == 0 else {
-                let e = errno
+            if case .failure(let error) = Syscall.nothingOrErrno({ rename(tmp, path) }) {
                 unlink(tmp)
-                throw StorageError.syscall("rename", path: "\(tmp) -> \(path)", errno: e)
+                throw StorageError.syscall("rename", path: "\(tmp) -> \(path)", error)
             }
             return .renamed
         }

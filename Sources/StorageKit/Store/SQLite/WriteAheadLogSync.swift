@@ -1,4 +1,5 @@
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -62,13 +63,12 @@ final class WriteAheadLogSync: Sendable {
                 fd = -1
             }
             if fd < 0 {
-                let opened = open(path, O_RDONLY | O_CLOEXEC)
-                guard opened >= 0 else { throw StorageError.syscall("open", path: path, errno: errno) }
-                fd = opened
+                fd = try Syscall.valueOrErrno { open(path, O_RDONLY | O_CLOEXEC) }.orThrow("open", path: path)
                 // A WAL made since the last look: its name must be on disk too.
                 FileOps.syncDirectory(FileOps.parent(path))
             }
-            guard fdatasync(fd) == 0 else { throw StorageError.syscall("fdatasync", path: path, errno: errno) }
+            let held = fd
+            try Syscall.nothingOrErrno { fdatasync(held) }.orThrow("fdatasync", path: path)
         }
     }
 }

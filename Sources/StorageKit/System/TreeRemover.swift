@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,38 +24,37 @@ enum TreeRemover {
     static func remove(_ name: UnsafePointer<CChar>, in parent: Int32, path: String, tally: inout Tally) throws {
         var info = stat()
         // lstat semantics: a symlink to a folder is seen as the link it is.
-        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-            let e = errno
-            if e == ENOENT { return }
-            throw StorageError.syscall("fstatat", path: path, errno: e)
+        switch Syscall.nothingOrErrno({ fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) }) {
+        case .success: break
+        case .failure(.noSuchFileOrDirectory): return
+        case .failure(let error): throw StorageError.syscall("fstatat", path: path, error)
         }
         if info.st_mode & S_IFMT == S_IFDIR {
             // O_NOFOLLOW: if the folder was swapped for a symlink since fstatat, this fails with
             // ELOOP and the link itself is unlinked below instead of being followed.
-            let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if fd >= 0 {
+            switch Syscall.valueOrErrno({ openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }) {
+            case .success(let fd):
                 try removeContents(fd, path: path, tally: &tally)
                 // The folder is empty now; AT_REMOVEDIR is rmdir relative to `parent`.
-                guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else {
-                    let e = errno
-                    if e == ENOENT { return }
-                    throw StorageError.syscall("rmdir", path: path, errno: e)
+                switch Syscall.nothingOrErrno({ unlinkat(parent, name, AT_REMOVEDIR) }) {
+                case .success, .failure(.noSuchFileOrDirectory): return
+                case .failure(let error): throw StorageError.syscall("rmdir", path: path, error)
                 }
-                return
-            }
-            let e = errno
-            if e == ENOENT { return }
-            guard e == ELOOP || e == ENOTDIR else { throw StorageError.syscall("openat", path: path, errno: e) }
-            guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                if errno == ENOENT { return }
-                throw StorageError.syscall("fstatat", path: path, errno: errno)
+            case .failure(.noSuchFileOrDirectory): return
+            case .failure(.tooManySymbolicLinkLevels), .failure(.notDirectory):
+                switch Syscall.nothingOrErrno({ fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) }) {
+                case .success: break
+                case .failure(.noSuchFileOrDirectory): return
+                case .failure(let error): throw StorageError.syscall("fstatat", path: path, error)
+                }
+            case .failure(let error): throw StorageError.syscall("openat", path: path, error)
             }
         }
         // A file, symlink, FIFO, socket or device: unlink the entry itself.
-        guard unlinkat(parent, name, 0) == 0 else {
-            let e = errno
-            if e == ENOENT { return }
-            throw StorageError.syscall("unlink", path: path, errno: e)
+        switch Syscall.nothingOrErrno({ unlinkat(parent, name, 0) }) {
+        case .success: break
+        case .failure(.noSuchFileOrDirectory): return
+        case .failure(let error): throw StorageError.syscall("unlink", path: path, error)
         }
         tally.files += 1
         tally.bytes += Int64(info.st_size)

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,16 +17,17 @@ enum Directories {
             prefix.append(contentsOf: component)
             let current = RawPath(prefix)
             // mkdir first and look only on EEXIST: one syscall per existing level in the common case.
-            if current.withCString({ mkdir($0, mode) }) == 0 { continue }
-            let e = errno
-            guard e == EEXIST else { throw StorageError.syscall("mkdir", path: current.description, errno: e) }
+            switch Syscall.nothingOrErrno({ current.withCString { mkdir($0, mode) } }) {
+            case .success: continue
+            case .failure(.fileExists): break
+            case .failure(let error): throw StorageError.syscall("mkdir", path: current.description, error)
+            }
             var info = stat()
             // stat (following links): a symlink to a directory is an acceptable parent, as for mkdir -p.
-            guard current.withCString({ stat($0, &info) }) == 0 else {
-                throw StorageError.syscall("stat", path: current.description, errno: errno)
-            }
+            try Syscall.nothingOrErrno { current.withCString { stat($0, &info) } }
+                .orThrow("stat", path: current.description)
             guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw StorageError.syscall("mkdir", path: current.description, errno: ENOTDIR)
+                throw StorageError.syscall("mkdir", path: current.description, .notDirectory)
             }
         }
     }
