@@ -218,6 +218,19 @@ struct RejectedStoreTests {
 
 /// Retry: a rejected file goes back into the drop under the name it was dropped with.
 struct RejectedStoreRestoreTests {
+    /// A bench whose project `demo` holds one rejected file, `x.mp4`, dropped as `drop/demo/x.mp4`.
+    static func benchWithOneRejectedFile() throws -> RejectedStoreTests.Bench {
+        let b = try RejectedStoreTests.Bench()
+        let source = try writeFile(b.dir.path + "/drop/demo/x.mp4", patternBytes(10))
+        _ = try b.store.reject(
+            path: source,
+            as: "x.mp4",
+            project: Fixture.demo,
+            rejection: RejectedStoreTests.rejection()
+        )
+        return b
+    }
+
     @Test func aRejectedFileGoesBackUnderItsOriginalNameAndItsReasonGoes() throws {
         let b = try RejectedStoreTests.Bench()
         defer { b.dir.remove() }
@@ -240,15 +253,8 @@ struct RejectedStoreRestoreTests {
     }
 
     @Test func unknownNamesReasonFilesAndPathsAreRefused() throws {
-        let b = try RejectedStoreTests.Bench()
+        let b = try Self.benchWithOneRejectedFile()
         defer { b.dir.remove() }
-        let source = try writeFile(b.dir.path + "/drop/demo/x.mp4", patternBytes(10))
-        _ = try b.store.reject(
-            path: source,
-            as: "x.mp4",
-            project: Fixture.demo,
-            rejection: RejectedStoreTests.rejection()
-        )
         let drop = RawPath(b.dir.path + "/drop")
         for name in ["missing.mp4", "x.mp4.reason.json", "../rejected/project_demo/x.mp4", "", "."] {
             #expect(try b.store.restore(name: name, project: Fixture.demo, dropRoot: drop) == nil, "\(name)")
@@ -259,15 +265,8 @@ struct RejectedStoreRestoreTests {
     /// Found by review: the project's folder in the drop swapped for a symlink (a drop user can make one) must
     /// not receive the file: it would land wherever the link points, outside the drop.
     @Test func aDropFolderThatIsASymlinkIsNotFollowed() throws {
-        let b = try RejectedStoreTests.Bench()
+        let b = try Self.benchWithOneRejectedFile()
         defer { b.dir.remove() }
-        let source = try writeFile(b.dir.path + "/drop/demo/x.mp4", patternBytes(10))
-        _ = try b.store.reject(
-            path: source,
-            as: "x.mp4",
-            project: Fixture.demo,
-            rejection: RejectedStoreTests.rejection()
-        )
         try FileManager.default.removeItem(atPath: b.dir.path + "/drop/demo")
         try FileManager.default.createDirectory(atPath: b.dir.path + "/elsewhere", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(
@@ -289,29 +288,19 @@ struct RejectedStoreRestoreTests {
         defer { b.dir.remove() }
         let drop = RawPath(b.dir.path + "/drop")
         try FileManager.default.createDirectory(atPath: drop.description, withIntermediateDirectories: true)
-        let hidden = try writeFile(b.dir.path + "/staging/a", patternBytes(10))
-        let shown = try #require(
-            try b.store.reject(
-                path: hidden,
-                as: ".hidden.mp4",
-                project: Fixture.demo,
-                rejection: RejectedStoreTests.rejection(original: ".hidden.mp4")
-            )
-        )
+        // Each file rejected under the name it came with (an upload's name can be anything).
+        func rejected(as name: String) throws -> String {
+            let file = try writeFile(b.dir.path + "/staging/" + UUID().uuidString, patternBytes(10))
+            let rejection = RejectedStoreTests.rejection(original: name)
+            return try #require(try b.store.reject(path: file, as: name, project: Fixture.demo, rejection: rejection))
+        }
+        let shown = try rejected(as: ".hidden.mp4")
         #expect(shown == "_hidden.mp4")
         #expect(
             try b.store.restore(name: shown, project: Fixture.demo, dropRoot: drop)
                 == .inDrop(drop.appending(Array("demo/_hidden.mp4".utf8)))
         )
-        let partial = try writeFile(b.dir.path + "/staging/b", patternBytes(20))
-        let part = try #require(
-            try b.store.reject(
-                path: partial,
-                as: "clip.mp4.part",
-                project: Fixture.demo,
-                rejection: RejectedStoreTests.rejection(original: "clip.mp4.part")
-            )
-        )
+        let part = try rejected(as: "clip.mp4.part")
         let refusal = try #require(throws: StorageError.self) {
             try b.store.restore(name: part, project: Fixture.demo, dropRoot: drop)
         }
