@@ -248,3 +248,23 @@ struct FileOpsTests {
         #expect(FileOps.availableBytes("/no/such/place") == nil)
     }
 }
+
+/// Moves across filesystems (the drop on one, the storage on another).
+struct FileOpsAcrossFilesystemsTests {
+    /// Found by review: the original removed by someone else after it was copied must not take the copy with
+    /// it. The copy is then the only one left, and stays.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
+    func aSourceRemovedMeanwhileLeavesTheCopyInPlace() throws {
+        let shm = "/dev/shm/fileops-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: shm, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        let dir = try TempDir("across")
+        defer { dir.remove() }
+        let bytes = patternBytes(70_000)
+        let source = try writeFile(shm + "/clip.mp4", bytes)
+        let target = dir.path + "/clip.mp4"
+        let moved = try FileOps.moveAcrossFilesystems(source, to: target) { unlink(source) }
+        #expect(moved)
+        #expect(try Checksums.bytes(target) == bytes)
+    }
+}

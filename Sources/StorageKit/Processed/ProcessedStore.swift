@@ -76,7 +76,7 @@ public struct ProcessedStore: Sendable {
     /// Moves a finished temporary file over `relative` (replacing an older copy) and returns its size.
     public func place(temporary: String, at relative: String) throws -> Int64 {
         let final = try layout.absolute(relative)
-        if case .failure(let error) = Syscall.nothingOrErrno({ rename(temporary, final) }) {
+        if case .failure(let error) = Syscall.nothingOrErrno(retryOnInterrupt: false, { rename(temporary, final) }) {
             unlink(temporary)
             throw StorageError.syscall("rename", path: final, error)
         }

@@ -74,7 +74,10 @@ extension FileOps {
         if let moved = try lstat(aside), moved.device == identity.device, moved.inode == identity.inode,
             moved.size == identity.size, moved.mtimeNanos == identity.mtimeNanos
         {
-            if case .failure(let error) = Syscall.nothingOrErrno({ aside.withCString { unlink($0) } }) {
+            if case .failure(let error) = Syscall.nothingOrErrno(
+                retryOnInterrupt: false,
+                { aside.withCString { unlink($0) } }
+            ) {
                 _ = try? renameBeside(aside, to: path)
                 throw StorageError.syscall("unlink", path: path.description, error)
             }

@@ -89,7 +89,9 @@ public enum FileOps {
     /// Moves `from` to `to` and never overwrites: `renameat2(RENAME_NOREPLACE)`, or `link`+`unlink` where the
     /// filesystem does not support the flag (regular files only).
     public static func renameNoReplace(_ from: some SyscallPath, _ to: some SyscallPath) throws -> RenameResult {
-        let renamed = Syscall.nothingOrErrno {
+        // A rename or link is not made again after EINTR: the first may have happened, and a second would then
+        // answer "exists" or "missing" for a move that was done.
+        let renamed = Syscall.nothingOrErrno(retryOnInterrupt: false) {
             from.withCString { f in
                 to.withCString { t in CIngestLinux_renameat2(AT_FDCWD, f, AT_FDCWD, t, CIngestLinux_RENAME_NOREPLACE) }
             }
@@ -106,7 +108,10 @@ public enum FileOps {
         case .failure(.improperLink): return .crossDevice
         case .failure(.invalidArgument), .failure(.noFunction):
             // No RENAME_NOREPLACE here (some FUSE/NFS): link(2) refuses an existing target just the same.
-            switch Syscall.nothingOrErrno({ from.withCString { f in to.withCString { t in link(f, t) } } }) {
+            switch Syscall.nothingOrErrno(
+                retryOnInterrupt: false,
+                { from.withCString { f in to.withCString { t in link(f, t) } } }
+            ) {
             case .success:
                 _ = from.withCString { unlink($0) }
                 return .renamed
@@ -122,7 +127,13 @@ public enum FileOps {
     /// regular file is copied (`O_NOFOLLOW`), synced, then unlinked; a symlink or FIFO is recreated, then
     /// unlinked. Sockets and devices cannot be carried across and throw. Returns `false` when `source` vanished.
     /// Never replaces an existing `target`.
-    public static func moveAcrossFilesystems(_ source: some SyscallPath, to target: String) throws -> Bool {
+    ///
+    /// - Parameter beforeRemovingSource: a seam for tests (the source removed by someone else meanwhile).
+    public static func moveAcrossFilesystems(
+        _ source: some SyscallPath,
+        to target: String,
+        beforeRemovingSource: () -> Void = {}
+    ) throws -> Bool {
         guard let st = try lstat(source) else { return false }
         switch st.kind {
         case .regular:
@@ -151,9 +162,13 @@ public enum FileOps {
             let n = try Syscall.valueOrErrno { source.withCString { readlink($0, &buffer, buffer.count - 1) } }
                 .orThrow("readlink", path: source.description)
             let destination = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            try Syscall.nothingOrErrno { symlink(destination, target) }.orThrow("symlink", path: target)
+            try Syscall.nothingOrErrno(retryOnInterrupt: false) { symlink(destination, target) }
+                .orThrow("symlink", path: target)
         case .fifo:
-            try Syscall.nothingOrErrno { mkfifo(target, 0o640) }.orThrow("mkfifo", path: target)
+            try Syscall.nothingOrErrno(retryOnInterrupt: false) { mkfifo(target, 0o640) }.orThrow(
+                "mkfifo",
+                path: target
+            )
         default:
             throw StorageError(
                 code: .io,
@@ -162,7 +177,13 @@ public enum FileOps {
         }
         // The new entry must survive a power cut before the original name goes.
         syncDirectory(parent(target))
-        if case .failure(let error) = Syscall.nothingOrErrno({ source.withCString { unlink($0) } }) {
+        beforeRemovingSource()
+        switch Syscall.nothingOrErrno(retryOnInterrupt: false, { source.withCString { unlink($0) } }) {
+        case .success, .failure(.noSuchFileOrDirectory):
+            // Gone already (removed by someone else meanwhile): the copy is the only one left, and stays.
+            break
+        case .failure(let error):
+            // The original is still there: the copy goes, and nothing has moved.
             unlink(target)
             throw StorageError.syscall("unlink", path: source.description, error)
         }
@@ -215,7 +236,7 @@ public enum FileOps {
             throw error
         }
         if replace {
-            if case .failure(let error) = Syscall.nothingOrErrno({ rename(tmp, path) }) {
+            if case .failure(let error) = Syscall.nothingOrErrno(retryOnInterrupt: false, { rename(tmp, path) }) {
                 unlink(tmp)
                 throw StorageError.syscall("rename", path: "\(tmp) -> \(path)", error)
             }
