@@ -3,21 +3,38 @@ import Foundation
 /// How an `Asset` maps onto a row of the `assets` table: times as integer milliseconds,
 /// media metadata as a JSON text column (`NULL` when not probed yet).
 extension Asset {
+    /// The columns of the `assets` table that a record maps, in the order of ``catalogValues()``.
+    enum Column: String, CatalogColumns {
+        case id
+        case projectID = "project_id"
+        case filename
+        case originalFilename = "original_filename"
+        case relativePath = "relative_path"
+        case checksum
+        case sizeBytes = "size_bytes"
+        case mimeType = "mime_type"
+        case status
+        case thumbnailPath = "thumbnail_path"
+        case metadata, error
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case renditions, sprite
+
+        static let table = "assets"
+    }
+
     /// The columns `init(catalogRow:)` reads, in the order it reads them.
-    static let selectColumns = """
-        id, project_id, filename, original_filename, relative_path, checksum, size_bytes, mime_type, \
-        status, thumbnail_path, metadata, error, created_at, updated_at, renditions, sprite
-        """
+    static let selectColumns = Column.list
 
     /// Decodes a row selected with `selectColumns`; pass one `decoder` when reading many rows.
     init(catalogRow row: CatalogRow, decoder: JSONDecoder = JSONDecoder()) throws {
-        let id: String = try row.get(0)
-        let statusText: String = try row.get(8)
+        let id: String = try row.get(Column.id)
+        let statusText: String = try row.get(Column.status)
         guard let status = AssetStatus(rawValue: statusText) else {
             throw StorageError.invalidValue("assets.status", statusText, "unknown status of asset \(id)")
         }
         var metadata: MediaMetadata?
-        if let json: String = try row.optional(10) {
+        if let json: String = try row.optional(Column.metadata) {
             do {
                 metadata = try MediaMetadata(catalogJSON: json, decoder: decoder)
             } catch {
@@ -25,7 +42,7 @@ extension Asset {
             }
         }
         var renditions: [Rendition] = []
-        if let json: String = try row.optional(14), json != "[]" {
+        if let json: String = try row.optional(Column.renditions), json != "[]" {
             do {
                 renditions = try decoder.decode([Rendition].self, from: Data(json.utf8))
             } catch {
@@ -33,7 +50,7 @@ extension Asset {
             }
         }
         var sprite: SpriteSheet?
-        if let json: String = try row.optional(15) {
+        if let json: String = try row.optional(Column.sprite) {
             do {
                 sprite = try decoder.decode(SpriteSheet.self, from: Data(json.utf8))
             } catch {
@@ -42,25 +59,25 @@ extension Asset {
         }
         self.init(
             id: id,
-            projectID: try row.get(1),
-            filename: try row.get(2),
-            originalFilename: try row.get(3),
-            relativePath: try row.get(4),
-            checksum: try row.get(5),
-            sizeBytes: try row.get(6),
-            mimeType: try row.get(7),
+            projectID: try row.get(Column.projectID),
+            filename: try row.get(Column.filename),
+            originalFilename: try row.get(Column.originalFilename),
+            relativePath: try row.get(Column.relativePath),
+            checksum: try row.get(Column.checksum),
+            sizeBytes: try row.get(Column.sizeBytes),
+            mimeType: try row.get(Column.mimeType),
             status: status,
-            thumbnailPath: try row.optional(9),
+            thumbnailPath: try row.optional(Column.thumbnailPath),
             metadata: metadata,
             renditions: renditions,
             sprite: sprite,
-            error: try row.optional(11),
-            createdAt: ISO8601Millis.date(milliseconds: try row.get(12)),
-            updatedAt: ISO8601Millis.date(milliseconds: try row.get(13))
+            error: try row.optional(Column.error),
+            createdAt: ISO8601Millis.date(milliseconds: try row.get(Column.createdAt)),
+            updatedAt: ISO8601Millis.date(milliseconds: try row.get(Column.updatedAt))
         )
     }
 
-    /// The values for `id, project_id, …, sprite` (the order of `selectColumns`).
+    /// The values of ``Column``, in its order.
     func catalogValues() throws -> [any CatalogBindable] {
         var metadataJSON: String?
         if let metadata { metadataJSON = try metadata.catalogJSON() }

@@ -9,7 +9,7 @@ enum AssetTable {
     static func insert(_ asset: Asset, _ db: any CatalogConnection) throws {
         do {
             try db.execute(
-                "INSERT INTO assets (\(Asset.selectColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO assets (\(Asset.Column.list)) VALUES (\(Asset.Column.placeholders))",
                 try asset.catalogValues()
             )
         } catch let error as CatalogConstraintViolation {
@@ -26,15 +26,7 @@ enum AssetTable {
         values.append(values.removeFirst())
         let changed: Int
         do {
-            changed = try db.execute(
-                """
-                UPDATE assets SET project_id = ?, filename = ?, original_filename = ?, relative_path = ?,
-                    checksum = ?, size_bytes = ?, mime_type = ?, status = ?, thumbnail_path = ?, metadata = ?,
-                    error = ?, created_at = ?, updated_at = ?, renditions = ?, sprite = ?
-                WHERE id = ?
-                """,
-                values
-            )
+            changed = try db.execute("UPDATE assets SET \(updateAssignments) WHERE id = ?", values)
         } catch is CatalogConstraintViolation {
             throw StorageError.conflict(
                 "asset \(asset.id): relative_path \(asset.relativePath) already belongs to another asset"
@@ -42,6 +34,10 @@ enum AssetTable {
         }
         guard changed > 0 else { throw StorageError.assetNotFound(asset.id) }
     }
+
+    /// `project_id = ?, …, sprite = ?`: every column but the id.
+    private static let updateAssignments = Asset.Column.allCases.dropFirst().map { "\($0.rawValue) = ?" }
+        .joined(separator: ", ")
 
     static func asset(id: String, _ db: any CatalogConnection) throws -> Asset? {
         try db.fetchOne("SELECT \(Asset.selectColumns) FROM assets WHERE id = ?", [id]).map {

@@ -13,6 +13,16 @@ enum EventTable {
     /// The PostgreSQL notification channel of new events.
     static let channel = "ingestd_events"
 
+    /// The columns an ``IngestEvent`` is read from, in order; all but the id are written by ``append(_:_:)``.
+    enum Column: String, CatalogColumns {
+        case id, type, at
+        case projectID = "project_id"
+        case assetID = "asset_id"
+        case filename, reason, error, detail, node, rendition
+
+        static let table = "events"
+    }
+
     /// Stores `event`, naming the connection's node as its writer unless the event names one already.
     static func append(_ event: IngestEvent, _ db: any CatalogConnection) throws -> IngestEvent {
         var stored = event
@@ -21,7 +31,7 @@ enum EventTable {
             stored.type.rawValue, ISO8601Millis.milliseconds(stored.at), stored.projectID, stored.assetID,
             stored.filename, stored.reason, stored.error, stored.detail, stored.node, stored.rendition,
         ]
-        let columns = "type, at, project_id, asset_id, filename, reason, error, detail, node, rendition"
+        let columns = Column.allCases.dropFirst().map(\.rawValue).joined(separator: ", ")
         switch db.dialect {
         case .sqlite:
             let row = try db.fetchOne(
@@ -46,32 +56,32 @@ enum EventTable {
         guard limit >= 0 else { throw StorageError.invalidValue("limit", String(limit), "must be 0 or more") }
         let rows = try db.fetch(
             """
-            SELECT id, type, at, project_id, asset_id, filename, reason, error, detail, node, rendition
+            SELECT \(Column.list)
             FROM events WHERE id > ? ORDER BY id LIMIT ?
             """,
             [id, limit]
         )
         return try rows.map { row in
-            let typeText: String = try row.get(1)
+            let typeText: String = try row.get(Column.type)
             guard let type = IngestEvent.EventType(rawValue: typeText) else {
                 throw StorageError.invalidValue(
                     "events.type",
                     typeText,
-                    "unknown type of event \(try row.get(0, as: Int64.self))"
+                    "unknown type of event \(try row.get(Column.id, as: Int64.self))"
                 )
             }
             return IngestEvent(
-                id: try row.get(0),
+                id: try row.get(Column.id),
                 type: type,
-                at: ISO8601Millis.date(milliseconds: try row.get(2)),
-                node: try row.optional(9),
-                projectID: try row.get(3),
-                assetID: try row.optional(4),
-                filename: try row.optional(5),
-                rendition: try row.optional(10),
-                reason: try row.optional(6),
-                error: try row.optional(7),
-                detail: try row.optional(8)
+                at: ISO8601Millis.date(milliseconds: try row.get(Column.at)),
+                node: try row.optional(Column.node),
+                projectID: try row.get(Column.projectID),
+                assetID: try row.optional(Column.assetID),
+                filename: try row.optional(Column.filename),
+                rendition: try row.optional(Column.rendition),
+                reason: try row.optional(Column.reason),
+                error: try row.optional(Column.error),
+                detail: try row.optional(Column.detail)
             )
         }
     }

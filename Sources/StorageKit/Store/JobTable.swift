@@ -7,7 +7,17 @@ import Foundation
 /// in `FOR UPDATE SKIP LOCKED`, so that nodes claiming at once skip each other's rows instead of waiting;
 /// SQLite serializes writers and needs no lock clause.
 enum JobTable {
-    static let columns = "id, kind, asset_id, params, state, attempts, lease_owner, lease_expires, last_error"
+    /// The columns a ``Job`` is read from, in order.
+    enum Column: String, CatalogColumns {
+        case id, kind
+        case assetID = "asset_id"
+        case params, state, attempts
+        case leaseOwner = "lease_owner"
+        case leaseExpires = "lease_expires"
+        case lastError = "last_error"
+
+        static let table = "jobs"
+    }
 
     /// Queues `kind` for `assetID`, or re-queues a queued or failed one with fresh attempts and `params`
     /// (`onlyFailed`: a failed one only, so that a queued job keeps the attempts that tell of crashes).
@@ -190,34 +200,34 @@ enum JobTable {
     }
 
     static func job(id: Int64, _ db: any CatalogConnection) throws -> Job? {
-        try db.fetchOne("SELECT \(columns) FROM jobs WHERE id = ?", [id]).map(decode)
+        try db.fetchOne("SELECT \(Column.list) FROM jobs WHERE id = ?", [id]).map(decode)
     }
 
     /// Every job of `assetID`, in priority order.
     static func jobs(assetID: String, _ db: any CatalogConnection) throws -> [Job] {
-        try db.fetch("SELECT \(columns) FROM jobs WHERE asset_id = ? ORDER BY priority, id", [assetID]).map(decode)
+        try db.fetch("SELECT \(Column.list) FROM jobs WHERE asset_id = ? ORDER BY priority, id", [assetID]).map(decode)
     }
 
     private static func decode(_ row: CatalogRow) throws -> Job {
-        let kindName: String = try row.get(1)
-        let stateName: String = try row.get(4)
+        let kindName: String = try row.get(Column.kind)
+        let stateName: String = try row.get(Column.state)
         guard let kind = Job.Kind(rawValue: kindName) else {
             throw StorageError.invalidValue("jobs.kind", kindName, "unknown job kind")
         }
         guard let state = Job.State(rawValue: stateName) else {
             throw StorageError.invalidValue("jobs.state", stateName, "unknown job state")
         }
-        let expires: Int64? = try row.optional(7)
+        let expires: Int64? = try row.optional(Column.leaseExpires)
         return Job(
-            id: try row.get(0),
+            id: try row.get(Column.id),
             kind: kind,
-            assetID: try row.get(2),
-            params: try row.get(3),
+            assetID: try row.get(Column.assetID),
+            params: try row.get(Column.params),
             state: state,
-            attempts: try row.get(5),
-            leaseOwner: try row.optional(6),
+            attempts: try row.get(Column.attempts),
+            leaseOwner: try row.optional(Column.leaseOwner),
             leaseExpires: expires.map { ISO8601Millis.date(milliseconds: $0) },
-            lastError: try row.optional(8)
+            lastError: try row.optional(Column.lastError)
         )
     }
 }

@@ -1,6 +1,20 @@
 /// The SQL of the `pending_moves` journal. Each row names the node that wrote it, so that a node's start-up
 /// recovery touches only its own moves when several nodes share a PostgreSQL catalog.
 enum PendingMoveTable {
+    /// The columns a ``PendingMove`` is read from, in order (`node` is written, never read back).
+    enum Column: String, CatalogColumns {
+        case id
+        case assetID = "asset_id"
+        case projectID = "project_id"
+        case sourcePath = "source_path"
+        case stagingPath = "staging_path"
+        case targetRelativePath = "target_relative_path"
+        case stage
+        case createdAt = "created_at"
+
+        static let table = "pending_moves"
+    }
+
     static func add(_ move: PendingMove, _ db: any CatalogConnection) throws -> PendingMove {
         let row = try db.fetchOne(
             """
@@ -41,7 +55,7 @@ enum PendingMoveTable {
     /// This node's journal, oldest first. An SQLite catalog has one node: every row is its own (also rows
     /// written before the node column existed, or under an earlier `NODE_ID`).
     static func all(_ db: any CatalogConnection) throws -> [PendingMove] {
-        let columns = "id, asset_id, project_id, source_path, staging_path, target_relative_path, stage, created_at"
+        let columns = Column.list
         let rows =
             switch db.dialect {
             case .sqlite: try db.fetch("SELECT \(columns) FROM pending_moves ORDER BY id", [])
@@ -49,14 +63,14 @@ enum PendingMoveTable {
             }
         return try rows.map { row in
             PendingMove(
-                id: try row.get(0),
-                assetID: try row.get(1),
-                projectID: try row.get(2),
-                sourcePath: try row.get(3),
-                stagingPath: try row.get(4),
-                targetRelativePath: try row.optional(5),
-                stage: PendingMove.Stage(stored: try row.get(6)),
-                createdAt: ISO8601Millis.date(milliseconds: try row.get(7))
+                id: try row.get(Column.id),
+                assetID: try row.get(Column.assetID),
+                projectID: try row.get(Column.projectID),
+                sourcePath: try row.get(Column.sourcePath),
+                stagingPath: try row.get(Column.stagingPath),
+                targetRelativePath: try row.optional(Column.targetRelativePath),
+                stage: PendingMove.Stage(stored: try row.get(Column.stage)),
+                createdAt: ISO8601Millis.date(milliseconds: try row.get(Column.createdAt))
             )
         }
     }

@@ -1,0 +1,43 @@
+/// A table's columns in the order its mapper selects them: each case is one column, its raw value the column's
+/// SQL name. The list a statement selects and the position a row is read at come from the same declaration,
+/// so a mapper reads `row.get(Column.status)`, never a position that must agree with a string elsewhere.
+protocol CatalogColumns: CaseIterable, Equatable, RawRepresentable<String> where AllCases == [Self] {
+    /// The table, for error messages (`assets.status`).
+    static var table: String { get }
+}
+
+extension CatalogColumns {
+    /// `a, b, c`: every column, in order (for `SELECT` and `INSERT`).
+    static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// `?, ?, ?`: one placeholder per column.
+    static var placeholders: String { Array(repeating: "?", count: allCases.count).joined(separator: ", ") }
+
+    /// The column's position in a row selected with ``list``.
+    var position: Int { Self.allCases.firstIndex(of: self)! }
+}
+
+extension CatalogRow {
+    /// The value of `column`; throws, naming the column, when it is NULL or of another type (a damaged catalog).
+    func get<T: CatalogDecodable, Column: CatalogColumns>(_ column: Column, as type: T.Type = T.self) throws -> T {
+        let index = column.position
+        guard index < values.count, let value = T.decode(values[index]) else {
+            throw StorageError.invalidValue(
+                "\(Column.table).\(column.rawValue)",
+                index < values.count ? "\(values[index])" : "(missing)",
+                "expected \(T.self)"
+            )
+        }
+        return value
+    }
+
+    /// The value of `column`, `nil` when it is NULL.
+    func optional<T: CatalogDecodable, Column: CatalogColumns>(
+        _ column: Column,
+        as type: T.Type = T.self
+    ) throws -> T? {
+        let index = column.position
+        guard index < values.count, values[index] != .null else { return nil }
+        return try get(column, as: type)
+    }
+}
