@@ -63,7 +63,8 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
         self.updatedAt = updatedAt
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The record's field names, in the JSON record and as the `assets` table's columns (``Column``).
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id
         case projectID = "project_id"
         case filename

@@ -3,25 +3,9 @@ import Foundation
 /// How an `Asset` maps onto a row of the `assets` table: times as integer milliseconds,
 /// media metadata as a JSON text column (`NULL` when not probed yet).
 extension Asset {
-    /// The columns of the `assets` table that a record maps, in the order of ``catalogValues()``.
-    enum Column: String, CatalogColumns {
-        case id
-        case projectID = "project_id"
-        case filename
-        case originalFilename = "original_filename"
-        case relativePath = "relative_path"
-        case checksum
-        case sizeBytes = "size_bytes"
-        case mimeType = "mime_type"
-        case status
-        case thumbnailPath = "thumbnail_path"
-        case metadata, error
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-        case renditions, sprite
-
-        static let table = "assets"
-    }
+    /// The columns of the `assets` table that a record maps, in the order of ``catalogValues()``: the record's
+    /// own field names.
+    typealias Column = CodingKeys
 
     /// The columns `init(catalogRow:)` reads, in the order it reads them.
     static let selectColumns = Column.list
@@ -83,10 +67,14 @@ extension Asset {
         if let metadata { metadataJSON = try metadata.catalogJSON() }
         return [
             id, projectID, filename, originalFilename, relativePath, checksum, sizeBytes, mimeType,
-            status.rawValue, thumbnailPath, metadataJSON, error,
-            ISO8601Millis.milliseconds(createdAt), ISO8601Millis.milliseconds(updatedAt),
+            status.rawValue, thumbnailPath, metadataJSON,
             String(decoding: renditions.orderedJSON, as: UTF8.self),
             sprite.map { String(decoding: $0.orderedJSON, as: UTF8.self) },
+            error, ISO8601Millis.milliseconds(createdAt), ISO8601Millis.milliseconds(updatedAt),
         ]
     }
+}
+
+extension Asset.CodingKeys: CatalogColumns {
+    static let table = "assets"
 }

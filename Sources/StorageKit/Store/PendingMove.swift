@@ -59,7 +59,8 @@ public struct PendingMove: Codable, Sendable, Equatable {
         self.createdAt = createdAt
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The field names, in JSON and as the `pending_moves` table's columns (`PendingMoveTable.Column`).
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id
         case assetID = "asset_id"
         case projectID = "project_id"

@@ -1,19 +1,9 @@
 /// The SQL of the `pending_moves` journal. Each row names the node that wrote it, so that a node's start-up
 /// recovery touches only its own moves when several nodes share a PostgreSQL catalog.
 enum PendingMoveTable {
-    /// The columns a ``PendingMove`` is read from, in order (`node` is written, never read back).
-    enum Column: String, CatalogColumns {
-        case id
-        case assetID = "asset_id"
-        case projectID = "project_id"
-        case sourcePath = "source_path"
-        case stagingPath = "staging_path"
-        case targetRelativePath = "target_relative_path"
-        case stage
-        case createdAt = "created_at"
-
-        static let table = "pending_moves"
-    }
+    /// The columns a ``PendingMove`` is read from, in order: its own field names (`node` is written, never
+    /// read back).
+    typealias Column = PendingMove.CodingKeys
 
     static func add(_ move: PendingMove, _ db: any CatalogConnection) throws -> PendingMove {
         let row = try db.fetchOne(
@@ -74,4 +64,8 @@ enum PendingMoveTable {
             )
         }
     }
+}
+
+extension PendingMove.CodingKeys: CatalogColumns {
+    static let table = "pending_moves"
 }

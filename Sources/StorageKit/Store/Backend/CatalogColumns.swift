@@ -20,15 +20,7 @@ extension CatalogColumns {
 extension CatalogRow {
     /// The value of `column`; throws, naming the column, when it is NULL or of another type (a damaged catalog).
     func get<T: CatalogDecodable, Column: CatalogColumns>(_ column: Column, as type: T.Type = T.self) throws -> T {
-        let index = column.position
-        guard index < values.count, let value = T.decode(values[index]) else {
-            throw StorageError.invalidValue(
-                "\(Column.table).\(column.rawValue)",
-                index < values.count ? "\(values[index])" : "(missing)",
-                "expected \(T.self)"
-            )
-        }
-        return value
+        try value(at: column.position, named: "\(Column.table).\(column.rawValue)")
     }
 
     /// The value of `column`, `nil` when it is NULL.

@@ -76,9 +76,14 @@ struct CatalogRow: Sendable {
 
     /// The value of column `index`; throws when it is NULL or of another type (a damaged catalog).
     func get<T: CatalogDecodable>(_ index: Int, as type: T.Type = T.self) throws -> T {
+        try value(at: index, named: "catalog column \(index)")
+    }
+
+    /// The value at `index`, converted; a NULL or another type throws, naming the column `name`.
+    func value<T: CatalogDecodable>(at index: Int, named name: @autoclosure () -> String) throws -> T {
         guard index < values.count, let value = T.decode(values[index]) else {
             throw StorageError.invalidValue(
-                "catalog column \(index)",
+                name(),
                 index < values.count ? "\(values[index])" : "(missing)",
                 "expected \(T.self)"
             )
