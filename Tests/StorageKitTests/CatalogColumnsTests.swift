@@ -22,7 +22,7 @@ struct CatalogColumnsTests {
             )
         )
         #expect(Asset.Column.list.hasPrefix("id, project_id, filename,"))
-        #expect(Asset.Column.placeholders.split(separator: ",").count == Asset.Column.allCases.count)
+        #expect(Asset.Column.bindMarkers.split(separator: ",").count == Asset.Column.allCases.count)
     }
 
     /// A damaged value is named by its table and column, not by a position.

@@ -9,7 +9,7 @@ enum AssetTable {
     static func insert(_ asset: Asset, _ db: any CatalogConnection) throws {
         do {
             try db.execute(
-                "INSERT INTO assets (\(Asset.Column.list)) VALUES (\(Asset.Column.placeholders))",
+                "INSERT INTO assets (\(Asset.Column.list)) VALUES (\(Asset.Column.bindMarkers))",
                 try asset.catalogValues()
             )
         } catch let error as CatalogConstraintViolation {

@@ -35,7 +35,7 @@ enum EventTable {
         switch db.dialect {
         case .sqlite:
             let row = try db.fetchOne(
-                "INSERT INTO events (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO events (\(columns)) VALUES (\(bindMarkers(arguments.count))) RETURNING id",
                 arguments
             )
             stored.id = try row?.get(0) ?? 0
@@ -43,7 +43,7 @@ enum EventTable {
             let row = try db.fetchOne("UPDATE event_counter SET last_id = last_id + 1 RETURNING last_id", [])
             stored.id = try row?.get(0) ?? 0
             arguments.insert(stored.id, at: 0)
-            try db.execute("INSERT INTO events (id, \(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", arguments)
+            try db.execute("INSERT INTO events (id, \(columns)) VALUES (\(bindMarkers(arguments.count)))", arguments)
             try db.execute("NOTIFY \(channel)", [])
         }
         if stored.id % pruneEvery == 0 {

@@ -61,7 +61,7 @@ enum JobTable {
             // Several nodes claim at once: one statement locks only the row it returns and skips the rows other
             // nodes are claiming. (One look-up per kind and state would lock the best row of each, and a node
             // claiming beside it would find them all taken.)
-            let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+            let marks = bindMarkers(kinds.count)
             let arguments: [any CatalogBindable] = kinds.map(\.rawValue) + [ISO8601Millis.milliseconds(now)]
             let sql = """
                 SELECT id FROM jobs
@@ -192,7 +192,7 @@ enum JobTable {
 
     /// Jobs of `kinds` queued or running, on every node.
     static func pending(kinds: [Job.Kind], _ db: any CatalogConnection) throws -> Int {
-        let marks = Array(repeating: "?", count: max(kinds.count, 1)).joined(separator: ", ")
+        let marks = bindMarkers(kinds.count)
         return try db.fetchOne(
             "SELECT COUNT(*) FROM jobs WHERE kind IN (\(marks)) AND state IN ('queued', 'running')",
             kinds.map(\.rawValue)

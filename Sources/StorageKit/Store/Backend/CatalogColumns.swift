@@ -10,8 +10,8 @@ extension CatalogColumns {
     /// `a, b, c`: every column, in order (for `SELECT` and `INSERT`).
     static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
-    /// `?, ?, ?`: one placeholder per column.
-    static var placeholders: String { Array(repeating: "?", count: allCases.count).joined(separator: ", ") }
+    /// `?, ?, ?`: one bind marker per column.
+    static var bindMarkers: String { StorageKit.bindMarkers(allCases.count) }
 
     /// The column's position in a row selected with ``list``.
     var position: Int { Self.allCases.firstIndex(of: self)! }

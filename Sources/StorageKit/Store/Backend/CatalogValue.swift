@@ -97,3 +97,9 @@ struct CatalogRow: Sendable {
         return try get(index, as: type)
     }
 }
+
+/// `?, ?, ?`: `count` bind markers (at least one), for statements whose argument count varies (the PostgreSQL
+/// connection numbers them).
+func bindMarkers(_ count: Int) -> String {
+    Array(repeating: "?", count: max(count, 1)).joined(separator: ", ")
+}
