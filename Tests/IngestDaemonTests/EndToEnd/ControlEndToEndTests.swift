@@ -15,7 +15,7 @@ struct ControlEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let up = try h.request("POST", "/projects/web/videos?filename=talk.mp4", body: try TestClips.mp4)
+        let up = try h.request("POST", "/projects/web/videos?filename=talk.mp4", body: try await TestClips.mp4)
         #expect(up.status == 201, "\(up.text)")
         let record = try up.object()
         let id = try #require(record["id"] as? String)
@@ -36,7 +36,7 @@ struct ControlEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         // Upload: 201 with the record; same naming and pipeline as a dropped file.
         let up = try h.request("POST", "/projects/web/videos?filename=talk.mp4", body: clip)
         #expect(up.status == 201, "\(up.text)")
@@ -115,7 +115,7 @@ struct ControlEndToEndTests {
         let h = try DaemonHarness(environment: ["UPLOAD_MAX_SIZE": "1000"])
         defer { h.remove() }
         try await h.start()
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         try h.drop(clip, as: "ev/big.mp4")
         try await waitUntil("the clip is rejected as too large") {
             h.rejectionReason(project: "ev", name: "big.mp4") == "too_large"
@@ -153,7 +153,7 @@ struct ControlEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let clips = try TestClips.distinctMP4s(2, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(2, into: h.root + "/clips")
         try h.drop(clips[0], as: "r/a.mp4")
         try h.drop(clips[1], as: "r/b.mp4")
         try await waitUntil("both stored with thumbnails") {
@@ -165,7 +165,7 @@ struct ControlEndToEndTests {
         let gone = try #require(assets[0]["relative_path"] as? String)
         #expect(unlink(h.storage + "/" + gone) == 0)
         try FileManager.default.copyItem(
-            atPath: try TestClips.mov,
+            atPath: try await TestClips.mov,
             toPath: h.storage + "/uploads/project_r/stray-0123456789.mov"
         )
         let lostThumb = try #require(assets[1]["thumbnail_path"] as? String)
@@ -198,7 +198,7 @@ struct ControlEndToEndTests {
         let h = try DaemonHarness(environment: ["NODE_ID": "node-e2e", "RENDITIONS": "", "SPRITE_INTERVAL": "0"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.mp4, as: "m/a.mp4")
+        try h.drop(try await TestClips.mp4, as: "m/a.mp4")
         try h.drop(bytes: Array("x".utf8), as: "m/a.txt")
         try await waitUntil("stored and rejected") {
             try h.assets("m").count == 1 && h.rejectionReason(project: "m", name: "a.txt") != nil
@@ -255,7 +255,7 @@ struct LowSpaceEndToEndTests {
         let config = h.root + "/ingestd.env"
         try "MIN_FREE_BYTES=1T\n".write(toFile: config, atomically: true, encoding: .utf8)
         try await h.start(extraArguments: ["--config", config])
-        try h.drop(try TestClips.mp4, as: "s/a.mp4")
+        try h.drop(try await TestClips.mp4, as: "s/a.mp4")
         try await Task.sleep(for: .milliseconds(800))
         #expect(FileManager.default.fileExists(atPath: h.drop + "/s/a.mp4"))
         let health = try h.request("GET", "/health").object()

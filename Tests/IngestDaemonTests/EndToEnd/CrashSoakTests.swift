@@ -35,7 +35,7 @@ struct CrashSoakTests {
         var rng = SeededRandom(state: seed)
         let h = try DaemonHarness(settleMS: 100, environment: ["SWIFT_BACKTRACE": "enable=no"])
         defer { h.remove() }
-        let clips = try TestClips.distinctMP4s(plan.files, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(plan.files, into: h.root + "/clips")
         var expected: [String: (checksum: String, bad: Bool)] = [:]  // name in the drop → what it is
         try await h.start()
 

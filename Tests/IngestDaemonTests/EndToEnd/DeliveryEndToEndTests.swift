@@ -73,7 +73,7 @@ struct DeliveryEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         try h.drop(clip, as: "web/talk.mp4")
         try h.drop(bytes: Array("not a video".utf8), as: "web/notes.txt")
         try await waitUntil("the clip has its thumbnail") {
@@ -146,7 +146,7 @@ struct DeliveryEndToEndTests {
         let h = try DaemonHarness(environment: ["RENDITIONS": "240p", "SPRITE_INTERVAL": "auto"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.mp4, as: "web/talk.mp4")
+        try h.drop(try await TestClips.mp4, as: "web/talk.mp4")
         try await waitUntil("the rendition and the sprite exist", timeout: .seconds(90)) {
             guard let asset = try h.assets("web").first else { return false }
             return (asset["renditions"] as? [[String: Any]])?.isEmpty == false

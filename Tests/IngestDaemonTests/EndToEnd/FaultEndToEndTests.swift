@@ -23,7 +23,7 @@ struct FaultEndToEndTests {
         try await h.start()
 
         // A valid MP4 padded with a 6 MiB `free` box: larger than the whole storage filesystem.
-        var clip = try Data(contentsOf: URL(fileURLWithPath: try TestClips.mp4))
+        var clip = try Data(contentsOf: URL(fileURLWithPath: try await TestClips.mp4))
         let padding = 6 << 20
         withUnsafeBytes(of: UInt32(padding + 8).bigEndian) { clip.append(contentsOf: $0) }
         clip.append(Data("free".utf8))
@@ -66,7 +66,7 @@ struct FaultEndToEndTests {
             return
         }
         defer { _ = Self.run("/usr/bin/chattr", ["-i", folder]) }
-        try h.drop(try TestClips.mp4, as: "locked/a.mp4")
+        try h.drop(try await TestClips.mp4, as: "locked/a.mp4")
         try await waitUntil("/health says why the file waits") {
             let reasons = (try h.request("GET", "/health").object()["reasons"] as? [String]) ?? []
             return reasons.contains { $0.contains("a.mp4") && $0.contains("not permitted") }
@@ -101,7 +101,7 @@ struct FaultEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.mp4, as: "ro/first.mp4")
+        try h.drop(try await TestClips.mp4, as: "ro/first.mp4")
         try await waitUntil("the first file is stored") { try h.assets("ro").first?["status"] as? String == "ready" }
         // The database and its log; not `-shm`, which SQLite maps into memory: a write to a mapped page of an
         // immutable file is a SIGBUS, not an error (as on a filesystem that turned read-only; see the README).
@@ -111,7 +111,7 @@ struct FaultEndToEndTests {
             return
         }
         defer { _ = Self.run("/usr/bin/chattr", ["-i"] + catalogFiles) }
-        try h.drop(try TestClips.mov, as: "ro/second.mov")
+        try h.drop(try await TestClips.mov, as: "ro/second.mov")
         try await waitUntil("/health is degraded and names the file") {
             let health = try h.request("GET", "/health").object()
             return health["status"] as? String == "degraded"
@@ -144,7 +144,7 @@ struct FaultEndToEndTests {
         }
         #expect(h.log.contains("the drop folder is gone"))
         try FileManager.default.createDirectory(atPath: h.drop, withIntermediateDirectories: true)
-        try h.drop(try TestClips.mp4, as: "back/a.mp4")
+        try h.drop(try await TestClips.mp4, as: "back/a.mp4")
         try await waitUntil("the file in the re-created folder is stored") {
             try h.assets("back").first?["status"] as? String == "ready"
         }

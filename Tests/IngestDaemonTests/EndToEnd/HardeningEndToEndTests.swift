@@ -47,7 +47,7 @@ struct HardeningEndToEndTests {
         let h = try DaemonHarness(environment: ["MIN_FREE_BYTES": "\(Int64.max / 2)"])
         defer { h.remove() }
         try await h.start()
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         let up = try h.request("POST", "/projects/full/videos?filename=a.mp4", body: clip)
         #expect(up.status == 507)
         #expect(try up.object()["error"] as? String == "storage_full")

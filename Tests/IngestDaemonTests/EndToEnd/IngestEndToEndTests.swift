@@ -14,7 +14,7 @@ struct IngestEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         try h.drop(clip, as: "demo/lesson.mp4")
 
         try await waitUntil("the clip is ready with a thumbnail") {
@@ -51,14 +51,14 @@ struct IngestEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         let clipData = try Data(contentsOf: URL(fileURLWithPath: clip))
         try h.drop(bytes: Array(repeating: 0x41, count: 5000), as: "p/fake.mp4")
         try h.drop(bytes: Array("hello".utf8), as: "p/notes.txt")
         try h.drop(bytes: [], as: "p/empty.mp4")
-        try h.drop(try TestClips.audioOnly, as: "p/song.mp4")
+        try h.drop(try await TestClips.audioOnly, as: "p/song.mp4")
         try h.drop(bytes: Array(clipData.prefix(clipData.count * 6 / 10)), as: "p/half.mp4")
-        try h.drop(try TestClips.avi, as: "p/disguised.mp4")
+        try h.drop(try await TestClips.avi, as: "p/disguised.mp4")
         try h.drop(clip, as: "!!!/clip.mp4")
         try FileManager.default.createDirectory(atPath: h.drop + "/p", withIntermediateDirectories: true)
         #expect(mkfifo(h.drop + "/p/pipe.mp4", 0o644) == 0)
@@ -103,7 +103,7 @@ struct IngestEndToEndTests {
         let h = try DaemonHarness(settleMS: 200, environment: ["DUPLICATES": "keep"])
         defer { h.remove() }
         try await h.start()
-        let data = try Data(contentsOf: URL(fileURLWithPath: try TestClips.mp4))
+        let data = try Data(contentsOf: URL(fileURLWithPath: try await TestClips.mp4))
         try FileManager.default.createDirectory(atPath: h.drop + "/slow", withIntermediateDirectories: true)
         // A writer that keeps the file open and idle for longer than SETTLE_MS (as Samba does).
         let writer = try FileHandle(
@@ -132,7 +132,7 @@ struct IngestEndToEndTests {
     }
 
     @Test func duplicatesAreRejectedOrKeptAsConfigured() async throws {
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         for policy in ["reject", "keep"] {
             let h = try DaemonHarness(environment: ["DUPLICATES": policy])
             defer { h.remove() }
@@ -158,9 +158,9 @@ struct IngestEndToEndTests {
     @Test func startupScanNestedFoldersAndTheDefaultProject() async throws {
         let h = try DaemonHarness()
         defer { h.remove() }
-        try h.drop(try TestClips.mp4, as: "proj/sub/deeper/a.mp4")
-        try h.drop(try TestClips.mov, as: "root.mov")
-        try h.drop(try TestClips.avi, as: "proj/b.AVI")
+        try h.drop(try await TestClips.mp4, as: "proj/sub/deeper/a.mp4")
+        try h.drop(try await TestClips.mov, as: "root.mov")
+        try h.drop(try await TestClips.avi, as: "proj/b.AVI")
         try await h.start()
         try await waitUntil("all three are stored") {
             try h.assets("proj").count == 2 && h.assets("default").count == 1
@@ -173,7 +173,7 @@ struct IngestEndToEndTests {
         // A folder created and filled before its watch exists is still scanned.
         let staging = h.root + "/prepared"
         try FileManager.default.createDirectory(atPath: staging + "/inner", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: try TestClips.mov, toPath: staging + "/inner/c.mov")
+        try FileManager.default.copyItem(atPath: try await TestClips.mov, toPath: staging + "/inner/c.mov")
         #expect(rename(staging, h.drop + "/late") == 0)
         try await waitUntil("the moved-in folder's file is stored") { try h.assets("late").count == 1 }
         #expect(try await h.stop() == 0)
@@ -184,7 +184,7 @@ struct IngestEndToEndTests {
         defer { h.remove() }
         try await h.start()
         let staged = h.root + "/future.mp4"
-        try FileManager.default.copyItem(atPath: try TestClips.mp4, toPath: staged)
+        try FileManager.default.copyItem(atPath: try await TestClips.mp4, toPath: staged)
         // As `cp -p` from a camera with a wrong clock leaves it.
         var times = [timespec(tv_sec: 1_924_992_000, tv_nsec: 0), timespec(tv_sec: 1_924_992_000, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, staged, &times, 0) == 0)
@@ -213,7 +213,7 @@ struct IngestEndToEndTests {
     @Test func sigkillDuringABurstLosesNothingAndStoresNothingTwice() async throws {
         let h = try DaemonHarness(settleMS: 50)
         defer { h.remove() }
-        let clips = try TestClips.distinctMP4s(50, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(50, into: h.root + "/clips")
         try await h.start()
         for (i, clip) in clips.enumerated() {
             try FileManager.default.copyItem(atPath: clip, toPath: h.drop + "/burst-\(i).mp4.part")
@@ -288,7 +288,7 @@ struct CrossFilesystemEndToEndTests {
         stat(h.root, &st2)
         try #require(st1.st_dev != st2.st_dev, "/dev/shm is not another filesystem here")
         try await h.start(extraArguments: ["--drop", drop])
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         try FileManager.default.copyItem(atPath: clip, toPath: drop + "/x/clip.mp4")
         try Data(repeating: 7, count: 4000).write(to: URL(fileURLWithPath: drop + "/x/junk.mp4"))
         try FileManager.default.createSymbolicLink(atPath: drop + "/x/link.mp4", withDestinationPath: clip)

@@ -71,7 +71,7 @@ struct NginxEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.mp4, as: "web/talk.mp4")
+        try h.drop(try await TestClips.mp4, as: "web/talk.mp4")
         try await waitUntil("the clip has its thumbnail") {
             try h.assets("web").first?["thumbnail_path"] as? String != nil
         }

@@ -32,7 +32,7 @@ struct PostgresEndToEndTests {
         let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "solo"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.mp4, as: "demo/lesson.mp4")
+        try h.drop(try await TestClips.mp4, as: "demo/lesson.mp4")
         try await waitUntil("the clip is ready with a thumbnail") {
             let a = try h.assets("demo")
             return a.count == 1 && a[0]["thumbnail_path"] as? String != nil
@@ -56,7 +56,7 @@ struct PostgresEndToEndTests {
         try await b.start()
 
         // The same clip dropped on both nodes at once: stored once, the other a duplicate.
-        let clip = try TestClips.mp4
+        let clip = try await TestClips.mp4
         try FileManager.default.copyItem(atPath: clip, toPath: a.root + "/same.mp4")
         try FileManager.default.copyItem(atPath: clip, toPath: b.root + "/same.mp4")
         try FileManager.default.createDirectory(atPath: a.drop + "/demo", withIntermediateDirectories: true)
@@ -72,7 +72,7 @@ struct PostgresEndToEndTests {
 
         // Distinct clips split across the nodes: every one stored, no name clashes, the same answers on both.
         // The figure: 200 distinct clips, half on each node, all under the same names (clip.mp4).
-        let clips = try TestClips.distinctMP4s(200, into: a.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(200, into: a.root + "/clips")
         for (i, clip) in clips.enumerated() {
             try (i % 2 == 0 ? a : b).drop(clip, as: "burst/n\(i)/clip.mp4")
         }
@@ -124,7 +124,7 @@ struct PostgresEndToEndTests {
         }
         try await a.start()
         try await b.start()
-        let clips = try TestClips.distinctMP4s(8, into: a.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(8, into: a.root + "/clips")
         for (i, clip) in clips.enumerated() { try a.drop(clip, as: "web/c\(i).mp4") }
         do {
             try await waitUntil("8 assets with a rendition and a sprite", timeout: .seconds(120)) {
@@ -170,7 +170,7 @@ struct PostgresEndToEndTests {
         }
         try await a.start()
         try await b.start()
-        let clips = try TestClips.distinctMP4s(30, into: a.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(30, into: a.root + "/clips")
         for (i, clip) in clips.enumerated() { try b.drop(clip, as: "race/c\(i).mp4") }
         try await waitUntil("a few are stored") { try a.assets("race").count >= 3 }
         #expect(try a.request("DELETE", "/projects/race/storage").status == 200)
@@ -209,7 +209,7 @@ struct PostgresEndToEndTests {
         defer { b.remove() }
         b.sharedStorage = a.storage
         try await a.start()
-        try a.drop(try TestClips.mp4, as: "takeover/clip.mp4")
+        try a.drop(try await TestClips.mp4, as: "takeover/clip.mp4")
         try await waitUntil("node A holds the thumbnail's claim") {
             try PostgresServer.query(
                 url,
@@ -242,13 +242,10 @@ struct PostgresEndToEndTests {
         try await waitUntil("health says degraded") {
             (try h.request("GET", "/health").object()["status"] as? String) == "degraded"
         }
+        // The clip is made (by ffmpeg, if no test made it yet) before the clock starts.
+        let clip = try await TestClips.mp4
         let start = ContinuousClock.now
-        let answer = try h.request(
-            "POST",
-            "/projects/up/videos?filename=clip.mp4",
-            body: try TestClips.mp4,
-            maxTime: 30
-        )
+        let answer = try h.request("POST", "/projects/up/videos?filename=clip.mp4", body: clip, maxTime: 30)
         #expect(answer.status == 503, "\(answer.text)")
         #expect(try answer.object()["error"] as? String == "catalog_unavailable")
         #expect(ContinuousClock.now - start < .seconds(5))
@@ -267,7 +264,7 @@ struct PostgresEndToEndTests {
         defer { h.remove() }
         try await h.start()
         try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
-        try h.drop(try TestClips.mp4, as: "wait/a.mp4")
+        try h.drop(try await TestClips.mp4, as: "wait/a.mp4")
         try await Task.sleep(for: .seconds(4))
         #expect(FileManager.default.fileExists(atPath: h.drop + "/wait/a.mp4"))
         #expect(h.files(in: "storage/.staging").isEmpty)
@@ -284,7 +281,7 @@ struct PostgresEndToEndTests {
         }
         // Without a restart: lost, a file dropped, back — the file is stored by itself.
         try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
-        try h.drop(try TestClips.mov, as: "wait/b.mov")
+        try h.drop(try await TestClips.mov, as: "wait/b.mov")
         try await Task.sleep(for: .seconds(4))
         try PostgresServer.pgctl(clusterDir + "/db", "start -w")
         do {
@@ -310,7 +307,7 @@ struct PostgresEndToEndTests {
         let h = try DaemonHarness(environment: ["CATALOG_URL": url, "NODE_ID": "crashy"])
         defer { h.remove() }
         try await h.start()
-        let clips = try TestClips.distinctMP4s(30, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(30, into: h.root + "/clips")
         for (i, clip) in clips.enumerated() { try h.drop(clip, as: "burst/c\(i).mp4") }
         try await waitUntil("a few are stored") { try h.assets("burst").count >= 3 }
         try PostgresServer.pgctl(dataDir, "stop -m immediate")

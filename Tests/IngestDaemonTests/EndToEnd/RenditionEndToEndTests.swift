@@ -40,7 +40,7 @@ struct RenditionEndToEndTests {
         let h = try DaemonHarness(environment: ["RENDITIONS": "1080p,720p,360p", "SPRITE_INTERVAL": "auto"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.movWithAudio, as: "web/lesson.mov")
+        try h.drop(try await TestClips.movWithAudio, as: "web/lesson.mov")
         let asset = try await Self.waitForDerived(h, project: "web", renditions: 2)
         let renditions = try #require(asset["renditions"] as? [[String: Any]])
         #expect(renditions.map { $0["name"] as? String } == ["720p", "360p"])
@@ -101,7 +101,7 @@ struct RenditionEndToEndTests {
         let h = try DaemonHarness(environment: ["RENDITIONS": "720p,360p"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.rotatedHEVC, as: "phone/IMG_0001.MOV")
+        try h.drop(try await TestClips.rotatedHEVC, as: "phone/IMG_0001.MOV")
         let asset = try await Self.waitForDerived(h, project: "phone", sprite: false)
         let renditions = try #require(asset["renditions"] as? [[String: Any]])
         // The ladder never exceeds the source: one rendition, at the clip's own (displayed) size.
@@ -119,7 +119,7 @@ struct RenditionEndToEndTests {
         let h = try DaemonHarness(environment: ["VIDEO_OUTPUT_FORMAT": "webm", "RENDITIONS": "720p"])
         defer { h.remove() }
         try await h.start()
-        try h.drop(try TestClips.rotatedMP4, as: "tiny/phone.mp4")
+        try h.drop(try await TestClips.rotatedMP4, as: "tiny/phone.mp4")
         let asset = try await Self.waitForDerived(h, project: "tiny", sprite: false)
         #expect(asset["sprite"] is NSNull)
         let renditions = try #require(asset["renditions"] as? [[String: Any]])
@@ -164,7 +164,7 @@ struct RenditionEndToEndTests {
         let h = try DaemonHarness(environment: ["FFMPEG_THREADS": "1", "RENDITIONS": "360p"])
         do {
             try await h.start()
-            try h.drop(try TestClips.long360p, as: "long/talk.mp4")
+            try h.drop(try await TestClips.long360p, as: "long/talk.mp4")
             try await waitUntil("the encode has begun", timeout: .seconds(60)) {
                 h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") }
             }
@@ -198,7 +198,7 @@ struct RenditionEndToEndTests {
         defer { h.remove() }
         try await h.start()
         let pid = try #require(h.process?.pid)
-        try h.drop(try TestClips.long360p, as: "long/talk.mp4")
+        try h.drop(try await TestClips.long360p, as: "long/talk.mp4")
         // The service's thread and the encoder's threads it started (x264 starts its own once it encodes).
         var nice: [Int: Int] = [:]
         try await waitUntil("the encoder's threads run at nice 10", timeout: .seconds(60)) {
@@ -221,7 +221,7 @@ struct RenditionEndToEndTests {
         for round in 0..<3 {
             // Idle long enough for the runtime's idle worker threads to end, so that new ones are started.
             try await Task.sleep(for: .seconds(6))
-            try h.drop(try TestClips.mp4, as: "p\(round)/clip.mp4")
+            try h.drop(try await TestClips.mp4, as: "p\(round)/clip.mp4")
             _ = try await Self.waitForDerived(h, project: "p\(round)", sprite: false)
         }
         try await Task.sleep(for: .milliseconds(500))

@@ -24,7 +24,7 @@ struct ShutdownEndToEndTests {
         // Long enough for a loaded machine's /health polls to see the file in flight.
         let h = try DaemonHarness(environment: ["INGESTD_DEBUG_INGEST_DELAY_MS": "10000"])
         defer { h.remove() }
-        let clip = try TestClips.mp4  // made before the daemon starts: its making may wait behind other tests'
+        let clip = try await TestClips.mp4  // made before the daemon starts: its making may wait behind other tests'
         try await h.start()
         try h.drop(clip, as: "s/a.mp4")
         try await waitForAnIngestInFlight(h)
@@ -42,7 +42,7 @@ struct ShutdownEndToEndTests {
     @Test func aSecondSignalCutsTheDrainShort() async throws {
         let h = try DaemonHarness(environment: ["INGESTD_DEBUG_INGEST_DELAY_MS": "60000"])
         defer { h.remove() }
-        let clip = try TestClips.mp4  // made before the daemon starts: its making may wait behind other tests'
+        let clip = try await TestClips.mp4  // made before the daemon starts: its making may wait behind other tests'
         try await h.start()
         try h.drop(clip, as: "s/a.mp4")
         try await waitForAnIngestInFlight(h)
@@ -71,7 +71,7 @@ struct ShutdownEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        var clip = try Data(contentsOf: URL(fileURLWithPath: try TestClips.mp4))
+        var clip = try Data(contentsOf: URL(fileURLWithPath: try await TestClips.mp4))
         let padding = 32 << 20
         withUnsafeBytes(of: UInt32(padding + 8).bigEndian) { clip.append(contentsOf: $0) }
         clip.append(Data("free".utf8))

@@ -56,7 +56,7 @@ struct SystemdEndToEndTests {
         let config = h.root + "/ingestd.env"
         try "THUMBNAIL_WIDTH=320\n".write(toFile: config, atomically: true, encoding: .utf8)
         try await h.start(extraArguments: ["--config", config])
-        let clips = try TestClips.distinctMP4s(3, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(3, into: h.root + "/clips")
         try h.drop(clips[0], as: "w/first.mp4")
         try await waitUntil("the first thumbnail exists") {
             try h.assets("w").first?["thumbnail_path"] as? String != nil
@@ -143,7 +143,7 @@ struct SystemdEndToEndTests {
     @Test func sigtermDuringABurstExitsInTimeWithNothingLost() async throws {
         let h = try DaemonHarness(settleMS: 50)
         defer { h.remove() }
-        let clips = try TestClips.distinctMP4s(40, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(40, into: h.root + "/clips")
         try await h.start()
         for (i, clip) in clips.enumerated() {
             try h.drop(clip, as: "t/c\(i).mp4")

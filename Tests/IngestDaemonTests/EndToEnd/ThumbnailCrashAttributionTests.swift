@@ -17,7 +17,7 @@ struct ThumbnailCrashAttributionTests {
             "SWIFT_BACKTRACE": "enable=no",
         ])
         defer { h.remove() }
-        let clips = try TestClips.distinctMP4s(2, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(2, into: h.root + "/clips")
         try await h.start()
         try h.drop(clips[0], as: "cr/boom.mp4")
         try h.drop(clips[1], as: "cr/good.mp4")

@@ -14,7 +14,7 @@ struct ThumbnailEndToEndTests {
         let h = try DaemonHarness()
         defer { h.remove() }
         try await h.start()
-        let clips = try TestClips.distinctMP4s(2, into: h.root + "/clips")
+        let clips = try await TestClips.distinctMP4s(2, into: h.root + "/clips")
         try h.drop(clips[0], as: "th/a.mp4")
         try h.drop(clips[1], as: "th/b.mp4")
         try await waitUntil("both thumbnails exist") {
@@ -57,7 +57,7 @@ struct ThumbnailEndToEndTests {
         defer { h.remove() }
         try await h.start()
         // Valid boxes, index first, but the media payload is noise: it probes, it does not decode.
-        var data = try Data(contentsOf: URL(fileURLWithPath: try TestClips.faststartMP4))
+        var data = try Data(contentsOf: URL(fileURLWithPath: try await TestClips.faststartMP4))
         let mdat = try #require(data.range(of: Data("mdat".utf8)))
         var generator = SeededRandom(state: 0x2C_0FFE)  // the same noise on every run
         for i in mdat.upperBound..<data.count { data[i] = UInt8.random(in: 0...255, using: &generator) }
