@@ -25,6 +25,23 @@ struct CatalogJobTests {
         #expect(try catalog.pendingJobs(kinds: [.sprite, .renditions]) == 2)
     }
 
+    /// One claim takes several jobs, in the order single claims would, each with its attempt counted; fewer when
+    /// fewer wait, none when none does.
+    @Test func aBatchClaimTakesJobsInOrderEachCountingAnAttempt() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        for name in ["a", "b", "c"] { try catalog.enqueueJob(.thumbnail, assetID: name, params: "") }
+        try catalog.enqueueJob(.sprite, assetID: "a", params: "auto")
+        let first = try catalog.claimJobs(kinds: [.thumbnail], atMost: 2)
+        #expect(first.map(\.assetID) == ["a", "b"])
+        #expect(first.allSatisfy { $0.state == .running && $0.attempts == 1 && $0.leaseOwner == "n1" })
+        #expect(try catalog.claimJobs(kinds: [.thumbnail], atMost: 2).map(\.assetID) == ["c"])
+        #expect(try catalog.claimJobs(kinds: [.thumbnail], atMost: 2).isEmpty)
+        // A released job of the batch is claimed again with its attempt given back.
+        try catalog.releaseJob(first[1])
+        let again = try catalog.claimJobs(kinds: [.thumbnail], atMost: 4)
+        #expect(again.map(\.assetID) == ["b"] && again[0].attempts == 1)
+    }
+
     /// A job whose node died (its lease lapsed) keeps its place in the order among the queued ones, across
     /// kinds; and each look-up of a claim reads its index in order instead of sorting the waiting jobs.
     @Test func aLapsedJobKeepsItsPlaceAndClaimsReadTheirIndexInOrder() throws {

@@ -168,6 +168,21 @@ struct CatalogSharedTests {
         #expect(Set(ids).count == 40)
     }
 
+    @Test func nodesClaimingBatchesAtOnceSplitTheThumbnails() throws {
+        let (a, b) = try Self.twoNodes()
+        for i in 0..<40 { try a.enqueueJob(.thumbnail, assetID: "asset-\(i)", params: "") }
+        let taken = Mutex<[String]>([])
+        Self.together { i in
+            let catalog = i == 0 ? a : b
+            while let jobs = try? catalog.claimJobs(kinds: [.thumbnail], atMost: 3), !jobs.isEmpty {
+                taken.withLock { $0.append(contentsOf: jobs.map(\.assetID)) }
+            }
+        }
+        let ids = taken.withLock { $0 }
+        #expect(ids.count == 40)
+        #expect(Set(ids).count == 40)
+    }
+
     @Test func repairRunsOnOneNodeAtATime() throws {
         let (a, b) = try Self.twoNodes()
         let inner: Result<Int, any Error> = try a.exclusiveRepair {

@@ -28,9 +28,21 @@ final class Daemon: Sendable {
             backoff: backoff,
             logger: context.logger
         )
-        let renditions = RenditionService(context: context)
+        // The two services refer to each other: renditions yield while thumbnails (or ingest) are busy, and a
+        // stored thumbnail wakes renditions. The thumbnails are made second and handed over once they exist.
+        let queue = ingestQueue
+        let madeThumbnails = Mutex<ThumbnailService?>(nil)
+        let renditions = RenditionService(context: context) {
+            if madeThumbnails.withLock({ $0?.isBusy ?? false }) { return true }
+            return await !queue.isIdle
+        }
         self.renditions = renditions
-        thumbnails = ThumbnailService(context: context, derivedWorkQueued: { [weak renditions] in renditions?.wake() })
+        let thumbnails = ThumbnailService(
+            context: context,
+            derivedWorkQueued: { [weak renditions] in renditions?.wake() }
+        )
+        madeThumbnails.withLock { $0 = thumbnails }
+        self.thumbnails = thumbnails
     }
 
     /// Finishes or rolls back what a crash interrupted; runs before anything else.

@@ -13,9 +13,10 @@ final class DaemonContext: Sendable {
     let ingestor: Ingestor
     let startedAt = ContinuousClock.now
     let dropRoot: RawPath
-    /// Files ingested side by side: twice the cores (at least 4), since an ingest mostly waits for the disk to
-    /// flush its journal entry and its record.
-    static let ingestWorkers = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+    /// Files ingested side by side: four per core (at least 8), since an ingest mostly waits for the disk to
+    /// flush its journal entry, its record and its folder, and flushes asked for at once are made as one
+    /// (``GroupFlush``): the more ingests wait together, the fewer flushes each costs.
+    static let ingestWorkers = max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
 
     /// Where the services' blocking work runs (see ``BlockingThreads``).
     let blocking: BlockingThreads

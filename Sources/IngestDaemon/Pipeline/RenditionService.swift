@@ -27,8 +27,22 @@ final class RenditionService: Sendable {
     /// The nice value of the service's thread: a CFS weight of about a tenth of a normal thread's.
     static let backgroundNice: Int32 = 10
 
-    init(context: DaemonContext) {
+    /// Whether ingest or thumbnails have work on this node: the worker claims nothing while they do.
+    private let foregroundBusy: @Sendable () async -> Bool
+    /// Longest the worker yields to a busy foreground before it takes one job anyway, so that a steady stream
+    /// of drops never starves sprites and renditions.
+    let longestYield: Duration
+    /// How often a yielding worker looks whether the foreground is still busy.
+    static let yieldCheck = Duration.milliseconds(100)
+
+    init(
+        context: DaemonContext,
+        longestYield: Duration = .seconds(30),
+        foregroundBusy: @escaping @Sendable () async -> Bool = { false }
+    ) {
         self.context = context
+        self.longestYield = longestYield
+        self.foregroundBusy = foregroundBusy
     }
 
     /// Sprite and rendition jobs queued or running, on every node.
@@ -41,6 +55,7 @@ final class RenditionService: Sendable {
         pool.start()
         await lowerPriority()
         while !stopping.load(ordering: .relaxed) {
+            await yieldToForeground()
             let seen = doorbell.generation
             let job: Job?
             do {
@@ -59,6 +74,15 @@ final class RenditionService: Sendable {
         }
         try? await pool.shutdownGracefully()
         ended.open()
+    }
+
+    /// Waits while ingest or thumbnails are busy here, at most ``longestYield``: a burst of drops is stored and
+    /// shown first, and its encodes' CPU, threads and catalog writes come after.
+    private func yieldToForeground() async {
+        let deadline = ContinuousClock.now + longestYield
+        while !stopping.load(ordering: .relaxed), ContinuousClock.now < deadline, await foregroundBusy() {
+            try? await Task.sleep(for: Self.yieldCheck)
+        }
     }
 
     /// Moves the service's thread to ``backgroundNice``; threads it starts later inherit the value.

@@ -11,15 +11,17 @@ import Synchronization
 /// starting a crash loop. A job whose earlier attempt never ended (maybe because of another asset rendering
 /// beside it) is claimed and rendered alone, so a second death counts only against its cause.
 final class ThumbnailService: Sendable {
-    private let context: DaemonContext
+    let context: DaemonContext
     private let pool: NIOThreadPool
     /// Rung when a thumbnail job is queued here (an ingest, a repair).
-    private let doorbell = Doorbell()
+    let doorbell = Doorbell()
     private let gate = RenderGate()
     /// The jobs rendering here: their leases are renewed.
     private let rendering = Mutex<Set<Int64>>([])
     /// Jobs rendering here that are no longer this node's: their renders stop.
     private let cancelled = Mutex<Set<Int64>>([])
+    /// Whether the last claim found a job: thumbnails have a backlog.
+    private let claimedLast = Atomic<Bool>(false)
     /// Set on shutdown: FFmpeg's interrupt callback polls it.
     private let stopping = Atomic<Bool>(false)
     /// Opened when `run()` has ended.
@@ -34,7 +36,7 @@ final class ThumbnailService: Sendable {
     static let sweepInterval = Duration.seconds(10)
 
     /// Called when a stored thumbnail queued the sprite and renditions that follow it.
-    private let derivedWorkQueued: @Sendable () -> Void
+    let derivedWorkQueued: @Sendable () -> Void
 
     init(context: DaemonContext, derivedWorkQueued: @escaping @Sendable () -> Void = {}) {
         self.context = context
@@ -46,6 +48,9 @@ final class ThumbnailService: Sendable {
     var depth: Int {
         get async { (try? await context.withCatalog { try $0.pendingJobs(kinds: [.thumbnail]) }) ?? 0 }
     }
+
+    /// Whether thumbnails are being made here, or waiting to be.
+    var isBusy: Bool { claimedLast.load(ordering: .relaxed) || !rendering.withLock { $0.isEmpty } }
 
     /// Tells the workers that thumbnail jobs were queued.
     func wake() { doorbell.ring() }
@@ -77,7 +82,7 @@ final class ThumbnailService: Sendable {
         _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     /// Every `sweepInterval`, renews the leases of the jobs rendering here.
     private func renewLeases() async {
@@ -95,73 +100,134 @@ final class ThumbnailService: Sendable {
     }
 
     private func worker(_ index: Int) async {
-        var lastSuspectLook = ContinuousClock.now
-        while !isStopping {
-            let threads = context.config.current.ffmpegThreads
-            let seen = doorbell.generation
-            if index >= threads {
-                // Idle beyond FFMPEG_THREADS (a reload may raise it), taking no rings meant for the others.
-                let stopped = self.stopped
-                _ = await withTimeLimit(.seconds(1)) { await stopped.wait() }
-                continue
+        // A made thumbnail is stored (file, record, event) while the worker renders the next one: FFMPEG_THREADS
+        // bounds the decodes, and a store waits for the disk and the catalog, not for a decoder. One store at a
+        // time per worker.
+        await withTaskGroup(of: Void.self) { stores in
+            var storing = false
+            var lastSuspectLook = ContinuousClock.now
+            var batch: [Claimed] = []
+            func next(_ among: Job.Attempted, workers: Int) async -> Bool {
+                guard let made = await renderNext(among, workers: workers, batch: &batch) else { return false }
+                guard let made else { return true }
+                if storing { await stores.next() }
+                stores.addTask { await self.store(made) }
+                storing = true
+                return true
             }
-            // Jobs never tried render side by side. A suspect (an earlier attempt never ended) is claimed only
-            // once the gate lets it run alone: its attempt is counted while nothing else renders, so a second
-            // death is charged to it and to no other.
-            // Suspects are looked for when no fresh job waits, and at least every `sweepInterval` whatever
-            // waits: a lost node's jobs are suspects, and must not wait behind a long backlog.
-            let lookForSuspects = ContinuousClock.now - lastSuspectLook >= Self.sweepInterval
-            if !lookForSuspects, await renderNext(.fresh, workers: threads) { continue }
-            lastSuspectLook = ContinuousClock.now
-            let suspect = (try? await context.withCatalog { try $0.suspectJobWaits(kinds: [.thumbnail]) }) ?? false
-            if suspect, await renderNext(.suspects, workers: threads) { continue }
-            if lookForSuspects, await renderNext(.fresh, workers: threads) { continue }
-            await doorbell.wait(after: seen, atMost: Self.sweepInterval)
+            while !isStopping {
+                let threads = context.config.current.ffmpegThreads
+                let seen = doorbell.generation
+                if index >= threads {
+                    // Idle beyond FFMPEG_THREADS (a reload may raise it), taking no rings meant for the others.
+                    await release(&batch)
+                    let stopped = self.stopped
+                    _ = await withTimeLimit(.seconds(1)) { await stopped.wait() }
+                    continue
+                }
+                // Jobs never tried render side by side. A suspect (an earlier attempt never ended) is claimed
+                // only once the gate lets it run alone: its attempt is counted while nothing else renders, so a
+                // second death is charged to it and to no other.
+                // Suspects are looked for when no fresh job waits, and at least every `sweepInterval` whatever
+                // waits: a lost node's jobs are suspects, and must not wait behind a long backlog.
+                let lookForSuspects = ContinuousClock.now - lastSuspectLook >= Self.sweepInterval
+                if !lookForSuspects, await next(.fresh, workers: threads) { continue }
+                lastSuspectLook = ContinuousClock.now
+                let suspect =
+                    (try? await context.withCatalog { try $0.suspectJobWaits(kinds: [.thumbnail]) }) ?? false
+                if suspect, await next(.suspects, workers: threads) { continue }
+                if lookForSuspects, await next(.fresh, workers: threads) { continue }
+                await doorbell.wait(after: seen, atMost: Self.sweepInterval)
+            }
+            await release(&batch)
         }
     }
 
-    /// Claims the next job `among` inside the gate and renders it; false when none could be claimed.
-    private func renderNext(_ among: Job.Attempted, workers: Int) async -> Bool {
+    /// Gives the jobs of `batch` back, with their attempts: claimed, and never started.
+    private func release(_ batch: inout [Claimed]) async {
+        for (job, _) in batch {
+            _ = try? await context.withCatalog { try $0.releaseJob(job) }
+            finished(job)
+        }
+        batch = []
+    }
+
+    /// A claimed job and its asset as read at the claim.
+    private typealias Claimed = (job: Job, asset: Result<Asset?, any Error>)
+
+    /// Fresh jobs one claim takes: a claim is a write that waits for the catalog's writer behind every ingest,
+    /// and rendering a clip's thumbnail takes less time than that wait in a burst.
+    static let claimBatch = 4
+
+    /// A rendered thumbnail waiting to be stored: its job stays in `rendering` (its lease renewed) until then.
+    struct Made: Sendable {
+        let thumbnail: Thumbnail
+        let job: Job
+        let asset: Asset
+        let started: ContinuousClock.Instant
+    }
+
+    /// Renders the next job `among`, inside the gate: the first of `batch`, which a claim refills when it is
+    /// empty (suspects are claimed one at a time, when they are to render). Answers nil when there was no job,
+    /// `.some(nil)` when the job ended without a thumbnail to store (failed, released, nothing to do).
+    private func renderNext(_ among: Job.Attempted, workers: Int, batch: inout [Claimed]) async -> Made?? {
         let alone = among == .suspects
         await gate.enter(alone: alone)
-        // The job and its asset in one call.
-        let claimed: (job: Job, asset: Result<Asset?, any Error>)?
+        if alone || batch.isEmpty {
+            let claimed = await claim(among, atMost: alone ? 1 : Self.claimBatch)
+            if alone { batch.insert(contentsOf: claimed, at: 0) } else { batch = claimed }
+            claimedLast.store(!claimed.isEmpty, ordering: .relaxed)
+            if claimed.isEmpty {
+                await gate.leave(alone: alone)
+                return nil
+            }
+        }
+        let (job, asset) = batch.removeFirst()
+        let made = await render(job, asset, workers: workers)
+        await gate.leave(alone: alone)
+        if made == nil { finished(job) }
+        return .some(made)
+    }
+
+    /// Claims up to `atMost` jobs `among`, with their assets, in one call; their leases are renewed from now on.
+    private func claim(_ among: Job.Attempted, atMost: Int) async -> [Claimed] {
         do {
-            claimed = try await context.withCatalog { catalog in
-                try catalog.claimJob(kinds: [.thumbnail], among: among).map { job in
+            let claimed = try await context.withCatalog { catalog in
+                try catalog.claimJobs(kinds: [.thumbnail], among: among, atMost: atMost).map { job -> Claimed in
                     (job, Result { try catalog.asset(id: job.assetID) })
                 }
             }
+            rendering.withLock { $0.formUnion(claimed.map(\.job.id)) }
+            return claimed
         } catch {
             context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
-            claimed = nil
+            return []
         }
-        if let (job, asset) = claimed {
-            rendering.withLock { _ = $0.insert(job.id) }
-            await render(job, asset, workers: workers)
-            rendering.withLock { _ = $0.remove(job.id) }
-            cancelled.withLock { _ = $0.remove(job.id) }
-        }
-        await gate.leave(alone: alone)
-        return claimed != nil
     }
 
-    private func render(_ job: Job, _ read: Result<Asset?, any Error>, workers: Int) async {
+    /// `job` is no longer this worker's: its lease is not renewed any more.
+    func finished(_ job: Job) {
+        rendering.withLock { _ = $0.remove(job.id) }
+        cancelled.withLock { _ = $0.remove(job.id) }
+    }
+
+    /// Renders the thumbnail of `job`'s asset; nil when there is none to store (the job's end is recorded).
+    private func render(_ job: Job, _ read: Result<Asset?, any Error>, workers: Int) async -> Made? {
         let found: Asset?
         do {
             found = try read.get()
         } catch {
             waitForCatalog(job, error)
-            return
+            return nil
         }
         guard let asset = found, asset.status == .ready, asset.thumbnailPath == nil else {
             // Deleted, failed or made since the job was queued: nothing to do.
             _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
-            return
+            return nil
         }
         if job.attempts > Job.maxAttempts {
             await fail(job, asset, "decoder crashed twice while making the thumbnail; not tried again")
-            return
+            return nil
         }
         let config = context.config.current
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -192,8 +258,7 @@ final class ThumbnailService: Sendable {
         }
         switch outcome {
         case .success(let thumbnail):
-            await store(thumbnail, job: job, for: asset)
-            context.metrics.thumbnailDuration.record(ContinuousClock.now - start)
+            return Made(thumbnail: thumbnail, job: job, asset: asset, started: start)
         case .failure(let error as MediaError) where error.kind == .interrupted:
             _ = try? await context.withCatalog { try $0.releaseJob(job) }
         case .failure(let error as MediaError):
@@ -203,7 +268,7 @@ final class ThumbnailService: Sendable {
         case .failure(let error):
             if isStopping {
                 _ = try? await context.withCatalog { try $0.releaseJob(job) }
-                return
+                return nil
             }
             context.logger.error(
                 "thumbnail failed",
@@ -211,114 +276,6 @@ final class ThumbnailService: Sendable {
             )
             await fail(job, asset, "thumbnail: " + UserWording.reason(error))
         }
-    }
-
-    private func store(_ thumbnail: Thumbnail, job: Job, for asset: Asset) async {
-        guard let project = ProjectID(exactly: asset.projectID) else { return }
-        let name = ThumbnailNaming.name(forStored: asset.filename)
-        do {
-            let layout = context.layout
-            let relative = try layout.relativePath(.thumbnails, project, name)
-            let target = try layout.absolute(relative)
-            let jpeg = Array(thumbnail.jpeg)
-            let ready = IngestEvent(
-                type: .thumbnailReady,
-                projectID: asset.projectID,
-                assetID: asset.id,
-                filename: asset.filename
-            )
-            let config = context.config.current
-            // The file, then the record, the job and the event together, in one call to the blocking threads.
-            let recorded = try await context.withCatalog { catalog in
-                try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
-                _ = try FileOps.writeAtomically(
-                    jpeg,
-                    to: target,
-                    replace: true,
-                    durable: false,
-                    temporaryDirectory: layout.stagingPath
-                )
-                return try catalog.write { tx -> Bool in
-                    guard var current = try tx.asset(id: asset.id) else { return false }
-                    current.thumbnailPath = relative
-                    current.updatedAt = ISO8601Millis.now()
-                    try tx.update(current)
-                    try tx.completeJob(id: job.id)
-                    _ = try tx.appendEvent(ready)
-                    // The sprite and renditions follow the thumbnail, in the background.
-                    try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
-                    return true
-                }
-            }
-            guard recorded else {
-                // Deleted while rendering: the thumbnail has no owner.
-                _ = try? await context.blocking.run { unlink(target) }
-                return
-            }
-            context.events.catchUpSoon()
-            derivedWorkQueued()
-            context.logger.info(
-                "thumbnail ready",
-                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"]
-            )
-        } catch let error as StorageError where error.code == .catalogUnavailable {
-            // Made, but not recorded: made again once the catalog is back.
-            waitForCatalog(job, error)
-        } catch {
-            // The record speaks of the user's file; the log keeps the storage path for the operator.
-            context.logger.error(
-                "thumbnail could not be stored",
-                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"]
-            )
-            let why = UserWording.reason(error)
-            await fail(
-                job,
-                asset,
-                "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)"
-            )
-        }
-    }
-
-    /// The catalog was lost (a read, the record or the file's claim failed), not the file: the job is tried
-    /// again once the catalog answers, its attempt given back. Marking the asset failed would be a lie.
-    private func waitForCatalog(_ job: Job, _ error: any Error) {
-        context.logger.notice(
-            "thumbnail waits for the catalog",
-            metadata: ["asset.id": "\(job.assetID)", "error": "\(error)"]
-        )
-        Task { [self] in
-            // The release names this claim: a later claim of the same job (the lease lapsed meanwhile) is left
-            // alone. A stop still gets one last try, so that it is not counted as a crash.
-            repeat {
-                try? await Task.sleep(for: .seconds(2))
-                if (try? await context.withCatalog({ try $0.releaseJob(job) })) != nil { break }
-            } while !isStopping
-            doorbell.ring()
-        }
-    }
-
-    /// Gives `job` up and marks its asset `failed` with `reason` (the thumbnail is part of ingest), together in
-    /// one transaction; nothing when the claim was lost meanwhile (another node has the job) or the asset has its
-    /// thumbnail or is gone.
-    private func fail(_ job: Job, _ asset: Asset, _ reason: String) async {
-        let failed = try? await context.withCatalog { catalog in
-            try catalog.write { tx -> Bool in
-                guard var current = try tx.asset(id: asset.id), current.thumbnailPath == nil,
-                    try tx.failJob(job, error: reason)
-                else { return false }
-                current.status = .failed
-                current.error = reason
-                current.updatedAt = ISO8601Millis.now()
-                try tx.update(current)
-                return true
-            }
-        }
-        guard failed == true else { return }
-        context.metrics.failed.increment()
-        context.logger.error(
-            "asset failed",
-            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"]
-        )
-        await context.publishFailure(of: asset, error: reason)
+        return nil
     }
 }

@@ -22,8 +22,26 @@ extension Catalog {
         lease: Duration = Catalog.jobLease,
         now: Date = Date()
     ) throws -> Job? {
-        try writingToStart("claim a job") {
-            try JobTable.claim(kinds: kinds, among: among, node: nodeID, now: now, lease: lease, $0)
+        try claimJobs(kinds: kinds, among: among, atMost: 1, lease: lease, now: now).first
+    }
+
+    /// Leases up to `atMost` of the next jobs of `kinds` (among `among`) to this node in one transaction, each
+    /// counting an attempt, in the order they are to run; empty when none waits.
+    public func claimJobs(
+        kinds: [Job.Kind],
+        among: Job.Attempted = .any,
+        atMost: Int,
+        lease: Duration = Catalog.jobLease,
+        now: Date = Date()
+    ) throws -> [Job] {
+        try writingToStart("claim jobs") { db in
+            var claimed: [Job] = []
+            while claimed.count < atMost,
+                let job = try JobTable.claim(kinds: kinds, among: among, node: nodeID, now: now, lease: lease, db)
+            {
+                claimed.append(job)
+            }
+            return claimed
         }
     }
 

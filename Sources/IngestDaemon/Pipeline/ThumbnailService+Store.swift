@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import StorageKit
+
+/// What follows a render: the thumbnail stored and recorded, or the asset failed, or the job waiting for the
+/// catalog.
+extension ThumbnailService {
+    /// Stores `made`, then lets its job go.
+    func store(_ made: Made) async {
+        await store(made.thumbnail, job: made.job, for: made.asset)
+        context.metrics.thumbnailDuration.record(ContinuousClock.now - made.started)
+        finished(made.job)
+    }
+
+    func store(_ thumbnail: Thumbnail, job: Job, for asset: Asset) async {
+        guard let project = ProjectID(exactly: asset.projectID) else { return }
+        let name = ThumbnailNaming.name(forStored: asset.filename)
+        do {
+            let layout = context.layout
+            let relative = try layout.relativePath(.thumbnails, project, name)
+            let target = try layout.absolute(relative)
+            let jpeg = Array(thumbnail.jpeg)
+            let ready = IngestEvent(
+                type: .thumbnailReady,
+                projectID: asset.projectID,
+                assetID: asset.id,
+                filename: asset.filename
+            )
+            let config = context.config.current
+            // The file, then the record, the job and the event together, in one call to the blocking threads.
+            let recorded = try await context.withCatalog { catalog in
+                try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
+                _ = try FileOps.writeAtomically(
+                    jpeg,
+                    to: target,
+                    replace: true,
+                    durable: false,
+                    temporaryDirectory: layout.stagingPath
+                )
+                return try catalog.write { tx -> Bool in
+                    guard var current = try tx.asset(id: asset.id) else { return false }
+                    current.thumbnailPath = relative
+                    current.updatedAt = ISO8601Millis.now()
+                    try tx.update(current)
+                    try tx.completeJob(id: job.id)
+                    _ = try tx.appendEvent(ready)
+                    // The sprite and renditions follow the thumbnail, in the background.
+                    try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
+                    return true
+                }
+            }
+            guard recorded else {
+                // Deleted while rendering: the thumbnail has no owner.
+                _ = try? await context.blocking.run { unlink(target) }
+                return
+            }
+            context.events.catchUpSoon()
+            derivedWorkQueued()
+            context.logger.info(
+                "thumbnail ready",
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "filename": "\(relative)"]
+            )
+        } catch let error as StorageError where error.code == .catalogUnavailable {
+            // Made, but not recorded: made again once the catalog is back.
+            waitForCatalog(job, error)
+        } catch {
+            // The record speaks of the user's file; the log keeps the storage path for the operator.
+            context.logger.error(
+                "thumbnail could not be stored",
+                metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"]
+            )
+            let why = UserWording.reason(error)
+            await fail(
+                job,
+                asset,
+                "the thumbnail of \(asset.projectID)/\(asset.originalFilename) could not be stored: \(why)"
+            )
+        }
+    }
+
+    /// The catalog was lost (a read, the record or the file's claim failed), not the file: the job is tried
+    /// again once the catalog answers, its attempt given back. Marking the asset failed would be a lie.
+    func waitForCatalog(_ job: Job, _ error: any Error) {
+        context.logger.notice(
+            "thumbnail waits for the catalog",
+            metadata: ["asset.id": "\(job.assetID)", "error": "\(error)"]
+        )
+        Task { [self] in
+            // The release names this claim: a later claim of the same job (the lease lapsed meanwhile) is left
+            // alone. A stop still gets one last try, so that it is not counted as a crash.
+            repeat {
+                try? await Task.sleep(for: .seconds(2))
+                if (try? await context.withCatalog({ try $0.releaseJob(job) })) != nil { break }
+            } while !isStopping
+            doorbell.ring()
+        }
+    }
+
+    /// Gives `job` up and marks its asset `failed` with `reason` (the thumbnail is part of ingest), together in
+    /// one transaction; nothing when the claim was lost meanwhile (another node has the job) or the asset has its
+    /// thumbnail or is gone.
+    func fail(_ job: Job, _ asset: Asset, _ reason: String) async {
+        let failed = try? await context.withCatalog { catalog in
+            try catalog.write { tx -> Bool in
+                guard var current = try tx.asset(id: asset.id), current.thumbnailPath == nil,
+                    try tx.failJob(job, error: reason)
+                else { return false }
+                current.status = .failed
+                current.error = reason
+                current.updatedAt = ISO8601Millis.now()
+                try tx.update(current)
+                return true
+            }
+        }
+        guard failed == true else { return }
+        context.metrics.failed.increment()
+        context.logger.error(
+            "asset failed",
+            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"]
+        )
+        await context.publishFailure(of: asset, error: reason)
+    }
+}
