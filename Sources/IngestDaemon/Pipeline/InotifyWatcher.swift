@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import StorageKit
 import Synchronization
+import SystemPackage
 
 /// Watches `DROP_PATH` and every folder below it with inotify on a dedicated OS thread (never the cooperative
 /// pool) and scans folders when asked, when they appear, and after an overflow.
@@ -13,7 +14,7 @@ final class InotifyWatcher: Sendable {
     let root: RawPath
     let events: AsyncStream<WatchEvent>
     private let continuation: AsyncStream<WatchEvent>.Continuation
-    private let inotifyFD: Int32
+    private let inotify: Inotify
     private let wakeFD: Int32
     private let logger: Logger
     private let state = Mutex(State())
@@ -29,9 +30,9 @@ final class InotifyWatcher: Sendable {
     }
 
     /// The narrow mask: no IN_OPEN/IN_ACCESS/IN_MODIFY, so the daemon's own reads never flood the queue.
-    private static let mask: UInt32 =
-        UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_MOVED_FROM)
-        | UInt32(IN_DELETE_SELF) | UInt32(IN_ATTRIB) | UInt32(IN_ONLYDIR_COMPAT)
+    private static let mask: Inotify.Mask = [
+        .closedAfterWriting, .movedTo, .created, .movedFrom, .watchedFolderDeleted, .attributesChanged, .onlyFolders,
+    ]
 
     init(root: String, logger: Logger, bufferLimit: Int = 65_536) throws {
         self.root = RawPath(StorageLayout.normalize(root))
@@ -40,13 +41,9 @@ final class InotifyWatcher: Sendable {
             of: WatchEvent.self,
             bufferingPolicy: .bufferingOldest(bufferLimit)
         )
-        inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard inotifyFD >= 0 else { throw StorageError.syscall("inotify_init1", path: root, errno: errno) }
+        inotify = try Inotify()
         wakeFD = CIngestLinux_eventfd()
-        guard wakeFD >= 0 else {
-            close(inotifyFD)
-            throw StorageError.syscall("eventfd", path: root, errno: errno)
-        }
+        guard wakeFD >= 0 else { throw StorageError.syscall("eventfd", path: root, errno: errno) }
     }
 
     /// True when `max_user_watches` ran out and some folders are not watched (reported in `/health`).
@@ -83,12 +80,11 @@ final class InotifyWatcher: Sendable {
     // MARK: - The thread
 
     private func loop() {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var buffer = [UInt8](repeating: 0, count: Inotify.minimumBuffer)
         var lastRescan = ContinuousClock.now - .seconds(3600)
         var rescanBackoff = Duration.milliseconds(250)
         var deferredRescanAt: ContinuousClock.Instant? = nil
         defer {
-            close(inotifyFD)
             close(wakeFD)
             continuation.finish()
         }
@@ -114,7 +110,7 @@ final class InotifyWatcher: Sendable {
                 }
             }
             var fds = [
-                pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: inotify.fileDescriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
             ]
             var timeout: Int32 = -1
@@ -138,40 +134,20 @@ final class InotifyWatcher: Sendable {
                 var value: UInt64 = 0
                 _ = read(wakeFD, &value, 8)
             }
-            if fds[0].revents != 0 { drain(&buffer) }
+            if fds[0].revents != 0 { inotify.readQueued(into: &buffer) { handle($0) } }
         }
     }
 
-    private func drain(_ buffer: inout [UInt8]) {
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(inotifyFD, $0.baseAddress, $0.count) }
-            if n <= 0 { return }
-            var offset = 0
-            while offset + 16 <= n {
-                let (wd, mask, nameLength) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, Int) in
-                    (
-                        raw.loadUnaligned(fromByteOffset: offset, as: Int32.self),
-                        raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self),
-                        Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
-                    )
-                }
-                var name = Array(buffer[(offset + 16)..<min(n, offset + 16 + nameLength)])
-                while name.last == 0 { name.removeLast() }
-                offset += 16 + nameLength
-                handle(wd: wd, mask: mask, name: name)
-            }
-        }
-    }
-
-    private func handle(wd: Int32, mask: UInt32, name: [UInt8]) {
-        if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+    private func handle(_ event: Inotify.Event) {
+        let mask = event.mask
+        if mask.contains(.queueOverflowed) {
             logger.warning("inotify queue overflowed; rescanning the drop")
             state.withLock { $0.rescanRequested = true }
             return
         }
-        if mask & UInt32(IN_IGNORED) != 0 {
+        if mask.contains(.watchRemoved) {
             let lostRoot = state.withLock { s -> Bool in
-                let lost = s.pathsByWatch.removeValue(forKey: wd) == root
+                let lost = s.pathsByWatch.removeValue(forKey: event.watch) == root
                 if lost { s.rootMissing = true }
                 return lost
             }
@@ -183,18 +159,18 @@ final class InotifyWatcher: Sendable {
             }
             return
         }
-        guard let dir = state.withLock({ $0.pathsByWatch[wd] }), !name.isEmpty else { return }
-        let path = dir.appending(name)
-        if mask & UInt32(IN_ISDIR) != 0 {
-            if mask & (UInt32(IN_CREATE) | UInt32(IN_MOVED_TO)) != 0 {
+        guard let dir = state.withLock({ $0.pathsByWatch[event.watch] }), !event.name.isEmpty else { return }
+        let path = dir.appending(event.name)
+        if mask.contains(.isFolder) {
+            if !mask.isDisjoint(with: [.created, .movedTo]) {
                 // A folder created and filled before its watch exists gets no events: scan it after watching.
                 _ = scan(path, addWatches: true)
-            } else if mask & UInt32(IN_MOVED_FROM) != 0 {
+            } else if mask.contains(.movedFrom) {
                 forgetWatches(below: path)
             }
             return
         }
-        if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_ATTRIB)) != 0 {
+        if !mask.isDisjoint(with: [.closedAfterWriting, .movedTo, .created, .attributesChanged]) {
             yield(.candidate(path))
         }
     }
@@ -251,13 +227,15 @@ final class InotifyWatcher: Sendable {
     }
 
     private func addWatch(_ dir: RawPath) {
-        let wd = dir.withCString { inotify_add_watch(inotifyFD, $0, Self.mask) }
-        if wd >= 0 {
-            state.withLock { $0.pathsByWatch[wd] = dir }
+        let error: Errno
+        switch inotify.addWatch(dir, mask: Self.mask) {
+        case .success(let watch):
+            state.withLock { $0.pathsByWatch[watch] = dir }
             return
+        case .failure(let failure):
+            error = failure
         }
-        let e = errno
-        if e == ENOSPC {
+        if error == .noSpace {
             let first = state.withLock { s -> Bool in
                 defer { s.watchLimitReached = true }
                 return !s.watchLimitReached
@@ -268,8 +246,8 @@ final class InotifyWatcher: Sendable {
                     metadata: ["filename": "\(dir)"]
                 )
             }
-        } else if e != ENOENT && e != ENOTDIR {
-            logger.warning("cannot watch folder", metadata: ["filename": "\(dir)", "errno": "\(e)"])
+        } else if error != .noSuchFileOrDirectory && error != .notDirectory {
+            logger.warning("cannot watch folder", metadata: ["filename": "\(dir)", "error": "\(error)"])
         }
     }
 
@@ -278,9 +256,6 @@ final class InotifyWatcher: Sendable {
         let gone = state.withLock { s in
             s.pathsByWatch.filter { $0.value == dir || $0.value.bytes.starts(with: prefix) }.map(\.key)
         }
-        for wd in gone { inotify_rm_watch(inotifyFD, wd) }
+        for watch in gone { inotify.removeWatch(watch) }
     }
 }
-
-/// `IN_ONLYDIR` keeps a watch from landing on a file that replaced a folder.
-private let IN_ONLYDIR_COMPAT: Int32 = 0x0100_0000
