@@ -1,6 +1,7 @@
 import IngestConfig
 import Logging
 import StorageKit
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -18,10 +19,10 @@ enum ControlSocketFile {
             try makeDirectories(String(path[..<slash]))
         }
         var st = stat()
-        guard lstat(path, &st) == 0 else {
-            let e = errno
-            if e == ENOENT { return }
-            throw ControlServerError("cannot inspect the control socket path \(path): \(String(cString: strerror(e)))")
+        switch Syscall.nothingOrErrno({ lstat(path, &st) }) {
+        case .success: break
+        case .failure(.noSuchFileOrDirectory): return
+        case .failure(let error): throw ControlServerError("cannot inspect the control socket path \(path): \(error)")
         }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
             throw ControlServerError(
@@ -31,11 +32,10 @@ enum ControlSocketFile {
         }
         switch probe(path) {
         case .refused:
-            guard unlink(path) == 0 || errno == ENOENT else {
-                let e = errno
-                throw ControlServerError(
-                    "cannot remove the stale control socket \(path): \(String(cString: strerror(e)))"
-                )
+            switch Syscall.nothingOrErrno(retryOnInterrupt: false, { unlink(path) }) {
+            case .success, .failure(.noSuchFileOrDirectory): break
+            case .failure(let error):
+                throw ControlServerError("cannot remove the stale control socket \(path): \(error)")
             }
             logger.notice("removed stale control socket \(path) (nobody was listening on it)")
         case .listening:
@@ -55,17 +55,11 @@ enum ControlSocketFile {
         gid: UInt32?
     ) throws(ControlServerError) -> (dev: UInt64, ino: UInt64)? {
         // chmod right after bind: the SO_PEERCRED check covers the instant before it.
-        guard chmod(path, mode_t(mode)) == 0 else {
-            let e = errno
-            throw ControlServerError("chmod \(String(mode, radix: 8)) \(path): \(String(cString: strerror(e)))")
+        if case .failure(let error) = Syscall.nothingOrErrno({ chmod(path, mode_t(mode)) }) {
+            throw ControlServerError("chmod \(String(mode, radix: 8)) \(path): \(error)")
         }
-        if let gid {
-            guard chown(path, uid_t.max, gid) == 0 else {
-                let e = errno
-                throw ControlServerError(
-                    "chown :\(gid) \(path) (CONTROL_SOCKET_GROUP): \(String(cString: strerror(e)))"
-                )
-            }
+        if let gid, case .failure(let error) = Syscall.nothingOrErrno({ chown(path, uid_t.max, gid) }) {
+            throw ControlServerError("chown :\(gid) \(path) (CONTROL_SOCKET_GROUP): \(error)")
         }
         return inode(of: path)
     }

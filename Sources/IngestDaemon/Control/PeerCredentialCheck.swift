@@ -1,5 +1,6 @@
 import CIngestLinux
 import NIOCore
+import StorageKit
 
 #if canImport(Glibc)
 import Glibc
@@ -58,11 +59,11 @@ struct ControlAccessPolicy: Sendable {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < 1 << 16 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
+            guard
+                case .success(let n) = Syscall.valueOrErrno({
+                    chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                })
+            else { return nil }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }

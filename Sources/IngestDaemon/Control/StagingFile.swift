@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import StorageKit
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -37,15 +38,21 @@ final class StagingFile {
             var random = SystemRandomNumberGenerator()
             let token = String(random.next(), radix: 16) + String(random.next(), radix: 16)
             let path = (directory.hasSuffix("/") ? directory : directory + "/") + ".upload-\(token).tmp"
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-            if fd >= 0 { return StagingFile(path: path, fd: fd, flushBytes: flushBytes, threadPool: threadPool) }
-            let e = errno
-            if e == EEXIST { continue }
-            throw ControlAPIError(
-                status: .internalServerError,
-                error: "staging_failed",
-                detail: "cannot create a staging file in \(directory): \(String(cString: strerror(e)))"
-            )
+            switch Syscall.valueOrErrno(
+                retryOnInterrupt: false,
+                { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640) }
+            ) {
+            case .success(let fd):
+                return StagingFile(path: path, fd: fd, flushBytes: flushBytes, threadPool: threadPool)
+            case .failure(.fileExists), .failure(.interrupted):
+                continue
+            case .failure(let error):
+                throw ControlAPIError(
+                    status: .internalServerError,
+                    error: "staging_failed",
+                    detail: "cannot create a staging file in \(directory): \(error)"
+                )
+            }
         }
         throw ControlAPIError(
             status: .internalServerError,
@@ -68,12 +75,11 @@ final class StagingFile {
         let fd = self.fd
         let path = self.path
         try await threadPool.runIfActive {
-            if fsync(fd) != 0 {
-                let e = errno
+            if case .failure(let error) = Syscall.nothingOrErrno({ fsync(fd) }) {
                 throw ControlAPIError(
                     status: .internalServerError,
                     error: "staging_failed",
-                    detail: "fsync \(path): \(String(cString: strerror(e)))"
+                    detail: "fsync \(path): \(error)"
                 )
             }
         }
@@ -109,17 +115,17 @@ final class StagingFile {
                 try buffer.withUnsafeReadableBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {
-                        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                        if n < 0 {
-                            let e = errno
-                            if e == EINTR { continue }
+                        switch Syscall.valueOrErrno({ write(fd, bytes.baseAddress! + offset, bytes.count - offset) }) {
+                        case .success(let written):
+                            offset += written
+                        case .failure(let error):
+                            let full = error == .noSpace || error == .diskQuotaExceeded
                             throw ControlAPIError(
-                                status: e == ENOSPC || e == EDQUOT ? .insufficientStorage : .internalServerError,
+                                status: full ? .insufficientStorage : .internalServerError,
                                 error: "staging_failed",
-                                detail: "write \(path): \(String(cString: strerror(e)))"
+                                detail: "write \(path): \(error)"
                             )
                         }
-                        offset += n
                     }
                     hasher.update(bufferPointer: bytes)
                 }

@@ -1,4 +1,5 @@
 import StorageKit
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -29,26 +30,19 @@ struct StoredFile: Sendable {
     /// Opens `relative` (slash-separated, as a record holds it) below `root`.
     static func open(root: String, relative: String) throws(Failure) -> StoredFile {
         let components = relative.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard !components.isEmpty, components.allSatisfy(StorageLayout.isSafeComponent) else { throw .absent }
-        var dir = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dir >= 0 else { throw failure(errno, root) }
-        for component in components.dropLast() {
-            let next = openat(dir, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let e = errno
-            Glibc.close(dir)
-            guard next >= 0 else { throw failure(e, relative) }
-            dir = next
-        }
+        guard let name = components.last, components.allSatisfy(StorageLayout.isSafeComponent) else { throw .absent }
+        let rootFD = try opened(Syscall.valueOrErrno { Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+        let folders = components.dropLast().map { Array($0.utf8) }
+        let dir = try opened(FolderWalk.descend(from: rootFD, through: folders, flags: O_RDONLY).mapError(\.error))
+        defer { Glibc.close(dir) }
         // O_NONBLOCK: a FIFO put in place of the file must not hang the open; fstat then refuses it.
-        let fd = openat(dir, components[components.count - 1], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        let e = errno
-        Glibc.close(dir)
-        guard fd >= 0 else { throw failure(e, relative) }
+        let fd = try opened(
+            Syscall.valueOrErrno { openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        )
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = errno
+        if case .failure(let error) = Syscall.nothingOrErrno({ fstat(fd, &st) }) {
             Glibc.close(fd)
-            throw failure(e, relative)
+            throw failure(error)
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             Glibc.close(fd)
@@ -76,10 +70,18 @@ struct StoredFile: Sendable {
             "\"\(String(inode, radix: 16))-\(String(size, radix: 16))-\(String(UInt64(bitPattern: nanos), radix: 16))\""
     }
 
-    private static func failure(_ e: CInt, _: String) -> Failure {
-        switch e {
-        case ENOENT, ENOTDIR, ELOOP, ENXIO: return .absent
-        default: return .failed(String(cString: strerror(e)))
+    /// The descriptor, or the failure its open says.
+    private static func opened(_ result: Result<CInt, Errno>) throws(Failure) -> CInt {
+        switch result {
+        case .success(let fd): return fd
+        case .failure(let error): throw failure(error)
+        }
+    }
+
+    private static func failure(_ error: Errno) -> Failure {
+        switch error {
+        case .noSuchFileOrDirectory, .notDirectory, .tooManySymbolicLinkLevels, .noSuchAddressOrDevice: .absent
+        default: .failed(error.description)
         }
     }
 }

@@ -42,8 +42,7 @@ final class InotifyWatcher: Sendable {
             bufferingPolicy: .bufferingOldest(bufferLimit)
         )
         inotify = try Inotify()
-        wakeFD = CIngestLinux_eventfd()
-        guard wakeFD >= 0 else { throw StorageError.syscall("eventfd", path: root, errno: errno) }
+        wakeFD = try Syscall.valueOrErrno { CIngestLinux_eventfd() }.orThrow("eventfd", path: root)
     }
 
     /// True when `max_user_watches` ran out and some folders are not watched (reported in `/health`).
@@ -125,9 +124,8 @@ final class InotifyWatcher: Sendable {
                 timeout = timeout < 0 ? 500 : min(timeout, 500)
                 if rootIsBack() { continue }
             }
-            let rc = poll(&fds, 2, timeout)
-            if rc < 0 && errno != EINTR {
-                logger.critical("inotify poll failed", metadata: ["errno": "\(errno)"])
+            if case .failure(let error) = Syscall.nothingOrErrno({ poll(&fds, 2, timeout) }) {
+                logger.critical("inotify poll failed", metadata: ["error": "\(error)"])
                 return
             }
             if fds[1].revents != 0 {

@@ -1,6 +1,7 @@
 import CIngestLinux
 import Foundation
 import StorageKit
+import SystemPackage
 
 /// Answers "does any process have this file open for writing?" for real, because Samba and slow rsync keep
 /// files open and idle longer than any timer.
@@ -23,21 +24,22 @@ enum WriterCheck {
 
     /// Whether a writer holds the file at `path` (whose `lstat` was `status`) open.
     static func check(_ path: RawPath, status: FileStatus) -> Verdict {
-        let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else {
-            switch errno {
-            case ENOENT: return .none
-            // Another process holds a write lease (Samba's kernel oplocks): it is writing.
-            case EWOULDBLOCK: return .writing
-            default: return .unknown(unreadable: 0)
-            }
+        let fd: Int32
+        switch Syscall.valueOrErrno({ path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) } }) {
+        case .success(let opened): fd = opened
+        case .failure(.noSuchFileOrDirectory): return .none
+        // Another process holds a write lease (Samba's kernel oplocks): it is writing.
+        case .failure(.wouldBlock): return .writing
+        case .failure: return .unknown(unreadable: 0)
         }
         defer { close(fd) }
-        if CIngestLinux_setLease(fd, CIngestLinux_F_RDLCK) == 0 {
+        switch Syscall.nothingOrErrno({ CIngestLinux_setLease(fd, CIngestLinux_F_RDLCK) }) {
+        case .success:
             _ = CIngestLinux_setLease(fd, CIngestLinux_F_UNLCK)
             return .none
+        case .failure(.resourceTemporarilyUnavailable), .failure(.resourceBusy): return .writing
+        case .failure: break
         }
-        if errno == EAGAIN || errno == EBUSY { return .writing }
         let scan = procScan(device: status.device, inode: status.inode)
         // Under `ProtectProc=invisible` (hidepid) other users' processes are not even listed: not seeing a
         // writer there proves nothing.

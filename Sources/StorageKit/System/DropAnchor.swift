@@ -36,22 +36,14 @@ final class DropAnchor {
         guard let name = components.popLast(), !components.contains([0x2E, 0x2E]), name != [0x2E, 0x2E] else {
             return nil
         }
-        var fd = try Syscall.valueOrErrno {
+        let rootFD = try Syscall.valueOrErrno {
             root.withCString { Glibc.open($0, CIngestLinux_O_PATH | O_DIRECTORY | O_CLOEXEC) }
         }
         .orThrow("open", path: root.description)
-        for component in components {
-            let next = RawPath(component).withCString {
-                openat(fd, $0, CIngestLinux_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            }
-            let e = errno
-            close(fd)
-            guard next >= 0 else {
-                throw Failure.notInsideTheDrop(
-                    "\(String(decoding: component, as: UTF8.self)): \(String(cString: strerror(e)))"
-                )
-            }
-            fd = next
+        let fd: Int32
+        switch FolderWalk.descend(from: rootFD, through: components, flags: CIngestLinux_O_PATH) {
+        case .success(let folder): fd = folder
+        case .failure(let failure): throw Failure.notInsideTheDrop("\(failure.component): \(failure.error)")
         }
         return DropAnchor(folder: fd, name: name)
     }
