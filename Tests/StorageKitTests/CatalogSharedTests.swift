@@ -153,28 +153,14 @@ struct CatalogSharedTests {
         #expect(try a.heartbeatJob(id: claimed.id) == false, "node A learns that it lost the job")
     }
 
-    @Test func nodesClaimingAtOnceSplitTheThumbnails() throws {
+    /// Two nodes claiming at once, one job or a batch per claim, take every job exactly once.
+    @Test(arguments: [1, 3]) func nodesClaimingAtOnceSplitTheThumbnails(batch: Int) throws {
         let (a, b) = try Self.twoNodes()
         for i in 0..<40 { try a.enqueueJob(.thumbnail, assetID: "asset-\(i)", params: "") }
         let taken = Mutex<[String]>([])
         Self.together { i in
             let catalog = i == 0 ? a : b
-            while let job = try? catalog.claimJob(kinds: [.thumbnail]) {
-                taken.withLock { $0.append(job.assetID) }
-            }
-        }
-        let ids = taken.withLock { $0 }
-        #expect(ids.count == 40)
-        #expect(Set(ids).count == 40)
-    }
-
-    @Test func nodesClaimingBatchesAtOnceSplitTheThumbnails() throws {
-        let (a, b) = try Self.twoNodes()
-        for i in 0..<40 { try a.enqueueJob(.thumbnail, assetID: "asset-\(i)", params: "") }
-        let taken = Mutex<[String]>([])
-        Self.together { i in
-            let catalog = i == 0 ? a : b
-            while let jobs = try? catalog.claimJobs(kinds: [.thumbnail], atMost: 3), !jobs.isEmpty {
+            while let jobs = try? catalog.claimJobs(kinds: [.thumbnail], atMost: batch), !jobs.isEmpty {
                 taken.withLock { $0.append(contentsOf: jobs.map(\.assetID)) }
             }
         }

@@ -12,16 +12,18 @@ struct ContainerReader {
     func read(into buffer: inout [UInt8], count: Int, at offset: Int64) -> ContainerVerdict? {
         var done = 0
         while done < count {
-            let got = buffer.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            let got = Syscall.valueOrErrno {
+                buffer.withUnsafeMutableBytes { raw in
+                    pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                }
             }
-            if got > 0 {
-                done += got
-            } else if got == 0 {
+            switch got {
+            case .success(0):
                 return .truncated("The file ended at offset \(offset + Int64(done)), before its stated size.")
-            } else if errno != EINTR {
-                let reason = String(cString: strerror(errno))
-                return .truncated("Reading offset \(offset + Int64(done)) failed: \(reason).")
+            case .success(let read):
+                done += read
+            case .failure(let error):
+                return .truncated("Reading offset \(offset + Int64(done)) failed: \(error).")
             }
         }
         return nil

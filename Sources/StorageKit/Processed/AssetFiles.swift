@@ -25,8 +25,10 @@ public struct AssetFiles: Sendable {
         var stayed: [String] = []
         for relative in [asset.relativePath] + thumbnails.compactMap({ $0 }) {
             do {
-                if unlink(try layout.absolute(relative)) != 0, errno != ENOENT {
-                    stayed.append("\(relative) (\(String(cString: strerror(errno))))")
+                let path = try layout.absolute(relative)
+                switch Syscall.nothingOrErrno(retryOnInterrupt: false, { unlink(path) }) {
+                case .success, .failure(.noSuchFileOrDirectory): break
+                case .failure(let error): stayed.append("\(relative) (\(error))")
                 }
             } catch {
                 stayed.append("\(relative) (\(error))")
