@@ -73,7 +73,7 @@ struct CrashSoakTests {
         // Let the last daemon finish everything: nothing left to take, every stored asset has its thumbnail.
         try await waitUntil("every file is settled", timeout: .seconds(120)) {
             let inDrop = h.files(in: "drop/soak").filter { !$0.hasPrefix(".") }
-            let assets = try h.assets("soak")
+            let assets = try await h.assets("soak")
             let pending = assets.filter {
                 $0["status"] as? String == "processing"
                     || ($0["status"] as? String == "ready" && $0["thumbnail_path"] is NSNull)
@@ -84,7 +84,7 @@ struct CrashSoakTests {
                     >= expected.count
         }
 
-        let assets = try h.assets("soak")
+        let assets = try await h.assets("soak")
         let rejected = h.files(in: "storage/rejected/project_soak").filter { !$0.hasSuffix(".reason.json") }
         var rejectedSums: [String: Int] = [:]
         for name in rejected {
@@ -110,11 +110,11 @@ struct CrashSoakTests {
         // Stored files match the records and the statistics; nothing stray in staging.
         let stored = h.files(in: "storage/uploads/project_soak")
         #expect(stored.count == assets.count)
-        let stats = try h.request("GET", "/projects/soak/storage/stats").object()
+        let stats = try await h.request("GET", "/projects/soak/storage/stats").object()
         let uploads = (stats["categories"] as? [String: Any])?["uploads"] as? [String: Any]
         #expect(uploads?["file_count"] as? Int == stored.count)
         #expect(h.files(in: "storage/.staging").isEmpty, "stray staging files: \(h.files(in: "storage/.staging"))")
-        let repair = try h.request("POST", "/repair?dry_run=1").object()
+        let repair = try await h.request("POST", "/repair?dry_run=1").object()
         for key in [
             "records_created", "records_removed", "records_marked_failed", "thumbnails_queued",
             "orphan_thumbnails_removed",

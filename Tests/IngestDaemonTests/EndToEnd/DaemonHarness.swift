@@ -71,7 +71,7 @@ final class DaemonHarness: @unchecked Sendable {
         )
         guard waitForHealth else { return }
         try await waitUntil("the control socket answers", timeout: .seconds(20)) {
-            (try? self.request("GET", "/health").status) == 200
+            (try? await self.request("GET", "/health").status) == 200
         }
     }
 
@@ -121,13 +121,14 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
-    func request(_ method: String, _ path: String, body: String? = nil, maxTime: Int = 10) throws -> Response {
+    /// Asks the daemon through curl, without holding a thread of the cooperative pool while curl runs.
+    func request(_ method: String, _ path: String, body: String? = nil, maxTime: Int = 10) async throws -> Response {
         var args = [
             "-s", "-S", "--max-time", "\(maxTime)", "--unix-socket", socket, "-X", method, "-w", "\n%{http_code}",
         ]
         if let body { args += ["--data-binary", "@" + body, "-H", "Content-Type: application/octet-stream"] }
         args.append("http://localhost" + path)
-        let out = try Self.run("/usr/bin/curl", args)
+        let out = try await Program.run("/usr/bin/curl", args, timeout: .seconds(120)).stdout
         guard let newline = out.lastIndex(of: 0x0A),
             let status = Int(String(decoding: out[(newline + 1)...], as: UTF8.self))
         else {
@@ -186,8 +187,8 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// The project's records.
-    func assets(_ project: String) throws -> [[String: Any]] {
-        try request("GET", "/projects/\(project)/videos").array()
+    func assets(_ project: String) async throws -> [[String: Any]] {
+        try await request("GET", "/projects/\(project)/videos").array()
     }
 }
 
@@ -196,14 +197,14 @@ func waitUntil(
     _ what: String,
     timeout: Duration = .seconds(15),
     sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: @escaping () throws -> Bool
+    _ condition: @escaping () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if (try? condition()) == true { return }
+        if (try? await condition()) == true { return }
         try await Task.sleep(for: .milliseconds(25))
     }
-    if try condition() { return }
+    if try await condition() { return }
     Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
     throw DaemonHarness.Failure(description: "timed out waiting until \(what)")
 }

@@ -77,10 +77,10 @@ struct DeliveryEndToEndTests {
         try h.drop(clip, as: "web/talk.mp4")
         try h.drop(bytes: Array("not a video".utf8), as: "web/notes.txt")
         try await waitUntil("the clip has its thumbnail") {
-            try h.assets("web").first?["thumbnail_path"] as? String != nil
+            try await h.assets("web").first?["thumbnail_path"] as? String != nil
         }
         try await waitUntil("the text file is rejected") { h.rejectionReason(project: "web", name: "notes.txt") != nil }
-        let record = try h.assets("web")[0]
+        let record = try await h.assets("web")[0]
         let id = try #require(record["id"] as? String)
         let stored = [UInt8](
             try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + (record["relative_path"] as! String)))
@@ -88,7 +88,7 @@ struct DeliveryEndToEndTests {
         let base = "/projects/web/videos/\(id)"
 
         // GET /projects.
-        let projects = try h.request("GET", "/projects").array()
+        let projects = try await h.request("GET", "/projects").array()
         #expect(projects.count == 1)
         #expect(projects.first?["project_id"] as? String == "web" && projects.first?["assets"] as? Int == 1)
         #expect(projects.first?["bytes"] as? Int == stored.count && projects.first?["rejected"] as? Int == 1)
@@ -148,11 +148,11 @@ struct DeliveryEndToEndTests {
         try await h.start()
         try h.drop(try await TestClips.mp4, as: "web/talk.mp4")
         try await waitUntil("the rendition and the sprite exist", timeout: .seconds(90)) {
-            guard let asset = try h.assets("web").first else { return false }
+            guard let asset = try await h.assets("web").first else { return false }
             return (asset["renditions"] as? [[String: Any]])?.isEmpty == false
                 && asset["sprite"] as? [String: Any] != nil
         }
-        let asset = try h.assets("web")[0]
+        let asset = try await h.assets("web")[0]
         let id = try #require(asset["id"] as? String)
         let rendition = try #require((asset["renditions"] as? [[String: Any]])?.first)
         let sprite = try #require(asset["sprite"] as? [String: Any])

@@ -31,7 +31,7 @@ struct FaultEndToEndTests {
         try h.drop(bytes: [UInt8](clip), as: "full/big.mp4")
 
         try await waitUntil("/health says why the file waits", timeout: .seconds(30)) {
-            let health = try h.request("GET", "/health").object()
+            let health = try await h.request("GET", "/health").object()
             return health["status"] as? String == "degraded"
                 && ((health["reasons"] as? [String]) ?? []).contains { $0.contains("big.mp4") }
         }
@@ -46,7 +46,7 @@ struct FaultEndToEndTests {
         // Space is freed: the file is taken on its next try.
         #expect(Self.run("/bin/mount", ["-o", "remount,size=64m", h.storage]))
         try await waitUntil("the file is stored once space is freed", timeout: .seconds(40)) {
-            try h.assets("full").first?["status"] as? String == "ready"
+            try await h.assets("full").first?["status"] as? String == "ready"
         }
         #expect(!FileManager.default.fileExists(atPath: h.drop + "/full/big.mp4"))
         #expect(try await h.stop() == 0)
@@ -68,7 +68,7 @@ struct FaultEndToEndTests {
         defer { _ = Self.run("/usr/bin/chattr", ["-i", folder]) }
         try h.drop(try await TestClips.mp4, as: "locked/a.mp4")
         try await waitUntil("/health says why the file waits") {
-            let reasons = (try h.request("GET", "/health").object()["reasons"] as? [String]) ?? []
+            let reasons = (try await h.request("GET", "/health").object()["reasons"] as? [String]) ?? []
             return reasons.contains { $0.contains("a.mp4") && $0.contains("not permitted") }
         }
         try await Task.sleep(for: .seconds(3))
@@ -88,9 +88,9 @@ struct FaultEndToEndTests {
         #expect(h.files(in: "storage/.staging").isEmpty)
 
         #expect(Self.run("/usr/bin/chattr", ["-i", folder]))
-        #expect(try h.request("POST", "/rescan").status == 202)
+        #expect(try await h.request("POST", "/rescan").status == 202)
         try await waitUntil("the file is stored after the fix and a rescan", timeout: .seconds(30)) {
-            try h.assets("locked").first?["status"] as? String == "ready"
+            try await h.assets("locked").first?["status"] as? String == "ready"
         }
         #expect(try await h.stop() == 0)
     }
@@ -102,7 +102,7 @@ struct FaultEndToEndTests {
         defer { h.remove() }
         try await h.start()
         try h.drop(try await TestClips.mp4, as: "ro/first.mp4")
-        try await waitUntil("the first file is stored") { try h.assets("ro").first?["status"] as? String == "ready" }
+        try await waitUntil("the first file is stored") { try await h.assets("ro").first?["status"] as? String == "ready" }
         // The database and its log; not `-shm`, which SQLite maps into memory: a write to a mapped page of an
         // immutable file is a SIGBUS, not an error (as on a filesystem that turned read-only; see the README).
         let catalogFiles = ["", "-wal"].map { h.storage + "/metadata/catalog.sqlite" + $0 }
@@ -113,7 +113,7 @@ struct FaultEndToEndTests {
         defer { _ = Self.run("/usr/bin/chattr", ["-i"] + catalogFiles) }
         try h.drop(try await TestClips.mov, as: "ro/second.mov")
         try await waitUntil("/health is degraded and names the file") {
-            let health = try h.request("GET", "/health").object()
+            let health = try await h.request("GET", "/health").object()
             return health["status"] as? String == "degraded"
                 && ((health["reasons"] as? [String]) ?? []).contains { $0.contains("second.mov") }
         }
@@ -122,7 +122,7 @@ struct FaultEndToEndTests {
         #expect(h.files(in: "storage/.staging").isEmpty)
         #expect(Self.run("/usr/bin/chattr", ["-i"] + catalogFiles))
         try await waitUntil("ingest resumes by itself", timeout: .seconds(30)) {
-            try h.assets("ro").count == 2
+            try await h.assets("ro").count == 2
         }
         #expect(try await h.stop() == 0)
     }
@@ -139,16 +139,16 @@ struct FaultEndToEndTests {
         try await h.start()
         try FileManager.default.removeItem(atPath: h.drop)
         try await waitUntil("/health says the drop folder is missing") {
-            let health = try h.request("GET", "/health").object()
+            let health = try await h.request("GET", "/health").object()
             return ((health["reasons"] as? [String]) ?? []).contains { $0.contains("drop folder") }
         }
         #expect(h.log.contains("the drop folder is gone"))
         try FileManager.default.createDirectory(atPath: h.drop, withIntermediateDirectories: true)
         try h.drop(try await TestClips.mp4, as: "back/a.mp4")
         try await waitUntil("the file in the re-created folder is stored") {
-            try h.assets("back").first?["status"] as? String == "ready"
+            try await h.assets("back").first?["status"] as? String == "ready"
         }
-        #expect(try h.request("GET", "/health").object()["status"] as? String == "ok")
+        #expect(try await h.request("GET", "/health").object()["status"] as? String == "ok")
         #expect(try await h.stop() == 0)
     }
 }

@@ -65,10 +65,10 @@ struct FormatsEndToEndTests {
         try h.drop(bytes: [UInt8](whole.prefix(whole.count * 6 / 10)), as: "fmt/cut.mkv")
 
         try await waitUntil("every clip is ready with a thumbnail", timeout: .seconds(90)) {
-            try h.assets("fmt").filter { $0["status"] as? String == "ready" && $0["thumbnail_path"] is String }.count
+            try await h.assets("fmt").filter { $0["status"] as? String == "ready" && $0["thumbnail_path"] is String }.count
                 == Self.clips.count
         }
-        let assets = try h.assets("fmt")
+        let assets = try await h.assets("fmt")
         for clip in Self.clips {
             let asset = try #require(assets.first { $0["original_filename"] as? String == clip.name }, "\(clip.name)")
             #expect(asset["mime_type"] as? String == clip.mime, "\(clip.name)")
@@ -82,11 +82,11 @@ struct FormatsEndToEndTests {
         }
         #expect(h.rejectionReason(project: "fmt", name: "song.mp4") == "no_video")
         #expect(h.rejectionReason(project: "fmt", name: "cut.mkv") == "truncated")
-        let rejected = try h.request("GET", "/projects/fmt/rejected").text
+        let rejected = try await h.request("GET", "/projects/fmt/rejected").text
         #expect(rejected.contains("fmt/album/song.mp4 has no video stream"), "\(rejected)")
         #expect(rejected.contains("bytes are missing"), "\(rejected)")
         #expect(!rejected.contains(".staging") && !rejected.contains(h.storage), "\(rejected)")
-        let events = try h.request("GET", "/events?since=0", maxTime: 2).text
+        let events = try await h.request("GET", "/events?since=0", maxTime: 2).text
         #expect(!events.contains(".staging") && !events.contains(h.storage))
         #expect(try await h.stop() == 0)
     }

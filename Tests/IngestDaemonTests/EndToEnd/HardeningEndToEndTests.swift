@@ -15,16 +15,16 @@ struct HardeningEndToEndTests {
         try await h.start()
         let junk = h.root + "/junk.mp4"
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: junk))
-        let up = try h.request("POST", "/projects/up/videos?filename=.ingestd-tmp-a.mp4", body: junk)
+        let up = try await h.request("POST", "/projects/up/videos?filename=.ingestd-tmp-a.mp4", body: junk)
         #expect(up.status == 422)
-        let listed = try h.request("GET", "/projects/up/rejected").array()
+        let listed = try await h.request("GET", "/projects/up/rejected").array()
         #expect(listed.count == 1)
         let name = try #require(listed.first?["name"] as? String)
         #expect(!name.hasPrefix("."))
         #expect(try await h.stop() == 0)
         try await h.start()
         #expect(h.files(in: "storage/rejected/project_up").contains(name))
-        #expect(try h.request("GET", "/projects/up/rejected").array().count == 1)
+        #expect(try await h.request("GET", "/projects/up/rejected").array().count == 1)
         #expect(try await h.stop() == 0)
     }
 
@@ -48,12 +48,12 @@ struct HardeningEndToEndTests {
         defer { h.remove() }
         try await h.start()
         let clip = try await TestClips.mp4
-        let up = try h.request("POST", "/projects/full/videos?filename=a.mp4", body: clip)
+        let up = try await h.request("POST", "/projects/full/videos?filename=a.mp4", body: clip)
         #expect(up.status == 507)
         #expect(try up.object()["error"] as? String == "storage_full")
         #expect(h.files(in: "storage/uploads").isEmpty)
         #expect(h.files(in: "storage/.staging").isEmpty)
-        #expect(try h.request("GET", "/health").object()["status"] as? String == "degraded")
+        #expect(try await h.request("GET", "/health").object()["status"] as? String == "degraded")
         #expect(try await h.stop() == 0)
     }
 }

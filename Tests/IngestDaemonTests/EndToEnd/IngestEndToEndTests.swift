@@ -18,10 +18,10 @@ struct IngestEndToEndTests {
         try h.drop(clip, as: "demo/lesson.mp4")
 
         try await waitUntil("the clip is ready with a thumbnail") {
-            let a = try h.assets("demo")
+            let a = try await h.assets("demo")
             return a.count == 1 && a[0]["thumbnail_path"] as? String != nil
         }
-        let asset = try h.assets("demo")[0]
+        let asset = try await h.assets("demo")[0]
         #expect(asset["status"] as? String == "ready")
         #expect(asset["original_filename"] as? String == "lesson.mp4")
         #expect(asset["mime_type"] as? String == "video/mp4")
@@ -42,8 +42,8 @@ struct IngestEndToEndTests {
         #expect(FileManager.default.fileExists(atPath: h.storage + "/" + thumb))
         // One record through the single-asset route as well.
         let id = try #require(asset["id"] as? String)
-        #expect(try h.request("GET", "/projects/demo/videos/\(id)").object()["id"] as? String == id)
-        #expect(try h.request("GET", "/projects/demo/videos/nope").status == 404)
+        #expect(try await h.request("GET", "/projects/demo/videos/\(id)").object()["id"] as? String == id)
+        #expect(try await h.request("GET", "/projects/demo/videos/nope").status == 404)
         #expect(try await h.stop() == 0)
     }
 
@@ -87,15 +87,15 @@ struct IngestEndToEndTests {
         var st = stat()
         #expect(lstat(h.storage + "/rejected/project_p/link.mp4", &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK)
         #expect(lstat(h.storage + "/rejected/project_p/pipe.mp4", &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
-        #expect(try h.request("GET", "/projects/p/videos").array().isEmpty)
-        let listed = try h.request("GET", "/projects/p/rejected").array()
+        #expect(try await h.request("GET", "/projects/p/videos").array().isEmpty)
+        let listed = try await h.request("GET", "/projects/p/rejected").array()
         #expect(
             Set(listed.compactMap { $0["reason"] as? String }).isSuperset(of: [
                 "not_media", "empty", "no_video", "truncated",
             ])
         )
         // The daemon is alive after all of it (the FIFO did not hang it).
-        #expect(try h.request("GET", "/health").status == 200)
+        #expect(try await h.request("GET", "/health").status == 200)
         #expect(try await h.stop() == 0)
     }
 
@@ -123,9 +123,9 @@ struct IngestEndToEndTests {
         writer.write(data.suffix(from: data.count / 2))
         try writer.close()
         #expect(rename(h.drop + "/slow/movie.mp4.part", h.drop + "/slow/movie.mp4") == 0)
-        try await waitUntil("both files are stored") { try h.assets("slow").count == 2 }
+        try await waitUntil("both files are stored") { try await h.assets("slow").count == 2 }
         #expect(
-            Set(try h.assets("slow").compactMap { $0["original_filename"] as? String }) == ["big.mp4", "movie.mp4"]
+            Set(try await h.assets("slow").compactMap { $0["original_filename"] as? String }) == ["big.mp4", "movie.mp4"]
         )
         #expect(FileManager.default.fileExists(atPath: h.drop + "/slow/.hidden.mp4"))
         #expect(try await h.stop() == 0)
@@ -138,17 +138,17 @@ struct IngestEndToEndTests {
             defer { h.remove() }
             try await h.start()
             try h.drop(clip, as: "dup/a.mp4")
-            try await waitUntil("the first copy is stored") { try h.assets("dup").count == 1 }
+            try await waitUntil("the first copy is stored") { try await h.assets("dup").count == 1 }
             try h.drop(clip, as: "dup/b.mp4")
             if policy == "reject" {
                 try await waitUntil("the second copy is rejected") {
                     h.rejectionReason(project: "dup", name: "b.mp4") != nil
                 }
                 #expect(h.rejectionReason(project: "dup", name: "b.mp4") == "duplicate")
-                #expect(try h.assets("dup").count == 1)
+                #expect(try await h.assets("dup").count == 1)
             } else {
-                try await waitUntil("both copies are stored") { try h.assets("dup").count == 2 }
-                let names = try h.assets("dup").compactMap { $0["filename"] as? String }
+                try await waitUntil("both copies are stored") { try await h.assets("dup").count == 2 }
+                let names = try await h.assets("dup").compactMap { $0["filename"] as? String }
                 #expect(Set(names).count == 2)
             }
             #expect(try await h.stop() == 0)
@@ -163,19 +163,21 @@ struct IngestEndToEndTests {
         try h.drop(try await TestClips.avi, as: "proj/b.AVI")
         try await h.start()
         try await waitUntil("all three are stored") {
-            try h.assets("proj").count == 2 && h.assets("default").count == 1
+            let proj = try await h.assets("proj").count
+            let root = try await h.assets("default").count
+            return proj == 2 && root == 1
         }
-        let types = Set(try h.assets("proj").compactMap { $0["mime_type"] as? String })
+        let types = Set(try await h.assets("proj").compactMap { $0["mime_type"] as? String })
         #expect(types == ["video/mp4", "video/x-msvideo"])
-        #expect(try h.assets("default")[0]["mime_type"] as? String == "video/quicktime")
-        let avi = try #require(try h.assets("proj").first { $0["original_filename"] as? String == "b.AVI" })
+        #expect(try await h.assets("default")[0]["mime_type"] as? String == "video/quicktime")
+        let avi = try #require(try await h.assets("proj").first { $0["original_filename"] as? String == "b.AVI" })
         #expect((avi["filename"] as? String)?.hasSuffix(".avi") == true)
         // A folder created and filled before its watch exists is still scanned.
         let staging = h.root + "/prepared"
         try FileManager.default.createDirectory(atPath: staging + "/inner", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try await TestClips.mov, toPath: staging + "/inner/c.mov")
         #expect(rename(staging, h.drop + "/late") == 0)
-        try await waitUntil("the moved-in folder's file is stored") { try h.assets("late").count == 1 }
+        try await waitUntil("the moved-in folder's file is stored") { try await h.assets("late").count == 1 }
         #expect(try await h.stop() == 0)
     }
 
@@ -189,7 +191,7 @@ struct IngestEndToEndTests {
         var times = [timespec(tv_sec: 1_924_992_000, tv_nsec: 0), timespec(tv_sec: 1_924_992_000, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, staged, &times, 0) == 0)
         #expect(rename(staged, h.drop + "/future.mp4") == 0)
-        try await waitUntil("the file is stored") { try h.assets("default").count == 1 }
+        try await waitUntil("the file is stored") { try await h.assets("default").count == 1 }
         #expect(try await h.stop() == 0)
     }
 
@@ -204,7 +206,7 @@ struct IngestEndToEndTests {
             h.files(in: "storage/rejected/project_burst").count == 4000
         }
         #expect(h.files(in: "drop").isEmpty)
-        let stats = try h.request("GET", "/projects/burst/storage/stats").object()
+        let stats = try await h.request("GET", "/projects/burst/storage/stats").object()
         let rejected = try #require((stats["categories"] as? [String: Any])?["rejected"] as? [String: Any])
         #expect(rejected["file_count"] as? Int == 4000)
         #expect(try await h.stop() == 0)
@@ -223,15 +225,15 @@ struct IngestEndToEndTests {
         try await h.stop(signal: SIGKILL)
         try await h.start()
         try await waitUntil("every clip is stored once", timeout: .seconds(60)) {
-            try h.assets("default").count == 50 && h.files(in: "drop").isEmpty
+            try await h.assets("default").count == 50 && h.files(in: "drop").isEmpty
         }
-        let checksums = try h.assets("default").compactMap { $0["checksum"] as? String }
+        let checksums = try await h.assets("default").compactMap { $0["checksum"] as? String }
         #expect(Set(checksums).count == 50)
         #expect(Set(checksums) == Set(try clips.map { try sha256(ofFile: $0) }))
         #expect(h.files(in: "storage/uploads/project_default").count == 50)
         #expect(h.files(in: "storage/rejected").isEmpty)
-        #expect(try h.assets("default").allSatisfy { $0["status"] as? String == "ready" })
-        let stats = try h.request("GET", "/storage/stats").object()
+        #expect(try await h.assets("default").allSatisfy { $0["status"] as? String == "ready" })
+        let stats = try await h.request("GET", "/storage/stats").object()
         let uploads = try #require((stats["categories"] as? [String: Any])?["uploads"] as? [String: Any])
         #expect(uploads["file_count"] as? Int == 50)
         #expect(try await h.stop() == 0)
@@ -293,10 +295,10 @@ struct CrossFilesystemEndToEndTests {
         try Data(repeating: 7, count: 4000).write(to: URL(fileURLWithPath: drop + "/x/junk.mp4"))
         try FileManager.default.createSymbolicLink(atPath: drop + "/x/link.mp4", withDestinationPath: clip)
         try await waitUntil("stored and rejected") {
-            try h.assets("x").count == 1 && h.rejectionReason(project: "x", name: "junk.mp4") != nil
+            try await h.assets("x").count == 1 && h.rejectionReason(project: "x", name: "junk.mp4") != nil
                 && h.rejectionReason(project: "x", name: "link.mp4") != nil
         }
-        #expect(try h.assets("x")[0]["checksum"] as? String == (try sha256(ofFile: clip)))
+        #expect(try await h.assets("x")[0]["checksum"] as? String == (try sha256(ofFile: clip)))
         #expect(h.rejectionReason(project: "x", name: "junk.mp4") == "not_media")
         #expect(h.rejectionReason(project: "x", name: "link.mp4") == "symlink")
         var st = stat()

@@ -73,9 +73,9 @@ struct NginxEndToEndTests {
         try await h.start()
         try h.drop(try await TestClips.mp4, as: "web/talk.mp4")
         try await waitUntil("the clip has its thumbnail") {
-            try h.assets("web").first?["thumbnail_path"] as? String != nil
+            try await h.assets("web").first?["thumbnail_path"] as? String != nil
         }
-        let record = try h.assets("web")[0]
+        let record = try await h.assets("web")[0]
         let id = try #require(record["id"] as? String)
         let stored = [UInt8](
             try Data(contentsOf: URL(fileURLWithPath: h.storage + "/" + (record["relative_path"] as! String)))
@@ -127,7 +127,7 @@ struct NginxEndToEndTests {
         #expect(try await get("http://127.0.0.1:\(port)/health").0 == 404)
         #expect(try await get("http://127.0.0.1:\(port)/projects/web/videos").0 == 404)
         #expect(try await get(base + "/content", ["-X", "DELETE"]).0 == 403)
-        #expect(try h.assets("web").count == 1)
+        #expect(try await h.assets("web").count == 1)
         #expect(try await h.stop() == 0)
     }
 }

@@ -34,13 +34,13 @@ struct PostgresEndToEndTests {
         try await h.start()
         try h.drop(try await TestClips.mp4, as: "demo/lesson.mp4")
         try await waitUntil("the clip is ready with a thumbnail") {
-            let a = try h.assets("demo")
+            let a = try await h.assets("demo")
             return a.count == 1 && a[0]["thumbnail_path"] as? String != nil
         }
         #expect(try PostgresServer.query(url, "SELECT count(*) FROM assets WHERE status = 'ready'") == "1")
         #expect(try PostgresServer.query(url, "SELECT DISTINCT node FROM events") == "solo")
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/metadata/catalog.sqlite"))
-        #expect(try h.request("GET", "/health").object()["node"] as? String == "solo")
+        #expect(try await h.request("GET", "/health").object()["node"] as? String == "solo")
         let status = try await h.stop()
         #expect(status == 0, "log: \(h.log.split(separator: "\n").suffix(30).joined(separator: "\n"))")
     }
@@ -64,7 +64,7 @@ struct PostgresEndToEndTests {
         rename(a.root + "/same.mp4", a.drop + "/demo/same.mp4")
         rename(b.root + "/same.mp4", b.drop + "/demo/same.mp4")
         try await waitUntil("one is stored and one rejected") {
-            let records = try a.assets("demo")
+            let records = try await a.assets("demo")
             return records.count == 1 && records[0]["status"] as? String == "ready"
                 && a.files(in: "storage/rejected/project_demo").count == 2
         }
@@ -77,15 +77,15 @@ struct PostgresEndToEndTests {
             try (i % 2 == 0 ? a : b).drop(clip, as: "burst/n\(i)/clip.mp4")
         }
         try await waitUntil("200 records with thumbnails", timeout: .seconds(150)) {
-            let records = try b.assets("burst")
+            let records = try await b.assets("burst")
             return records.count == 200 && records.allSatisfy { $0["thumbnail_path"] as? String != nil }
         }
-        let names = try a.assets("burst").compactMap { $0["filename"] as? String }
+        let names = try await a.assets("burst").compactMap { $0["filename"] as? String }
         #expect(Set(names).count == 200)
         let stored = a.files(in: "storage/uploads/project_burst")
         #expect(stored.count == 200)
-        let statsA = try a.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
-        let statsB = try b.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
+        let statsA = try await a.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
+        let statsB = try await b.request("GET", "/projects/burst/storage/stats").json() as? NSDictionary
         #expect(statsA != nil && statsA == statsB)
         // … and both equal a walk of the disk.
         let uploads = (statsA?["categories"] as? NSDictionary)?["uploads"] as? NSDictionary
@@ -97,10 +97,10 @@ struct PostgresEndToEndTests {
         }
         #expect(uploads?["file_count"] as? Int == stored.count)
         #expect((uploads?["bytes"] as? NSNumber)?.int64Value == walked)
-        #expect(try a.request("GET", "/projects").text == b.request("GET", "/projects").text)
+        #expect(try await a.request("GET", "/projects").text == b.request("GET", "/projects").text)
 
         // One event sequence: node A replays node B's events, ids consecutive.
-        let lines = try a.request("GET", "/events?since=0", maxTime: 2).text
+        let lines = try await a.request("GET", "/events?since=0", maxTime: 2).text
         let events = lines.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
@@ -128,7 +128,7 @@ struct PostgresEndToEndTests {
         for (i, clip) in clips.enumerated() { try a.drop(clip, as: "web/c\(i).mp4") }
         do {
             try await waitUntil("8 assets with a rendition and a sprite", timeout: .seconds(120)) {
-                let records = try b.assets("web")
+                let records = try await b.assets("web")
                 return records.count == 8
                     && records.allSatisfy {
                         ($0["renditions"] as? [Any])?.count == 1 && $0["sprite"] as? [String: Any] != nil
@@ -140,14 +140,14 @@ struct PostgresEndToEndTests {
                 "SELECT kind || ' ' || state || ' ' || attempts || ' ' || coalesce(lease_owner, '-') FROM jobs"
             )
             let listed =
-                (try? b.request("GET", "/projects/web/videos"))
+                (try? await b.request("GET", "/projects/web/videos"))
                 .map { "\($0.status) \($0.text.prefix(2000))" } ?? "no answer"
             Issue.record(
                 "B lists: \(listed)\njobs: \(jobs ?? "?")\nA: \(a.log.split(separator: "\n").suffix(15).joined(separator: "\n"))\nB: \(b.log.split(separator: "\n").suffix(15).joined(separator: "\n"))"
             )
             throw error
         }
-        let lines = try a.request("GET", "/events?since=0", maxTime: 2).text
+        let lines = try await a.request("GET", "/events?since=0", maxTime: 2).text
         let made = lines.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }.filter { $0["type"] as? String == "rendition_ready" }
@@ -172,16 +172,16 @@ struct PostgresEndToEndTests {
         try await b.start()
         let clips = try await TestClips.distinctMP4s(30, into: a.root + "/clips")
         for (i, clip) in clips.enumerated() { try b.drop(clip, as: "race/c\(i).mp4") }
-        try await waitUntil("a few are stored") { try a.assets("race").count >= 3 }
-        #expect(try a.request("DELETE", "/projects/race/storage").status == 200)
+        try await waitUntil("a few are stored") { try await a.assets("race").count >= 3 }
+        #expect(try await a.request("DELETE", "/projects/race/storage").status == 200)
         try await waitUntil("node B took every file", timeout: .seconds(60)) {
-            let queues = try b.request("GET", "/health").object()["queues"] as? [String: Any]
+            let queues = try await b.request("GET", "/health").object()["queues"] as? [String: Any]
             return b.files(in: "drop").isEmpty && queues?["ingest"] as? Int == 0
         }
         try await waitUntil("no record is processing") {
-            try a.assets("race").allSatisfy { $0["status"] as? String != "processing" }
+            try await a.assets("race").allSatisfy { $0["status"] as? String != "processing" }
         }
-        let records = try a.assets("race")
+        let records = try await a.assets("race")
         let stored = Set(a.files(in: "storage/uploads/project_race"))
         let recorded = Set(
             records.compactMap { ($0["relative_path"] as? String)?.split(separator: "/").last.map(String.init) }
@@ -190,8 +190,8 @@ struct PostgresEndToEndTests {
             stored == recorded,
             "files without records: \(stored.subtracting(recorded)); records without files: \(recorded.subtracting(stored))"
         )
-        let statsA = try a.request("GET", "/projects/race/storage/stats").json() as? NSDictionary
-        let statsB = try b.request("GET", "/projects/race/storage/stats").json() as? NSDictionary
+        let statsA = try await a.request("GET", "/projects/race/storage/stats").json() as? NSDictionary
+        let statsB = try await b.request("GET", "/projects/race/storage/stats").json() as? NSDictionary
         #expect(statsA != nil && statsA == statsB)
         #expect(try await a.stop() == 0)
         #expect(try await b.stop() == 0)
@@ -221,10 +221,10 @@ struct PostgresEndToEndTests {
         let killedAt = ContinuousClock.now
         _ = try await a.stop(signal: SIGKILL)
         try await waitUntil("node B made the thumbnail", timeout: .seconds(75)) {
-            try b.assets("takeover").first?["thumbnail_path"] as? String != nil
+            try await b.assets("takeover").first?["thumbnail_path"] as? String != nil
         }
         #expect(ContinuousClock.now - killedAt < .seconds(60), "taken over after \(ContinuousClock.now - killedAt)")
-        let record = try b.assets("takeover")[0]
+        let record = try await b.assets("takeover")[0]
         #expect(record["status"] as? String == "ready")
         #expect(FileManager.default.fileExists(atPath: a.storage + "/" + (record["thumbnail_path"] as? String ?? "")))
         #expect(try await b.stop() == 0)
@@ -240,12 +240,12 @@ struct PostgresEndToEndTests {
         try await h.start()
         try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
         try await waitUntil("health says degraded") {
-            (try h.request("GET", "/health").object()["status"] as? String) == "degraded"
+            (try await h.request("GET", "/health").object()["status"] as? String) == "degraded"
         }
         // The clip is made (by ffmpeg, if no test made it yet) before the clock starts.
         let clip = try await TestClips.mp4
         let start = ContinuousClock.now
-        let answer = try h.request("POST", "/projects/up/videos?filename=clip.mp4", body: clip, maxTime: 30)
+        let answer = try await h.request("POST", "/projects/up/videos?filename=clip.mp4", body: clip, maxTime: 30)
         #expect(answer.status == 503, "\(answer.text)")
         #expect(try answer.object()["error"] as? String == "catalog_unavailable")
         #expect(ContinuousClock.now - start < .seconds(5))
@@ -277,7 +277,7 @@ struct PostgresEndToEndTests {
         try PostgresServer.pgctl(clusterDir + "/db", "start -w")
         try await h.start()
         try await waitUntil("the file is stored after the restart", timeout: .seconds(30)) {
-            try h.assets("wait").first?["status"] as? String == "ready"
+            try await h.assets("wait").first?["status"] as? String == "ready"
         }
         // Without a restart: lost, a file dropped, back — the file is stored by itself.
         try PostgresServer.pgctl(clusterDir + "/db", "stop -m immediate")
@@ -286,10 +286,10 @@ struct PostgresEndToEndTests {
         try PostgresServer.pgctl(clusterDir + "/db", "start -w")
         do {
             try await waitUntil("the second file is stored once the server is back", timeout: .seconds(60)) {
-                try h.assets("wait").count == 2
+                try await h.assets("wait").count == 2
             }
         } catch {
-            let health = (try? h.request("GET", "/health").text) ?? "no answer"
+            let health = (try? await h.request("GET", "/health").text) ?? "no answer"
             Issue.record(
                 "drop: \(h.files(in: "drop")); health: \(health); log: \(h.log.split(separator: "\n").suffix(40).joined(separator: "\n"))"
             )
@@ -309,22 +309,22 @@ struct PostgresEndToEndTests {
         try await h.start()
         let clips = try await TestClips.distinctMP4s(30, into: h.root + "/clips")
         for (i, clip) in clips.enumerated() { try h.drop(clip, as: "burst/c\(i).mp4") }
-        try await waitUntil("a few are stored") { try h.assets("burst").count >= 3 }
+        try await waitUntil("a few are stored") { try await h.assets("burst").count >= 3 }
         try PostgresServer.pgctl(dataDir, "stop -m immediate")
         defer { try? PostgresServer.pgctl(dataDir, "start -w") }
         try await waitUntil("health says degraded") {
-            (try h.request("GET", "/health").object()["status"] as? String) == "degraded"
+            (try await h.request("GET", "/health").object()["status"] as? String) == "degraded"
         }
         try await Task.sleep(for: .seconds(2))
         try PostgresServer.pgctl(dataDir, "start -w")
         do {
             try await waitUntil("all 30 are stored with thumbnails", timeout: .seconds(120)) {
-                let records = try h.assets("burst")
+                let records = try await h.assets("burst")
                 return records.count == 30 && records.allSatisfy { $0["status"] as? String == "ready" }
             }
         } catch {
-            let health = (try? h.request("GET", "/health").text) ?? "no answer"
-            let statuses = ((try? h.assets("burst")) ?? []).map {
+            let health = (try? await h.request("GET", "/health").text) ?? "no answer"
+            let statuses = ((try? await h.assets("burst")) ?? []).map {
                 "\($0["original_filename"] ?? "?")=\($0["status"] ?? "?")"
             }
             Issue.record(
@@ -337,7 +337,7 @@ struct PostgresEndToEndTests {
         #expect(try PostgresServer.query(url, "SELECT count(*) FROM events WHERE type = 'ingested'") == "30")
         #expect(h.process?.isRunning == true)
         try await waitUntil("health is ok again") {
-            (try h.request("GET", "/health").object()["status"] as? String) == "ok"
+            (try await h.request("GET", "/health").object()["status"] as? String) == "ok"
         }
         #expect(try await h.stop() == 0)
     }

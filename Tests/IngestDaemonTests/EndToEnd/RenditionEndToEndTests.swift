@@ -17,11 +17,11 @@ struct RenditionEndToEndTests {
         timeout: Duration = .seconds(90)
     ) async throws -> [String: Any] {
         try await waitUntil("renditions and the sprite exist", timeout: timeout) {
-            guard let asset = try h.assets(project).first else { return false }
+            guard let asset = try await h.assets(project).first else { return false }
             let made = (asset["renditions"] as? [[String: Any]])?.count ?? 0
             return made >= renditions && (!sprite || asset["sprite"] as? [String: Any] != nil)
         }
-        return try h.assets(project)[0]
+        return try await h.assets(project)[0]
     }
 
     static func probe(_ file: String) throws -> [String: Any] {
@@ -80,19 +80,19 @@ struct RenditionEndToEndTests {
         #expect(vtt.components(separatedBy: "sprite.jpg#xywh=").count - 1 == count)
         #expect(vtt.contains("sprite.jpg#xywh=160,0,160,90"))
 
-        let events = try h.request("GET", "/events?since=0", maxTime: 2).text
+        let events = try await h.request("GET", "/events?since=0", maxTime: 2).text
         #expect(events.contains(#""type":"rendition_ready""#) && events.contains(#""rendition":"720p""#))
         #expect(events.contains(#""type":"sprite_ready""#))
-        let health = try h.request("GET", "/health").object()
+        let health = try await h.request("GET", "/health").object()
         #expect((health["queues"] as? [String: Any])?["renditions"] as? Int == 0)
-        let metrics = try h.request("GET", "/metrics").text
+        let metrics = try await h.request("GET", "/metrics").text
         #expect(metrics.contains(#"ingestd_stage_duration_seconds_count{stage="rendition"}"#))
         #expect(metrics.contains("ingestd_frames_encoded_total 50"))
 
         // Deleting the asset takes its processed folder with it.
         let folder = (path as NSString).deletingLastPathComponent
         let id = try #require(asset["id"] as? String)
-        #expect(try h.request("DELETE", "/projects/web/videos/\(id)").status == 204)
+        #expect(try await h.request("DELETE", "/projects/web/videos/\(id)").status == 204)
         #expect(!FileManager.default.fileExists(atPath: folder))
         #expect(try await h.stop() == 0)
     }
@@ -136,7 +136,7 @@ struct RenditionEndToEndTests {
         // Purging the project removes its processed/ folder and counts its files.
         let uploaded =
             h.files(in: "storage/uploads/project_tiny").count + h.files(in: "storage/thumbnails/project_tiny").count
-        let purge = try h.request("DELETE", "/projects/tiny/storage").object()
+        let purge = try await h.request("DELETE", "/projects/tiny/storage").object()
         #expect(purge["files_removed"] as? Int == uploaded + 1)
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/processed/project_tiny"))
         #expect(try await h.stop() == 0)
@@ -152,7 +152,7 @@ struct RenditionEndToEndTests {
         let asset = try await Self.waitForDerived(h, project: "long", sprite: false, timeout: .seconds(150))
         #expect((asset["renditions"] as? [[String: Any]])?.first?["name"] as? String == "360p")
         #expect(!h.files(in: "storage/processed/project_long").contains { $0.contains(".ingestd-tmp-") })
-        let stats = try h.request("GET", "/projects/long/storage/stats").object()
+        let stats = try await h.request("GET", "/projects/long/storage/stats").object()
         let processed = (stats["categories"] as? [String: Any])?["processed"] as? [String: Any]
         #expect(processed?["file_count"] as? Int == h.files(in: "storage/processed/project_long").count)
         #expect(try await h.stop() == 0)

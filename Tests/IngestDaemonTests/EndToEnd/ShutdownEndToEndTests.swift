@@ -58,9 +58,9 @@ struct ShutdownEndToEndTests {
         h.environment["INGESTD_DEBUG_INGEST_DELAY_MS"] = "0"
         try await h.start()
         try await waitUntil("the file is stored after the restart") {
-            try h.assets("s").first?["status"] as? String == "ready"
+            try await h.assets("s").first?["status"] as? String == "ready"
         }
-        #expect(try h.assets("s").count == 1)
+        #expect(try await h.assets("s").count == 1)
         #expect(h.files(in: "drop").isEmpty)
         #expect(try await h.stop() == 0)
     }
@@ -77,8 +77,8 @@ struct ShutdownEndToEndTests {
         clip.append(Data("free".utf8))
         clip.append(Data(count: padding))
         try h.drop(bytes: [UInt8](clip), as: "big/a.mp4")
-        try await waitUntil("the file is stored") { try h.assets("big").first?["status"] as? String == "ready" }
-        let id = try #require(try h.assets("big").first?["id"] as? String)
+        try await waitUntil("the file is stored") { try await h.assets("big").first?["status"] as? String == "ready" }
+        let id = try #require(try await h.assets("big").first?["id"] as? String)
 
         let reader = try RawClient(path: h.socket)
         try reader.send(

@@ -22,7 +22,7 @@ struct SystemdEndToEndTests {
         }
         #expect(ready, "no READY=1")
         // READY=1 promises a working socket.
-        #expect(try h.request("GET", "/health").status == 200)
+        #expect(try await h.request("GET", "/health").status == 200)
         let window = await listener.collect(for: .milliseconds(1500))
         let pings = window.filter { $0.message.contains("WATCHDOG=1") }
         // WATCHDOG_USEC=400 ms: a ping about every 200 ms. Pings that queued up while the test itself waited for
@@ -59,7 +59,7 @@ struct SystemdEndToEndTests {
         let clips = try await TestClips.distinctMP4s(3, into: h.root + "/clips")
         try h.drop(clips[0], as: "w/first.mp4")
         try await waitUntil("the first thumbnail exists") {
-            try h.assets("w").first?["thumbnail_path"] as? String != nil
+            try await h.assets("w").first?["thumbnail_path"] as? String != nil
         }
 
         try "THUMBNAIL_WIDTH=160\n".write(toFile: config, atomically: true, encoding: .utf8)
@@ -67,7 +67,7 @@ struct SystemdEndToEndTests {
         try await waitUntil("the reload is logged") { h.log.contains("configuration reloaded") }
         try h.drop(clips[1], as: "w/second.mp4")
         try await waitUntil("the second thumbnail exists") {
-            try h.assets("w").filter { $0["thumbnail_path"] as? String != nil }.count == 2
+            try await h.assets("w").filter { $0["thumbnail_path"] as? String != nil }.count == 2
         }
 
         try "THUMBNAIL_WIDTH=lots\n".write(toFile: config, atomically: true, encoding: .utf8)
@@ -76,10 +76,10 @@ struct SystemdEndToEndTests {
         #expect(h.log.contains("THUMBNAIL_WIDTH=lots"))
         try h.drop(clips[2], as: "w/third.mp4")
         try await waitUntil("the third thumbnail exists") {
-            try h.assets("w").filter { $0["thumbnail_path"] as? String != nil }.count == 3
+            try await h.assets("w").filter { $0["thumbnail_path"] as? String != nil }.count == 3
         }
         var widths: [String: Int] = [:]
-        for asset in try h.assets("w") {
+        for asset in try await h.assets("w") {
             let thumb = try #require(asset["thumbnail_path"] as? String)
             widths[asset["original_filename"] as? String ?? ""] = try Self.jpegWidth(h.storage + "/" + thumb)
         }
@@ -154,7 +154,7 @@ struct SystemdEndToEndTests {
         #expect(ContinuousClock.now - start < .seconds(25))
         // Every clip is either stored with a ready record or still in the drop; after a restart all are stored.
         try await h.start()
-        try await waitUntil("all clips stored", timeout: .seconds(60)) { try h.assets("t").count == 40 }
+        try await waitUntil("all clips stored", timeout: .seconds(60)) { try await h.assets("t").count == 40 }
         #expect(h.files(in: "drop").isEmpty)
         #expect(h.files(in: "storage/uploads/project_t").count == 40)
         #expect(try await h.stop() == 0)

@@ -26,14 +26,14 @@ struct ThumbnailCrashAttributionTests {
         for _ in 0..<5 {
             let deadline = ContinuousClock.now + .seconds(30)
             while h.process?.isRunning == true, ContinuousClock.now < deadline {
-                if (try? Self.settled(h)) == true { break }
+                if (try? await Self.settled(h)) == true { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             if h.process?.isRunning == true { break }
             try await h.start(waitForHealth: false)
         }
-        try await waitUntil("boom is failed and good has its thumbnail", timeout: .seconds(30)) { try Self.settled(h) }
-        let assets = try h.assets("cr")
+        try await waitUntil("boom is failed and good has its thumbnail", timeout: .seconds(30)) { try await Self.settled(h) }
+        let assets = try await h.assets("cr")
         let good = try #require(assets.first { $0["original_filename"] as? String == "good.mp4" })
         let boom = try #require(assets.first { $0["original_filename"] as? String == "boom.mp4" })
         #expect(good["status"] as? String == "ready")
@@ -43,8 +43,8 @@ struct ThumbnailCrashAttributionTests {
         #expect(try await h.stop() == 0)
     }
 
-    static func settled(_ h: DaemonHarness) throws -> Bool {
-        let assets = try h.assets("cr")
+    static func settled(_ h: DaemonHarness) async throws -> Bool {
+        let assets = try await h.assets("cr")
         let good = assets.first { $0["original_filename"] as? String == "good.mp4" }
         let boom = assets.first { $0["original_filename"] as? String == "boom.mp4" }
         return (good?["thumbnail_path"] as? String != nil || good?["status"] as? String == "failed")

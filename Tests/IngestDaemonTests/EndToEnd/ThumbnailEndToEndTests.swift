@@ -18,9 +18,9 @@ struct ThumbnailEndToEndTests {
         try h.drop(clips[0], as: "th/a.mp4")
         try h.drop(clips[1], as: "th/b.mp4")
         try await waitUntil("both thumbnails exist") {
-            try h.assets("th").filter { $0["thumbnail_path"] as? String != nil }.count == 2
+            try await h.assets("th").filter { $0["thumbnail_path"] as? String != nil }.count == 2
         }
-        let assets = try h.assets("th")
+        let assets = try await h.assets("th")
         let a = try #require(assets.first { $0["original_filename"] as? String == "a.mp4" })
         let b = try #require(assets.first { $0["original_filename"] as? String == "b.mp4" })
         #expect(try await h.stop() == 0)
@@ -38,16 +38,16 @@ struct ThumbnailEndToEndTests {
 
         try await h.start()
         try await waitUntil("a's thumbnail is made again and b is failed") {
-            let now = try h.assets("th")
+            let now = try await h.assets("th")
             let a2 = now.first { $0["id"] as? String == a["id"] as? String }
             let b2 = now.first { $0["id"] as? String == b["id"] as? String }
             return a2?["thumbnail_path"] as? String != nil && b2?["status"] as? String == "failed"
         }
         #expect(FileManager.default.fileExists(atPath: h.storage + "/" + aThumb))
-        let failed = try #require(try h.assets("th").first { $0["id"] as? String == b["id"] as? String })
+        let failed = try #require(try await h.assets("th").first { $0["id"] as? String == b["id"] as? String })
         #expect((failed["error"] as? String)?.contains("crashed twice") == true)
         #expect(failed["thumbnail_path"] is NSNull)
-        let events = try h.request("GET", "/events?since=0", maxTime: 2).text
+        let events = try await h.request("GET", "/events?since=0", maxTime: 2).text
         #expect(events.contains(#""type":"failed""#))
         #expect(try await h.stop() == 0)
     }
@@ -62,8 +62,8 @@ struct ThumbnailEndToEndTests {
         var generator = SeededRandom(state: 0x2C_0FFE)  // the same noise on every run
         for i in mdat.upperBound..<data.count { data[i] = UInt8.random(in: 0...255, using: &generator) }
         try h.drop(bytes: [UInt8](data), as: "bad/noise.mp4")
-        try await waitUntil("the asset is failed") { try h.assets("bad").first?["status"] as? String == "failed" }
-        let asset = try h.assets("bad")[0]
+        try await waitUntil("the asset is failed") { try await h.assets("bad").first?["status"] as? String == "failed" }
+        let asset = try await h.assets("bad")[0]
         #expect((asset["error"] as? String)?.isEmpty == false)
         #expect(asset["thumbnail_path"] is NSNull)
         #expect(h.files(in: "storage/thumbnails").isEmpty)
