@@ -132,7 +132,9 @@ struct ControlEndToEndTests {
         #expect(try await h.request("POST", "/projects/ev/rejected/nothing.mp4/retry").status == 404)
         try await waitUntil("the retried file is stored") { try await h.assets("ev").count == 1 }
         #expect(!FileManager.default.fileExists(atPath: h.storage + "/rejected/project_ev/big.mp4"))
-        try await waitUntil("the thumbnail is made") { try await h.assets("ev").first?["thumbnail_path"] as? String != nil }
+        try await waitUntil("the thumbnail is made") {
+            try await h.assets("ev").first?["thumbnail_path"] as? String != nil
+        }
 
         let events = try await h.request("GET", "/events?since=0", maxTime: 2)
         let lines = events.text.split(separator: "\n").compactMap {

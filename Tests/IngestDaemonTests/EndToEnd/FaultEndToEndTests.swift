@@ -102,7 +102,9 @@ struct FaultEndToEndTests {
         defer { h.remove() }
         try await h.start()
         try h.drop(try await TestClips.mp4, as: "ro/first.mp4")
-        try await waitUntil("the first file is stored") { try await h.assets("ro").first?["status"] as? String == "ready" }
+        try await waitUntil("the first file is stored") {
+            try await h.assets("ro").first?["status"] as? String == "ready"
+        }
         // The database and its log; not `-shm`, which SQLite maps into memory: a write to a mapped page of an
         // immutable file is a SIGBUS, not an error (as on a filesystem that turned read-only; see the README).
         let catalogFiles = ["", "-wal"].map { h.storage + "/metadata/catalog.sqlite" + $0 }

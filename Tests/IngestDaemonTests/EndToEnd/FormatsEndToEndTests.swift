@@ -65,7 +65,8 @@ struct FormatsEndToEndTests {
         try h.drop(bytes: [UInt8](whole.prefix(whole.count * 6 / 10)), as: "fmt/cut.mkv")
 
         try await waitUntil("every clip is ready with a thumbnail", timeout: .seconds(90)) {
-            try await h.assets("fmt").filter { $0["status"] as? String == "ready" && $0["thumbnail_path"] is String }.count
+            try await h.assets("fmt").filter { $0["status"] as? String == "ready" && $0["thumbnail_path"] is String }
+                .count
                 == Self.clips.count
         }
         let assets = try await h.assets("fmt")

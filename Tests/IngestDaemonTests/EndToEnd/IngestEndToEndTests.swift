@@ -125,7 +125,9 @@ struct IngestEndToEndTests {
         #expect(rename(h.drop + "/slow/movie.mp4.part", h.drop + "/slow/movie.mp4") == 0)
         try await waitUntil("both files are stored") { try await h.assets("slow").count == 2 }
         #expect(
-            Set(try await h.assets("slow").compactMap { $0["original_filename"] as? String }) == ["big.mp4", "movie.mp4"]
+            Set(try await h.assets("slow").compactMap { $0["original_filename"] as? String }) == [
+                "big.mp4", "movie.mp4",
+            ]
         )
         #expect(FileManager.default.fileExists(atPath: h.drop + "/slow/.hidden.mp4"))
         #expect(try await h.stop() == 0)

@@ -32,7 +32,9 @@ struct ThumbnailCrashAttributionTests {
             if h.process?.isRunning == true { break }
             try await h.start(waitForHealth: false)
         }
-        try await waitUntil("boom is failed and good has its thumbnail", timeout: .seconds(30)) { try await Self.settled(h) }
+        try await waitUntil("boom is failed and good has its thumbnail", timeout: .seconds(30)) {
+            try await Self.settled(h)
+        }
         let assets = try await h.assets("cr")
         let good = try #require(assets.first { $0["original_filename"] as? String == "good.mp4" })
         let boom = try #require(assets.first { $0["original_filename"] as? String == "boom.mp4" })
