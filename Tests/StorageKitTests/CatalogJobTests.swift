@@ -25,21 +25,73 @@ struct CatalogJobTests {
         #expect(try catalog.pendingJobs(kinds: [.sprite, .renditions]) == 2)
     }
 
-    /// One claim takes several jobs, in the order single claims would, each with its attempt counted; fewer when
-    /// fewer wait, none when none does.
-    @Test func aBatchClaimTakesJobsInOrderEachCountingAnAttempt() throws {
+    /// One claim takes several jobs, in the order single claims would; only the first counts an attempt, the
+    /// others are held under the lease until each is started (its attempt counted then); fewer when fewer wait,
+    /// none when none does.
+    @Test func aBatchClaimTakesJobsInOrderCountingAnAttemptOnlyWhenEachStarts() throws {
         let catalog = try Catalog.inMemory(nodeID: "n1")
         for name in ["a", "b", "c"] { try catalog.enqueueJob(.thumbnail, assetID: name, params: "") }
         try catalog.enqueueJob(.sprite, assetID: "a", params: "auto")
         let first = try catalog.claimJobs(kinds: [.thumbnail], atMost: 2)
         #expect(first.map(\.assetID) == ["a", "b"])
-        #expect(first.allSatisfy { $0.state == .running && $0.attempts == 1 && $0.leaseOwner == "n1" })
+        #expect(first.allSatisfy { $0.state == .running && $0.leaseOwner == "n1" })
+        #expect(first.map(\.attempts) == [1, 0])
         #expect(try catalog.claimJobs(kinds: [.thumbnail], atMost: 2).map(\.assetID) == ["c"])
         #expect(try catalog.claimJobs(kinds: [.thumbnail], atMost: 2).isEmpty)
+        let started = try #require(try catalog.startJob(first[1]))
+        #expect(started.attempts == 1 && started.id == first[1].id)
+        #expect(try catalog.jobs(assetID: "b").first?.attempts == 1)
         // A released job of the batch is claimed again with its attempt given back.
-        try catalog.releaseJob(first[1])
+        try catalog.releaseJob(started)
         let again = try catalog.claimJobs(kinds: [.thumbnail], atMost: 4)
         #expect(again.map(\.assetID) == ["b"] && again[0].attempts == 1)
+    }
+
+    /// A crash charges the jobs that were rendering, not those a batch held unstarted: after the node's restart
+    /// the held ones are fresh (claimed beside others), the started one a suspect (claimed alone).
+    @Test func jobsHeldUnstartedWhenTheNodeDiesStayFresh() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        for name in ["a", "b", "c", "d"] { try catalog.enqueueJob(.thumbnail, assetID: name, params: "") }
+        let batch = try catalog.claimJobs(kinds: [.thumbnail], atMost: 4)
+        _ = try #require(try catalog.startJob(batch[1]))
+        try catalog.expireOwnJobLeases()
+        let suspects = try catalog.claimJobs(kinds: [.thumbnail], among: .suspects, atMost: 4)
+        #expect(suspects.map(\.assetID) == ["a", "b"])
+        let fresh = try catalog.claimJobs(kinds: [.thumbnail], among: .fresh, atMost: 4)
+        #expect(fresh.map(\.assetID) == ["c", "d"])
+    }
+
+    /// Held jobs given back unstarted keep the attempts they had before the claim, an earlier one's included.
+    @Test func heldJobsGivenBackKeepTheirAttempts() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        for name in ["a", "b"] { try catalog.enqueueJob(.thumbnail, assetID: name, params: "") }
+        let longAgo = Date().addingTimeInterval(-60)
+        for _ in 0..<2 { _ = try #require(try catalog.claimJob(kinds: [.thumbnail], lease: .seconds(1), now: longAgo)) }
+        let batch = try catalog.claimJobs(kinds: [.thumbnail], atMost: 2)
+        #expect(batch.map(\.assetID) == ["a", "b"] && batch.map(\.attempts) == [2, 1])
+        try catalog.releaseHeldJobs([batch[1]])
+        #expect(try catalog.jobs(assetID: "b").map(\.attempts) == [1])
+        #expect(try catalog.jobs(assetID: "b").map(\.state) == [.queued])
+        #expect(try catalog.claimJob(kinds: [.thumbnail])?.attempts == 2)
+    }
+
+    /// A held job that is no longer this node's (cancelled, or taken over after its lease lapsed) is not
+    /// started: the worker drops it instead of rendering another node's work.
+    @Test func aHeldJobThatWasLostDoesNotStart() throws {
+        let catalog = try Catalog.inMemory(nodeID: "n1")
+        for name in ["a", "b"] { try catalog.enqueueJob(.thumbnail, assetID: name, params: "") }
+        let batch = try catalog.claimJobs(kinds: [.thumbnail], atMost: 2)
+        try catalog.cancelJobs(assetID: "b")
+        #expect(try catalog.startJob(batch[1]) == nil)
+        // Held under a lease that lapsed, then taken over by another node: its claim is that node's now.
+        try catalog.enqueueJob(.thumbnail, assetID: "c", params: "")
+        try catalog.enqueueJob(.thumbnail, assetID: "d", params: "")
+        let longAgo = Date().addingTimeInterval(-60)
+        let lapsing = try catalog.claimJobs(kinds: [.thumbnail], atMost: 2, lease: .seconds(30), now: longAgo)
+        #expect(lapsing.map(\.assetID) == ["c", "d"])
+        let other = Catalog(backend: catalog.backend, nodeID: "n2")
+        #expect(try other.claimJobs(kinds: [.thumbnail], atMost: 2).map(\.assetID) == ["c", "d"])
+        #expect(try catalog.startJob(lapsing[1]) == nil)
     }
 
     /// A job whose node died (its lease lapsed) keeps its place in the order among the queued ones, across

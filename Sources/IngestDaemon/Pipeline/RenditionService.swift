@@ -81,7 +81,7 @@ final class RenditionService: Sendable {
     private func yieldToForeground() async {
         let deadline = ContinuousClock.now + longestYield
         while !stopping.load(ordering: .relaxed), ContinuousClock.now < deadline, await foregroundBusy() {
-            try? await Task.sleep(for: Self.yieldCheck)
+            do { try await Task.sleep(for: Self.yieldCheck) } catch { return }
         }
     }
 

@@ -28,7 +28,7 @@ extension ThumbnailService {
             )
             let config = context.config.current
             // The file, then the record, the job and the event together, in one call to the blocking threads.
-            let recorded = try await context.withCatalog { catalog in
+            let recorded = try await context.withCatalog { catalog -> Recorded in
                 try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
                 _ = try FileOps.writeAtomically(
                     jpeg,
@@ -37,21 +37,32 @@ extension ThumbnailService {
                     durable: false,
                     temporaryDirectory: layout.stagingPath
                 )
-                return try catalog.write { tx -> Bool in
-                    guard var current = try tx.asset(id: asset.id) else { return false }
+                return try catalog.write { tx -> Recorded in
+                    guard var current = try tx.asset(id: asset.id) else { return .assetGone }
+                    // Only the job's owner records its end (a lapsed lease taken over is another node's now).
+                    guard try tx.completeJob(id: job.id) else { return .claimLost }
                     current.thumbnailPath = relative
                     current.updatedAt = ISO8601Millis.now()
                     try tx.update(current)
-                    try tx.completeJob(id: job.id)
                     _ = try tx.appendEvent(ready)
                     // The sprite and renditions follow the thumbnail, in the background.
                     try DerivedWork.enqueue(assetID: asset.id, config: config, in: tx)
-                    return true
+                    return .recorded
                 }
             }
-            guard recorded else {
+            switch recorded {
+            case .recorded:
+                break
+            case .assetGone:
                 // Deleted while rendering: the thumbnail has no owner.
                 _ = try? await context.blocking.run { unlink(target) }
+                return
+            case .claimLost:
+                // The file stays: the node that holds the job now writes the same name, and records it.
+                context.logger.notice(
+                    "thumbnail made after its job passed to another claim; not recorded here",
+                    metadata: ["asset.id": "\(asset.id)", "job.id": "\(job.id)"]
+                )
                 return
             }
             context.events.catchUpSoon()
@@ -78,9 +89,19 @@ extension ThumbnailService {
         }
     }
 
+    /// What storing a thumbnail's record found.
+    private enum Recorded {
+        case recorded
+        /// The asset was deleted while its thumbnail was made.
+        case assetGone
+        /// The job is no longer this claim's: cancelled, or taken over once its lease lapsed.
+        case claimLost
+    }
+
     /// The catalog was lost (a read, the record or the file's claim failed), not the file: the job is tried
-    /// again once the catalog answers, its attempt given back. Marking the asset failed would be a lie.
-    func waitForCatalog(_ job: Job, _ error: any Error) {
+    /// again once the catalog answers, its attempt given back (none when it was only held, never `started`).
+    /// Marking the asset failed would be a lie.
+    func waitForCatalog(_ job: Job, _ error: any Error, started: Bool = true) {
         context.logger.notice(
             "thumbnail waits for the catalog",
             metadata: ["asset.id": "\(job.assetID)", "error": "\(error)"]
@@ -90,7 +111,10 @@ extension ThumbnailService {
             // alone. A stop still gets one last try, so that it is not counted as a crash.
             repeat {
                 try? await Task.sleep(for: .seconds(2))
-                if (try? await context.withCatalog({ try $0.releaseJob(job) })) != nil { break }
+                let released = try? await context.withCatalog { catalog in
+                    try started ? catalog.releaseJob(job) : catalog.releaseHeldJobs([job])
+                }
+                if released != nil { break }
             } while !isStopping
             doorbell.ring()
         }

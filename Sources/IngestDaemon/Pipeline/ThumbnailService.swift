@@ -143,20 +143,27 @@ final class ThumbnailService: Sendable {
         }
     }
 
-    /// Gives the jobs of `batch` back, with their attempts: claimed, and never started.
+    /// Gives the jobs of `batch` back in one write: held by a claim and never started, their attempts as they
+    /// were.
     private func release(_ batch: inout [Claimed]) async {
-        for (job, _) in batch {
-            _ = try? await context.withCatalog { try $0.releaseJob(job) }
-            finished(job)
-        }
+        guard !batch.isEmpty else { return }
+        let held = batch.map(\.job)
         batch = []
+        _ = try? await context.withCatalog { try $0.releaseHeldJobs(held) }
+        for job in held { finished(job) }
     }
 
-    /// A claimed job and its asset as read at the claim.
-    private typealias Claimed = (job: Job, asset: Result<Asset?, any Error>)
+    /// A claimed job and its asset as read at the claim; `started` once its attempt is counted (the first of a
+    /// claim is started by it, the others are held until `start(_:)`).
+    private struct Claimed {
+        var job: Job
+        let asset: Result<Asset?, any Error>
+        var started: Bool
+    }
 
     /// Fresh jobs one claim takes: a claim is a write that waits for the catalog's writer behind every ingest,
-    /// and rendering a clip's thumbnail takes less time than that wait in a burst.
+    /// and rendering a clip's thumbnail takes less time than that wait in a burst. One on a shared catalog, where
+    /// a job held here would be one another node could be rendering.
     static let claimBatch = 4
 
     /// A rendered thumbnail waiting to be stored: its job stays in `rendering` (its lease renewed) until then.
@@ -173,6 +180,10 @@ final class ThumbnailService: Sendable {
     private func renderNext(_ among: Job.Attempted, workers: Int, batch: inout [Claimed]) async -> Made?? {
         let alone = among == .suspects
         await gate.enter(alone: alone)
+        if isStopping {
+            await gate.leave(alone: alone)
+            return nil
+        }
         if alone || batch.isEmpty {
             let claimed = await claim(among, atMost: alone ? 1 : Self.claimBatch)
             if alone { batch.insert(contentsOf: claimed, at: 0) } else { batch = claimed }
@@ -182,19 +193,44 @@ final class ThumbnailService: Sendable {
                 return nil
             }
         }
-        let (job, asset) = batch.removeFirst()
-        let made = await render(job, asset, workers: workers)
+        var next = batch.removeFirst()
+        if !next.started {
+            guard let started = await start(next.job) else {
+                await gate.leave(alone: alone)
+                finished(next.job)
+                return .some(nil)
+            }
+            next.job = started
+        }
+        let made = await render(next.job, next.asset, workers: workers)
         await gate.leave(alone: alone)
-        if made == nil { finished(job) }
+        if made == nil { finished(next.job) }
         return .some(made)
+    }
+
+    /// Starts a job a claim held (its attempt counted now, its lease renewed); nil when it is not to be rendered:
+    /// the claim was lost meanwhile (its asset deleted, or another node took it over), or the catalog is gone
+    /// (the job is given back once it answers).
+    private func start(_ held: Job) async -> Job? {
+        do {
+            return try await context.withCatalog { try $0.startJob(held) }
+        } catch {
+            waitForCatalog(held, error, started: false)
+            return nil
+        }
     }
 
     /// Claims up to `atMost` jobs `among`, with their assets, in one call; their leases are renewed from now on.
     private func claim(_ among: Job.Attempted, atMost: Int) async -> [Claimed] {
         do {
             let claimed = try await context.withCatalog { catalog in
-                try catalog.claimJobs(kinds: [.thumbnail], among: among, atMost: atMost).map { job -> Claimed in
-                    (job, Result { try catalog.asset(id: job.assetID) })
+                let jobs = try catalog.claimJobs(
+                    kinds: [.thumbnail],
+                    among: among,
+                    atMost: catalog.isShared ? 1 : atMost
+                )
+                return jobs.enumerated().map { index, job in
+                    Claimed(job: job, asset: Result { try catalog.asset(id: job.assetID) }, started: index == 0)
                 }
             }
             rendering.withLock { $0.formUnion(claimed.map(\.job.id)) }

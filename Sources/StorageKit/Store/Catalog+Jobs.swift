@@ -25,8 +25,10 @@ extension Catalog {
         try claimJobs(kinds: kinds, among: among, atMost: 1, lease: lease, now: now).first
     }
 
-    /// Leases up to `atMost` of the next jobs of `kinds` (among `among`) to this node in one transaction, each
-    /// counting an attempt, in the order they are to run; empty when none waits.
+    /// Leases up to `atMost` of the next jobs of `kinds` (among `among`) to this node in one transaction, in the
+    /// order they are to run; empty when none waits. The first counts an attempt; the others are only held, and
+    /// count theirs when ``startJob(_:lease:)`` starts them, so that a crash is charged to the jobs that were
+    /// running and to none that waited in the batch.
     public func claimJobs(
         kinds: [Job.Kind],
         among: Job.Attempted = .any,
@@ -37,11 +39,27 @@ extension Catalog {
         try writingToStart("claim jobs") { db in
             var claimed: [Job] = []
             while claimed.count < atMost,
-                let job = try JobTable.claim(kinds: kinds, among: among, node: nodeID, now: now, lease: lease, db)
+                let job = try JobTable.claim(
+                    kinds: kinds,
+                    among: among,
+                    countingAttempt: claimed.isEmpty,
+                    node: nodeID,
+                    now: now,
+                    lease: lease,
+                    db
+                )
             {
                 claimed.append(job)
             }
             return claimed
+        }
+    }
+
+    /// Starts `claim`, a job a batch claim held without counting its attempt: counts it and renews the lease.
+    /// Nil when the claim was lost meanwhile (cancelled, or taken over after its lease lapsed): not to be run.
+    public func startJob(_ claim: Job, lease: Duration = Catalog.jobLease) throws -> Job? {
+        try writingToStart("start job \(claim.id)") {
+            try JobTable.start(claim, node: nodeID, now: Date(), lease: lease, $0)
         }
     }
 
@@ -73,6 +91,17 @@ extension Catalog {
     /// Puts this node's `claim` back in the queue without counting the attempt (a stop, not a crash).
     public func releaseJob(_ claim: Job) throws {
         try writing("release job \(claim.id)") { try JobTable.release(claim, node: nodeID, now: Date(), $0) }
+    }
+
+    /// Puts `claims` back in the queue in one write: jobs a batch claim held and that were never started (see
+    /// ``claimJobs(kinds:among:atMost:lease:now:)``), whose attempts stay as they were before the claim.
+    public func releaseHeldJobs(_ claims: [Job]) throws {
+        guard !claims.isEmpty else { return }
+        try writing("release \(claims.count) held jobs") { db in
+            for claim in claims {
+                try JobTable.release(claim, started: false, node: nodeID, now: Date(), db)
+            }
+        }
     }
 
     /// At start-up: the jobs this node was running when it died are free to be claimed again (their attempt

@@ -93,11 +93,13 @@ enum JobTable {
             "SELECT priority, id FROM jobs WHERE kind = ? AND \(state)\(among.condition) ORDER BY priority, id LIMIT 1"
     }
 
-    /// Leases the next job of `kinds` (among `among`) to `node` until `now + lease`, counting one attempt; nil
-    /// when none waits.
+    /// Leases the next job of `kinds` (among `among`) to `node` until `now + lease`, counting one attempt unless
+    /// it is only held (`countingAttempt` false: started later by ``start(_:node:now:lease:_:)``); nil when none
+    /// waits.
     static func claim(
         kinds: [Job.Kind],
         among: Job.Attempted = .any,
+        countingAttempt: Bool = true,
         node: String,
         now: Date,
         lease: Duration,
@@ -107,13 +109,36 @@ enum JobTable {
         guard let id = try claimCandidate(kinds: kinds, among: among, now: now, locking: true, db) else { return nil }
         try db.execute(
             """
-            UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?,
+            UPDATE jobs SET state = 'running', attempts = attempts + ?, lease_owner = ?, lease_expires = ?,
                 updated_at = ?
             WHERE id = ?
             """,
-            [node, nowMillis + lease.milliseconds, nowMillis, id]
+            [countingAttempt ? 1 : 0, node, nowMillis + lease.milliseconds, nowMillis, id]
         )
         return try job(id: id, db)
+    }
+
+    /// Starts `claim`, a job `node` holds without an attempt counted: counts the attempt and renews the lease;
+    /// nil when the claim was lost meanwhile (cancelled, or taken over once its lease lapsed).
+    static func start(
+        _ claim: Job,
+        node: String,
+        now: Date,
+        lease: Duration,
+        _ db: any CatalogConnection
+    ) throws -> Job? {
+        let nowMillis = ISO8601Millis.milliseconds(now)
+        let changed = try db.execute(
+            """
+            UPDATE jobs SET attempts = attempts + 1, lease_expires = ?, updated_at = ?
+            WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
+            """,
+            [nowMillis + lease.milliseconds, nowMillis, claim.id, node, claim.attempts]
+        )
+        guard changed > 0 else { return nil }
+        var started = claim
+        started.attempts += 1
+        return started
     }
 
     /// Renews `node`'s lease on `id`; false when the job is no longer `node`'s (cancelled, or taken over).
@@ -155,15 +180,22 @@ enum JobTable {
     }
 
     /// Puts `claim` (a job as `node` claimed it) back in the queue and gives its attempt back (stopped, not
-    /// crashed). A later claim of the same job (its attempts differ) is left alone.
-    static func release(_ claim: Job, node: String, now: Date, _ db: any CatalogConnection) throws {
+    /// crashed), or none when it was only held (`started` false: its attempt was never counted). A later claim of
+    /// the same job (its attempts differ) is left alone.
+    static func release(
+        _ claim: Job,
+        started: Bool = true,
+        node: String,
+        now: Date,
+        _ db: any CatalogConnection
+    ) throws {
         try db.execute(
             """
-            UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+            UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts >= ? THEN attempts - ? ELSE 0 END,
                 lease_owner = NULL, lease_expires = NULL, updated_at = ?
             WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
             """,
-            [ISO8601Millis.milliseconds(now), claim.id, node, claim.attempts]
+            [started ? 1 : 0, started ? 1 : 0, ISO8601Millis.milliseconds(now), claim.id, node, claim.attempts]
         )
     }
 

@@ -19,7 +19,12 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
     private var reason: String?
     private var closed = false
 
-    /// Connects to `target`, brings the schema up to date and keeps up to `poolSize` connections.
+    /// The most connections one node keeps, however many threads call it: each is a server process, and several
+    /// nodes share the server's `max_connections` (100 by default). Callers beyond it wait for a connection.
+    static let maxConnections = 16
+
+    /// Connects to `target`, brings the schema up to date and keeps up to `poolSize` connections (at most
+    /// ``maxConnections``).
     ///
     /// - Throws: `StorageError` `.catalogUnavailable` when the server cannot be reached or refuses the login,
     ///   `.catalog` for other failures; both name the URL without its password.
@@ -49,7 +54,7 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
         pool = PostgresConnectionPool(
             configuration: configuration,
             eventLoopGroup: group,
-            size: poolSize,
+            size: min(poolSize, Self.maxConnections),
             logger: logger
         )
         do {
