@@ -75,20 +75,22 @@ enum WriterCheck {
     /// A process that exited meanwhile is skipped; one whose descriptors cannot be read makes the answer
     /// `unknown` unless a writer is found elsewhere.
     static func procScan(device: UInt64, inode: UInt64, procRoot: String = "/proc") -> Verdict {
-        guard let proc = opendir(procRoot) else { return .unknown(unreadable: 1) }
-        defer { closedir(proc) }
+        guard let processes = try? DirectoryStream(opening: procRoot) else { return .unknown(unreadable: 1) }
         let me = procRoot == "/proc" ? getpid() : -1
         var unreadable = 0
-        while let entry = readdir(proc) {
-            guard let pid = Int32(entryName(entry)), pid != me else { continue }
+        while let entry = try? processes.next() {
+            guard let pid = Int32(entry.nameText), pid != me else { continue }
             let fdDir = "\(procRoot)/\(pid)/fd"
-            guard let fds = opendir(fdDir) else {
-                if errno != ENOENT && errno != ESRCH { unreadable += 1 }
+            let descriptors: DirectoryStream
+            do {
+                descriptors = try DirectoryStream(opening: fdDir)
+            } catch {
+                // A process that exited meanwhile is no writer; one whose descriptors are hidden may be.
+                if error != .noSuchFileOrDirectory && error != .noSuchProcess { unreadable += 1 }
                 continue
             }
-            defer { closedir(fds) }
-            while let fdEntry = readdir(fds) {
-                let fdName = entryName(fdEntry)
+            while let fdEntry = try? descriptors.next() {
+                let fdName = fdEntry.nameText
                 guard Int(fdName) != nil else { continue }
                 var s = stat()
                 guard stat(fdDir + "/" + fdName, &s) == 0, UInt64(s.st_ino) == inode, UInt64(s.st_dev) == device else {
@@ -98,10 +100,6 @@ enum WriterCheck {
             }
         }
         return unreadable == 0 ? .none : .unknown(unreadable: unreadable)
-    }
-
-    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
     }
 
     /// Reads the octal `flags:` line of an fdinfo file: O_WRONLY or O_RDWR means a writer. An fdinfo that

@@ -89,15 +89,11 @@ struct TerminalLogHandler: SharedLevelLogHandler {
         text.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
-                // write(2) may write less than asked (a pipe near full) or be interrupted: retry the rest.
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
+                // write(2) may write less than asked (a pipe near full): the rest follows. An interrupted write
+                // is made again; any other failure drops the line (there is nowhere to report it).
+                let written = Syscall.valueOrErrno { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+                guard case .success(let count) = written, count > 0 else { return }
+                offset += count
             }
         }
     }

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,23 +91,18 @@ public enum DiskWalker {
     /// `STORAGE_PATH` pointing at another disk), then each of `components` below it with
     /// `O_NOFOLLOW`. `nil` when a step is missing, not a folder, or a symlink.
     static func openFolder(_ root: String, _ components: [String]) throws -> Int32? {
-        var fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        var path = root
-        for component in components {
-            if fd < 0 { break }
-            path += "/" + component
-            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let e = errno
-            close(fd)
-            fd = next
-            errno = e
+        let opened = Syscall.valueOrErrno { open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            .mapError { FolderWalk.Failure(component: "", error: $0) }
+            .flatMap { FolderWalk.descend(from: $0, through: components.map { Array($0.utf8) }, flags: O_RDONLY) }
+        switch opened {
+        case .success(let fd):
+            return fd
+        case .failure(let failure)
+        where [.noSuchFileOrDirectory, .notDirectory, .tooManySymbolicLinkLevels].contains(failure.error):
+            return nil
+        case .failure(let failure):
+            throw StorageError.syscall("open", path: ([root] + components).joined(separator: "/"), failure.error)
         }
-        if fd < 0 {
-            let e = errno
-            if e == ENOENT || e == ENOTDIR || e == ELOOP { return nil }
-            throw StorageError.syscall("open", path: path, errno: e)
-        }
-        return fd
     }
 
     /// Reads the directory open on `fd` (taking ownership of it) and recurses into sub-folders.
@@ -115,31 +112,19 @@ public enum DiskWalker {
         relative: String,
         _ visit: (String, UnsafePointer<CChar>, Int64) throws -> Void
     ) throws {
-        guard let dir = fdopendir(fd) else {
-            let e = errno
-            close(fd)
-            throw StorageError.syscall("fdopendir", path: joined(root, relative), errno: e)
-        }
-        defer { closedir(dir) }
-        let dfd = dirfd(dir)
+        let directory = try DirectoryStream(taking: fd, path: joined(root, relative))
+        let dfd = directory.descriptor
         var info = stat()
-        while true {
-            // readdir returns nil both at the end and on error; only errno tells them apart.
-            errno = 0
-            guard let entry = readdir(dir) else {
-                let e = errno
-                if e != 0 { throw StorageError.syscall("readdir", path: joined(root, relative), errno: e) }
-                return
-            }
-            let name = namePointer(entry)
-            if isDotOrDotDot(name) { continue }
-            var type = entry.pointee.d_type
+        while let entry = try directory.next() {
+            let name = entry.name
+            var type = entry.type
             if type == UInt8(DT_UNKNOWN) || type == UInt8(DT_REG) {
                 // lstat semantics: a symlink is reported as a link, never as its target.
-                guard fstatat(dfd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    let e = errno
-                    if e == ENOENT { continue }
-                    throw StorageError.syscall("fstatat", path: joined(root, relative, name), errno: e)
+                switch Syscall.nothingOrErrno({ fstatat(dfd, name, &info, AT_SYMLINK_NOFOLLOW) }) {
+                case .success: break
+                case .failure(.noSuchFileOrDirectory): continue
+                case .failure(let error):
+                    throw StorageError.syscall("fstatat", path: joined(root, relative, name), error)
                 }
                 switch info.st_mode & S_IFMT {
                 case S_IFREG:
@@ -151,25 +136,16 @@ public enum DiskWalker {
             }
             guard type == UInt8(DT_DIR) else { continue }
             // O_NOFOLLOW: if the folder was swapped for a symlink since readdir, open fails (ELOOP).
-            let child = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if child < 0 {
-                let e = errno
-                if e == ENOENT || e == ENOTDIR || e == ELOOP { continue }
-                throw StorageError.syscall("openat", path: joined(root, relative, name), errno: e)
+            let child: Int32
+            switch Syscall.valueOrErrno({ openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }) {
+            case .success(let opened): child = opened
+            case .failure(.noSuchFileOrDirectory), .failure(.notDirectory), .failure(.tooManySymbolicLinkLevels):
+                continue
+            case .failure(let error): throw StorageError.syscall("openat", path: joined(root, relative, name), error)
             }
             let leaf = String(cString: name)
             try walkDirectory(child, root: root, relative: relative.isEmpty ? leaf : relative + "/" + leaf, visit)
         }
-    }
-
-    /// `d_name` of a `dirent` as a C string, without copying the 256-byte tuple.
-    static func namePointer(_ entry: UnsafeMutablePointer<dirent>) -> UnsafePointer<CChar> {
-        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-        return UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self)
-    }
-
-    static func isDotOrDotDot(_ name: UnsafePointer<CChar>) -> Bool {
-        name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0))
     }
 
     static func joined(_ root: String, _ relative: String, _ name: UnsafePointer<CChar>? = nil) -> String {

@@ -62,16 +62,11 @@ enum TreeRemover {
 
     /// Removes every entry of the directory open on `fd` (taking ownership of `fd`).
     private static func removeContents(_ fd: Int32, path: String, tally: inout Tally) throws {
-        guard let dir = fdopendir(fd) else {
-            let e = errno
-            close(fd)
-            throw StorageError.syscall("fdopendir", path: path, errno: e)
-        }
-        defer { closedir(dir) }
+        let directory = try DirectoryStream(taking: fd, path: path)
         // Names are read in full before anything is unlinked: removing entries while readdir is
         // part-way through a directory may make it skip others.
-        let names = try entryNames(dir, path: path)
-        try remove(names, in: dirfd(dir), path: path, tally: &tally)
+        let names = try entryNames(directory)
+        try remove(names, in: directory.descriptor, path: path, tally: &tally)
     }
 
     /// Removes each of `names` (raw, NUL-terminated) inside the directory open on `fd`, whose path is `path`.
@@ -87,28 +82,14 @@ enum TreeRemover {
     /// The names in the directory open on `fd` (not taking ownership of `fd`), as raw NUL-terminated bytes: a
     /// name that is not UTF-8 must reach `unlinkat` unchanged.
     static func entryNames(in fd: Int32, path: String) throws -> [[CChar]] {
-        let copy = dup(fd)
-        guard copy >= 0 else { throw StorageError.syscall("dup", path: path, errno: errno) }
-        guard let dir = fdopendir(copy) else {
-            let e = errno
-            close(copy)
-            throw StorageError.syscall("fdopendir", path: path, errno: e)
-        }
-        defer { closedir(dir) }
-        return try entryNames(dir, path: path)
+        let copy = try Syscall.valueOrErrno { dup(fd) }.orThrow("dup", path: path)
+        return try entryNames(try DirectoryStream(taking: copy, path: path))
     }
 
-    private static func entryNames(_ dir: OpaquePointer, path: String) throws -> [[CChar]] {
+    private static func entryNames(_ directory: borrowing DirectoryStream) throws -> [[CChar]] {
         var names: [[CChar]] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(dir) else {
-                let e = errno
-                if e != 0 { throw StorageError.syscall("readdir", path: path, errno: e) }
-                break
-            }
-            let name = DiskWalker.namePointer(entry)
-            if DiskWalker.isDotOrDotDot(name) { continue }
+        while let entry = try directory.next() {
+            let name = entry.name
             names.append(Array(UnsafeBufferPointer(start: name, count: strlen(name) + 1)))
         }
         return names
