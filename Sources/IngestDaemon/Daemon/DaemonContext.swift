@@ -16,7 +16,10 @@ final class DaemonContext: Sendable {
     /// Files ingested side by side: four per core (at least 8), since an ingest mostly waits for the disk to
     /// flush its journal entry, its record and its folder, and flushes asked for at once are made as one
     /// (``GroupFlush``): the more ingests wait together, the fewer flushes each costs.
-    static let ingestWorkers = max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
+    static let ingestWorkers = max(8, 4 * processors)
+
+    /// The processors this process may use, read once: Foundation reads the cgroup's files on every ask.
+    static let processors = ProcessInfo.processInfo.activeProcessorCount
 
     /// Where the services' blocking work runs (see ``BlockingThreads``).
     let blocking: BlockingThreads
@@ -53,7 +56,7 @@ final class DaemonContext: Sendable {
         // connection for one call at a time besides.
         let poolSize = max(
             8,
-            Self.ingestWorkers + ProcessInfo.processInfo.activeProcessorCount + config.ffmpegThreads + 2
+            Self.ingestWorkers + Self.processors + config.ffmpegThreads + 2
         )
         catalog = try Catalog.open(
             url: config.catalogURL,

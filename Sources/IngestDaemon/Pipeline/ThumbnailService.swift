@@ -266,7 +266,7 @@ final class ThumbnailService: Sendable {
             return nil
         }
         let config = context.config.current
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = DaemonContext.processors
         let renderer = ThumbnailRenderer(width: config.thumbnailWidth, decoderThreads: max(1, cores / max(1, workers)))
         let start = ContinuousClock.now
         let outcome: Result<Thumbnail, any Error>

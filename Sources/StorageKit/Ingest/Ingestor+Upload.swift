@@ -11,7 +11,7 @@ extension Ingestor {
         checksum: String,
         policy: IngestPolicy
     ) -> IngestOutcome {
-        let assetID = UUID().uuidString.lowercased()
+        let assetID = UUID.systemRandom().uuidString.lowercased()
         defer { forget(assetID) }
         do {
             let move = try journal(

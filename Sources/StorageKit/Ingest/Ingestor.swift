@@ -60,7 +60,7 @@ public final class Ingestor: Sendable {
     /// Ingests the file at `source` for `project` (`nil`: the drop folder's name sanitized to nothing, so the
     /// file is rejected as `invalid_project` under `DEFAULT_PROJECT`).
     public func ingestDropped(source: RawPath, project: ProjectID?, policy: IngestPolicy) -> IngestOutcome {
-        let assetID = UUID().uuidString.lowercased()
+        let assetID = UUID.systemRandom().uuidString.lowercased()
         defer { forget(assetID) }
         do {
             return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, policy: policy)

@@ -28,7 +28,7 @@ public struct Asset: Codable, Sendable, Equatable, Identifiable {
     public var updatedAt: Date
 
     public init(
-        id: String = UUID().uuidString.lowercased(),
+        id: String = UUID.systemRandom().uuidString.lowercased(),
         projectID: String,
         filename: String,
         originalFilename: String,
