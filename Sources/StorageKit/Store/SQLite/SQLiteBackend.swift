@@ -6,6 +6,8 @@ import GRDB
 struct SQLiteBackend: CatalogBackend {
     let writer: any DatabaseWriter
     let location: String
+    /// Carries the writes that wait at the same time in one transaction (``SQLiteWriteCombiner``).
+    let combiner: SQLiteWriteCombiner
     /// Flushes the WAL after a durable write; nil in memory.
     let walSync: WriteAheadLogSync?
 
@@ -31,7 +33,12 @@ struct SQLiteBackend: CatalogBackend {
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             try SQLiteMigrations.migrator.migrate(pool)
-            return SQLiteBackend(writer: pool, location: path, walSync: WriteAheadLogSync(databasePath: path))
+            return SQLiteBackend(
+                writer: pool,
+                location: path,
+                combiner: SQLiteWriteCombiner(writer: pool),
+                walSync: WriteAheadLogSync(databasePath: path)
+            )
         } catch let error as DatabaseError {
             throw mapOpenError(error, path: path)
         }
@@ -42,14 +49,19 @@ struct SQLiteBackend: CatalogBackend {
         do {
             let queue = try DatabaseQueue(configuration: Configuration())
             try SQLiteMigrations.migrator.migrate(queue)
-            return SQLiteBackend(writer: queue, location: ":memory:", walSync: nil)
+            return SQLiteBackend(
+                writer: queue,
+                location: ":memory:",
+                combiner: SQLiteWriteCombiner(writer: queue),
+                walSync: nil
+            )
         } catch let error as DatabaseError {
             throw StorageError.catalog(":memory:", "open", error.description)
         }
     }
 
     func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
-        try guarded(operation) { try writer.write { db in try body(SQLiteConnection(db: db, nodeID: nodeID)) } }
+        try guarded(operation) { try combiner.write { db in try body(SQLiteConnection(db: db, nodeID: nodeID)) } }
     }
 
     /// GRDB's WAL set-up leaves `synchronous = NORMAL`: a commit is durable only at the next checkpoint, so a
