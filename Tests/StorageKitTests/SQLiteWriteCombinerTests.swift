@@ -23,12 +23,13 @@ struct SQLiteWriteCombinerTests {
         }
     }
 
-    /// The first write holds the transaction until the others wait; they then run as one batch, in which one
-    /// throws after writing and one breaks a constraint: their rows are not stored, the others' are, each caller
-    /// gets its own value or error.
-    @Test func aBatchKeepsEachCallersOutcome() async throws {
-        let (queue, combiner) = try Self.database()
-        let followers = 6
+    /// Runs `followers` writes of `work` as one batch: a first write (storing `first`) holds the transaction
+    /// until all of them wait. Answers each follower's outcome by index, the first write's at -1.
+    private static func batch(
+        _ combiner: SQLiteWriteCombiner,
+        followers: Int,
+        _ work: @escaping @Sendable (Int, Database) throws -> Int
+    ) async throws -> [Int: Result<Int, any Error>] {
         let release = DispatchSemaphore(value: 0)
         let outcomes = Mutex<[Int: Result<Int, any Error>]>([:])
         let leaderInside = Atomic<Bool>(false)
@@ -44,23 +45,9 @@ struct SQLiteWriteCombinerTests {
             outcomes.withLock { $0[-1] = value }
         }
         while !leaderInside.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
-        try await Task.sleep(for: .milliseconds(50))
         for index in 0..<followers {
             Thread.detachNewThread {
-                let value = Result {
-                    try combiner.write { db -> Int in
-                        switch index {
-                        case 2:
-                            try db.execute(sql: "INSERT INTO t VALUES ('two', 2)")
-                            throw Refused()
-                        case 4:
-                            try db.execute(sql: "INSERT INTO t VALUES ('first', 4)")  // the leader's key: refused
-                        default:
-                            try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: ["k\(index)", index])
-                        }
-                        return index * 10
-                    }
-                }
+                let value = Result { try combiner.write { db in try work(index, db) } }
                 outcomes.withLock { $0[index] = value }
             }
         }
@@ -68,8 +55,25 @@ struct SQLiteWriteCombinerTests {
         #expect(outcomes.withLock { $0.isEmpty }, "a follower returned before its transaction committed")
         release.signal()
         while outcomes.withLock({ $0.count }) < followers + 1 { try await Task.sleep(for: .milliseconds(5)) }
+        return outcomes.withLock { $0 }
+    }
 
-        let results = outcomes.withLock { $0 }
+    /// In one batch, one write throws after writing and one breaks a constraint: their rows are not stored, the
+    /// others' are, and each caller gets its own value or error.
+    @Test func aBatchKeepsEachCallersOutcome() async throws {
+        let (queue, combiner) = try Self.database()
+        let results = try await Self.batch(combiner, followers: 6) { index, db in
+            switch index {
+            case 2:
+                try db.execute(sql: "INSERT INTO t VALUES ('two', 2)")
+                throw Refused()
+            case 4:
+                try db.execute(sql: "INSERT INTO t VALUES ('first', 4)")  // the first write's key: refused
+            default:
+                try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: ["k\(index)", index])
+            }
+            return index * 10
+        }
         #expect((try? results[-1]?.get()) == 100)
         for index in [0, 1, 3, 5] { #expect((try? results[index]?.get()) == index * 10) }
         #expect(throws: Refused.self) { try results[2]?.get() }
@@ -77,6 +81,22 @@ struct SQLiteWriteCombinerTests {
         let rows = try Self.rows(queue)
         #expect(rows.map(\.key) == ["first", "k0", "k1", "k3", "k5"])
         #expect(rows.first?.value == 0)
+    }
+
+    /// A failure of the database itself (here a full disk) in one write of a batch fails the whole batch: no
+    /// caller is told its rows are stored when the transaction may have been undone under them.
+    @Test func aDatabaseFailureInOneWriteFailsTheBatch() async throws {
+        let (queue, combiner) = try Self.database()
+        let results = try await Self.batch(combiner, followers: 4) { index, db in
+            try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: ["k\(index)", index])
+            if index == 2 { throw DatabaseError(resultCode: .SQLITE_FULL) }
+            return index
+        }
+        #expect((try? results[-1]?.get()) == 100)
+        for index in 0..<4 {
+            #expect(throws: DatabaseError.self, "write \(index)") { try results[index]?.get() }
+        }
+        #expect(try Self.rows(queue).map(\.key) == ["first"])
     }
 
     /// A lone caller's transaction is its own: a throw rolls back all it wrote.

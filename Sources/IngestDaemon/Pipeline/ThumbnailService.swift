@@ -16,8 +16,9 @@ final class ThumbnailService: Sendable {
     /// Rung when a thumbnail job is queued here (an ingest, a repair).
     let doorbell = Doorbell()
     private let gate = RenderGate()
-    /// The jobs rendering here: their leases are renewed.
-    private let rendering = Mutex<Set<Int64>>([])
+    /// The jobs claimed here, with how many claims of each (one job may be claimed again on this node once its
+    /// lease lapsed; the later claim wins at `startJob`): their leases are renewed while any claim lives.
+    private let rendering = Mutex<[Int64: Int]>([:])
     /// Jobs rendering here that are no longer this node's: their renders stop.
     private let cancelled = Mutex<Set<Int64>>([])
     /// Whether the last claim found a job: thumbnails have a backlog.
@@ -88,7 +89,7 @@ final class ThumbnailService: Sendable {
     private func renewLeases() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
-            let ids = rendering.withLock { $0 }
+            let ids = rendering.withLock { Set($0.keys) }
             guard !ids.isEmpty else { continue }
             // A job no longer this node's (its asset deleted, its project purged, or taken over) stops rendering.
             let lost =
@@ -233,7 +234,9 @@ final class ThumbnailService: Sendable {
                     Claimed(job: job, asset: Result { try catalog.asset(id: job.assetID) }, started: index == 0)
                 }
             }
-            rendering.withLock { $0.formUnion(claimed.map(\.job.id)) }
+            rendering.withLock { claims in
+                for job in claimed.map(\.job) { claims[job.id, default: 0] += 1 }
+            }
             return claimed
         } catch {
             context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
@@ -243,8 +246,12 @@ final class ThumbnailService: Sendable {
 
     /// `job` is no longer this worker's: its lease is not renewed any more.
     func finished(_ job: Job) {
-        rendering.withLock { _ = $0.remove(job.id) }
-        cancelled.withLock { _ = $0.remove(job.id) }
+        let lastClaim = rendering.withLock { claims -> Bool in
+            let left = (claims[job.id] ?? 1) - 1
+            claims[job.id] = left > 0 ? left : nil
+            return left <= 0
+        }
+        if lastClaim { cancelled.withLock { _ = $0.remove(job.id) } }
     }
 
     /// Renders the thumbnail of `job`'s asset; nil when there is none to store (the job's end is recorded).

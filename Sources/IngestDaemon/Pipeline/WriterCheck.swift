@@ -78,7 +78,16 @@ enum WriterCheck {
         guard let processes = try? DirectoryStream(opening: procRoot) else { return .unknown(unreadable: 1) }
         let me = procRoot == "/proc" ? getpid() : -1
         var unreadable = 0
-        while let entry = try? processes.next() {
+        while true {
+            let next: DirectoryStream.Entry?
+            do {
+                next = try processes.next()
+            } catch {
+                // The list of processes could not be read to its end: the unread ones may hold writers.
+                unreadable += 1
+                break
+            }
+            guard let entry = next else { break }
             guard let pid = Int32(entry.nameText), pid != me else { continue }
             let fdDir = "\(procRoot)/\(pid)/fd"
             let descriptors: DirectoryStream
@@ -89,7 +98,16 @@ enum WriterCheck {
                 if error != .noSuchFileOrDirectory && error != .noSuchProcess { unreadable += 1 }
                 continue
             }
-            while let fdEntry = try? descriptors.next() {
+            while true {
+                let nextDescriptor: DirectoryStream.Entry?
+                do {
+                    nextDescriptor = try descriptors.next()
+                } catch {
+                    // Gone meanwhile (the process exited) is no writer; anything else leaves the answer open.
+                    if error.errno != ENOENT && error.errno != ESRCH { unreadable += 1 }
+                    break
+                }
+                guard let fdEntry = nextDescriptor else { break }
                 let fdName = fdEntry.nameText
                 guard Int(fdName) != nil else { continue }
                 var s = stat()

@@ -67,6 +67,8 @@ enum TreeRemover {
         // part-way through a directory may make it skip others.
         let names = try entryNames(directory)
         try remove(names, in: directory.descriptor, path: path, tally: &tally)
+        // Closed only now: the descriptor names the folder `remove` works in.
+        _ = consume directory
     }
 
     /// Removes each of `names` (raw, NUL-terminated) inside the directory open on `fd`, whose path is `path`.

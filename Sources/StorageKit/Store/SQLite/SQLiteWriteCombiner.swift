@@ -17,6 +17,8 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Request] = []
     private var leading = false
+    /// The thread running the current transaction: a write asked for from inside it would wait for itself.
+    private var leader: pthread_t?
 
     /// The most callers one transaction carries: a batch is one caller's wait for the others.
     static let largestBatch = 32
@@ -56,6 +58,11 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
 
     private func submit(_ request: Request) throws {
         condition.lock()
+        if leading, let leader, pthread_equal(leader, pthread_self()) != 0 {
+            condition.unlock()
+            // GRDB stops a nested write the same way; waiting here would hang every writer without a word.
+            preconditionFailure("a catalog write was asked for from inside another write's transaction")
+        }
         queue.append(request)
         while request.outcome == nil {
             if leading {
@@ -64,6 +71,7 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
             }
             // No transaction runs: this caller leads the next one, for itself and whoever waits.
             leading = true
+            leader = pthread_self()
             let batch = Array(queue.prefix(Self.largestBatch))
             queue.removeFirst(batch.count)
             condition.unlock()
@@ -71,6 +79,7 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
             condition.lock()
             for (waiter, outcome) in zip(batch, outcomes) { waiter.outcome = outcome }
             leading = false
+            leader = nil
             condition.broadcast()
         }
         let outcome = request.outcome!
@@ -96,8 +105,13 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
                         }
                     } catch {
                         outcomes[index] = .failure(error)
-                        // Some failures (a full disk, an I/O error) make SQLite roll the whole transaction back:
-                        // what the others wrote is gone with it, and no one else may write outside it.
+                        // The caller's own refusal, or a broken constraint (SQLite undoes the statement), is
+                        // undone with its savepoint. Any other failure of the database (a full disk, an I/O
+                        // error) may have undone the whole transaction, or left a savepoint that could not be
+                        // rolled back: the batch fails together.
+                        if let database = error as? DatabaseError, database.resultCode != .SQLITE_CONSTRAINT {
+                            throw error
+                        }
                         if !db.isInsideTransaction { throw error }
                     }
                 }
