@@ -16,10 +16,12 @@ final class RenditionService: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Opened when `run()` has ended (its job interrupted and released).
     private let ended = Latch()
-    /// The asset whose job is running, so that deleting it stops the work at once.
-    private let current = Mutex<(assetID: String, projectID: String, cancel: CancelFlag)?>(nil)
+    /// The job running and its asset, so that deleting the asset stops the work at once.
+    private let current = Mutex<(job: Job, asset: Asset)?>(nil)
     /// How often a running job renews its lease.
     static let heartbeatInterval = Duration.seconds(10)
+    /// The running job's lease, renewed every `heartbeatInterval`.
+    private let leases = JobLeases(renewedEvery: heartbeatInterval)
     /// How long the idle worker waits, unless rung, before it looks for jobs another node queued.
     static let idleWait = Duration.seconds(5)
     /// Rung when a sprite or rendition job is queued here.
@@ -54,6 +56,8 @@ final class RenditionService: Sendable {
     func run() async {
         pool.start()
         await lowerPriority()
+        let renewal = Task { await leases.renew(in: context) }
+        defer { renewal.cancel() }
         while !stopping.load(ordering: .relaxed) {
             await yieldToForeground()
             let seen = doorbell.generation
@@ -111,10 +115,11 @@ final class RenditionService: Sendable {
 
     /// Interrupts the running job if it belongs to `assetID` (deleted) or to `project` (purged).
     func cancelRunning(assetID: String? = nil, project: String? = nil) {
-        current.withLock { running in
-            guard let running else { return }
-            if running.assetID == assetID || running.projectID == project { running.cancel.set() }
+        let job = current.withLock { running -> Job? in
+            guard let running, running.asset.id == assetID || running.asset.projectID == project else { return nil }
+            return running.job
         }
+        if let job { leases.markLost(job) }
     }
 
     private func perform(_ job: Job) async {
@@ -140,18 +145,15 @@ final class RenditionService: Sendable {
             await giveUp(job, asset, step: step, error: "\(step): the decoder crashed twice; not tried again")
             return
         }
-        let cancel = CancelFlag()
-        current.withLock { $0 = (asset.id, asset.projectID, cancel) }
-        defer { current.withLock { $0 = nil } }
-        let heartbeat = Task { [context] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.heartbeatInterval)
-                if Task.isCancelled { return }
-                if (try? await context.withCatalog({ try $0.heartbeatJob(id: job.id) })) == false { cancel.set() }
-            }
+        leases.hold([job])
+        current.withLock { $0 = (job, asset) }
+        defer {
+            current.withLock { $0 = nil }
+            leases.letGo(job)
         }
-        defer { heartbeat.cancel() }
-        let shouldAbort: @Sendable () -> Bool = { [self] in self.stopping.load(ordering: .relaxed) || cancel.isSet }
+        let shouldAbort: @Sendable () -> Bool = { [self] in
+            self.stopping.load(ordering: .relaxed) || self.leases.isLost(job)
+        }
         let outcome: JobOutcome
         switch job.kind {
         case .sprite: outcome = await makeSprite(job, asset, shouldAbort: shouldAbort)
@@ -162,7 +164,7 @@ final class RenditionService: Sendable {
         case .done:
             _ = try? await context.withCatalog { try $0.completeJob(id: job.id) }
         case .interrupted:
-            if cancel.isSet { return }  // cancelled: the row is gone already
+            if leases.isLost(job) { return }  // cancelled or taken over: the row is not this claim's any more
             _ = try? await context.withCatalog { try $0.releaseJob(job) }
         case .failed(let failedStep, let error):
             await giveUp(job, asset, step: failedStep, error: error)
@@ -207,11 +209,4 @@ enum JobOutcome: Sendable {
     case interrupted
     /// `step` (`sprite`, `rendition:720p`) failed for good with `error`.
     case failed(step: String, error: String)
-}
-
-/// A flag set once from any thread (a deleted asset, a lost lease), polled by FFmpeg's interrupt callback.
-final class CancelFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
 }

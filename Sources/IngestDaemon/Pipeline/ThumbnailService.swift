@@ -16,11 +16,8 @@ final class ThumbnailService: Sendable {
     /// Rung when a thumbnail job is queued here (an ingest, a repair).
     let doorbell = Doorbell()
     private let gate = RenderGate()
-    /// The jobs claimed here, with how many claims of each (one job may be claimed again on this node once its
-    /// lease lapsed; the later claim wins at `startJob`): their leases are renewed while any claim lives.
-    private let rendering = Mutex<[Int64: Int]>([:])
-    /// Jobs rendering here that are no longer this node's: their renders stop.
-    private let cancelled = Mutex<Set<Int64>>([])
+    /// The jobs claimed here, held or rendering or waiting to be stored: their leases are renewed.
+    private let leases = JobLeases(renewedEvery: sweepInterval)
     /// Whether the last claim found a job: thumbnails have a backlog.
     private let claimedLast = Atomic<Bool>(false)
     /// Set on shutdown: FFmpeg's interrupt callback polls it.
@@ -51,7 +48,7 @@ final class ThumbnailService: Sendable {
     }
 
     /// Whether thumbnails are being made here, or waiting to be.
-    var isBusy: Bool { claimedLast.load(ordering: .relaxed) || !rendering.withLock { $0.isEmpty } }
+    var isBusy: Bool { claimedLast.load(ordering: .relaxed) || !leases.isEmpty }
 
     /// Tells the workers that thumbnail jobs were queued.
     func wake() { doorbell.ring() }
@@ -60,7 +57,7 @@ final class ThumbnailService: Sendable {
     func run() async {
         pool.start()
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.renewLeases() }
+            group.addTask { await self.leases.renew(in: self.context) }
             await withDiscardingTaskGroup { workers in
                 for index in 0..<Self.maxWorkers {
                     workers.addTask { await self.worker(index) }
@@ -84,21 +81,6 @@ final class ThumbnailService: Sendable {
     }
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
-
-    /// Every `sweepInterval`, renews the leases of the jobs rendering here.
-    private func renewLeases() async {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: Self.sweepInterval) } catch { return }
-            let ids = rendering.withLock { Set($0.keys) }
-            guard !ids.isEmpty else { continue }
-            // A job no longer this node's (its asset deleted, its project purged, or taken over) stops rendering.
-            let lost =
-                (try? await context.withCatalog { catalog in
-                    try ids.filter { try !catalog.heartbeatJob(id: $0) }
-                }) ?? []
-            if !lost.isEmpty { cancelled.withLock { $0.formUnion(lost) } }
-        }
-    }
 
     private func worker(_ index: Int) async {
         // A made thumbnail is stored (file, record, event) while the worker renders the next one: FFMPEG_THREADS
@@ -167,7 +149,7 @@ final class ThumbnailService: Sendable {
     /// a job held here would be one another node could be rendering.
     static let claimBatch = 4
 
-    /// A rendered thumbnail waiting to be stored: its job stays in `rendering` (its lease renewed) until then.
+    /// A rendered thumbnail waiting to be stored: its job stays in `leases` (its lease renewed) until then.
     struct Made: Sendable {
         let thumbnail: Thumbnail
         let job: Job
@@ -234,9 +216,7 @@ final class ThumbnailService: Sendable {
                     Claimed(job: job, asset: Result { try catalog.asset(id: job.assetID) }, started: index == 0)
                 }
             }
-            rendering.withLock { claims in
-                for job in claimed.map(\.job) { claims[job.id, default: 0] += 1 }
-            }
+            leases.hold(claimed.map(\.job))
             return claimed
         } catch {
             context.logger.debug("cannot claim a thumbnail job", metadata: ["error": "\(error)"])
@@ -246,12 +226,7 @@ final class ThumbnailService: Sendable {
 
     /// `job` is no longer this worker's: its lease is not renewed any more.
     func finished(_ job: Job) {
-        let lastClaim = rendering.withLock { claims -> Bool in
-            let left = (claims[job.id] ?? 1) - 1
-            claims[job.id] = left > 0 ? left : nil
-            return left <= 0
-        }
-        if lastClaim { cancelled.withLock { _ = $0.remove(job.id) } }
+        leases.letGo(job)
     }
 
     /// Renders the thumbnail of `job`'s asset; nil when there is none to store (the job's end is recorded).
@@ -290,7 +265,7 @@ final class ThumbnailService: Sendable {
                         displayName: "\(asset.projectID)/\(asset.originalFilename)",
                         durationHint: duration,
                         shouldAbort: { [self] in
-                            self.isStopping || self.cancelled.withLock { $0.contains(job.id) }
+                            self.isStopping || self.leases.isLost(job)
                         },
                         timeLimit: Self.timeLimit
                     )
