@@ -49,7 +49,13 @@ struct CrashSoakTests {
                 let name = "f\(next).mp4"
                 var bytes = try Data(contentsOf: URL(fileURLWithPath: clips[next]))
                 let bad = Int.random(in: 0..<12, using: &rng) == 0
-                if bad { bytes = Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ next) }) }
+                if bad {
+                    // Distinct for every file (a pattern alone repeats every 256 files, and two identical bad files
+                    // would each count the other's copy in rejected/).
+                    bytes =
+                        Data("not media \(next)\n".utf8)
+                        + Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ next) })
+                }
                 expected[name] = (Self.sha256(bytes), bad)
                 let target = h.drop + "/soak/" + name
                 try FileManager.default.createDirectory(atPath: h.drop + "/soak", withIntermediateDirectories: true)
