@@ -29,6 +29,9 @@ extension ThumbnailService {
             let config = context.config.current
             // The file, then the record, the job and the event together, in one call to the blocking threads.
             let recorded = try await context.withCatalog { catalog -> Recorded in
+                // A job passed to another node meanwhile is that node's to write: its file is not overwritten
+                // (the transaction below checks again, for a loss in between).
+                guard try catalog.holdsJob(job) else { return .claimLost }
                 try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
                 _ = try FileOps.writeAtomically(
                     jpeg,
@@ -58,7 +61,8 @@ extension ThumbnailService {
                 _ = try? await context.blocking.run { unlink(target) }
                 return
             case .claimLost:
-                // The file stays: the node that holds the job now writes the same name, and records it.
+                // Nothing written, or (lost between the look and the record) the file stays: the node that holds
+                // the job now writes the same name, and records it.
                 context.logger.notice(
                     "thumbnail made after its job passed to another claim; not recorded here",
                     metadata: ["asset.id": "\(asset.id)", "job.id": "\(job.id)"]

@@ -131,6 +131,15 @@ extension Catalog {
         try reading("count pending jobs") { try JobTable.pending(kinds: kinds, $0) }
     }
 
+    /// Whether `claim` (a job as this node claimed or started it) is still this node's: not cancelled, not
+    /// taken over by another claim since.
+    public func holdsJob(_ claim: Job) throws -> Bool {
+        try reading("look at job \(claim.id)") { db in
+            guard let job = try JobTable.job(id: claim.id, db) else { return false }
+            return job.state == .running && job.leaseOwner == nodeID && job.attempts == claim.attempts
+        }
+    }
+
     /// Every job of `assetID`, in priority order.
     public func jobs(assetID: String) throws -> [Job] {
         try reading("jobs of \(assetID)") { try JobTable.jobs(assetID: assetID, $0) }

@@ -54,6 +54,11 @@ import Testing
         let jobs = try context.catalog.jobs(assetID: asset.id)
         #expect(jobs.map(\.kind) == [.thumbnail], "the sprite and renditions were queued by the lost claim")
         #expect(jobs.first?.leaseOwner == "n2")
+        // The other node's thumbnail file (same name) is not written over.
+        let thumbnails = context.layout.projectPath(.thumbnails, try #require(ProjectID(exactly: "p1")))
+        #expect(
+            !FileManager.default.fileExists(atPath: thumbnails + "/" + ThumbnailNaming.name(forStored: asset.filename))
+        )
     }
 
     @Test func aThumbnailStoredByItsOwnerIsRecordedAndQueuesWhatFollows() async throws {
