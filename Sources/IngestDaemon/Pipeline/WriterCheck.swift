@@ -75,41 +75,13 @@ enum WriterCheck {
     /// A process that exited meanwhile is skipped; one whose descriptors cannot be read makes the answer
     /// `unknown` unless a writer is found elsewhere.
     static func procScan(device: UInt64, inode: UInt64, procRoot: String = "/proc") -> Verdict {
-        guard let processes = try? DirectoryStream(opening: procRoot) else { return .unknown(unreadable: 1) }
-        let me = procRoot == "/proc" ? getpid() : -1
         var unreadable = 0
-        while true {
-            let next: DirectoryStream.Entry?
-            do {
-                next = try processes.next()
-            } catch {
-                // The list of processes could not be read to its end: the unread ones may hold writers.
-                unreadable += 1
-                break
-            }
-            guard let entry = next else { break }
-            guard let pid = Int32(entry.nameText), pid != me else { continue }
+        guard let processes = names(in: procRoot, unreadable: &unreadable) else { return .unknown(unreadable: 1) }
+        let me = procRoot == "/proc" ? getpid() : -1
+        for pid in processes.compactMap({ Int32($0) }) where pid != me {
             let fdDir = "\(procRoot)/\(pid)/fd"
-            let descriptors: DirectoryStream
-            do {
-                descriptors = try DirectoryStream(opening: fdDir)
-            } catch {
-                // A process that exited meanwhile is no writer; one whose descriptors are hidden may be.
-                if error != .noSuchFileOrDirectory && error != .noSuchProcess { unreadable += 1 }
-                continue
-            }
-            while true {
-                let nextDescriptor: DirectoryStream.Entry?
-                do {
-                    nextDescriptor = try descriptors.next()
-                } catch {
-                    // Gone meanwhile (the process exited) is no writer; anything else leaves the answer open.
-                    if error.errno != ENOENT && error.errno != ESRCH { unreadable += 1 }
-                    break
-                }
-                guard let fdEntry = nextDescriptor else { break }
-                let fdName = fdEntry.nameText
-                guard Int(fdName) != nil else { continue }
+            guard let descriptors = names(in: fdDir, unreadable: &unreadable) else { continue }
+            for fdName in descriptors where Int(fdName) != nil {
                 var s = stat()
                 guard stat(fdDir + "/" + fdName, &s) == 0, UInt64(s.st_ino) == inode, UInt64(s.st_dev) == device else {
                     continue
@@ -118,6 +90,29 @@ enum WriterCheck {
             }
         }
         return unreadable == 0 ? .none : .unknown(unreadable: unreadable)
+    }
+
+    /// The names in the folder at `path` as far as it could be read; nil when it could not be opened. A folder
+    /// that vanished (its process exited) is no writer; any other failure counts in `unreadable`, since what
+    /// could not be read may hold one.
+    private static func names(in path: String, unreadable: inout Int) -> [String]? {
+        func count(_ error: Errno) {
+            if error != .noSuchFileOrDirectory && error != .noSuchProcess { unreadable += 1 }
+        }
+        let folder: DirectoryStream
+        do {
+            folder = try DirectoryStream(opening: path)
+        } catch {
+            count(error)
+            return nil
+        }
+        var names: [String] = []
+        do {
+            while let entry = try folder.next() { names.append(entry.nameText) }
+        } catch {
+            count(Errno(rawValue: error.errno ?? EIO))
+        }
+        return names
     }
 
     /// Reads the octal `flags:` line of an fdinfo file: O_WRONLY or O_RDWR means a writer. An fdinfo that

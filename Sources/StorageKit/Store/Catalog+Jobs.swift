@@ -134,10 +134,7 @@ extension Catalog {
     /// Whether `claim` (a job as this node claimed or started it) is still this node's: not cancelled, not
     /// taken over by another claim since.
     public func holdsJob(_ claim: Job) throws -> Bool {
-        try reading("look at job \(claim.id)") { db in
-            guard let job = try JobTable.job(id: claim.id, db) else { return false }
-            return job.state == .running && job.leaseOwner == nodeID && job.attempts == claim.attempts
-        }
+        try reading("look at job \(claim.id)") { try JobTable.holds(claim, node: nodeID, $0) }
     }
 
     /// Every job of `assetID`, in priority order.

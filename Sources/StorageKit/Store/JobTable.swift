@@ -118,6 +118,19 @@ enum JobTable {
         return try job(id: id, db)
     }
 
+    /// The rows a claim still holds: the job, running, leased to the node that claimed it, with the attempts it
+    /// had then (a later claim of the same job differs in owner or attempts). Bound by ``claimArguments(_:_:)``.
+    private static let heldByClaim = "id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'"
+
+    private static func claimArguments(_ claim: Job, _ node: String) -> [any CatalogBindable] {
+        [claim.id, node, claim.attempts]
+    }
+
+    /// Whether `claim` (a job as `node` claimed or started it) is still held: not cancelled, not taken over.
+    static func holds(_ claim: Job, node: String, _ db: any CatalogConnection) throws -> Bool {
+        try db.fetchOne("SELECT id FROM jobs WHERE \(heldByClaim)", claimArguments(claim, node)) != nil
+    }
+
     /// Starts `claim`, a job `node` holds without an attempt counted: counts the attempt and renews the lease;
     /// nil when the claim was lost meanwhile (cancelled, or taken over once its lease lapsed).
     static func start(
@@ -131,9 +144,9 @@ enum JobTable {
         let changed = try db.execute(
             """
             UPDATE jobs SET attempts = attempts + 1, lease_expires = ?, updated_at = ?
-            WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
+            WHERE \(heldByClaim)
             """,
-            [nowMillis + lease.milliseconds, nowMillis, claim.id, node, claim.attempts]
+            [nowMillis + lease.milliseconds, nowMillis] + claimArguments(claim, node)
         )
         guard changed > 0 else { return nil }
         var started = claim
@@ -173,9 +186,9 @@ enum JobTable {
             """
             UPDATE jobs SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires = NULL,
                 updated_at = ?
-            WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
+            WHERE \(heldByClaim)
             """,
-            [error, ISO8601Millis.milliseconds(now), claim.id, node, claim.attempts]
+            [error, ISO8601Millis.milliseconds(now)] + claimArguments(claim, node)
         ) > 0
     }
 
@@ -193,9 +206,9 @@ enum JobTable {
             """
             UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts >= ? THEN attempts - ? ELSE 0 END,
                 lease_owner = NULL, lease_expires = NULL, updated_at = ?
-            WHERE id = ? AND lease_owner = ? AND attempts = ? AND state = 'running'
+            WHERE \(heldByClaim)
             """,
-            [started ? 1 : 0, started ? 1 : 0, ISO8601Millis.milliseconds(now), claim.id, node, claim.attempts]
+            [started ? 1 : 0, started ? 1 : 0, ISO8601Millis.milliseconds(now)] + claimArguments(claim, node)
         )
     }
 

@@ -1,6 +1,4 @@
 import Foundation
-import IngestConfig
-import Logging
 import StorageKit
 import Testing
 
@@ -11,11 +9,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct JobLeasesTests {
     private static func context(_ dir: TempDir) throws -> DaemonContext {
-        var config = IngestConfiguration()
-        config.storagePath = dir.path + "/storage"
-        config.dropPath = dir.path + "/drop"
-        config.nodeID = "n1"
-        return try DaemonContext(config: config, logger: Logger(label: "test"))
+        try DaemonContext.forTests(in: dir, nodeID: "n1")
     }
 
     @Test func aCancelledJobIsLostAtTheNextRenewalAndAHeldOneIsRenewed() async throws {

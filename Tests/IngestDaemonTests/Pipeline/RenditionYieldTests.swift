@@ -1,6 +1,4 @@
 import Foundation
-import IngestConfig
-import Logging
 import StorageKit
 import Synchronization
 import Testing
@@ -14,11 +12,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct RenditionYieldTests {
     private static func context(_ dir: TempDir) throws -> DaemonContext {
-        var config = IngestConfiguration()
-        config.storagePath = dir.path + "/storage"
-        config.dropPath = dir.path + "/drop"
-        config.nodeID = "yield-test"
-        return try DaemonContext(config: config, logger: Logger(label: "test"))
+        try DaemonContext.forTests(in: dir, nodeID: "yield-test")
     }
 
     /// Queues a sprite job of an asset that is not there: a worker that claims it completes it at once.

@@ -1,6 +1,4 @@
 import Foundation
-import IngestConfig
-import Logging
 import StorageKit
 import Testing
 
@@ -11,11 +9,16 @@ import Testing
 /// the other node writes under the same name.
 @Suite struct ThumbnailStoreTests {
     private static func context(_ dir: TempDir) throws -> DaemonContext {
-        var config = IngestConfiguration()
-        config.storagePath = dir.path + "/storage"
-        config.dropPath = dir.path + "/drop"
-        config.nodeID = "n1"
-        return try DaemonContext(config: config, logger: Logger(label: "test"))
+        try DaemonContext.forTests(in: dir, nodeID: "n1")
+    }
+
+    /// A context whose catalog holds a `ready` asset with its thumbnail job queued.
+    private static func readyAssetWithAThumbnailJob(in dir: TempDir) throws -> (DaemonContext, Asset) {
+        let context = try Self.context(dir)
+        let asset = Self.readyAsset()
+        try context.catalog.insert(asset)
+        try context.catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "")
+        return (context, asset)
     }
 
     private static func readyAsset() -> Asset {
@@ -38,10 +41,7 @@ import Testing
     @Test func aThumbnailWhoseJobPassedToAnotherNodeIsNotRecordedHere() async throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let context = try Self.context(dir)
-        let asset = Self.readyAsset()
-        try context.catalog.insert(asset)
-        try context.catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "")
+        let (context, asset) = try Self.readyAssetWithAThumbnailJob(in: dir)
         let longAgo = Date().addingTimeInterval(-600)
         let lapsed = try #require(try context.catalog.claimJob(kinds: [.thumbnail], lease: .seconds(30), now: longAgo))
         let other = try Catalog.open(layout: context.layout, nodeID: "n2")
@@ -64,10 +64,7 @@ import Testing
     @Test func aThumbnailStoredByItsOwnerIsRecordedAndQueuesWhatFollows() async throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let context = try Self.context(dir)
-        let asset = Self.readyAsset()
-        try context.catalog.insert(asset)
-        try context.catalog.enqueueJob(.thumbnail, assetID: asset.id, params: "")
+        let (context, asset) = try Self.readyAssetWithAThumbnailJob(in: dir)
         let job = try #require(try context.catalog.claimJob(kinds: [.thumbnail]))
 
         await ThumbnailService(context: context).store(Self.thumbnail, job: job, for: asset)

@@ -13,11 +13,11 @@ import GRDB
 /// error that stopped that transaction: then nothing of the batch is stored, and every caller in it is told).
 final class SQLiteWriteCombiner: @unchecked Sendable {
     private let writer: any DatabaseWriter
-    // `queue`, `leading` and each request's `outcome` are read and written only with `condition` locked.
+    // `queue`, `leader` and each request's `outcome` are read and written only with `condition` locked.
     private let condition = NSCondition()
     private var queue: [Request] = []
-    private var leading = false
-    /// The thread running the current transaction: a write asked for from inside it would wait for itself.
+    /// The thread running the current transaction, nil when none runs: a write asked for from inside it would
+    /// wait for itself.
     private var leader: pthread_t?
 
     /// The most callers one transaction carries: a batch is one caller's wait for the others.
@@ -58,19 +58,18 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
 
     private func submit(_ request: Request) throws {
         condition.lock()
-        if leading, let leader, pthread_equal(leader, pthread_self()) != 0 {
+        if let leader, pthread_equal(leader, pthread_self()) != 0 {
             condition.unlock()
             // GRDB stops a nested write the same way; waiting here would hang every writer without a word.
             preconditionFailure("a catalog write was asked for from inside another write's transaction")
         }
         queue.append(request)
         while request.outcome == nil {
-            if leading {
+            if leader != nil {
                 condition.wait()
                 continue
             }
             // No transaction runs: this caller leads the next one, for itself and whoever waits.
-            leading = true
             leader = pthread_self()
             let batch = Array(queue.prefix(Self.largestBatch))
             queue.removeFirst(batch.count)
@@ -78,7 +77,6 @@ final class SQLiteWriteCombiner: @unchecked Sendable {
             let outcomes = run(batch)
             condition.lock()
             for (waiter, outcome) in zip(batch, outcomes) { waiter.outcome = outcome }
-            leading = false
             leader = nil
             condition.broadcast()
         }
