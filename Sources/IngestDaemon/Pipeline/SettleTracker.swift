@@ -280,12 +280,14 @@ actor SettleTracker {
         return look
     }
 
+    /// Gives `path` to the work queue. Its entry goes first: while the push waits, the tracker answers others
+    /// (`count` included) without the path, and a notice that arrives meanwhile makes a new entry that is kept.
+    /// A full queue takes the entry back, to be tried again shortly.
     private func handOver(_ path: RawPath) async {
-        if await queue.push(path) {
-            entries[path] = nil
-        } else {
-            entries[path]?.due = ContinuousClock.now + .milliseconds(50)
-        }
+        guard var entry = entries.removeValue(forKey: path) else { return }
+        if await queue.push(path) { return }
+        entry.due = ContinuousClock.now + .milliseconds(50)
+        if entries[path] == nil { entries[path] = entry }
     }
 
     /// A browser's file beside its `.part` (or similar) sibling is still being downloaded.
