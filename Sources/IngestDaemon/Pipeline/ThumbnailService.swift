@@ -267,7 +267,8 @@ final class ThumbnailService: Sendable {
                         shouldAbort: { [self] in
                             self.isStopping || self.leases.isLost(job)
                         },
-                        timeLimit: Self.timeLimit
+                        timeLimit: Self.timeLimit,
+                        formatName: asset.metadata?.formatName
                     )
                 }
             }

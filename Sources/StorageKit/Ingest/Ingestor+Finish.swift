@@ -34,7 +34,11 @@ extension Ingestor {
         }
         let probe: ProbeResult
         do {
-            probe = try MediaProbe.probe(path: staged, displayName: displayName)
+            probe = try MediaProbe.probe(
+                path: staged,
+                displayName: displayName,
+                demuxer: MediaFormats.verifiedDemuxer(forExtension: ext)
+            )
         } catch {
             switch error.kind {
             case .noVideo: return try reject(.noVideo, error.detail)

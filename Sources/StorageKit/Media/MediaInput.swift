@@ -10,12 +10,15 @@ final class MediaInput {
     let displayName: String
 
     /// Opens `path`. With `needsPixelFormat`, the video stream's pixel format is made known even where the
-    /// headers describe everything else (it takes decoding the first frame).
+    /// headers describe everything else (it takes decoding the first frame). With `demuxer` (a libavformat short
+    /// name such as `mov`, known to fit the file already), that demuxer reads it without probing: probing runs
+    /// every demuxer of the build over the file's first bytes, which costs more than reading an MP4's headers.
     init(
         path: String,
         displayName: String? = nil,
         interrupter: Interrupter,
-        needsPixelFormat: Bool = false
+        needsPixelFormat: Bool = false,
+        demuxer: String? = nil
     )
         throws(MediaError)
     {
@@ -36,7 +39,8 @@ final class MediaInput {
         )
         var opened: UnsafeMutablePointer<AVFormatContext>? = allocated
         // On failure avformat_open_input frees the context itself and sets the pointer to nil.
-        let openStatus = avformat_open_input(&opened, path, nil, nil)
+        let format = demuxer.flatMap { av_find_input_format($0) }
+        let openStatus = avformat_open_input(&opened, path, format, nil)
         guard openStatus >= 0, let opened else {
             if interrupter.firedReason != nil { throw interrupter.error("opening \(name)") }
             throw .ffmpeg(

@@ -29,6 +29,8 @@ public struct ThumbnailRenderer: Sendable {
     ///   - durationHint: the duration from an earlier probe, in seconds; read from the file when nil.
     ///   - shouldAbort: polled during I/O and between packets; returning true stops the work (`.interrupted`).
     ///   - timeLimit: the work stops with `.timedOut` once this much time has passed.
+    ///   - formatName: libavformat's name for the container from an earlier probe (`mov,mp4,m4a,3gp,3g2,mj2`);
+    ///     its demuxer then reads the file without probing it again. Probed when nil.
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame could be decoded, or conversion failed),
     ///   `.interrupted` or `.timedOut`. No image is ever made up.
     public func render(
@@ -36,11 +38,17 @@ public struct ThumbnailRenderer: Sendable {
         displayName: String? = nil,
         durationHint: Double? = nil,
         shouldAbort: @escaping @Sendable () -> Bool = { false },
-        timeLimit: Duration = .seconds(30)
+        timeLimit: Duration = .seconds(30),
+        formatName: String? = nil
     ) throws(MediaError) -> Thumbnail {
         guard width >= 2 else { throw MediaError(.decodeFailed, "Thumbnail width \(width) is too small.") }
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter)
+        let input = try MediaInput(
+            path: path,
+            displayName: displayName,
+            interrupter: interrupter,
+            demuxer: formatName.flatMap(MediaFormats.demuxer(ofFormatName:))
+        )
         guard let stream = input.videoStream else {
             throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
         }
