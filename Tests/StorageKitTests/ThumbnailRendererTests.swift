@@ -43,6 +43,20 @@ struct ThumbnailRendererTests {
         #expect(mean > 40 && mean < 220)
     }
 
+    /// The JPEG carries the standard's Huffman tables (one pass over the coefficients), not tables made for
+    /// the picture: its luminance DC table is Annex K.3's, code lengths and symbols.
+    @Test("thumbnails are coded with the JPEG standard's Huffman tables")
+    func standardHuffmanTables() throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let jpeg = try renderer.render(path: try clips.h264WithAudio()).jpeg
+        let luminanceDC: [UInt8] = [0x00, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0] + Array(0...11)
+        let found = jpeg.indices.dropLast(luminanceDC.count).contains { start in
+            jpeg[start..<start + luminanceDC.count].elementsEqual(luminanceDC)
+        }
+        #expect(found)
+    }
+
     @Test("the width setting is honoured and the height stays even")
     func otherWidth() throws {
         let clips = try ClipFactory()

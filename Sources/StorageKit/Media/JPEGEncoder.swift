@@ -4,6 +4,10 @@ import CFFmpeg
 enum JPEGEncoder {
     /// JPEG quantizer scale: 2 is best, 31 worst; 3 matches `ffmpeg -q:v 3`.
     static let quality: Int32 = 3
+    /// The JPEG standard's Huffman tables (Annex K) instead of FFmpeg's default, tables made for each picture:
+    /// those take a second pass over the coefficients, a quarter of the encode, to save about a tenth of the
+    /// bytes. The pixels are the same either way (Huffman coding is lossless).
+    static let huffmanTables = "default"
 
     static func encode(_ frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> [UInt8] {
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG) else {
@@ -21,6 +25,10 @@ enum JPEGEncoder {
         // A fixed quantizer (qscale) instead of rate control: the encoder reads it from the frame.
         context.pointee.flags |= Int32(AV_CODEC_FLAG_QSCALE)
         context.pointee.global_quality = Int32(FF_QP2LAMBDA) * quality
+        let tables = av_opt_set(context.pointee.priv_data, "huffman", huffmanTables, 0)
+        guard tables >= 0 else {
+            throw .ffmpeg(.decodeFailed, "Cannot set the MJPEG encoder's tables", code: tables, function: "av_opt_set")
+        }
         let opened = avcodec_open2(context, codec, nil)
         guard opened >= 0 else {
             throw .ffmpeg(.decodeFailed, "Cannot open the MJPEG encoder", code: opened, function: "avcodec_open2")
