@@ -5,9 +5,9 @@ import Synchronization
 /// The daemon's Prometheus metrics (`GET /metrics`), names prefixed `ingestd_`.
 final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let ingested: Mutex<[String: Counter]> = Mutex([:])
-    private let rejectedByReason: Mutex<[RejectionReason: Counter]> = Mutex([:])
-    private let derivedFailures: Mutex<[String: Counter]> = Mutex([:])
+    private let ingestedByProject: LabelledCounters<String>
+    private let rejectedByReason: LabelledCounters<RejectionReason>
+    private let derivedFailures: LabelledCounters<String>
     let failed: Counter
     let ingestedTotal: Counter
     let bytesIngested: Counter
@@ -33,6 +33,24 @@ final class DaemonMetrics: Sendable {
             help: "This daemon's NODE_ID and version (always 1)"
         ).set(1.0 as Double)
         ingestedTotal = registry.makeCounter(name: "ingestd_files_ingested_total", help: "Files stored as ready")
+        ingestedByProject = LabelledCounters(
+            registry,
+            name: "ingestd_project_files_ingested_total",
+            label: "project",
+            help: "Files stored as ready, by project"
+        )
+        rejectedByReason = LabelledCounters(
+            registry,
+            name: "ingestd_files_rejected_total",
+            label: "reason",
+            help: "Files moved to rejected/"
+        ) { $0.rawValue }
+        derivedFailures = LabelledCounters(
+            registry,
+            name: "ingestd_derived_failures_total",
+            label: "step",
+            help: "Sprites and renditions given up (the asset stays ready)"
+        )
         failed = registry.makeCounter(
             name: "ingestd_files_failed_total",
             help: "Assets that failed for good after storage"
@@ -76,48 +94,17 @@ final class DaemonMetrics: Sendable {
     }
 
     func countIngested(project: String) {
-        ingested.withLock { counters in
-            let c =
-                counters[project]
-                ?? registry.makeCounter(
-                    name: "ingestd_project_files_ingested_total",
-                    labels: [("project", project)],
-                    help: "Files stored as ready, by project"
-                )
-            counters[project] = c
-            c.increment()
-        }
+        ingestedByProject.increment(project)
         ingestedTotal.increment()
     }
 
     func countRejected(reason: RejectionReason, by amount: Int64 = 1) {
-        rejectedByReason.withLock { counters in
-            let c =
-                counters[reason]
-                ?? registry.makeCounter(
-                    name: "ingestd_files_rejected_total",
-                    labels: [("reason", reason.rawValue)],
-                    help: "Files moved to rejected/"
-                )
-            counters[reason] = c
-            c.increment(by: amount)
-        }
+        rejectedByReason.increment(reason, by: amount)
     }
 
     /// A sprite or rendition given up (`step`: `sprite`, `rendition:720p`); the asset stays ready.
     func countDerivedFailure(step: String) {
-        let kind = step.hasPrefix("rendition") ? "rendition" : step
-        derivedFailures.withLock { counters in
-            let c =
-                counters[kind]
-                ?? registry.makeCounter(
-                    name: "ingestd_derived_failures_total",
-                    labels: [("step", kind)],
-                    help: "Sprites and renditions given up (the asset stays ready)"
-                )
-            counters[kind] = c
-            c.increment()
-        }
+        derivedFailures.increment(step.hasPrefix("rendition") ? "rendition" : step)
     }
 
     /// Text exposition format.
