@@ -19,7 +19,8 @@ extension RenditionService {
                 displayName: "\(asset.projectID)/\(asset.originalFilename)",
                 interval: interval,
                 durationHint: duration,
-                shouldAbort: shouldAbort
+                shouldAbort: shouldAbort,
+                formatName: asset.metadata?.formatName
             )
         }
         let image: SpriteSheetImage

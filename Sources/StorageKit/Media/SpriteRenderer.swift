@@ -24,6 +24,8 @@ public struct SpriteRenderer: Sendable {
     ///     to `path`'s last component.
     ///   - durationHint: the duration from an earlier probe, in seconds; read from the file when nil.
     ///   - shouldAbort: polled during I/O and between tiles; returning true stops the work (`.interrupted`).
+    ///   - formatName: libavformat's name for the container from an earlier probe; its demuxer then reads the
+    ///     file without probing it again. Probed when nil.
     /// - Returns: nil when `interval` is `.none`.
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (no frame decodes), `.interrupted`, `.timedOut`.
     public func render(
@@ -32,10 +34,16 @@ public struct SpriteRenderer: Sendable {
         interval: SpriteInterval,
         durationHint: Double? = nil,
         shouldAbort: @escaping @Sendable () -> Bool = { false },
-        timeLimit: Duration? = .seconds(600)
+        timeLimit: Duration? = .seconds(600),
+        formatName: String? = nil
     ) throws(MediaError) -> SpriteSheetImage? {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter)
+        let input = try MediaInput(
+            path: path,
+            displayName: displayName,
+            interrupter: interrupter,
+            demuxer: formatName.flatMap(MediaFormats.demuxer(ofFormatName:))
+        )
         guard let stream = input.videoStream else {
             throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
         }
