@@ -3,8 +3,8 @@ import Logging
 import StorageKit
 import Synchronization
 
-/// The running daemon: recovery, watcher, settle tracker, ingest workers, thumbnails and the control socket,
-/// started in that order and stopped in reverse.
+/// The running daemon's pipeline: recovery, the watcher and settle tracker, the ingest workers, thumbnails and
+/// renditions. The services of `DaemonRunner` run its parts, and stop them in reverse order.
 final class Daemon: Sendable {
     let context: DaemonContext
     let watcher: InotifyWatcher
@@ -86,17 +86,6 @@ final class Daemon: Sendable {
         watcher.start()
     }
 
-    /// Runs the pipeline's tasks (watch events, settling, ingest workers, thumbnails, renditions) in `group`.
-    func launch(in group: inout DiscardingTaskGroup) {
-        group.addTask { await self.consumeWatchEvents() }
-        group.addTask { await self.settle.run() }
-        for _ in 0..<DaemonContext.ingestWorkers {
-            group.addTask { await self.ingestWorker() }
-        }
-        group.addTask { await self.thumbnails.run() }
-        group.addTask { await self.renditions.run() }
-    }
-
     /// How a drain ended.
     enum DrainEnd: Sendable, Equatable {
         /// Every file in flight was finished.
@@ -107,13 +96,17 @@ final class Daemon: Sendable {
         case cutShort
     }
 
-    /// Stops taking new files and lets files in flight finish, until `grace` passes or `cutShort` opens; then
-    /// stops thumbnails and renditions (a running decode or encode is interrupted; its job resumes at the next
-    /// start). Whatever is left unfinished is journalled and recovered at the next start.
-    func drain(grace: Duration, cutShort: Latch) async -> DrainEnd {
+    /// Stops taking new files: the watch ends and the ingest queue accepts nothing more.
+    func stopTakingFiles() async {
         watcher.stop()
         await ingestQueue.close()
-        let end = await withTaskGroup(of: DrainEnd.self) { group in
+    }
+
+    /// Lets the files in flight finish (no new one is taken), until `grace` passes or `cutShort` opens; whatever
+    /// is left unfinished is journalled and recovered at the next start.
+    func drainIngest(grace: Duration, cutShort: Latch) async -> DrainEnd {
+        await stopTakingFiles()
+        return await withTaskGroup(of: DrainEnd.self) { group in
             group.addTask {
                 await self.ingestQueue.untilIdle()
                 return .finished
@@ -130,14 +123,10 @@ final class Daemon: Sendable {
             group.cancelAll()
             return first
         }
-        async let renditionsStopped: Void = renditions.stop()
-        await thumbnails.stop()
-        await renditionsStopped
-        await context.events.finishAll()
-        return end
     }
 
-    private func consumeWatchEvents() async {
+    /// Hands the watcher's notices to the settle tracker until the watch ends.
+    func consumeWatchEvents() async {
         for await event in watcher.events {
             switch event {
             case .candidate(let path):
@@ -148,7 +137,8 @@ final class Daemon: Sendable {
         }
     }
 
-    private func ingestWorker() async {
+    /// Takes files from the ingest queue until it is closed and empty.
+    func ingestWorker() async {
         while let path = await ingestQueue.pop() {
             await ingest(path)
             await ingestQueue.done(path)

@@ -7,8 +7,8 @@ import StorageKit
 import UnixSignals
 
 /// Runs the daemon's lifetime: start-up (recovery, the control socket, the pipeline made ready), then the
-/// services in one `ServiceGroup` — signals (SIGHUP reloads), control socket, watchdog, pipeline, readiness
-/// (READY=1).
+/// services in one `ServiceGroup` — signals (SIGHUP reloads), control socket, watchdog, event feed, renditions,
+/// thumbnails, ingest, watcher, readiness (READY=1).
 /// SIGTERM/SIGINT shut them down gracefully in reverse order (STOPPING=1, stop taking files, finish work in
 /// flight, close the socket) and `run` returns, so the process exits 0. A second signal while draining cuts
 /// the drain short, which is safe because every step that moves a file is journalled.
@@ -77,8 +77,11 @@ struct DaemonRunner {
             throw ExitCode.failure
         }
 
-        // Started in this order, shut down in reverse: readiness first (STOPPING=1), then the pipeline's drain
-        // while the watchdog keeps pinging and the control socket answers; signals are heard to the very end.
+        // Started in this order, shut down in reverse, each service once the one after it has ended: readiness
+        // first (STOPPING=1); the watcher (no new file is taken); ingest (files in flight finish); thumbnails and
+        // renditions (a running decode or encode is interrupted, its job resumes at the next start); the event
+        // feed (followers see their stream end). Meanwhile the watchdog keeps pinging and the control socket
+        // answers; signals are heard to the very end.
         let handle = ServiceGroupHandle()
         let reloader = ConfigReloader(context: context, notifier: notifier, logger: logger, load: loadConfiguration)
         let group = ServiceGroup(
@@ -89,14 +92,18 @@ struct DaemonRunner {
                     ),
                     .init(service: ControlService(server: server)),
                     .init(service: SystemdWatchdogService(notifier: notifier, daemon: daemon, logger: logger)),
+                    .init(service: EventFeedService(events: context.events)),
+                    .init(service: JobWorkerService(worker: daemon.renditions)),
+                    .init(service: JobWorkerService(worker: daemon.thumbnails)),
                     .init(
-                        service: PipelineService(
+                        service: IngestService(
                             daemon: daemon,
                             grace: Self.drainGrace,
                             cutShort: stops.cutShort,
                             logger: logger
                         )
                     ),
+                    .init(service: WatcherService(daemon: daemon)),
                     .init(
                         service: SystemdReadinessService(
                             notifier: notifier,

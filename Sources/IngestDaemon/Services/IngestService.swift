@@ -1,11 +1,10 @@
 import Logging
 import ServiceLifecycle
 
-/// The ingest pipeline as a service: watch events, settling, ingest workers, thumbnails and renditions run
-/// until graceful shutdown; then it drains — no new files, files in flight finish within `grace` — unless a
-/// second stop signal (`cutShort`) ends the drain at once. Interrupted work is journalled and recovered at the
-/// next start.
-struct PipelineService: Service {
+/// The ingest workers as a service. At graceful shutdown (after the watcher's, so the queue takes nothing new)
+/// the files in flight finish, for at most `grace`, or until a second stop signal opens `cutShort`; whatever is
+/// left is journalled and recovered at the next start.
+struct IngestService: Service {
     let daemon: Daemon
     /// How long files in flight may take to finish (systemd's TimeoutStopSec is 30 s).
     let grace: Duration
@@ -15,9 +14,11 @@ struct PipelineService: Service {
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
-            daemon.launch(in: &group)
+            for _ in 0..<DaemonContext.ingestWorkers {
+                group.addTask { await daemon.ingestWorker() }
+            }
             try? await gracefulShutdown()
-            switch await daemon.drain(grace: grace, cutShort: cutShort) {
+            switch await daemon.drainIngest(grace: grace, cutShort: cutShort) {
             case .finished:
                 break
             case .timedOut:
