@@ -10,15 +10,16 @@ final class MediaInput {
     let displayName: String
 
     /// Opens `path`. With `needsPixelFormat`, the video stream's pixel format is made known even where the
-    /// headers describe everything else (it takes decoding the first frame). With `demuxer` (a libavformat short
-    /// name such as `mov`, known to fit the file already), that demuxer reads it without probing: probing runs
-    /// every demuxer of the build over the file's first bytes, which costs more than reading an MP4's headers.
+    /// headers describe everything else (it takes decoding the first frame). With `format` (libavformat's name
+    /// for the container from an earlier probe, `mov,mp4,m4a,3gp,3g2,mj2`, or a demuxer's short name, `mov`,
+    /// known to fit the file already), that demuxer reads it without probing: probing runs every demuxer of the
+    /// build over the file's first bytes, which costs more than reading an MP4's headers. An unknown name probes.
     init(
         path: String,
         displayName: String? = nil,
         interrupter: Interrupter,
         needsPixelFormat: Bool = false,
-        demuxer: String? = nil
+        format: String? = nil
     )
         throws(MediaError)
     {
@@ -39,8 +40,8 @@ final class MediaInput {
         )
         var opened: UnsafeMutablePointer<AVFormatContext>? = allocated
         // On failure avformat_open_input frees the context itself and sets the pointer to nil.
-        let format = demuxer.flatMap { av_find_input_format($0) }
-        let openStatus = avformat_open_input(&opened, path, format, nil)
+        let demuxer = format.flatMap(MediaFormats.demuxer(ofFormatName:)).flatMap { av_find_input_format($0) }
+        let openStatus = avformat_open_input(&opened, path, demuxer, nil)
         guard openStatus >= 0, let opened else {
             if interrupter.firedReason != nil { throw interrupter.error("opening \(name)") }
             throw .ffmpeg(
@@ -145,6 +146,14 @@ final class MediaInput {
             if aDefault != bDefault { return bDefault }
             return Self.area(a) < Self.area(b)
         }
+    }
+
+    /// ``videoStream``, or `.noVideo` naming the file and its format.
+    func requireVideoStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {
+        guard let stream = videoStream else {
+            throw MediaError(.noVideo, "\(displayName) has no video stream (format \(formatName)).")
+        }
+        return stream
     }
 
     /// The audio stream: libavformat's best one, related to `video` where the container groups streams.

@@ -28,7 +28,7 @@ public enum MediaProbe {
                 displayName: displayName,
                 interrupter: Interrupter(timeLimit: timeLimit),
                 needsPixelFormat: true,
-                demuxer: demuxer
+                format: demuxer
             )
         } catch  where error.kind == .timedOut {
             let name = displayName ?? MediaInput.lastComponent(of: path)

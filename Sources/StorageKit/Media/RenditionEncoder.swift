@@ -62,9 +62,7 @@ public struct RenditionEncoder: Sendable {
     ) throws(MediaError) -> EncodedRendition {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
         let input = try MediaInput(path: path, interrupter: interrupter)
-        guard let videoStream = input.videoStream else {
-            throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
-        }
+        let videoStream = try input.requireVideoStream()
         let audioStream = input.audioStream(relatedTo: videoStream)
         for stream in input.streams where stream != videoStream && stream != audioStream {
             stream.pointee.discard = AVDISCARD_ALL

@@ -38,15 +38,8 @@ public struct SpriteRenderer: Sendable {
         formatName: String? = nil
     ) throws(MediaError) -> SpriteSheetImage? {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(
-            path: path,
-            displayName: displayName,
-            interrupter: interrupter,
-            demuxer: formatName.flatMap(MediaFormats.demuxer(ofFormatName:))
-        )
-        guard let stream = input.videoStream else {
-            throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
-        }
+        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter, format: formatName)
+        let stream = try input.requireVideoStream()
         let duration = durationHint ?? input.durationSeconds ?? 0
         guard let layout = SpritePlan.layout(interval, duration: duration) else { return nil }
         let rotation = DisplayRotation.clockwiseDegrees(of: stream)

@@ -43,15 +43,8 @@ public struct ThumbnailRenderer: Sendable {
     ) throws(MediaError) -> Thumbnail {
         guard width >= 2 else { throw MediaError(.decodeFailed, "Thumbnail width \(width) is too small.") }
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(
-            path: path,
-            displayName: displayName,
-            interrupter: interrupter,
-            demuxer: formatName.flatMap(MediaFormats.demuxer(ofFormatName:))
-        )
-        guard let stream = input.videoStream else {
-            throw MediaError(.noVideo, "\(input.displayName) has no video stream (format \(input.formatName)).")
-        }
+        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter, format: formatName)
+        let stream = try input.requireVideoStream()
         let rotation = DisplayRotation.clockwiseDegrees(of: stream)
         let decoder = try StreamDecoder(stream: stream, threads: decoderThreads)
         let reader = try VideoFrameReader(input: input, stream: stream, decoder: decoder)
