@@ -2,7 +2,8 @@
 # Ingest benchmarks, run by hand (figures, not pass/fail). Builds release first.
 #   bench/ingest-bench.sh [burst|big|latency|all]
 # burst:   N (default 1000) distinct small clips dropped at once, SETTLE_MS=200, FFMPEG_THREADS=2, through
-#          ../shared/bench/ingest-bench.sh (files/s to a thumbnail, peak RSS); the naive shell loop on NAIVE_N
+#          ../shared/bench/ingest-bench.sh (files/s to a thumbnail, peak RSS, and ingestd's CPU per file from
+#          /proc through bench/cpu-of.sh); the naive shell loop on NAIVE_N
 #          (default 200) clips for comparison.
 # big:     one BIG_MIB (default 2048) MiB h264 file moved into the drop: time from taken to ready (the ingest
 #          stage histogram) against `openssl dgst -sha256` on the same warm file, and ingestd's VmHWM.
@@ -24,7 +25,13 @@ if [[ $what == burst || $what == naive || $what == all ]]; then
   n=${N:-1000}
   echo "== burst: $n clips, SETTLE_MS=200, FFMPEG_THREADS=2"
   "$shared/make-load.sh" "$clips" "$n" >/dev/null
-  [[ $what == naive ]] || { echo -n "ingestd:     "; N=$n CLIPS=$clips SETTLE_MS=200 FFMPEG_THREADS=2 MIN_FREE_BYTES=0 "$shared/ingest-bench.sh" "$bin" --drop {drop} --storage {storage}; }
+  if [[ $what != naive ]]; then
+    cpu=$(mktemp)
+    echo -n "ingestd:     "; N=$n CLIPS=$clips SETTLE_MS=200 FFMPEG_THREADS=2 MIN_FREE_BYTES=0 "$shared/ingest-bench.sh" "$PWD/bench/cpu-of.sh" "$cpu" "$bin" --drop {drop} --storage {storage}
+    # The CPU ingestd used until the last thumbnail, per file (steadier than files/s from run to run).
+    awk -v n="$n" -F'[= ]' '{ printf "ingestd CPU: user %.2f s + system %.2f s = %.2f ms per file\n", $2, $4, ($2 + $4) * 1000 / n }' "$cpu"
+    rm -f "$cpu"
+  fi
   command -v inotifywait >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq inotify-tools >/dev/null; }
   echo -n "naive loop:  "; N=${NAIVE_N:-200} CLIPS=$clips "$shared/ingest-bench.sh" "$shared/naive-ingest.sh" {drop} {storage}
 fi
