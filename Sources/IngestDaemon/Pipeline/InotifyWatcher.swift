@@ -15,7 +15,9 @@ final class InotifyWatcher: Sendable {
     let events: AsyncStream<WatchEvent>
     private let continuation: AsyncStream<WatchEvent>.Continuation
     private let inotify: Inotify
-    private let wakeFD: Int32
+    /// Wakes the thread's `poll` (`stop()`, `requestRescan()`); open as long as the watcher, so that a late wake
+    /// never writes into a descriptor number something else has reused.
+    let wakeFD: Int32
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -65,10 +67,17 @@ final class InotifyWatcher: Sendable {
         wake()
     }
 
-    /// Stops the thread; the event stream finishes.
+    /// Stops the thread; the event stream finishes. Stopping again does nothing.
     func stop() {
-        state.withLock { $0.stopRequested = true }
-        wake()
+        let first = state.withLock { s in
+            defer { s.stopRequested = true }
+            return !s.stopRequested
+        }
+        if first { wake() }
+    }
+
+    deinit {
+        close(wakeFD)
     }
 
     private func wake() {
@@ -83,10 +92,7 @@ final class InotifyWatcher: Sendable {
         var lastRescan = ContinuousClock.now - .seconds(3600)
         var rescanBackoff = Duration.milliseconds(250)
         var deferredRescanAt: ContinuousClock.Instant? = nil
-        defer {
-            close(wakeFD)
-            continuation.finish()
-        }
+        defer { continuation.finish() }
         while true {
             let (stop, rescan) = state.withLock { s -> (Bool, Bool) in
                 let r = s.rescanRequested

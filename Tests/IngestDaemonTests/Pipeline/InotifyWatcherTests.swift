@@ -76,4 +76,32 @@ struct InotifyWatcherTests {
         }
         #expect(ended)
     }
+
+    /// Issue 11 review: the thread closed its wake-up descriptor when it ended, and a later `stop()` (the watcher
+    /// and the ingest drain both stop taking files) or `requestRescan()` wrote 8 bytes to that descriptor
+    /// number, by then perhaps a staged upload or a client's socket. The descriptor now lives as long as the
+    /// watcher.
+    @Test func stopAndRescanAfterTheThreadEndedWriteNowhere() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let watcher = try InotifyWatcher(root: dir.path, logger: Logger(label: "test"))
+        watcher.start()
+        watcher.stop()
+        #expect(await withTimeLimit(.seconds(10)) { for await _ in watcher.events {} })
+        #expect(fcntl(watcher.wakeFD, F_GETFD) != -1, "the wake-up descriptor was closed while the watcher lives")
+        // The lowest free descriptor numbers, the wake-up descriptor's had it been closed: a socket pair, so
+        // that whichever end takes the number, what is written to it arrives at the other.
+        var ends: [Int32] = [0, 0]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &ends) == 0)
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
+        watcher.stop()
+        watcher.requestRescan()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for end in ends {
+            #expect(read(end, &bytes, 16) == -1, "bytes written into a descriptor the watcher no longer owned")
+        }
+    }
 }
