@@ -7,8 +7,8 @@ import StorageKit
 import UnixSignals
 
 /// Runs the daemon's lifetime: start-up (recovery, the control socket, the pipeline made ready), then the
-/// services in one `ServiceGroup` — signals (SIGHUP reloads), control socket, watchdog, event feed, renditions,
-/// thumbnails, ingest, watcher, readiness (READY=1).
+/// services in one `ServiceGroup` — signals (SIGHUP reloads), control socket, watchdog, event feed, job workers
+/// (thumbnails and renditions), ingest, watcher, readiness (READY=1).
 /// SIGTERM/SIGINT shut them down gracefully in reverse order (STOPPING=1, stop taking files, finish work in
 /// flight, close the socket) and `run` returns, so the process exits 0. A second signal while draining cuts
 /// the drain short, which is safe because every step that moves a file is journalled.
@@ -78,8 +78,9 @@ struct DaemonRunner {
         }
 
         // Started in this order, shut down in reverse, each service once the one after it has ended: readiness
-        // first (STOPPING=1); the watcher (no new file is taken); ingest (files in flight finish); thumbnails and
-        // renditions (a running decode or encode is interrupted, its job resumes at the next start); the event
+        // first (STOPPING=1); the watcher (no new file is taken); ingest (files in flight finish); the job workers,
+        // thumbnails and renditions together (a running decode or encode is interrupted, its job resumes at the
+        // next start); the event
         // feed (followers see their stream end). Meanwhile the watchdog keeps pinging and the control socket
         // answers; signals are heard to the very end.
         let handle = ServiceGroupHandle()
@@ -93,8 +94,7 @@ struct DaemonRunner {
                     .init(service: ControlService(server: server)),
                     .init(service: SystemdWatchdogService(notifier: notifier, daemon: daemon, logger: logger)),
                     .init(service: EventFeedService(events: context.events)),
-                    .init(service: JobWorkerService(worker: daemon.renditions)),
-                    .init(service: JobWorkerService(worker: daemon.thumbnails)),
+                    .init(service: JobWorkerService(workers: [daemon.thumbnails, daemon.renditions])),
                     .init(
                         service: IngestService(
                             daemon: daemon,

@@ -140,7 +140,9 @@ actor SettleTracker {
         let backoff = self.backoff
         let looked: Look
         do {
-            looked = try await blocking.run {
+            // A stop does not wait for a look in progress (a hung network mount, a large batch): its result is
+            // dropped, and the files wait in the drop for the next start.
+            looked = try await blocking.runUnlessCancelled {
                 Self.look(
                     at: due,
                     settle: settle,
@@ -150,7 +152,7 @@ actor SettleTracker {
                 )
             }
         } catch {
-            // The threads are stopping: look again shortly.
+            // Stopping (the run loop ends), or the threads are: look again shortly.
             for path in due.keys { entries[path]?.due = now + .milliseconds(100) }
             return
         }

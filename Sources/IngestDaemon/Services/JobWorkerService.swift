@@ -11,15 +11,21 @@ protocol JobWorker: Sendable {
 extension ThumbnailService: JobWorker {}
 extension RenditionService: JobWorker {}
 
-/// A ``JobWorker`` as a service: it runs until graceful shutdown, and is then stopped and waited for.
-struct JobWorkerService<Worker: JobWorker>: Service {
-    let worker: Worker
+/// The ``JobWorker``s as one service: they run until graceful shutdown, and are then stopped together and
+/// waited for. Together, not one after the other: each may wait up to 3 s for a decoder to notice, and a second
+/// stop signal leaves the process only 3 s to give every running job's attempt back.
+struct JobWorkerService: Service {
+    let workers: [any JobWorker]
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await worker.run() }
+            for worker in workers {
+                group.addTask { await worker.run() }
+            }
             try? await gracefulShutdown()
-            await worker.stop()
+            for worker in workers {
+                group.addTask { await worker.stop() }
+            }
         }
     }
 }

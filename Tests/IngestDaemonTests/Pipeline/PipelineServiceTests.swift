@@ -31,17 +31,47 @@ struct PipelineServiceTests {
         }
     }
 
-    @Test func aJobWorkerRunsUntilShutdownThenIsStoppedAndWaitedFor() async throws {
-        let worker = RecordingWorker()
+    @Test func jobWorkersRunUntilShutdownThenAreStoppedTogetherAndWaitedFor() async throws {
+        let thumbnails = RecordingWorker()
+        let renditions = RecordingWorker()
         try await testGracefulShutdown { trigger in
-            let running = Task { try await JobWorkerService(worker: worker).run() }
-            await worker.started.wait()
+            let running = Task { try await JobWorkerService(workers: [thumbnails, renditions]).run() }
+            await thumbnails.started.wait()
+            await renditions.started.wait()
             try await Task.sleep(for: .milliseconds(50))
-            #expect(worker.calls.withLock { $0 } == ["run"], "stopped before any shutdown")
+            #expect(thumbnails.calls.withLock { $0 } == ["run"], "stopped before any shutdown")
             trigger.triggerGracefulShutdown()
             try await running.value
         }
-        #expect(worker.calls.withLock { $0 } == ["run", "stop", "ended"])
+        #expect(thumbnails.calls.withLock { $0 } == ["run", "stop", "ended"])
+        #expect(renditions.calls.withLock { $0 } == ["run", "stop", "ended"])
+    }
+
+    /// A worker whose stop takes `stopTakes` before it lets `run()` end.
+    final class SlowStoppingWorker: JobWorker {
+        let stopTakes: Duration
+        let stopped = Latch()
+        init(stopTakes: Duration) { self.stopTakes = stopTakes }
+        func run() async { await stopped.wait() }
+        func stop() async {
+            try? await Task.sleep(for: stopTakes)
+            stopped.open()
+        }
+    }
+
+    /// Each may wait up to 3 s for a decoder; a second stop signal leaves 3 s in all.
+    @Test func jobWorkersAreStoppedAtTheSameTimeNotOneAfterTheOther() async throws {
+        let workers = [SlowStoppingWorker(stopTakes: .seconds(1)), SlowStoppingWorker(stopTakes: .seconds(1))]
+        var took = Duration.zero
+        try await testGracefulShutdown { trigger in
+            let running = Task { try await JobWorkerService(workers: workers).run() }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = ContinuousClock.now
+            trigger.triggerGracefulShutdown()
+            try await running.value
+            took = ContinuousClock.now - start
+        }
+        #expect(took < .milliseconds(1900))
     }
 
     @Test func theWatcherStopsTakingFilesAtShutdown() async throws {

@@ -182,4 +182,36 @@ struct SettleTrackerTests {
         running.cancel()
         await running.value
     }
+
+    /// Issue 11 review: a stop does not wait for a look at the disk in progress (a hung network mount, a large
+    /// batch): the watcher's service returns at once, and the ingest drain starts on time. The look's result is
+    /// dropped; the files wait in the drop for the next start.
+    @Test func aStopDoesNotWaitForALookInProgress() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var config = IngestConfiguration()
+        config.settleMS = 0
+        config.minFreeBytes = 0
+        let blocking = BlockingThreads(count: 1)
+        let tracker = SettleTracker(
+            config: ConfigStore(config),
+            queue: WorkQueue<RawPath>(),
+            storageRoot: dir.path,
+            blocking: blocking,
+            backoff: RetryBackoff(),
+            logger: Logger(label: "test")
+        )
+        // The one blocking thread is held for 10 s: the tracker's look waits behind it, as behind a hung lstat.
+        let held = DispatchSemaphore(value: 0)
+        let holding = Task { try await blocking.run { _ = held.wait(timeout: .now() + 10) } }
+        let running = Task { await tracker.run() }
+        await tracker.note(file(dir, "stuck.mp4"))
+        try await Task.sleep(for: .milliseconds(200))
+        let stop = ContinuousClock.now
+        running.cancel()
+        await running.value
+        #expect(ContinuousClock.now - stop < .seconds(5), "the stop waited for the look")
+        held.signal()
+        _ = try await holding.value
+    }
 }
