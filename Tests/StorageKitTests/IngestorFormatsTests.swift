@@ -45,6 +45,30 @@ struct IngestorFormatsTests {
         #expect(rejection.reason == .notMedia)
     }
 
+    /// Issue 11 review: ContainerCheck accepts an MP4 that starts with a `skip` box, which libavformat's probe
+    /// rates low for MP4; when the box holds raw H.264, probing names that instead, and the file is not what
+    /// `.mp4` promises. Opening it with the MP4 demuxer regardless would store it, with a thumbnail of one video
+    /// and renditions (which probe) of another.
+    @Test(.timeLimit(.minutes(3)))
+    func anMP4WhoseFirstBoxHidesAnotherVideoIsNotMedia() throws {
+        var b = try Bench()
+        defer { b.remove() }
+        let shown = try b.clips.h264VideoOnly()
+        let hidden = b.clips.path("hidden.h264")
+        try ClipFactory.ffmpeg(["-i", try b.clips.h264WithAudio(), "-an", "-c:v", "copy", "-f", "h264", hidden])
+        let raw = try Checksums.bytes(hidden)
+        let boxSize = UInt32(8 + raw.count)
+        let skip = withUnsafeBytes(of: boxSize.bigEndian, Array.init) + Array("skip".utf8) + raw
+        let crafted = b.clips.path("crafted.mp4")
+        try writeFile(crafted, skip + (try Checksums.bytes(shown)))
+        let source = try b.put(crafted, at: "demo/crafted.mp4")
+        guard case .rejected(let rejection, _, _) = b.ingest(source, project: "demo") else {
+            Issue.record("an MP4 whose skip box holds raw H.264 was stored")
+            return
+        }
+        #expect(rejection.reason == .notMedia)
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func noVideoDetailNamesTheDroppedFile() throws {
         var b = try Bench()

@@ -46,37 +46,26 @@ struct MediaProbeTests {
         _ = try MediaProbe.probe(path: path, timeLimit: .seconds(60))
     }
 
-    /// A demuxer known to fit (the container check read its signature, or an earlier probe named it) reads the
-    /// file without probing: the same facts, and the same thumbnail, as when libavformat probes it.
-    @Test("a named demuxer reads the file as probing would, and is the one used")
-    func namedDemuxer() throws {
+    /// The format an earlier probe recorded opens the file without probing it again: the same container and
+    /// the same thumbnail. The name is obeyed (the raw `data` demuxer reads anything), and one that cannot read
+    /// the file, or that this build lacks, falls back to probing.
+    @Test("a recorded format opens the file as probing would; a wrong one falls back to probing")
+    func recordedFormat() throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let path = try clips.h264WithAudio()
         let probed = try MediaProbe.probe(path: path)
-        let named = try MediaProbe.probe(path: path, demuxer: MediaFormats.verifiedDemuxer(forExtension: "mp4"))
-        #expect(named.metadata == probed.metadata)
-        #expect(named.formatName == probed.formatName)
-        // The name is obeyed, not a hint: Matroska's demuxer cannot read an MP4.
-        #expect(throws: MediaError.self) { try MediaProbe.probe(path: path, demuxer: "matroska") }
-        // An unknown name falls back to probing.
-        #expect(try MediaProbe.probe(path: path, demuxer: "no-such-demuxer").metadata == probed.metadata)
+        func opened(_ format: String?) throws -> String {
+            try MediaInput(path: path, interrupter: Interrupter(), format: format).formatName
+        }
+        #expect(try opened(probed.formatName) == probed.formatName)
+        #expect(try opened("data") == "data")
+        #expect(try opened("matroska,webm") == probed.formatName)
+        #expect(try opened("no-such-demuxer") == probed.formatName)
         let renderer = ThumbnailRenderer(width: 160, decoderThreads: 1)
         let fromProbe = try renderer.render(path: path)
-        let fromName = try renderer.render(path: path, formatName: probed.formatName)
-        #expect(fromName.jpeg == fromProbe.jpeg)
-        #expect(throws: MediaError.self) { try renderer.render(path: path, formatName: "matroska,webm") }
-    }
-
-    @Test(
-        "demuxers taken from the container check",
-        arguments: [
-            ("mp4", "mov"), ("MOV", "mov"), ("m4v", "mov"), ("3gp", "mov"), ("mkv", "matroska"), (".webm", "matroska"),
-            ("ts", nil), ("mpg", nil), ("avi", nil), ("gif", nil), ("", nil),
-        ] as [(String, String?)]
-    )
-    func verifiedDemuxers(ext: String, expected: String?) {
-        #expect(MediaFormats.verifiedDemuxer(forExtension: ext) == expected)
+        #expect(try renderer.render(path: path, formatName: probed.formatName).jpeg == fromProbe.jpeg)
+        #expect(try renderer.render(path: path, formatName: "matroska,webm").jpeg == fromProbe.jpeg)
     }
 
     @Test("a probed format name names its demuxer")

@@ -85,8 +85,7 @@ struct SpriteSeekTests {
         #expect(try Self.distinctTiles(image, clips) >= 14, "one picture per keyframe (15 keyframes)")
     }
 
-    /// The demuxer an earlier probe named reads the file without a new probe: the same sheet, and a wrong name
-    /// is obeyed (so it is the one used).
+    /// The format an earlier probe recorded reads the file without a new probe: the same sheet.
     @Test func aSheetFromTheProbedFormatNameIsTheSheetFromAProbe() throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
@@ -98,9 +97,6 @@ struct SpriteSeekTests {
             formatName: "mov,mp4,m4a,3gp,3g2,mj2"
         )
         #expect(named?.jpeg == probed?.jpeg)
-        #expect(throws: MediaError.self) {
-            try SpriteRenderer().render(path: source, interval: .every(1), formatName: "matroska,webm")
-        }
     }
 
     @Test func aTransportStreamWithOneKeyframeGetsItsSheet() throws {

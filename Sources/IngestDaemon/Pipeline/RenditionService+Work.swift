@@ -59,7 +59,10 @@ extension RenditionService {
         do { path = try context.layout.absolute(asset.relativePath) } catch {
             return .failed(step: "rendition", error: "rendition: \(error)")
         }
-        let planned = await offload { () throws(MediaError) in try RenditionEncoder.plan(path: path, ladder: ladder) }
+        let format = asset.metadata?.formatName
+        let planned = await offload { () throws(MediaError) in
+            try RenditionEncoder.plan(path: path, ladder: ladder, formatName: format)
+        }
         let steps: [RenditionGeometry.Step]
         switch planned {
         case .success(let made): steps = made
@@ -85,7 +88,13 @@ extension RenditionService {
             }
             let start = ContinuousClock.now
             let encoded = await offload { () throws(MediaError) in
-                try encoder.encode(path: path, step: step, to: temporary, shouldAbort: shouldAbort)
+                try encoder.encode(
+                    path: path,
+                    step: step,
+                    to: temporary,
+                    shouldAbort: shouldAbort,
+                    formatName: format
+                )
             }
             switch encoded {
             case .success(let result):

@@ -34,11 +34,7 @@ extension Ingestor {
         }
         let probe: ProbeResult
         do {
-            probe = try MediaProbe.probe(
-                path: staged,
-                displayName: displayName,
-                demuxer: MediaFormats.verifiedDemuxer(forExtension: ext)
-            )
+            probe = try MediaProbe.probe(path: staged, displayName: displayName)
         } catch {
             switch error.kind {
             case .noVideo: return try reject(.noVideo, error.detail)

@@ -102,18 +102,6 @@ public enum MediaFormats {
         return false
     }
 
-    /// The demuxer that reads a file with extension `ext` once ``ContainerCheck`` found its structure sound: the
-    /// check read the very signature libavformat's probe would have gone by (the leading boxes of QuickTime, the
-    /// EBML header of Matroska), so probing again could only name the same demuxer. Nil for the rest, which
-    /// are probed.
-    public static func verifiedDemuxer(forExtension ext: String) -> String? {
-        guard let entry = table[normalized(ext)] else { return nil }
-        switch entry.structure {
-        case .quickTime, .matroska: return entry.demuxers.first
-        default: return nil
-        }
-    }
-
     /// The demuxer that read a file whose probe named its format `formatName` (libavformat lists a demuxer's
     /// names with commas, `mov,mp4,m4a,3gp,3g2,mj2`; the first finds it again); nil when there is none.
     public static func demuxer(ofFormatName formatName: String) -> String? {

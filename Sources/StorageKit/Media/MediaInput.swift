@@ -13,7 +13,8 @@ final class MediaInput {
     /// headers describe everything else (it takes decoding the first frame). With `format` (libavformat's name
     /// for the container from an earlier probe, `mov,mp4,m4a,3gp,3g2,mj2`, or a demuxer's short name, `mov`,
     /// known to fit the file already), that demuxer reads it without probing: probing runs every demuxer of the
-    /// build over the file's first bytes, which costs more than reading an MP4's headers. An unknown name probes.
+    /// build over the file's first bytes, which costs more than reading an MP4's headers. An unknown name probes,
+    /// and so does a demuxer that fails to open the file.
     init(
         path: String,
         displayName: String? = nil,
@@ -27,29 +28,15 @@ final class MediaInput {
         self.interrupter = interrupter
         let name = displayName ?? MediaInput.lastComponent(of: path)
         self.displayName = name
-        guard let allocated = avformat_alloc_context() else {
-            throw MediaError(.notMedia, "avformat_alloc_context: out of memory.")
-        }
-        // Set the callback before opening so that even probing the file can be interrupted.
-        allocated.pointee.interrupt_callback = AVIOInterruptCB(
-            callback: { opaque in
-                guard let opaque else { return 0 }
-                return Unmanaged<Interrupter>.fromOpaque(opaque).takeUnretainedValue().shouldStop() ? 1 : 0
-            },
-            opaque: Unmanaged.passUnretained(interrupter).toOpaque()
-        )
-        var opened: UnsafeMutablePointer<AVFormatContext>? = allocated
-        // On failure avformat_open_input frees the context itself and sets the pointer to nil.
         let demuxer = format.flatMap(MediaFormats.demuxer(ofFormatName:)).flatMap { av_find_input_format($0) }
-        let openStatus = avformat_open_input(&opened, path, demuxer, nil)
-        guard openStatus >= 0, let opened else {
+        var (status, opened) = try Self.open(path, demuxer: demuxer, interrupter: interrupter)
+        if status < 0, demuxer != nil, interrupter.firedReason == nil {
+            // The recorded format no longer reads the file (replaced since, or another FFmpeg build): probe it.
+            (status, opened) = try Self.open(path, demuxer: nil, interrupter: interrupter)
+        }
+        guard status >= 0, let opened else {
             if interrupter.firedReason != nil { throw interrupter.error("opening \(name)") }
-            throw .ffmpeg(
-                .notMedia,
-                "libavformat cannot open \(name)",
-                code: openStatus,
-                function: "avformat_open_input"
-            )
+            throw .ffmpeg(.notMedia, "libavformat cannot open \(name)", code: status, function: "avformat_open_input")
         }
         // Containers such as MP4/MOV and AVI describe their streams completely in their headers; decoding
         // frames to fill in what is already known would cost more than everything else ingest does.
@@ -79,6 +66,30 @@ final class MediaInput {
             )
         }
         context = opened
+    }
+
+    /// `avformat_open_input` of `path` with `demuxer` (probing when nil), its I/O interruptible by `interrupter`
+    /// from the first byte; the status and, when it is not negative, the opened context.
+    private static func open(
+        _ path: String,
+        demuxer: UnsafePointer<AVInputFormat>?,
+        interrupter: Interrupter
+    ) throws(MediaError) -> (Int32, UnsafeMutablePointer<AVFormatContext>?) {
+        guard let allocated = avformat_alloc_context() else {
+            throw MediaError(.notMedia, "avformat_alloc_context: out of memory.")
+        }
+        // Set the callback before opening so that even probing the file can be interrupted.
+        allocated.pointee.interrupt_callback = AVIOInterruptCB(
+            callback: { opaque in
+                guard let opaque else { return 0 }
+                return Unmanaged<Interrupter>.fromOpaque(opaque).takeUnretainedValue().shouldStop() ? 1 : 0
+            },
+            opaque: Unmanaged.passUnretained(interrupter).toOpaque()
+        )
+        var opened: UnsafeMutablePointer<AVFormatContext>? = allocated
+        // On failure avformat_open_input frees the context itself and sets the pointer to nil.
+        let status = avformat_open_input(&opened, path, demuxer, nil)
+        return (status, opened)
     }
 
     /// Whether every audio and video stream's codec, size or sample layout, and the frame rate and duration

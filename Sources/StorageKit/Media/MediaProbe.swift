@@ -13,13 +13,10 @@ public enum MediaProbe {
     ///   no video stream (`ProbeResult` is then not returned, so callers can reject the file as `no_video`).
     ///   - timeLimit: a file whose headers take longer than this to read (a crafted container can make
     ///     libavformat search for streams a long time) fails with `.timedOut`, and a reason that says so.
-    ///   - demuxer: the libavformat demuxer the file's structure was already found to fit (see
-    ///     ``MediaFormats/verifiedDemuxer(forExtension:)``), which then reads it without probing; nil to probe.
     public static func probe(
         path: String,
         displayName: String? = nil,
-        timeLimit: Duration = MediaProbe.timeLimit,
-        demuxer: String? = nil
+        timeLimit: Duration = MediaProbe.timeLimit
     ) throws(MediaError) -> ProbeResult {
         let input: MediaInput
         do {
@@ -27,8 +24,7 @@ public enum MediaProbe {
                 path: path,
                 displayName: displayName,
                 interrupter: Interrupter(timeLimit: timeLimit),
-                needsPixelFormat: true,
-                format: demuxer
+                needsPixelFormat: true
             )
         } catch  where error.kind == .timedOut {
             let name = displayName ?? MediaInput.lastComponent(of: path)

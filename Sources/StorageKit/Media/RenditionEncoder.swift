@@ -28,12 +28,18 @@ public struct RenditionEncoder: Sendable {
         self.threads = max(1, threads)
     }
 
-    /// The renditions `ladder` makes of the video at `path` (see `RenditionGeometry.plan`).
+    /// The renditions `ladder` makes of the video at `path` (see `RenditionGeometry.plan`), read with the
+    /// container `formatName` an earlier probe recorded (probed when nil).
     /// - Throws: `.notMedia`, `.noVideo`.
-    public static func plan(path: String, ladder: [RenditionStep]) throws(MediaError) -> [RenditionGeometry.Step] {
-        let input = try MediaInput(path: path, interrupter: Interrupter())
-        guard let stream = input.videoStream, let parameters = stream.pointee.codecpar?.pointee else {
-            throw MediaError(.noVideo, "\(path) has no video stream (format \(input.formatName)).")
+    public static func plan(
+        path: String,
+        ladder: [RenditionStep],
+        formatName: String? = nil
+    ) throws(MediaError) -> [RenditionGeometry.Step] {
+        let input = try MediaInput(path: path, interrupter: Interrupter(), format: formatName)
+        let stream = try input.requireVideoStream()
+        guard let parameters = stream.pointee.codecpar?.pointee else {
+            throw MediaError(.noVideo, "\(input.displayName) has no video codec parameters.")
         }
         let aspect = av_guess_sample_aspect_ratio(input.context, stream, nil)
         let geometry = RenditionGeometry(
@@ -51,6 +57,7 @@ public struct RenditionEncoder: Sendable {
     /// - Parameters:
     ///   - shouldAbort: polled during I/O and between frames; returning true stops the work (`.interrupted`).
     ///   - progress: called after each video frame with the count so far (on the calling thread).
+    ///   - formatName: the container as an earlier probe recorded it; probed when nil.
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (the source does not decode, or an encoder or the
     ///   muxer failed), `.interrupted`, `.timedOut`.
     public func encode(
@@ -58,10 +65,11 @@ public struct RenditionEncoder: Sendable {
         step: RenditionGeometry.Step,
         to output: String,
         shouldAbort: @escaping @Sendable () -> Bool = { false },
-        timeLimit: Duration? = nil
+        timeLimit: Duration? = nil,
+        formatName: String? = nil
     ) throws(MediaError) -> EncodedRendition {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(path: path, interrupter: interrupter)
+        let input = try MediaInput(path: path, interrupter: interrupter, format: formatName)
         let videoStream = try input.requireVideoStream()
         let audioStream = input.audioStream(relatedTo: videoStream)
         for stream in input.streams where stream != videoStream && stream != audioStream {

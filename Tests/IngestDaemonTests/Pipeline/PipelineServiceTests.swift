@@ -47,31 +47,42 @@ struct PipelineServiceTests {
         #expect(renditions.calls.withLock { $0 } == ["run", "stop", "ended"])
     }
 
-    /// A worker whose stop takes `stopTakes` before it lets `run()` end.
-    final class SlowStoppingWorker: JobWorker {
-        let stopTakes: Duration
+    /// A worker whose stop waits (up to 10 s) until every worker of its group is stopping, and notes whether
+    /// they all were: stops made one after the other never are.
+    final class MeetingWorker: JobWorker {
+        /// How many workers of the group are stopping.
+        final class Count: Sendable { let value = Mutex(0) }
+        let stopping: Count
+        let group: Int
+        let metTheOthers = Mutex(false)
         let stopped = Latch()
-        init(stopTakes: Duration) { self.stopTakes = stopTakes }
+        init(group: Int, stopping: Count) {
+            self.group = group
+            self.stopping = stopping
+        }
         func run() async { await stopped.wait() }
         func stop() async {
-            try? await Task.sleep(for: stopTakes)
+            stopping.value.withLock { $0 += 1 }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while stopping.value.withLock({ $0 }) < group, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            let met = stopping.value.withLock { $0 } >= group
+            metTheOthers.withLock { $0 = met }
             stopped.open()
         }
     }
 
     /// Each may wait up to 3 s for a decoder; a second stop signal leaves 3 s in all.
     @Test func jobWorkersAreStoppedAtTheSameTimeNotOneAfterTheOther() async throws {
-        let workers = [SlowStoppingWorker(stopTakes: .seconds(1)), SlowStoppingWorker(stopTakes: .seconds(1))]
-        var took = Duration.zero
+        let stopping = MeetingWorker.Count()
+        let workers = [MeetingWorker(group: 2, stopping: stopping), MeetingWorker(group: 2, stopping: stopping)]
         try await testGracefulShutdown { trigger in
             let running = Task { try await JobWorkerService(workers: workers).run() }
-            try await Task.sleep(for: .milliseconds(100))
-            let start = ContinuousClock.now
             trigger.triggerGracefulShutdown()
             try await running.value
-            took = ContinuousClock.now - start
         }
-        #expect(took < .milliseconds(1900))
+        #expect(workers.allSatisfy { $0.metTheOthers.withLock { $0 } })
     }
 
     @Test func theWatcherStopsTakingFilesAtShutdown() async throws {
