@@ -42,7 +42,7 @@ struct ControlSocketTests {
         let path = dir.path + "/ingestd.sock"
         Self.makeStaleSocket(path)
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging")
-        let server = try await ControlServer.start(path: path, mode: 0o600, backend: backend, logger: Self.quietLogger)
+        let server = try await ControlServer.start(.path(path, mode: 0o600), backend: backend, logger: Self.quietLogger)
         var st = stat()
         #expect(lstat(path, &st) == 0)
         #expect(st.st_mode & 0o777 == 0o600)
@@ -50,10 +50,10 @@ struct ControlSocketTests {
         #expect(try await fetch(path, "GET", "/health").status == 200)
         // A second server on the same live socket is refused.
         await #expect(throws: ControlServerError.self) {
-            _ = try await ControlServer.start(path: path, backend: backend, logger: Self.quietLogger)
+            _ = try await ControlServer.start(.path(path), backend: backend, logger: Self.quietLogger)
         }
         do {
-            _ = try await ControlServer.start(path: path, backend: backend, logger: Self.quietLogger)
+            _ = try await ControlServer.start(.path(path), backend: backend, logger: Self.quietLogger)
         } catch let e as ControlServerError {
             #expect(e.message.contains("another ingestd is running on \(path)"))
         }
@@ -68,7 +68,7 @@ struct ControlSocketTests {
         try "precious".write(toFile: path, atomically: false, encoding: .utf8)
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging")
         do {
-            _ = try await ControlServer.start(path: path, backend: backend, logger: Self.quietLogger)
+            _ = try await ControlServer.start(.path(path), backend: backend, logger: Self.quietLogger)
             Issue.record("start succeeded over a regular file")
         } catch let e as ControlServerError {
             #expect(e.message.contains("is not a socket"))
@@ -82,14 +82,14 @@ struct ControlSocketTests {
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging")
         await #expect(throws: ControlServerError.self) {
             _ = try await ControlServer.start(
-                path: dir.path + "/s.sock",
+                .path(dir.path + "/s.sock"),
                 socketGroup: "no-such-group-xyz",
                 backend: backend,
                 logger: Self.quietLogger
             )
         }
         let server = try await ControlServer.start(
-            path: dir.path + "/s.sock",
+            .path(dir.path + "/s.sock"),
             socketGroup: "0",
             backend: backend,
             logger: Self.quietLogger
@@ -120,7 +120,7 @@ struct ControlSocketTests {
         )
         #expect(listen(fd, 16) == 0)
         let backend = FakeBackend(stagingDirectory: dir.path + "/staging")
-        let server = try await ControlServer.start(inheritedFD: fd, backend: backend, logger: Self.quietLogger)
+        let server = try await ControlServer.start(.inherited(fd), backend: backend, logger: Self.quietLogger)
         #expect(try await fetch(path, "GET", "/health").status == 200)
         await server.close()
     }

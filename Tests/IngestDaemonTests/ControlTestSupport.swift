@@ -235,8 +235,7 @@ struct TestServer {
         var logger = Logger(label: "control-test")
         logger.logLevel = .critical
         let server = try await ControlServer.start(
-            path: socket,
-            mode: mode,
+            .path(socket, mode: mode),
             backend: backend,
             logger: logger,
             configuration: configuration

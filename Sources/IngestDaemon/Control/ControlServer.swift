@@ -25,11 +25,19 @@ struct ControlServerConfiguration: Sendable {
     init() {}
 }
 
+/// Where the control server listens.
+enum ControlListener: Sendable {
+    /// A socket file it binds at the path, with these permission bits (`CONTROL_SOCKET`, `CONTROL_SOCKET_MODE`).
+    case path(String, mode: UInt32 = 0o660)
+    /// A listening socket systemd handed over (socket activation).
+    case inherited(CInt)
+}
+
 /// The control API's HTTP/1.1 server on a Unix-domain socket (SPEC "Control API").
 ///
-/// Start it with ``start(path:mode:socketGroup:eventLoopGroup:threadPool:backend:logger:configuration:)`` (binds
-/// the socket itself) or ``start(inheritedFD:socketGroup:eventLoopGroup:threadPool:backend:logger:configuration:)``
-/// (socket activation), stop it with ``close()``. Every accepted connection is checked with `SO_PEERCRED` first.
+/// Start it with ``start(_:socketGroup:eventLoopGroup:threadPool:backend:logger:configuration:)`` on a socket path
+/// it binds or on a socket systemd handed over, stop it with ``close()``. Every accepted connection is checked
+/// with `SO_PEERCRED` first.
 final class ControlServer: Sendable {
     /// The socket path this server bound (and removes on close); `nil` for an inherited socket.
     let socketPath: String?
@@ -55,15 +63,16 @@ final class ControlServer: Sendable {
         self.logger = logger
     }
 
-    /// Binds `path` and starts serving.
+    /// Binds the socket `listener` names, or adopts the one systemd handed over, and starts serving.
     ///
-    /// Creates the parent directory if missing. A socket file left by a crashed daemon (nobody accepts on it) is
-    /// replaced; a socket someone listens on is an error ("another ingestd is running on …"), and so is any other
-    /// kind of file, which is never removed. After binding, the socket gets `mode` and, when `socketGroup`
-    /// (`CONTROL_SOCKET_GROUP`: a name or numeric gid) is set, that group.
+    /// A path: its parent directory is created if missing. A socket file left by a crashed daemon (nobody accepts
+    /// on it) is replaced; a socket someone listens on is an error ("another ingestd is running on …"), and so is
+    /// any other kind of file, which is never removed. After binding, the socket gets its mode and, when
+    /// `socketGroup` (`CONTROL_SOCKET_GROUP`: a name or numeric gid) is set, that group. An inherited socket
+    /// (`sd_listen_fds`) keeps systemd's mode and group (`SocketMode=`, `SocketGroup=`); `socketGroup` then only
+    /// widens the peer check.
     static func start(
-        path: String,
-        mode: UInt32 = 0o660,
+        _ listener: ControlListener,
         socketGroup: String? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton,
@@ -72,23 +81,21 @@ final class ControlServer: Sendable {
         configuration: ControlServerConfiguration = .init()
     ) async throws -> ControlServer {
         let gid = try ControlAccessPolicy.resolveGroup(socketGroup)
-        try ControlSocketFile.prepare(path: path, logger: logger)
-        return try await serve(
-            socketPath: path,
-            groupID: gid,
-            eventLoopGroup: eventLoopGroup,
-            threadPool: threadPool,
-            backend: backend,
-            logger: logger,
-            configuration: configuration,
-            bind: { bootstrap in
+        let socketPath: String?
+        let bind: (ServerBootstrap) async throws -> any Channel
+        let prepare: (any Channel) async throws -> (dev: UInt64, ino: UInt64)?
+        switch listener {
+        case .path(let path, let mode):
+            try ControlSocketFile.prepare(path: path, logger: logger)
+            socketPath = path
+            bind = { bootstrap in
                 do {
                     return try await bootstrap.bind(unixDomainSocketPath: path).get()
                 } catch {
                     throw ControlServerError("cannot bind the control socket \(path): \(error)")
                 }
-            },
-            prepare: { channel in
+            }
+            prepare = { channel in
                 do {
                     let inode = try ControlSocketFile.applyOwnership(path: path, mode: mode, gid: gid)
                     logger.info(
@@ -101,39 +108,30 @@ final class ControlServer: Sendable {
                     throw error
                 }
             }
-        )
-    }
-
-    /// Adopts a listening socket handed over by systemd (`sd_listen_fds`) and starts serving; the socket file's
-    /// mode and group are systemd's (`SocketMode=`, `SocketGroup=`), `socketGroup` only widens the peer check.
-    static func start(
-        inheritedFD fd: CInt,
-        socketGroup: String? = nil,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        threadPool: NIOThreadPool = .singleton,
-        backend: any ControlBackend,
-        logger: Logger,
-        configuration: ControlServerConfiguration = .init()
-    ) async throws -> ControlServer {
-        try await serve(
-            socketPath: nil,
-            groupID: try ControlAccessPolicy.resolveGroup(socketGroup),
-            eventLoopGroup: eventLoopGroup,
-            threadPool: threadPool,
-            backend: backend,
-            logger: logger,
-            configuration: configuration,
-            bind: { bootstrap in
+        case .inherited(let fd):
+            socketPath = nil
+            bind = { bootstrap in
                 do {
                     return try await bootstrap.withBoundSocket(fd).get()
                 } catch {
                     throw ControlServerError("cannot adopt the inherited control socket (fd \(fd)): \(error)")
                 }
-            },
-            prepare: { _ in
+            }
+            prepare = { _ in
                 logger.info("control socket adopted from systemd (fd \(fd))")
                 return nil
             }
+        }
+        return try await serve(
+            socketPath: socketPath,
+            groupID: gid,
+            eventLoopGroup: eventLoopGroup,
+            threadPool: threadPool,
+            backend: backend,
+            logger: logger,
+            configuration: configuration,
+            bind: bind,
+            prepare: prepare
         )
     }
 

@@ -47,23 +47,17 @@ struct DaemonRunner {
         let server: ControlServer
         var socketDescription = configuration.controlSocketPath
         do {
+            var listener = ControlListener.path(configuration.controlSocketPath, mode: configuration.controlSocketMode)
             if let fd = try SocketActivation.inheritedControlSocket() {
-                server = try await ControlServer.start(
-                    inheritedFD: fd,
-                    socketGroup: configuration.controlSocketGroup,
-                    backend: daemon,
-                    logger: logger
-                )
+                listener = .inherited(fd)
                 socketDescription = "fd \(fd) from systemd"
-            } else {
-                server = try await ControlServer.start(
-                    path: configuration.controlSocketPath,
-                    mode: configuration.controlSocketMode,
-                    socketGroup: configuration.controlSocketGroup,
-                    backend: daemon,
-                    logger: logger
-                )
             }
+            server = try await ControlServer.start(
+                listener,
+                socketGroup: configuration.controlSocketGroup,
+                backend: daemon,
+                logger: logger
+            )
         } catch {
             logger.critical("cannot open the control socket: \(error)")
             throw ExitCode.failure
