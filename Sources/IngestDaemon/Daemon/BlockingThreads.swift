@@ -35,6 +35,8 @@ struct BlockingThreads: Sendable {
                         answer.give(.failure(CancellationError()))
                         return
                     }
+                    // Cancelled while it waited for a thread: the caller has its answer, the work never starts.
+                    guard !answer.isGiven else { return }
                     answer.give(Result { try body() })
                 }
             }
@@ -65,6 +67,14 @@ private final class OneAnswer<T: Sendable>: Sendable {
             }
         }
         if let early { continuation.resume(with: early) }
+    }
+
+    /// Whether an answer was given already (the continuation resumed, or waiting to be installed).
+    var isGiven: Bool {
+        state.withLock { s in
+            if case .answered = s { return true }
+            return false
+        }
     }
 
     func give(_ result: Result<T, any Error>) {

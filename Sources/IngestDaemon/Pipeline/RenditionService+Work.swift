@@ -61,7 +61,7 @@ extension RenditionService {
         }
         let format = asset.metadata?.formatName
         let planned = await offload { () throws(MediaError) in
-            try RenditionEncoder.plan(path: path, ladder: ladder, formatName: format)
+            try RenditionEncoder.plan(path: path, ladder: ladder, formatName: format, shouldAbort: shouldAbort)
         }
         let steps: [RenditionGeometry.Step]
         switch planned {

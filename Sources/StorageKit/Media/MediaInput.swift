@@ -13,8 +13,9 @@ final class MediaInput {
     /// headers describe everything else (it takes decoding the first frame). With `format` (libavformat's name
     /// for the container from an earlier probe, `mov,mp4,m4a,3gp,3g2,mj2`, or a demuxer's short name, `mov`,
     /// known to fit the file already), that demuxer reads it without probing: probing runs every demuxer of the
-    /// build over the file's first bytes, which costs more than reading an MP4's headers. An unknown name probes,
-    /// and so does a demuxer that fails to open the file.
+    /// build over the file's first bytes, which costs more than reading an MP4's headers. The name is obeyed: a
+    /// stored file is read as the ingest probe found it, or not at all (no second guess by another demuxer). A
+    /// name this build does not know probes.
     init(
         path: String,
         displayName: String? = nil,
@@ -29,11 +30,7 @@ final class MediaInput {
         let name = displayName ?? MediaInput.lastComponent(of: path)
         self.displayName = name
         let demuxer = format.flatMap(MediaFormats.demuxer(ofFormatName:)).flatMap { av_find_input_format($0) }
-        var (status, opened) = try Self.open(path, demuxer: demuxer, interrupter: interrupter)
-        if status < 0, demuxer != nil, interrupter.firedReason == nil {
-            // The recorded format no longer reads the file (replaced since, or another FFmpeg build): probe it.
-            (status, opened) = try Self.open(path, demuxer: nil, interrupter: interrupter)
-        }
+        let (status, opened) = try Self.open(path, demuxer: demuxer, interrupter: interrupter)
         guard status >= 0, let opened else {
             if interrupter.firedReason != nil { throw interrupter.error("opening \(name)") }
             throw .ffmpeg(.notMedia, "libavformat cannot open \(name)", code: status, function: "avformat_open_input")

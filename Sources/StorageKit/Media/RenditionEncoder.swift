@@ -29,14 +29,16 @@ public struct RenditionEncoder: Sendable {
     }
 
     /// The renditions `ladder` makes of the video at `path` (see `RenditionGeometry.plan`), read with the
-    /// container `formatName` an earlier probe recorded (probed when nil).
-    /// - Throws: `.notMedia`, `.noVideo`.
+    /// container `formatName` an earlier probe recorded (probed when nil). `shouldAbort` is polled during I/O: a
+    /// stop interrupts the reading of a slow or crafted file (`.interrupted`).
+    /// - Throws: `.notMedia`, `.noVideo`, `.interrupted`.
     public static func plan(
         path: String,
         ladder: [RenditionStep],
-        formatName: String? = nil
+        formatName: String? = nil,
+        shouldAbort: @escaping @Sendable () -> Bool = { false }
     ) throws(MediaError) -> [RenditionGeometry.Step] {
-        let input = try MediaInput(path: path, interrupter: Interrupter(), format: formatName)
+        let input = try MediaInput(path: path, interrupter: Interrupter(shouldAbort: shouldAbort), format: formatName)
         let stream = try input.requireVideoStream()
         guard let parameters = stream.pointee.codecpar?.pointee else {
             throw MediaError(.noVideo, "\(input.displayName) has no video codec parameters.")

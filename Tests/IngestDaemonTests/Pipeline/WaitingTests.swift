@@ -124,6 +124,25 @@ struct WaitingTests {
         release.open()
     }
 
+    /// Issue 11 review: work whose caller was cancelled while it waited for a thread never starts (an ingest
+    /// queued behind others must not begin after the drain that abandoned it has ended).
+    @Test func workCancelledWhileItWaitsForAThreadNeverStarts() async throws {
+        let threads = BlockingThreads(count: 1)
+        let release = Latch()
+        let holding = Task { try await threads.run { while !release.isOpen { usleep(1000) } } }
+        try await Task.sleep(for: .milliseconds(50))
+        let started = Latch()
+        let queued = Task { try await threads.runUnlessCancelled { started.open() } }
+        try await Task.sleep(for: .milliseconds(50))
+        queued.cancel()
+        await #expect(throws: CancellationError.self) { try await queued.value }
+        release.open()
+        try await holding.value
+        // The one thread is free again: anything still queued before this would have run by now.
+        _ = try await threads.run {}
+        #expect(!started.isOpen, "the cancelled work ran once a thread was free")
+    }
+
     @Test func aTimeLimitEndsWaitingButNotEarlyWork() async {
         #expect(await withTimeLimit(.seconds(5)) {})
         #expect(!(await withTimeLimit(.milliseconds(50)) { await Latch().wait() }))
