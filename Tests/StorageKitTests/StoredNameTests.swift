@@ -45,7 +45,7 @@ struct StoredNameTests {
         #expect(name.stem == stem)
         #expect(name.ext == ext)
         #expect(name.filename == stem + "-" + name.hash10 + ext)
-        #expect(name.thumbnailName == stem + "-" + name.hash10 + ".jpg")
+        #expect(ThumbnailNaming.name(forStored: name.filename) == stem + "-" + name.hash10 + ".jpg")
         #expect(!name.stem.hasPrefix("."))
         #expect(name.stem.unicodeScalars.allSatisfy { Self.isStemScalar($0) })
     }

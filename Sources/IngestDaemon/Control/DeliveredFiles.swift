@@ -53,9 +53,6 @@ final class DeliveredFiles: Sendable {
         sent.open()
     }
 
-    /// How many handles are held (tests).
-    var openCount: Int { state.withLock { $0.open.count } }
-
     /// Returns once every region handed over has been written (or the connection closed), or at once when the
     /// waiting task is cancelled (the server is closing: a client that stopped reading must not hold the stop).
     func waitUntilSent() async {

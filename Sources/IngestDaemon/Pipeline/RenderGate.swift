@@ -9,9 +9,6 @@ actor RenderGate {
     private var alone = false
     private var waiting: [(alone: Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
-    /// Renders inside the gate now.
-    var occupancy: Int { running }
-
     /// Waits until a render (`alone`: with no other beside it) may start.
     func enter(alone wantsAlone: Bool) async {
         if waiting.isEmpty, admits(wantsAlone) {

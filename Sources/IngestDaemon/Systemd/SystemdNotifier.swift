@@ -67,11 +67,6 @@ final class SystemdNotifier: Sendable {
         self.send("WATCHDOG=1")
     }
 
-    /// `EXTEND_TIMEOUT_USEC=`: asks systemd for `extra` more time in the current start, reload or stop phase.
-    func extendTimeout(by extra: Duration) {
-        self.send("EXTEND_TIMEOUT_USEC=\(Self.microseconds(extra))")
-    }
-
     /// `STATUS=`: a one-line human-readable status, at most one per `statusInterval`; the newest text wins.
     ///
     /// Newlines in `text` become spaces, since the protocol is line-based.
@@ -155,12 +150,5 @@ final class SystemdNotifier: Sendable {
         // clock_gettime(2) cannot fail for CLOCK_MONOTONIC with a valid pointer.
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
-    }
-
-    /// A duration in whole microseconds (negative durations count as zero).
-    static func microseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000 + UInt64(attoseconds / 1_000_000_000_000)
     }
 }

@@ -18,9 +18,6 @@ public struct StoredName: Sendable, Equatable {
     /// `<stem>-<hash10><ext>`.
     public var filename: String { stem + "-" + hash10 + ext }
 
-    /// The thumbnail's name: `<stem>-<hash10>.jpg`.
-    public var thumbnailName: String { stem + "-" + hash10 + ".jpg" }
-
     /// Names `originalFilename` (raw bytes of the name as the file system gave them) for `project` at `timestamp`.
     public init(project: ProjectID, originalFilename: [UInt8], timestamp: Int64) {
         let (stemBytes, extBytes) = StoredName.split(originalFilename)

@@ -251,7 +251,15 @@ public enum Repair {
 /// The thumbnail of a stored file `<stem>-<hash10><ext>` is `<stem>-<hash10>.jpg`.
 public enum ThumbnailNaming {
     public static func name(forStored storedName: String) -> String {
-        let (stem, _) = StoredName.split(Array(storedName.utf8))
-        return String(decoding: stem, as: UTF8.self) + ".jpg"
+        let bytes = Array(storedName.utf8)
+        // Without an extension the name ends in its hash; a dot before it belongs to the stem (`trailing.`).
+        if endsInHash(bytes) { return storedName + ".jpg" }
+        return String(decoding: StoredName.split(bytes).stem, as: UTF8.self) + ".jpg"
+    }
+
+    /// Whether `name` ends in `-` and ten lower-case hex digits, as a stored name without an extension does.
+    private static func endsInHash(_ name: [UInt8]) -> Bool {
+        guard name.count >= 11, name[name.count - 11] == UInt8(ascii: "-") else { return false }
+        return name.suffix(10).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 }

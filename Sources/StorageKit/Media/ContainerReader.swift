@@ -45,7 +45,6 @@ struct ContainerVerdictFailure: Error {
 
 /// Big-endian reads from a byte array at an index the caller has checked.
 extension Array where Element == UInt8 {
-    func be16(_ i: Int) -> UInt16 { UInt16(self[i]) << 8 | UInt16(self[i + 1]) }
     func be32(_ i: Int) -> UInt32 {
         UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
     }

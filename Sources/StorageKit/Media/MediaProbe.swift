@@ -84,8 +84,6 @@ public enum MediaProbe {
         MediaFormats.mimeType(forExtension: ext)
     }
 
-    static func normalizedExtension(_ ext: String) -> String { MediaFormats.normalized(ext) }
-
     private static func codecName(_ id: AVCodecID) -> String? {
         guard let name = avcodec_get_name(id) else { return nil }
         return String(cString: name)

@@ -37,9 +37,6 @@ public struct FileStatus: Sendable, Equatable {
         device == other.device && inode == other.inode && size == other.size && mtimeNanos == other.mtimeNanos
             && ctimeNanos == other.ctimeNanos
     }
-
-    /// The later of mtime and ctime: ctime cannot be set back by a writer, so it bounds the last change.
-    public var lastChangeNanos: Int64 { max(mtimeNanos, ctimeNanos) }
 }
 
 /// Thin wrappers over the syscalls ingest uses, made through ``Syscall`` (`EINTR` retried, failures as
