@@ -102,10 +102,11 @@ final class Daemon: Sendable {
         await ingestQueue.close()
     }
 
-    /// Lets the files in flight finish (no new one is taken), until `grace` passes or `cutShort` opens; whatever
-    /// is left unfinished is journalled and recovered at the next start.
+    /// Lets the files in flight finish, until `grace` passes or `cutShort` opens; whatever is left unfinished is
+    /// journalled and recovered at the next start. The queue is closed first (the watcher's service has closed it
+    /// already when the group stops in order), so that the drain ends.
     func drainIngest(grace: Duration, cutShort: Latch) async -> DrainEnd {
-        await stopTakingFiles()
+        await ingestQueue.close()
         return await withTaskGroup(of: DrainEnd.self) { group in
             group.addTask {
                 await self.ingestQueue.untilIdle()

@@ -74,9 +74,8 @@ struct DaemonRunner {
         // Started in this order, shut down in reverse, each service once the one after it has ended: readiness
         // first (STOPPING=1); the watcher (no new file is taken); ingest (files in flight finish); the job workers,
         // thumbnails and renditions together (a running decode or encode is interrupted, its job resumes at the
-        // next start); the event
-        // feed (followers see their stream end). Meanwhile the watchdog keeps pinging and the control socket
-        // answers; signals are heard to the very end.
+        // next start); the event feed (followers see their stream end). Meanwhile the watchdog keeps pinging and
+        // the control socket answers; signals are heard to the very end.
         let handle = ServiceGroupHandle()
         let reloader = ConfigReloader(context: context, notifier: notifier, logger: logger, load: loadConfiguration)
         let group = ServiceGroup(
