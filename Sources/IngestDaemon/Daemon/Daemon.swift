@@ -9,7 +9,7 @@ final class Daemon: Sendable {
     let context: DaemonContext
     let watcher: InotifyWatcher
     let settle: SettleTracker
-    let ingestQueue = WorkQueue<RawPath>(capacity: 4096)
+    let ingestQueue: WorkQueue<RawPath>
     let thumbnails: ThumbnailService
     let renditions: RenditionService
     private let lastError = Mutex<String?>(nil)
@@ -19,6 +19,9 @@ final class Daemon: Sendable {
 
     init(context: DaemonContext) throws {
         self.context = context
+        // Rung when ingest or thumbnails may have run out of work: renditions, which yield to them, look then.
+        let foregroundIdle = Doorbell()
+        ingestQueue = WorkQueue<RawPath>(capacity: 4096) { foregroundIdle.ring() }
         watcher = try InotifyWatcher(root: context.dropRoot.description, logger: context.logger)
         settle = SettleTracker(
             config: context.config,
@@ -32,14 +35,15 @@ final class Daemon: Sendable {
         // stored thumbnail wakes renditions. The thumbnails are made second and handed over once they exist.
         let queue = ingestQueue
         let madeThumbnails = Mutex<ThumbnailService?>(nil)
-        let renditions = RenditionService(context: context) {
+        let renditions = RenditionService(context: context, foregroundIdle: foregroundIdle) {
             if madeThumbnails.withLock({ $0?.isBusy ?? false }) { return true }
             return await !queue.isIdle
         }
         self.renditions = renditions
         let thumbnails = ThumbnailService(
             context: context,
-            derivedWorkQueued: { [weak renditions] in renditions?.wake() }
+            derivedWorkQueued: { [weak renditions] in renditions?.wake() },
+            mayBeIdle: { foregroundIdle.ring() }
         )
         madeThumbnails.withLock { $0 = thumbnails }
         self.thumbnails = thumbnails

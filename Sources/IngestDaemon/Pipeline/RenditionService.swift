@@ -31,19 +31,22 @@ final class RenditionService: Sendable {
 
     /// Whether ingest or thumbnails have work on this node: the worker claims nothing while they do.
     private let foregroundBusy: @Sendable () async -> Bool
+    /// Rung by ingest and thumbnails when they may have run out of work: a yielding worker looks again then,
+    /// not on a timer.
+    private let foregroundIdle: Doorbell
     /// Longest the worker yields to a busy foreground before it takes one job anyway, so that a steady stream
     /// of drops never starves sprites and renditions.
     let longestYield: Duration
-    /// How often a yielding worker looks whether the foreground is still busy.
-    static let yieldCheck = Duration.milliseconds(100)
 
     init(
         context: DaemonContext,
         longestYield: Duration = .seconds(30),
+        foregroundIdle: Doorbell = Doorbell(),
         foregroundBusy: @escaping @Sendable () async -> Bool = { false }
     ) {
         self.context = context
         self.longestYield = longestYield
+        self.foregroundIdle = foregroundIdle
         self.foregroundBusy = foregroundBusy
     }
 
@@ -81,11 +84,15 @@ final class RenditionService: Sendable {
     }
 
     /// Waits while ingest or thumbnails are busy here, at most ``longestYield``: a burst of drops is stored and
-    /// shown first, and its encodes' CPU, threads and catalog writes come after.
+    /// shown first, and its encodes' CPU, threads and catalog writes come after. Looks again only when the
+    /// foreground rings ``foregroundIdle`` (or at the deadline, or on stop).
     private func yieldToForeground() async {
         let deadline = ContinuousClock.now + longestYield
-        while !stopping.load(ordering: .relaxed), ContinuousClock.now < deadline, await foregroundBusy() {
-            do { try await Task.sleep(for: Self.yieldCheck) } catch { return }
+        while !stopping.load(ordering: .relaxed) {
+            let seen = foregroundIdle.generation
+            let left = deadline - ContinuousClock.now
+            guard left > .zero, await foregroundBusy() else { return }
+            await foregroundIdle.wait(after: seen, atMost: left)
         }
     }
 
@@ -109,6 +116,7 @@ final class RenditionService: Sendable {
     func stop() async {
         stopping.store(true, ordering: .relaxed)
         doorbell.close()
+        foregroundIdle.close()
         let ended = self.ended
         _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
     }

@@ -35,10 +35,18 @@ final class ThumbnailService: Sendable {
 
     /// Called when a stored thumbnail queued the sprite and renditions that follow it.
     let derivedWorkQueued: @Sendable () -> Void
+    /// Called when the service may have stopped being busy (`isBusy`): a claim found nothing, or the last job
+    /// held here ended.
+    private let mayBeIdle: @Sendable () -> Void
 
-    init(context: DaemonContext, derivedWorkQueued: @escaping @Sendable () -> Void = {}) {
+    init(
+        context: DaemonContext,
+        derivedWorkQueued: @escaping @Sendable () -> Void = {},
+        mayBeIdle: @escaping @Sendable () -> Void = {}
+    ) {
         self.context = context
         self.derivedWorkQueued = derivedWorkQueued
+        self.mayBeIdle = mayBeIdle
         pool = NIOThreadPool(numberOfThreads: Self.maxWorkers)
     }
 
@@ -172,6 +180,7 @@ final class ThumbnailService: Sendable {
             if alone { batch.insert(contentsOf: claimed, at: 0) } else { batch = claimed }
             claimedLast.store(!claimed.isEmpty, ordering: .relaxed)
             if claimed.isEmpty {
+                mayBeIdle()
                 await gate.leave(alone: alone)
                 return nil
             }
@@ -227,6 +236,7 @@ final class ThumbnailService: Sendable {
     /// `job` is no longer this worker's: its lease is not renewed any more.
     func finished(_ job: Job) {
         leases.letGo(job)
+        if leases.isEmpty { mayBeIdle() }
     }
 
     /// Renders the thumbnail of `job`'s asset; nil when there is none to store (the job's end is recorded).

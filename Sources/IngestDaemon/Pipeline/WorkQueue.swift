@@ -15,8 +15,13 @@ actor WorkQueue<Item: Hashable & Sendable> {
     private var idleLatch = Latch()
     private(set) var isClosed = false
     let capacity: Int
+    /// Called at each idle moment (nothing waits, nothing is in progress), after `untilIdle()`'s waiters go.
+    private let becameIdle: @Sendable () -> Void
 
-    init(capacity: Int = .max) { self.capacity = capacity }
+    init(capacity: Int = .max, becameIdle: @escaping @Sendable () -> Void = {}) {
+        self.capacity = capacity
+        self.becameIdle = becameIdle
+    }
 
     /// Waiting plus in progress.
     var depth: Int { items.count - head + active }
@@ -89,6 +94,7 @@ actor WorkQueue<Item: Hashable & Sendable> {
     private func releaseIdleWaiters() {
         idleLatch.open()
         idleLatch = Latch()
+        becameIdle()
     }
 
     /// Stops handing out items: what waits stays where it is (the drop, the catalog) for the next start.

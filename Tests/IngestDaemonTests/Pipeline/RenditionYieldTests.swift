@@ -38,14 +38,15 @@ struct RenditionYieldTests {
         let dir = TempDir()
         let context = try Self.context(dir)
         let busy = Atomic<Bool>(true)
-        let service = RenditionService(context: context) { busy.load(ordering: .relaxed) }
+        let idle = Doorbell()
+        let service = RenditionService(context: context, foregroundIdle: idle) { busy.load(ordering: .relaxed) }
         try Self.queueJob(context)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await service.run() }
             try await Task.sleep(for: .milliseconds(600))
             #expect(try Self.pending(context) == 1, "claimed while ingest was busy")
             busy.store(false, ordering: .relaxed)
-            service.wake()
+            idle.ring()
             let done = try await Self.eventually(within: .seconds(90)) { try Self.pending(context) == 0 }
             #expect(done)
             await service.stop()
@@ -61,6 +62,32 @@ struct RenditionYieldTests {
             group.addTask { await service.run() }
             let done = try await Self.eventually(within: .seconds(90)) { try Self.pending(context) == 0 }
             #expect(done)
+            await service.stop()
+        }
+    }
+
+    /// The worker does not look again and again while the foreground stays busy: it waits for the foreground to
+    /// say it may be idle (ingest's queue emptied, thumbnails ran out of jobs), and then starts at once.
+    @Test func aYieldingWorkerWaitsForTheForegroundToGoIdleInsteadOfLooking() async throws {
+        let dir = TempDir()
+        let context = try Self.context(dir)
+        let busy = Atomic<Bool>(true)
+        let looks = Atomic<Int>(0)
+        let idle = Doorbell()
+        let service = RenditionService(context: context, longestYield: .seconds(120), foregroundIdle: idle) {
+            looks.add(1, ordering: .relaxed)
+            return busy.load(ordering: .relaxed)
+        }
+        try Self.queueJob(context)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await service.run() }
+            try await Task.sleep(for: .seconds(1))
+            #expect(looks.load(ordering: .relaxed) <= 2, "looked \(looks.load(ordering: .relaxed)) times in 1 s")
+            #expect(try Self.pending(context) == 1)
+            busy.store(false, ordering: .relaxed)
+            idle.ring()
+            let done = try await Self.eventually(within: .seconds(60)) { try Self.pending(context) == 0 }
+            #expect(done, "the job waited for the longest yield, not for the foreground")
             await service.stop()
         }
     }

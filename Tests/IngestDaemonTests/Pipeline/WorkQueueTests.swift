@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import IngestDaemon
@@ -43,5 +44,20 @@ struct WorkQueueTests {
         #expect(await queue.pop() == "a")
         await queue.done("a")
         #expect(await queue.isIdle)
+    }
+
+    /// The queue says when it runs dry (renditions, which yield to ingest, look again then): once per idle
+    /// moment, when the last item in progress is done, not while work is left.
+    @Test func theQueueSaysWhenItBecomesIdle() async throws {
+        let calls = Atomic<Int>(0)
+        let queue = WorkQueue<String>(becameIdle: { calls.add(1, ordering: .relaxed) })
+        await queue.push("a")
+        await queue.push("b")
+        #expect(await queue.pop() == "a")
+        await queue.done("a")
+        #expect(calls.load(ordering: .relaxed) == 0, "b still waits")
+        #expect(await queue.pop() == "b")
+        await queue.done("b")
+        #expect(calls.load(ordering: .relaxed) == 1)
     }
 }
