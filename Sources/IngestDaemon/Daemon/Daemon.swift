@@ -26,6 +26,7 @@ final class Daemon: Sendable {
         settle = SettleTracker(
             config: context.config,
             queue: ingestQueue,
+            dropRoot: context.dropRoot,
             storageRoot: context.layout.root,
             blocking: context.blocking,
             backoff: backoff,

@@ -167,6 +167,9 @@ final class InotifyWatcher: Sendable {
         let path = dir.appending(event.name)
         if mask.contains(.isFolder) {
             if !mask.isDisjoint(with: [.created, .movedTo]) {
+                // A hidden or temporary folder is left alone, unwatched, until it is renamed (a rename into a
+                // plain name comes here again as `movedTo`).
+                guard !DropNames.isIgnored(event.name) else { return }
                 // A folder created and filled before its watch exists gets no events: scan it after watching.
                 _ = scan(path, addWatches: true)
             } else if mask.contains(.movedFrom) {
@@ -208,7 +211,7 @@ final class InotifyWatcher: Sendable {
                 }
             }
             if type == UInt8(DT_DIR) {
-                subdirs.append(path)
+                if !DropNames.isIgnored(name) { subdirs.append(path) }
             } else {
                 files += 1
                 yield(.candidate(path))

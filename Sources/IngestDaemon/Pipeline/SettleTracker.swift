@@ -34,6 +34,8 @@ actor SettleTracker {
     private var entries: [RawPath: Entry] = [:]
     private let config: ConfigStore
     private let queue: WorkQueue<RawPath>
+    /// The drop folder: a path below a hidden or temporary folder of it is ignored, as a hidden name is.
+    private let dropRoot: RawPath
     private let storageRoot: String
     private let blocking: BlockingThreads
     private let backoff: RetryBackoff
@@ -52,6 +54,7 @@ actor SettleTracker {
     init(
         config: ConfigStore,
         queue: WorkQueue<RawPath>,
+        dropRoot: RawPath,
         storageRoot: String,
         blocking: BlockingThreads,
         backoff: RetryBackoff,
@@ -59,6 +62,7 @@ actor SettleTracker {
     ) {
         self.config = config
         self.queue = queue
+        self.dropRoot = dropRoot
         self.storageRoot = storageRoot
         self.blocking = blocking
         self.backoff = backoff
@@ -68,9 +72,10 @@ actor SettleTracker {
     /// Candidates waiting to settle.
     var count: Int { entries.count }
 
-    /// Notes a candidate; ignored names (`.x`, `*.part` …) are never taken.
+    /// Notes a candidate; ignored names (`.x`, `*.part` …), and whatever lies below a folder with such a name, are
+    /// never taken.
     func note(_ path: RawPath, after delay: Duration = .zero) {
-        guard !DropNames.isIgnored(path.lastComponent) else { return }
+        guard !DropNames.isIgnored(path, below: dropRoot) else { return }
         let due = ContinuousClock.now + delay
         if var e = entries[path] {
             e.due = min(e.due, due)

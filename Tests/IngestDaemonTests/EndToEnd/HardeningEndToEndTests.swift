@@ -56,4 +56,38 @@ struct HardeningEndToEndTests {
         #expect(try await h.request("GET", "/health").object()["status"] as? String == "degraded")
         #expect(try await h.stop() == 0)
     }
+
+    /// Audit of 2026-12-07: "ignored until renamed" holds for folders too. Files below a hidden folder (rsync's
+    /// `--partial-dir=.rsync-partial`, `.git`, a desktop's `.Trash-0`) or a temporary one (`incoming.tmp`) were
+    /// taken: a partial rsync file was rejected as `truncated` (rsync could not resume it) and `.hidden` became a
+    /// project. They stay where they are until they are renamed into a plain folder.
+    @Test func filesBelowHiddenOrTemporaryFoldersWaitUntilRenamedOut() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        let clips = try await TestClips.distinctMP4s(2, into: h.root + "/clips")
+        let clip = clips[0]
+        let partial = [UInt8](try Data(contentsOf: URL(fileURLWithPath: clip)).prefix(60_000))
+        try h.drop(bytes: partial, as: "p/.rsync-partial/clip.mp4")
+        try h.drop(clip, as: "p/.git/objects/x.mp4")
+        try h.drop(clip, as: ".hidden/h.mp4")
+        try h.drop(clips[1], as: "p/incoming.tmp/y.mp4")
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await h.request("POST", "/rescan").status == 202)
+        try await Task.sleep(for: .milliseconds(1500))
+        for left in ["p/.rsync-partial/clip.mp4", "p/.git/objects/x.mp4", ".hidden/h.mp4", "p/incoming.tmp/y.mp4"] {
+            #expect(FileManager.default.fileExists(atPath: h.drop + "/" + left), "\(left) was taken")
+        }
+        #expect(h.files(in: "storage/rejected").isEmpty)
+        #expect(h.files(in: "storage/uploads").isEmpty)
+
+        // rsync renames the finished file into place; a folder is renamed once it is complete.
+        try h.drop(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: clip))), as: "p/.rsync-partial/clip.mp4")
+        #expect(rename(h.drop + "/p/.rsync-partial/clip.mp4", h.drop + "/p/clip.mp4") == 0)
+        #expect(rename(h.drop + "/p/incoming.tmp", h.drop + "/p/incoming") == 0)
+        try await waitUntil("both files are stored") { try await h.assets("p").count == 2 }
+        #expect(FileManager.default.fileExists(atPath: h.drop + "/p/.git/objects/x.mp4"))
+        #expect(FileManager.default.fileExists(atPath: h.drop + "/.hidden/h.mp4"))
+        #expect(try await h.stop() == 0)
+    }
 }

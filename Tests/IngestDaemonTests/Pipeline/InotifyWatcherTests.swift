@@ -65,6 +65,33 @@ struct InotifyWatcherTests {
         #expect(wanted.isSubset(of: Self.candidates(later)))
     }
 
+    /// Audit of 2026-12-07: a hidden or temporary folder is neither scanned nor watched; renamed to a plain
+    /// name, its files are reported.
+    @Test func hiddenAndTemporaryFoldersAreLeftAloneUntilRenamed() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let drop = dir.path + "/drop"
+        for folder in ["/p/.rsync-partial", "/p/later.tmp", "/.git/objects"] {
+            try FileManager.default.createDirectory(atPath: drop + folder, withIntermediateDirectories: true)
+        }
+        _ = FileManager.default.createFile(atPath: drop + "/p/.rsync-partial/a.mp4", contents: Data("a".utf8))
+        _ = FileManager.default.createFile(atPath: drop + "/.git/objects/b.mp4", contents: Data("b".utf8))
+        _ = FileManager.default.createFile(atPath: drop + "/p/seen.mp4", contents: Data("s".utf8))
+        let watcher = try InotifyWatcher(root: drop, logger: Logger(label: "test"))
+        watcher.start()
+        defer { watcher.stop() }
+        let scanned = await collect(watcher) { events in
+            events.contains { if case .scanFinished = $0 { true } else { false } }
+        }
+        #expect(Self.candidates(scanned) == [drop + "/p/seen.mp4"])
+
+        // Written into the unwatched folder: nothing. The folder renamed to a plain name: scanned.
+        _ = FileManager.default.createFile(atPath: drop + "/p/later.tmp/c.mp4", contents: Data("c".utf8))
+        #expect(rename(drop + "/p/later.tmp", drop + "/p/later") == 0)
+        let later = await collect(watcher) { Self.candidates($0).contains(drop + "/p/later/c.mp4") }
+        #expect(Self.candidates(later) == [drop + "/p/later/c.mp4"])
+    }
+
     @Test func stopEndsTheStream() async throws {
         let dir = TempDir()
         defer { dir.cleanup() }

@@ -157,6 +157,7 @@ struct SettleTrackerTests {
         let tracker = SettleTracker(
             config: ConfigStore(config),
             queue: queue,
+            dropRoot: RawPath(dir.path + "/drop"),
             storageRoot: dir.path,
             blocking: BlockingThreads(count: 1),
             backoff: RetryBackoff(),
@@ -196,6 +197,7 @@ struct SettleTrackerTests {
         let tracker = SettleTracker(
             config: ConfigStore(config),
             queue: WorkQueue<RawPath>(),
+            dropRoot: RawPath(dir.path + "/drop"),
             storageRoot: dir.path,
             blocking: blocking,
             backoff: RetryBackoff(),
