@@ -110,8 +110,9 @@ struct ControlServerRouteTests {
         #expect(unknown.status == 404 && unknown.object["error"] as? String == "not_found")
         let wrong = try await fetch(t.socket, "PUT", "/projects/demo/videos")
         #expect(wrong.status == 405)
-        #expect(wrong.header("allow") == "GET, POST")
-        #expect(try await fetch(t.socket, "POST", "/health").header("allow") == "GET")
+        // HEAD is served wherever GET is, and listed with it.
+        #expect(wrong.header("allow") == "GET, HEAD, POST")
+        #expect(try await fetch(t.socket, "POST", "/health").header("allow") == "GET, HEAD")
         let badID = try await fetch(t.socket, "GET", "/projects/bad.id/videos")
         #expect(badID.status == 400 && badID.object["error"] as? String == "invalid_project_id")
         #expect(try await fetch(t.socket, "GET", "/projects/a%20b/videos").status == 400)

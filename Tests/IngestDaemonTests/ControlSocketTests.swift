@@ -198,7 +198,9 @@ struct ControlSocketTests {
         )
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "/health/") }
         #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "//health") }
-        #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "http://x/health") }
+        // An absolute-form target is served as its path (RFC 9112 §3.2.2: a server must accept it).
+        #expect(try ControlRouter.resolve(method: .GET, uri: "http://x/health").route == .health)
+        #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "http://x/health/") }
         #expect(UploadFilename.sanitize("../../etc/passwd\u{0}.mp4") == "passwd.mp4")
         #expect(UploadFilename.sanitize("/abs/clip.MOV") == "clip.MOV")
         #expect(UploadFilename.sanitize("..") == nil)

@@ -177,6 +177,10 @@ final class RawClient: @unchecked Sendable {
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.count)\r\n" }
         text += "\r\n"
         try send(Array(text.utf8) + body)
+        if method == "HEAD" {
+            let (status, headers) = try readHead()
+            return RawResponse(status: status, headers: headers, body: [])
+        }
         return try readResponse()
     }
 

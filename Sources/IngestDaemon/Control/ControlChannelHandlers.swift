@@ -60,6 +60,10 @@ final class ControlProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelH
 
 /// Closes a connection whose reads went idle (an `IdleStateHandler` read event) unless a response is being
 /// produced: a long backend call or an `/events` stream never times out, a silent client does.
+///
+/// Also ends an `/events` stream when the client's side reaches its end: with half-closure allowed (so that a
+/// client that shuts down its sending side still gets its answer), a client that goes away is seen only as that
+/// end, and a follower must not be kept until the next event fails to be written.
 final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -68,15 +72,18 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var requestEnded = false
     private var responsePending = false
+    private var followingEvents = false
     private let headGuard: RequestHeadGuard
 
     init(headGuard: RequestHeadGuard) { self.headGuard = headGuard }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head:
+        case .head(let head):
             requestEnded = false
             responsePending = true
+            let path = ControlRouter.originForm(of: head.uri).prefix { $0 != "?" }
+            followingEvents = head.method == .GET && path == "/events"
             headGuard.readingHead = false
         case .body: break
         case .end:
@@ -93,6 +100,10 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, followingEvents, responsePending {
+            context.close(promise: nil)
+            return
+        }
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             // Busy: the whole request is in and its answer is still being produced.
             if !(requestEnded && responsePending) { context.close(promise: nil) }
@@ -143,6 +154,50 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
+    }
+}
+
+/// Answers a connection beyond the server's limit with a JSON 503 and closes it, instead of hanging up without a
+/// word (a client could not tell a full server from a dead one). The request is not parsed; what the client sends
+/// is read and dropped until it closes (at most 2 s), so that closing with its bytes unread does not reset the
+/// connection before the answer is read.
+final class OverCapacityAnswer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let body = ControlResponse.errorBody(
+            ControlAPIError(
+                status: .serviceUnavailable,
+                error: "too_many_connections",
+                detail: "the control socket already serves \(limit) connections; try again shortly"
+            )
+        )
+        var out = ByteBuffer(
+            string: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.readableBytes)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
+        out.writeImmutableBuffer(body)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
+            loopBound.value.close(mode: .output, promise: nil)
+        }
+        context.eventLoop.scheduleTask(in: .seconds(2)) { loopBound.value.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
 

@@ -239,7 +239,12 @@ struct ControlConnectionHandler: Sendable {
         headers.add(name: "Content-Type", value: "application/x-ndjson")
         headers.add(name: "Cache-Control", value: "no-cache")
         headers.add(name: "Connection", value: "close")
-        try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers)))
+        let responseHead = HTTPResponseHead(version: head.version, status: .ok, headers: headers)
+        if head.method == .HEAD {
+            try await outbound.write(contentsOf: [.head(responseHead), .end(nil)])
+            return false
+        }
+        try await outbound.write(.head(responseHead))
 
         // The peer's close is noticed through closeFuture; an AsyncStream makes that wait cancellable.
         let (closed, closedContinuation) = AsyncStream<Void>.makeStream()

@@ -139,8 +139,10 @@ enum ControlRouter {
     /// Most entries a `limit` may ask for.
     static let maxPageSize = 10_000
 
-    /// Resolves `uri` (origin form, `/path?query`) for `method`.
-    static func resolve(method: HTTPMethod, uri: String) throws(ControlAPIError) -> ControlRequestTarget {
+    /// Resolves `uri` (origin form, `/path?query`, or absolute form, `http://host/path?query`, as proxies send
+    /// it) for `method`. `HEAD` is served wherever `GET` is.
+    static func resolve(method: HTTPMethod, uri rawURI: String) throws(ControlAPIError) -> ControlRequestTarget {
+        let uri = originForm(of: rawURI)
         guard uri.hasPrefix("/") else {
             throw .badRequest("bad_target", "the request target must be a path starting with /")
         }
@@ -181,6 +183,17 @@ enum ControlRouter {
         return ControlRequestTarget(route: route, query: query)
     }
 
+    /// The path and query of an absolute-form target (`http://host[:port]/path?query`; `/` when it names no
+    /// path); any other target as it is.
+    static func originForm(of uri: String) -> String {
+        let lower = uri.prefix(8).lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return uri }
+        let afterScheme = uri[uri.index(uri.startIndex, offsetBy: lower.hasPrefix("http://") ? 7 : 8)...]
+        guard let end = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        let rest = afterScheme[end...]
+        return rest.hasPrefix("/") ? String(rest) : "/" + rest
+    }
+
     /// The SPEC's route table: one line per method and path. `{project}`, `{asset}`, `{name}` and `{rendition}`
     /// match any one segment and are validated when the route is made (a 400 names what is wrong); `{file}`
     /// matches only the names of an asset's files (`content`, `thumbnail`, `sprite.jpg`, `sprite.vtt`).
@@ -197,9 +210,7 @@ enum ControlRouter {
             .deleteVideo(try $0.project(), assetID: try $0.asset())
         },
         RouteEntry(.GET, "/projects/{project}/videos/{asset}/{file}") { try $0.assetFile() },
-        RouteEntry(.HEAD, "/projects/{project}/videos/{asset}/{file}") { try $0.assetFile() },
         RouteEntry(.GET, "/projects/{project}/videos/{asset}/renditions/{rendition}") { try $0.assetFile() },
-        RouteEntry(.HEAD, "/projects/{project}/videos/{asset}/renditions/{rendition}") { try $0.assetFile() },
         RouteEntry(.GET, "/projects/{project}/rejected") { .rejected(try $0.project()) },
         RouteEntry(.POST, "/projects/{project}/rejected/{name}/retry") {
             .retryRejected(try $0.project(), name: try $0.rejectedName())
@@ -220,7 +231,7 @@ enum ControlRouter {
         var allowed: [String] = []
         for entry in routes {
             guard let parameters = entry.match(segments) else { continue }
-            if entry.method == method {
+            if entry.method == method || (method == .HEAD && entry.method == .GET) {
                 do {
                     return (try entry.make(parameters), [])
                 } catch let error as ControlAPIError {
@@ -229,7 +240,8 @@ enum ControlRouter {
                     throw .badRequest("bad_path", "\(error)")
                 }
             }
-            if !allowed.contains(entry.method.rawValue) { allowed.append(entry.method.rawValue) }
+            let methods = entry.method == .GET ? ["GET", "HEAD"] : [entry.method.rawValue]
+            for name in methods where !allowed.contains(name) { allowed.append(name) }
         }
         guard allowed.isEmpty else { return (nil, allowed) }
         throw ControlAPIError(status: .notFound, error: "not_found", detail: "no such endpoint: \(path)")
@@ -246,14 +258,26 @@ enum ControlRouter {
         return id
     }
 
-    /// An asset id: 1…128 characters without `/`, NUL or control characters.
+    /// An asset id: 1…128 characters without `/`, NUL or control characters. A UUID (the ids ingestd makes) is
+    /// matched whatever the case of its hex digits.
     static func assetID(_ raw: String) throws(ControlAPIError) -> String {
         guard !raw.isEmpty, raw.utf8.count <= 128,
             !raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "/" || $0.value == 0x7F })
         else {
             throw .badRequest("invalid_asset_id", "asset id \(String(reflecting: raw)) is not valid")
         }
-        return raw
+        return isUUID(raw) ? raw.lowercased() : raw
+    }
+
+    /// Whether `text` is a UUID in its 8-4-4-4-12 hex form, in either case.
+    private static func isUUID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        return bytes.enumerated().allSatisfy { index, byte in
+            [8, 13, 18, 23].contains(index)
+                ? byte == UInt8(ascii: "-")
+                : (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x66)
+        }
     }
 
     /// A rendition's name as the record lists it (`720p`), optionally with its file extension (`720p.mp4`):

@@ -238,12 +238,15 @@ final class ControlServer: Sendable {
         return ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A client may shut down its sending side once its request is out (`nc -N`, `socat`): it still
+            // gets its answer, and the connection closes after it.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 guard counter.tryAcquire(limit: configuration.maxConnections) else {
                     logger.warning(
                         "control connection refused: \(configuration.maxConnections) connections already open"
                     )
-                    return channel.close()
+                    return channel.pipeline.addHandler(OverCapacityAnswer(limit: configuration.maxConnections))
                 }
                 channel.closeFuture.whenComplete { _ in counter.release() }
                 return PeerCredentials.read(from: channel).map { Optional($0) }.recover { _ in nil }

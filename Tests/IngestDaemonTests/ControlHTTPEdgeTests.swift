@@ -1,0 +1,91 @@
+import Foundation
+import NIOHTTP1
+import StorageKit
+import Testing
+
+@testable import IngestDaemon
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTP as clients other than curl speak it (audit of 2026-12-07): `nc -N` and `socat` half-close after the
+/// request, `curl -I` asks `HEAD`, proxies send absolute-form targets, ids come in upper case, and a full server
+/// answers instead of hanging up.
+@Suite("Control HTTP edge cases", .serialized, .timeLimit(.minutes(3)))
+struct ControlHTTPEdgeTests {
+    /// The request was carried out, but no answer came: the server closed the connection on the client's EOF.
+    @Test func aClientThatHalfClosesAfterItsRequestStillGetsTheAnswer() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        for version in ["HTTP/1.1", "HTTP/1.0"] {
+            let r = try await onThread { () -> RawResponse in
+                let c = try RawClient(path: t.socket)
+                try c.send("GET /health \(version)\r\nHost: x\r\nConnection: close\r\n\r\n")
+                #expect(shutdown(c.fd, Int32(SHUT_WR)) == 0)
+                return try c.readResponse()
+            }
+            #expect(r.status == 200, "\(version)")
+            #expect(r.object["status"] as? String == "ok")
+        }
+    }
+
+    @Test func headIsAnsweredWhereGetIs() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        let get = try await fetch(t.socket, "GET", "/health")
+        let (status, headers) = try await onThread { () -> (Int, [(String, String)]) in
+            let c = try RawClient(path: t.socket)
+            try c.send("HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try c.readHead()
+            // Nothing follows the head: the next answer on the connection is the next request's.
+            try c.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try c.readResponse().status == 200)
+            return head
+        }
+        #expect(status == 200)
+        let length = headers.first { $0.0.lowercased() == "content-length" }?.1
+        #expect(length == String(get.body.count))
+        for path in ["/projects", "/metrics", "/storage/stats", "/projects/demo/videos"] {
+            #expect(try await fetch(t.socket, "HEAD", path).status == 200, "\(path)")
+        }
+        let refused = try await fetch(t.socket, "POST", "/health")
+        #expect(refused.status == 405)
+        #expect(refused.header("allow") == "GET, HEAD")
+    }
+
+    @Test func absoluteFormTargetsAreServed() throws {
+        #expect(try ControlRouter.resolve(method: .GET, uri: "http://localhost/health").route == .health)
+        #expect(try ControlRouter.resolve(method: .GET, uri: "HTTP://localhost:80/projects").route == .projects)
+        let repair = try ControlRouter.resolve(method: .POST, uri: "http://x/repair?dry_run=1")
+        #expect(repair.route == .repair)
+        #expect(try repair.query.dryRun())
+        #expect(throws: ControlAPIError.self) { try ControlRouter.resolve(method: .GET, uri: "health") }
+    }
+
+    @Test func assetIDsAreMatchedWhateverTheirCase() throws {
+        let upper = "3F2B8C1E-0A4D-4E5F-9A6B-7C8D9E0F1A2B"
+        let target = try ControlRouter.resolve(method: .GET, uri: "/projects/demo/videos/\(upper)")
+        #expect(target.route == .getVideo(try ControlRouter.project("demo"), assetID: upper.lowercased()))
+        // Ids that are not UUIDs are kept as given.
+        let other = try ControlRouter.resolve(method: .DELETE, uri: "/projects/demo/videos/AbC")
+        #expect(other.route == .deleteVideo(try ControlRouter.project("demo"), assetID: "AbC"))
+    }
+
+    /// Beyond the connection limit the server answered nothing and hung up; a client then cannot tell a full
+    /// server from a dead one.
+    @Test func aConnectionBeyondTheLimitGetsA503() async throws {
+        let t = try await TestServer.start { $0.maxConnections = 1 }
+        defer { Task { await t.stop() } }
+        let (held, answer) = try await onThread { () -> (Int, RawResponse) in
+            let first = try RawClient(path: t.socket)
+            let held = try first.request("GET", "/health").status
+            let second = try RawClient(path: t.socket)
+            try second.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (held, try second.readResponse())
+        }
+        #expect(held == 200)
+        #expect(answer.status == 503)
+        #expect(answer.object["error"] as? String == "too_many_connections")
+    }
+}
