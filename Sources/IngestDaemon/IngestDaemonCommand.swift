@@ -101,12 +101,18 @@ struct IngestDaemonCommand: AsyncParsableCommand {
     func loadConfiguration(environmentCopiedFrom fileValues: [String: String] = [:]) throws -> IngestConfiguration {
         let environment = ProcessInfo.processInfo.environment.filter { key, value in fileValues[key] != value }
         let resolved = try IngestConfiguration.load(configFile: config, environment: environment, flags: flagValues)
+        /// Where the value of `key` came from, as the loader's own messages say it.
+        func origin(of key: ConfigKey) -> String {
+            if flagValues[key] != nil { return "command line" }
+            if environment[key.rawValue] != nil { return "environment" }
+            return config ?? "configuration"
+        }
         if let group = resolved.controlSocketGroup, UInt32(group) == nil, getgrnam(group) == nil {
             throw ConfigurationError(
                 key: ConfigKey.controlSocketGroup.rawValue,
                 value: group,
                 allowed: "expected an existing group name or a numeric gid",
-                origin: "configuration"
+                origin: origin(of: .controlSocketGroup)
             )
         }
         let unreadable = resolved.allowedExtensions.filter { !MediaFormats.isContainerExtension($0) }
@@ -116,7 +122,7 @@ struct IngestDaemonCommand: AsyncParsableCommand {
                 value: resolved.allowedExtensions.joined(separator: ","),
                 allowed: "extensions of containers FFmpeg reads (mp4, mov, avi, mkv, webm, ts, …); "
                     + unreadable.joined(separator: ", ") + (unreadable.count == 1 ? " is not one" : " are not"),
-                origin: "configuration"
+                origin: origin(of: .allowedExtensions)
             )
         }
         return resolved

@@ -94,6 +94,10 @@ struct ControlUploadTests {
         #expect(big.0 == 413 && big.1 == "too_large")
         let ext = try await fetch(t.socket, "POST", "/projects/demo/videos?filename=notes.txt", body: [1, 2, 3])
         #expect(ext.status == 415 && ext.object["error"] as? String == "extension_not_allowed")
+        // The detail speaks of the name as given, not as sanitized (`..mp4` is `__mp4` on disk).
+        let dots = try await fetch(t.socket, "POST", "/projects/demo/videos?filename=..mp4", body: [1])
+        #expect(dots.status == 415)
+        #expect((dots.object["detail"] as? String)?.hasPrefix("\"..mp4\" has no extension") == true)
         #expect(try await fetch(t.socket, "POST", "/projects/demo/videos?filename=clip.AVI", body: [1]).status == 201)
         #expect(try await fetch(t.socket, "POST", "/projects/demo/videos?filename=x.mov", body: [1]).status == 201)
         let missing = try await fetch(t.socket, "POST", "/projects/demo/videos", body: [1, 2, 3])

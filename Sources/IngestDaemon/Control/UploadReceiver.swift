@@ -62,7 +62,10 @@ struct UploadReceiver {
             throw tooLarge("the upload's Content-Length of \(declared) bytes")
         }
         var filename: String? = nil
+        // The name as the client gave it, for error details (a sanitized `..mp4` reads `__mp4`).
+        var givenName: String? = nil
         if let raw = query["filename"] {
+            givenName = raw
             guard let name = UploadFilename.sanitize(raw) else {
                 throw ControlAPIError.badRequest(
                     "bad_filename",
@@ -78,7 +81,7 @@ struct UploadReceiver {
                     "a raw upload needs the file name in ?filename=…, or send multipart/form-data"
                 )
             }
-            try checkExtension(name)
+            try checkExtension(name, given: givenName ?? name)
         }
         try checkFreeSpace(for: declared ?? 0)
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" { try await sendContinue() }
@@ -107,7 +110,7 @@ struct UploadReceiver {
                                         "file part name \(String(reflecting: name)) has no usable name"
                                     )
                                 }
-                                try checkExtension(clean)
+                                try checkExtension(clean, given: name)
                                 filename = clean
                                 sink = try StagingFile.create(
                                     in: limits.stagingDirectory,
@@ -212,14 +215,17 @@ struct UploadReceiver {
         )
     }
 
-    private func checkExtension(_ name: String) throws {
+    /// Refuses (415) a file whose sanitized `name` has an extension not allowed; the detail speaks of the name
+    /// as `given`.
+    private func checkExtension(_ name: String, given: String) throws {
         guard limits.allows(filename: name) else {
             let ext = UploadFilename.fileExtension(of: name).map { ".\($0)" } ?? "no extension"
+            let made = name == given ? "" : " once made a safe file name"
             throw ControlAPIError(
                 status: .unsupportedMediaType,
                 error: RejectionReason.extensionNotAllowed.rawValue,
-                detail:
-                    "\(String(reflecting: name)) has \(ext); allowed: \(limits.allowedExtensions.joined(separator: ", "))"
+                detail: "\(String(reflecting: given)) has \(ext)\(made); allowed: "
+                    + limits.allowedExtensions.joined(separator: ", ")
             )
         }
     }

@@ -109,9 +109,12 @@ public final class Ingestor: Sendable {
         }
 
         guard let project else {
+            let shown = Self.displayName(of: source, project: nil, dropPath: policy.dropPath)
+            let folder = shown.split(separator: "/", maxSplits: 1).first.map(String.init) ?? shown
             return try reject(
                 .invalidProject,
-                "the drop folder's name has no character from A-Z a-z 0-9 _ - and cannot name a project",
+                "\(shown): the drop folder's name \(String(reflecting: folder)) has no character from A-Z a-z 0-9 _ - "
+                    + "and cannot name a project",
                 in: defaultProject
             )
         }

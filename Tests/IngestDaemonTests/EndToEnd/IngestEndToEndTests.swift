@@ -78,6 +78,12 @@ struct IngestEndToEndTests {
         for (project, name, reason) in expected {
             #expect(h.rejectionReason(project: project, name: name) == reason, "\(name)")
         }
+        // The detail names the file and the folder as the user named them.
+        let invalid = try Data(
+            contentsOf: URL(fileURLWithPath: h.storage + "/rejected/project_default/clip.mp4.reason.json")
+        )
+        let detail = (try JSONSerialization.jsonObject(with: invalid) as? [String: Any])?["detail"] as? String
+        #expect(detail?.hasPrefix("!!!/clip.mp4: the drop folder's name \"!!!\"") == true, "\(detail ?? "")")
         #expect(h.files(in: "drop").isEmpty)
         #expect(
             try sha256(ofFile: h.storage + "/rejected/project_p/half.mp4")
@@ -269,6 +275,8 @@ struct IngestEndToEndTests {
         #expect(run.status == 78)
         #expect(run.stderrText.contains("ALLOWED_EXTENSIONS=mp4,exe,gif"))
         #expect(run.stderrText.contains("exe is not one"))
+        // The message says where the value came from, as for every other key.
+        #expect(run.stderrText.contains("(from environment)"), "\(run.stderrText)")
     }
 }
 
