@@ -309,6 +309,11 @@ extension IngestCtl {
                     Events.printEvent(line, json: json)
                 }
             }
+            // The stream follows for ever: its end is the daemon stopping or going away.
+            throw CtlFailure.unreachable(
+                client.socketPath,
+                "the event stream ended: the daemon stopped or went away"
+            )
         }
 
         static func printEvent(_ line: [UInt8], json: Bool) {

@@ -241,6 +241,29 @@ struct ControlEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// Audit of 2026-12-07: `ingestctl events` exited 0, silently, when the daemon died under it; a supervisor
+    /// could not tell that from a normal end. Its stream ending is the daemon going away: exit 3, and why.
+    @Test func ingestctlEventsExitsWith3WhenTheDaemonGoesAway() async throws {
+        for signal in [SIGKILL, SIGTERM] {
+            let h = try DaemonHarness()
+            defer { h.remove() }
+            try await h.start()
+            let stderr = h.root + "/ctl.err"
+            let ctl = try ChildProcess(
+                DaemonHarness.ingestctl,
+                ["--socket", h.socket, "events"],
+                environment: ["PATH": "/usr/bin:/bin"],
+                stderr: stderr
+            )
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(ctl.isRunning)
+            _ = try await h.stop(signal: signal)
+            #expect(try await ctl.wait(timeout: .seconds(20)) == 3, "after signal \(signal)")
+            let said = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+            #expect(said.contains("event stream"), "\(said)")
+        }
+    }
+
     static func exitCode(of arguments: [String], environment: [String: String]) throws -> Int32 {
         try Program.runBlocking(DaemonHarness.ingestctl, arguments, environment: environment, timeout: .seconds(30))
             .status
