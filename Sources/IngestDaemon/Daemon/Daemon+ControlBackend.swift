@@ -137,6 +137,8 @@ extension Daemon: ControlBackend {
         let summary = try await context.blocking.run {
             try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
         }
+        // Records repair removed or made were announced in the same transactions.
+        await context.events.catchUp()
         thumbnails.wake()
         renditions.wake()
         return summary

@@ -10,10 +10,13 @@ enum ProcessedRepair {
         catalog: Catalog,
         config: IngestConfiguration,
         dryRun: Bool,
+        removing removed: Set<String> = [],
         summary: inout RepairSummary
     ) throws {
         let store = ProcessedStore(layout: layout)
-        let records = try catalog.allAssets()
+        // Records the check removes (or, in a dry run, would remove) own nothing: the dry run counts what the
+        // real run removes.
+        let records = try catalog.allAssets().filter { !removed.contains($0.id) }
         var owned: [String: Set<String>] = [:]  // folder (relative) → file names the record lists
         var busyFolders = Set<String>()
         for var asset in records {

@@ -13,6 +13,9 @@ public struct RepairSummary: Codable, Sendable, Equatable {
     public var recordsRemoved = 0
     /// Records whose file no longer matches (size differs): marked `failed`.
     public var recordsMarkedFailed = 0
+    /// Assets whose thumbnail was given up (`failed`: the decoder failed, or the daemon died twice while making
+    /// it), made `ready` again with their thumbnail queued with fresh attempts: repair is the operator's retry.
+    public var failedThumbnailsRetried = 0
     /// Assets whose thumbnail is missing, queued again.
     public var thumbnailsQueued = 0
     /// Thumbnails that belonged to no record.
@@ -37,6 +40,7 @@ public struct RepairSummary: Codable, Sendable, Equatable {
         case recordsCreated = "records_created"
         case recordsRemoved = "records_removed"
         case recordsMarkedFailed = "records_marked_failed"
+        case failedThumbnailsRetried = "failed_thumbnails_retried"
         case thumbnailsQueued = "thumbnails_queued"
         case orphanThumbnailsRemoved = "orphan_thumbnails_removed"
         case renditionsQueued = "renditions_queued"
@@ -99,7 +103,25 @@ public enum Repair {
                 if asset.status != .processing {
                     summary.recordsRemoved += 1
                     removed.insert(asset.id)
-                    if !dryRun { _ = try catalog.delete(id: asset.id) }
+                    if !dryRun { try removeRecord(asset, from: catalog) }
+                }
+                continue
+            }
+            if asset.status == .failed, asset.thumbnailPath == nil, st.size == asset.sizeBytes,
+                !(asset.error ?? "").hasPrefix(Self.errorPrefix)
+            {
+                summary.failedThumbnailsRetried += 1
+                summary.thumbnailsQueued += 1
+                summary.thumbnailAssetIDs.append(asset.id)
+                if !dryRun {
+                    asset.status = .ready
+                    asset.error = nil
+                    asset.updatedAt = ISO8601Millis.now()
+                    let retried = asset
+                    try catalog.write { tx in
+                        try tx.update(retried)
+                        try tx.enqueueJob(.thumbnail, assetID: retried.id, params: "")
+                    }
                 }
                 continue
             }
@@ -107,7 +129,8 @@ public enum Repair {
                 summary.recordsMarkedFailed += 1
                 if !dryRun {
                     asset.status = .failed
-                    asset.error = "repair: the stored file has \(st.size) bytes, the record says \(asset.sizeBytes)"
+                    asset.error =
+                        Self.errorPrefix + "the stored file has \(st.size) bytes, the record says \(asset.sizeBytes)"
                     asset.updatedAt = ISO8601Millis.now()
                     try catalog.update(asset)
                 }
@@ -169,6 +192,14 @@ public enum Repair {
                     try catalog.write { tx in
                         try tx.insert(asset)
                         try tx.enqueueJob(.thumbnail, assetID: asset.id, params: "")
+                        _ = try tx.appendEvent(
+                            IngestEvent(
+                                type: .ingested,
+                                projectID: asset.projectID,
+                                assetID: asset.id,
+                                filename: asset.filename
+                            )
+                        )
                     }
                 }
             } catch {
@@ -191,10 +222,31 @@ public enum Repair {
             if !dryRun { unlink(folder + "/" + name) }
         }
         if let config {
-            try ProcessedRepair.run(layout: layout, catalog: catalog, config: config, dryRun: dryRun, summary: &summary)
+            try ProcessedRepair.run(
+                layout: layout,
+                catalog: catalog,
+                config: config,
+                dryRun: dryRun,
+                removing: removed,
+                summary: &summary
+            )
         }
         if dryRun { summary.thumbnailAssetIDs = [] }
         return summary
+    }
+
+    /// How the errors repair writes into records begin; a record failed by repair is not retried by it.
+    static let errorPrefix = "repair: "
+
+    /// Removes the record of a file that is gone, its jobs, and says so on the event stream, in one transaction.
+    private static func removeRecord(_ asset: Asset, from catalog: Catalog) throws {
+        try catalog.write { tx in
+            try tx.cancelJobs(assetID: asset.id)
+            _ = try tx.delete(id: asset.id)
+            _ = try tx.appendEvent(
+                IngestEvent(type: .deleted, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
+            )
+        }
     }
 
     /// Builds a `ready` record for a stored file that has none: hashed and probed like an ingested one.
