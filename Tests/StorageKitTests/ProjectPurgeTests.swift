@@ -127,6 +127,25 @@ struct ProjectPurgeTests {
         #expect(summary == PurgeSummary(projectID: "ghost", filesRemoved: 0, bytesFreed: 0))
     }
 
+    /// Audit of 2026-12-07: a purge told followers of one project-level `deleted` event, so that one tracking
+    /// assets never learned that the project's assets were gone. Each record's removal is an event now, written
+    /// with it; purging a project with no record tells nothing.
+    @Test func everyRecordAPurgeRemovesIsAnnouncedWithIt() throws {
+        let s = try Setup()
+        defer { s.cleanUp() }
+        let aAssets = [Fixture.asset(project: "a"), Fixture.asset(project: "a")]
+        try s.catalog.insertBatch(aAssets + [Fixture.asset(project: "b")])
+        let summary = try ProjectPurge.purge(project: s.a, layout: s.layout, catalog: s.catalog)
+        #expect(summary.recordsRemoved == 2)
+        let events = try s.catalog.events(after: 0, limit: 10)
+        #expect(events.map(\.type) == [.deleted, .deleted])
+        #expect(Set(events.compactMap(\.assetID)) == Set(aAssets.map(\.id)))
+        #expect(events.allSatisfy { $0.projectID == "a" })
+
+        _ = try ProjectPurge.purge(project: ProjectID(exactly: "ghost")!, layout: s.layout, catalog: s.catalog)
+        #expect(try s.catalog.events(after: 0, limit: 10).count == 2)
+    }
+
     @Test func summaryJSONKeys() throws {
         let json = String(
             decoding: try {

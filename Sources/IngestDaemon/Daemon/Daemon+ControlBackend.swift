@@ -119,7 +119,13 @@ extension Daemon: ControlBackend {
                 "bytes_freed": "\(summary.bytesFreed)",
             ]
         )
-        await context.events.publish(IngestEvent(type: .deleted, projectID: project.rawValue))
+        // Each removed record's `deleted` event was appended with its removal; the project's own event follows
+        // when anything was there to remove (purging a project that never existed announces nothing).
+        if summary.recordsRemoved > 0 || summary.filesRemoved > 0 {
+            await context.events.publish(IngestEvent(type: .deleted, projectID: project.rawValue))
+        } else {
+            await context.events.catchUp()
+        }
         return summary
     }
 

@@ -24,17 +24,37 @@ public enum ProjectPurge {
     ///
     /// - Throws: `StorageError` `.io` naming the path that could not be removed, or `.catalog`.
     public static func purge(project: ProjectID, layout: StorageLayout, catalog: Catalog) throws -> PurgeSummary {
-        try catalog.write { tx in
+        let records = try catalog.write { tx in
             try tx.lockProject(project)
             // Background jobs go with their records, so none starts writing into the folders about to go.
             try tx.cancelJobs(project: project)
+            let going = try AssetTable.list(project: project, limit: nil, after: nil, tx.db)
+                .filter { $0.status != .processing }
             try tx.deleteProject(project, keepingProcessing: true)
+            // Each asset's end is told as a deletion of that asset is, so that a follower tracking assets
+            // learns of every one.
+            for asset in going {
+                _ = try tx.appendEvent(
+                    IngestEvent(
+                        type: .deleted,
+                        projectID: asset.projectID,
+                        assetID: asset.id,
+                        filename: asset.filename
+                    )
+                )
+            }
+            return going.count
         }
         var tally = TreeRemover.Tally()
         for category in StorageCategory.perProject {
             try purge(project, in: category, layout: layout, catalog: catalog, tally: &tally)
         }
-        return PurgeSummary(projectID: project.rawValue, filesRemoved: tally.files, bytesFreed: tally.bytes)
+        return PurgeSummary(
+            projectID: project.rawValue,
+            filesRemoved: tally.files,
+            bytesFreed: tally.bytes,
+            recordsRemoved: records
+        )
     }
 
     /// Removes what no record owns from `project`'s folder of `category`, and the folder once it is empty.

@@ -5,11 +5,14 @@ public struct PurgeSummary: Codable, Sendable, Equatable {
     public var filesRemoved: Int
     /// Sum of their `lstat` sizes.
     public var bytesFreed: Int64
+    /// Records removed (each announced by a `deleted` event); not part of the answer's JSON.
+    public var recordsRemoved = 0
 
-    public init(projectID: String, filesRemoved: Int, bytesFreed: Int64) {
+    public init(projectID: String, filesRemoved: Int, bytesFreed: Int64, recordsRemoved: Int = 0) {
         self.projectID = projectID
         self.filesRemoved = filesRemoved
         self.bytesFreed = bytesFreed
+        self.recordsRemoved = recordsRemoved
     }
 
     enum CodingKeys: String, CodingKey {
