@@ -241,10 +241,44 @@ struct ContainerCheckTests {
         let segmentID: [UInt8] = [0x18, 0x53, 0x80, 0x67]
         #expect(try verdict(bytes: ebml + element(segmentID, payload: 100), ext: "mkv", in: clips) == .ok)
         let unknown = segmentID + [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 1, count: 30)
-        #expect(try verdict(bytes: ebml + unknown, ext: "webm", in: clips) == .ok)
+        #expect(try verdict(bytes: Self.ebmlHeader(docType: "webm") + unknown, ext: "webm", in: clips) == .ok)
         let cut = Array((ebml + element(segmentID, payload: 100)).dropLast(40))
         let result = try verdict(bytes: cut, ext: "mkv", in: clips)
         #expect(isTruncated(result))
         if case .truncated(let detail) = result { #expect(detail.contains("40 bytes are missing"), "\(detail)") }
+    }
+
+    /// An EBML header holding only a DocType element.
+    static func ebmlHeader(docType: String) -> [UInt8] {
+        let child: [UInt8] = [0x42, 0x82, 0x80 | UInt8(docType.utf8.count)] + Array(docType.utf8)
+        return [0x1A, 0x45, 0xDF, 0xA3, 0x80 | UInt8(child.count)] + child
+    }
+
+    /// Audit of 2026-12-07: an H.264 Matroska file named `.webm` was stored as `video/webm`, which browsers do not
+    /// play. A `.webm` must say it is WebM (its EBML DocType); `.mkv` takes either.
+    @Test("WebM: the EBML DocType must be webm")
+    func webmMustSayItIsWebM() async throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        let segment: [UInt8] = [0x18, 0x53, 0x80, 0x67, 0x80 | 10] + [UInt8](repeating: 1, count: 10)
+        let matroska = Self.ebmlHeader(docType: "matroska") + segment
+        let result = try verdict(bytes: matroska, ext: "webm", in: clips)
+        #expect(isNotMedia(result))
+        if case .notMedia(let detail) = result { #expect(detail.contains("not WebM"), "\(detail)") }
+        #expect(try verdict(bytes: matroska, ext: "mkv", in: clips) == .ok)
+        #expect(try verdict(bytes: Self.ebmlHeader(docType: "webm") + segment, ext: "mkv", in: clips) == .ok)
+        // The real thing, from FFmpeg's muxers.
+        let h264 = try await clips.make(
+            "h264.webm",
+            video: "testsrc2=size=160x120:rate=25:duration=1",
+            options: ["-c:v", "libx264", "-preset", "ultrafast", "-f", "matroska"]
+        )
+        #expect(isNotMedia(try verdict(h264, ext: "webm")))
+        let vp9 = try await clips.make(
+            "vp9.webm",
+            video: "testsrc2=size=160x120:rate=25:duration=1",
+            options: ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"]
+        )
+        #expect(try verdict(vp9, ext: "webm") == .ok)
     }
 }

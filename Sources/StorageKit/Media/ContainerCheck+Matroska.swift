@@ -5,9 +5,13 @@ extension ContainerCheck {
     private static let voidID: UInt32 = 0xEC
     private static let crcID: UInt32 = 0xBF
 
+    private static let docTypeID: UInt32 = 0x4282
+
     /// Matroska/WebM: an EBML header, then a Segment whose stated size must fit in the file. A Segment of
-    /// unknown size (all size bits set, as live recorders and browsers write it) is allowed.
-    static func checkMatroska(_ reader: ContainerReader) -> ContainerVerdict {
+    /// unknown size (all size bits set, as live recorders and browsers write it) is allowed. With `docType`,
+    /// the header's DocType must be that (`webm`: a Matroska file named `.webm` is not WebM, and browsers do
+    /// not play it as such).
+    static func checkMatroska(_ reader: ContainerReader, docType required: String? = nil) -> ContainerVerdict {
         var offset: Int64 = 0
         var first = true
         while offset < reader.size {
@@ -39,6 +43,15 @@ extension ContainerCheck {
                         + "\(reader.size - dataStart): \(missing(overflow ? Int64.max : end - reader.size))."
                 )
             }
+            if id.value == ebmlID, let required {
+                let found = docType(reader, at: dataStart, size: size)
+                guard found == required else {
+                    return .notMedia(
+                        "The file is Matroska (DocType \(String(reflecting: found ?? "matroska"))), not WebM: "
+                            + "name it .mkv, or write it as WebM."
+                    )
+                }
+            }
             if id.value == segmentID { return .ok }
             guard id.value == ebmlID || id.value == voidID || id.value == crcID else {
                 return .notMedia("Unexpected Matroska element 0x\(String(id.value, radix: 16)) before the segment.")
@@ -46,6 +59,26 @@ extension ContainerCheck {
             offset = end
         }
         return .truncated("The file has a Matroska header but no segment (its content is missing).")
+    }
+
+    /// The DocType string among the children of the EBML header whose body is `size` bytes at `offset` (the
+    /// first 256 bytes are looked at; real headers take about 40); nil when it has none.
+    private static func docType(_ reader: ContainerReader, at offset: Int64, size: Int64) -> String? {
+        guard case .success(let body) = reader.bytes(at: offset, count: Int(min(size, 256))) else { return nil }
+        var index = 0
+        while index < body.count {
+            let rest = Array(body[index...])
+            guard let id = elementID(rest), let sized = elementSize(rest, at: id.length), let length = sized.value
+            else { return nil }
+            let start = index + id.length + sized.length
+            let (end, overflow) = start.addingReportingOverflow(Int(clamping: length))
+            guard !overflow, end <= body.count else { return nil }
+            if id.value == docTypeID {
+                return String(decoding: body[start..<end].prefix { $0 != 0 }, as: UTF8.self)
+            }
+            index = end
+        }
+        return nil
     }
 
     /// An EBML element ID (1 to 4 bytes, marker bits kept) at the start of `bytes`.

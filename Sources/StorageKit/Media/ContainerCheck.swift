@@ -25,6 +25,7 @@ public enum ContainerCheck {
         case .quickTime: return checkBoxes(reader)
         case .riffAVI: return checkRIFF(reader)
         case .matroska: return checkMatroska(reader)
+        case .webm: return checkMatroska(reader, docType: "webm")
         case .mpegTS: return checkTransportStream(reader)
         case .programStream: return checkProgramStream(reader)
         case .flv: return checkFLV(reader)

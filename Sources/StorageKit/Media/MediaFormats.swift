@@ -14,6 +14,8 @@ public enum MediaFormats {
         case riffAVI
         /// EBML header plus the Segment's size.
         case matroska
+        /// Matroska whose EBML DocType says `webm`.
+        case webm
         /// 188- or 192-byte transport stream packets.
         case mpegTS
         /// MPEG program stream packs and PES packets at the end of the file.
@@ -47,7 +49,7 @@ public enum MediaFormats {
             "3g2": Entry(mimeType: "video/3gpp2", demuxers: quickTime, structure: .quickTime),
             "avi": Entry(mimeType: "video/x-msvideo", demuxers: ["avi"], structure: .riffAVI),
             "mkv": Entry(mimeType: "video/x-matroska", demuxers: ["matroska"], structure: .matroska),
-            "webm": Entry(mimeType: "video/webm", demuxers: ["matroska"], structure: .matroska),
+            "webm": Entry(mimeType: "video/webm", demuxers: ["matroska"], structure: .webm),
             "ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
             "mts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
             "m2ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
