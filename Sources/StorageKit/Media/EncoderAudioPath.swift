@@ -17,6 +17,10 @@ final class EncoderAudioPath {
     private let origin: Int64
     /// The next output frame's timestamp, in samples; set from the first decoded frame.
     private var nextSample: Int64?
+    /// Where the last packet read ends (`pts + duration`, in the stream's time base); nil when it did not say.
+    private var packetEnd: Int64?
+    /// The samples in the last decoded frame, at the source's rate.
+    private var lastFrameSamples: Int32 = 0
     private var rejected = 0
 
     init(
@@ -81,6 +85,11 @@ final class EncoderAudioPath {
 
     /// Decodes `packet` (nil: the end of the stream) and encodes every full frame of samples.
     func send(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: EncoderMuxer) throws(MediaError) {
+        if let packet {
+            let pts = packet.pointee.pts
+            packetEnd =
+                pts != CFFmpeg_AV_NOPTS_VALUE() && packet.pointee.duration > 0 ? pts + packet.pointee.duration : nil
+        }
         let sent = avcodec_send_packet(decoder.context, packet)
         if sent < 0 && !FFmpegError.isEndOfFile(sent) { try noteFailure(sent, "avcodec_send_packet") }
         while true {
@@ -91,6 +100,7 @@ final class EncoderAudioPath {
                 continue
             }
             defer { av_frame_unref(decoded.pointer) }
+            lastFrameSamples = decoded.pointer.pointee.nb_samples
             try resample(decoded.pointer)
             try drain(into: muxer, final: false)
         }
@@ -172,10 +182,31 @@ final class EncoderAudioPath {
         }
     }
 
-    /// Encodes whole frames from the FIFO; with `final`, the shorter last one too.
+    /// The last decoded frame's samples at the encoder's rate: `drain` keeps that many back until the end, when
+    /// `padding()` may cut them short.
+    private var lastFrameLength: Int64 {
+        let sourceRate = Int64(max(1, decoder.context.pointee.sample_rate))
+        return av_rescale(Int64(lastFrameSamples), Int64(encoder.context.pointee.sample_rate), sourceRate)
+    }
+
+    /// The samples at the end of the FIFO that lie past the end of the source's last packet: a decoder hands out
+    /// whole frames, the AAC one the encoder's padding of the last (FFmpeg 5.1's mov demuxer does not mark it
+    /// for discarding). At most the last decoded frame's worth, so that timestamps that disagree with the sample
+    /// count cost no more than that; 0 when the last packet had no duration.
+    private func padding() -> Int32 {
+        guard let packetEnd, let nextSample else { return 0 }
+        let end = av_rescale_q(packetEnd &- origin, stream.pointee.time_base, encoder.context.pointee.time_base)
+        let excess = nextSample + Int64(av_audio_fifo_size(fifo)) - end
+        return excess > 0 && excess <= lastFrameLength ? Int32(excess) : 0
+    }
+
+    /// Encodes whole frames from the FIFO but the last decoded frame's worth of samples; with `final`, all of it
+    /// but the `padding()` (the last frame shorter), and empties the FIFO.
     private func drain(into muxer: EncoderMuxer, final: Bool) throws(MediaError) {
-        while av_audio_fifo_size(fifo) >= frameSize || (final && av_audio_fifo_size(fifo) > 0) {
-            let count = min(frameSize, av_audio_fifo_size(fifo))
+        defer { if final { av_audio_fifo_reset(fifo) } }
+        let tail = final ? padding() : Int32(clamping: lastFrameLength)
+        while av_audio_fifo_size(fifo) - tail >= frameSize || (final && av_audio_fifo_size(fifo) - tail > 0) {
+            let count = min(frameSize, av_audio_fifo_size(fifo) - tail)
             try allocateEncoderFrame(chunk, samples: count)
             let data = UnsafeMutablePointer<UnsafeMutableRawPointer?>(
                 OpaquePointer(chunk.pointer.pointee.extended_data)

@@ -6,6 +6,11 @@ final class EncoderCodec {
     let name: String
     private let packet: AVPacketBox
     private(set) var streamIndex: Int32 = -1
+    /// The `pkt_duration` of each frame sent and not yet out as a packet, by its `pts`. FFmpeg 5.1's libx264
+    /// and libvpx wrappers hand out packets without a duration, and the muxers take the last frame's from its
+    /// packet: MP4 would give that sample no time (its edit list ends before it, and players drop it), WebM
+    /// would end a frame early.
+    private var durations: [Int64: Int64] = [:]
 
     /// Allocates a context for the encoder called `name` (`libx264`, `aac`, `libvpx-vp9`, `libopus`); the
     /// caller configures it and then calls `open`.
@@ -42,8 +47,12 @@ final class EncoderCodec {
         streamIndex = try muxer.addStream(for: context)
     }
 
-    /// Sends `frame` (nil: end of stream) and writes every packet the encoder has ready.
+    /// Sends `frame` (nil: end of stream) and writes every packet the encoder has ready. A packet that comes out
+    /// without a duration gets its frame's `pkt_duration` (in the encoder's time base) when that is set.
     func encode(_ frame: UnsafeMutablePointer<AVFrame>?, into muxer: EncoderMuxer) throws(MediaError) {
+        if let frame, frame.pointee.pts != CFFmpeg_AV_NOPTS_VALUE(), frame.pointee.pkt_duration > 0 {
+            durations[frame.pointee.pts] = frame.pointee.pkt_duration
+        }
         let sent = avcodec_send_frame(context, frame)
         guard sent >= 0 || (frame == nil && FFmpegError.isEndOfFile(sent)) else {
             throw .ffmpeg(
@@ -55,7 +64,10 @@ final class EncoderCodec {
         }
         while true {
             let received = avcodec_receive_packet(context, packet.pointer)
-            if FFmpegError.isAgain(received) || FFmpegError.isEndOfFile(received) { return }
+            if FFmpegError.isAgain(received) || FFmpegError.isEndOfFile(received) {
+                if frame == nil { durations.removeAll() }
+                return
+            }
             guard received >= 0 else {
                 throw .ffmpeg(
                     .decodeFailed,
@@ -65,6 +77,11 @@ final class EncoderCodec {
                 )
             }
             defer { av_packet_unref(packet.pointer) }
+            if let duration = durations.removeValue(forKey: packet.pointer.pointee.pts),
+                packet.pointer.pointee.duration <= 0
+            {
+                packet.pointer.pointee.duration = duration
+            }
             try muxer.write(packet.pointer, stream: streamIndex, timeBase: context.pointee.time_base)
         }
     }

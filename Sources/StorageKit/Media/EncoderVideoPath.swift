@@ -19,6 +19,8 @@ final class EncoderVideoPath {
     private let turned: AVFrameBox
     /// The source timestamp that becomes 0 in the rendition (the container's start).
     private let origin: Int64
+    /// One frame at the stream's frame rate, in its time base: how long a picture lasts whose packet did not say.
+    private let frameDuration: Int64
     private var lastTimestamp: Int64 = .min
     private(set) var framesEncoded = 0
     private var rejected = 0
@@ -62,6 +64,7 @@ final class EncoderVideoPath {
         context.pointee.time_base = stream.pointee.time_base
         let rate = Self.frameRate(of: stream)
         context.pointee.framerate = rate
+        frameDuration = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), stream.pointee.time_base))
         let fps = Double(rate.num) / Double(rate.den)
         // A keyframe every two seconds, no more and no less: players and segmenters can cut there.
         let gop = Int32(max(1, min(600, (2 * fps).rounded())))
@@ -220,6 +223,9 @@ final class EncoderVideoPath {
         if lastTimestamp != .min, timestamp <= lastTimestamp { timestamp = lastTimestamp + 1 }
         lastTimestamp = timestamp
         output.pointee.pts = timestamp &- origin
+        // Each picture lasts as long as in the source (the encoder's time base is the stream's), so that the
+        // last one does too.
+        output.pointee.pkt_duration = frame.pointee.pkt_duration > 0 ? frame.pointee.pkt_duration : frameDuration
         output.pointee.pict_type = AV_PICTURE_TYPE_NONE
         output.pointee.color_range = AVCOL_RANGE_MPEG
         try encoder.encode(output, into: muxer)
