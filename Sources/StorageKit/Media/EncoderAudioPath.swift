@@ -87,8 +87,9 @@ final class EncoderAudioPath {
     func send(_ packet: UnsafeMutablePointer<AVPacket>?, into muxer: EncoderMuxer) throws(MediaError) {
         if let packet {
             let pts = packet.pointee.pts
-            packetEnd =
-                pts != CFFmpeg_AV_NOPTS_VALUE() && packet.pointee.duration > 0 ? pts + packet.pointee.duration : nil
+            // Numbers from the file: a sum that overflows says nothing.
+            let (end, overflow) = pts.addingReportingOverflow(packet.pointee.duration)
+            packetEnd = pts != CFFmpeg_AV_NOPTS_VALUE() && packet.pointee.duration > 0 && !overflow ? end : nil
         }
         let sent = avcodec_send_packet(decoder.context, packet)
         if sent < 0 && !FFmpegError.isEndOfFile(sent) { try noteFailure(sent, "avcodec_send_packet") }
@@ -196,8 +197,8 @@ final class EncoderAudioPath {
     private func padding() -> Int32 {
         guard let packetEnd, let nextSample else { return 0 }
         let end = av_rescale_q(packetEnd &- origin, stream.pointee.time_base, encoder.context.pointee.time_base)
-        let excess = nextSample + Int64(av_audio_fifo_size(fifo)) - end
-        return excess > 0 && excess <= lastFrameLength ? Int32(excess) : 0
+        let excess = nextSample &+ Int64(av_audio_fifo_size(fifo)) &- end
+        return excess > 0 && excess <= lastFrameLength ? Int32(clamping: excess) : 0
     }
 
     /// Encodes whole frames from the FIFO but the last decoded frame's worth of samples; with `final`, all of it
@@ -216,7 +217,7 @@ final class EncoderAudioPath {
             }
             let sample = nextSample ?? 0
             chunk.pointer.pointee.pts = sample
-            nextSample = sample + Int64(count)
+            nextSample = sample &+ Int64(count)
             try encoder.encode(chunk.pointer, into: muxer)
         }
     }
