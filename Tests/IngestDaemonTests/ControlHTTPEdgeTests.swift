@@ -88,4 +88,15 @@ struct ControlHTTPEdgeTests {
         #expect(answer.status == 503)
         #expect(answer.object["error"] as? String == "too_many_connections")
     }
+
+    /// A JSON body asking for a dry run was ignored and a real repair ran.
+    @Test func repairReadsADryRunFromItsBodyAndRefusesABodyItDoesNotUnderstand() throws {
+        #expect(try RepairRequestBody.dryRun(Array(#"{"dry_run": true}"#.utf8)))
+        #expect(try !RepairRequestBody.dryRun(Array(#"{"dry_run": false}"#.utf8)))
+        #expect(try !RepairRequestBody.dryRun([]))
+        #expect(try !RepairRequestBody.dryRun(Array(" \n".utf8)))
+        for bad in [#"{"dryrun": true}"#, "dry_run=1", #"{"dry_run": "yes"}"#, "[true]"] {
+            #expect(throws: ControlAPIError.self, "\(bad)") { try RepairRequestBody.dryRun(Array(bad.utf8)) }
+        }
+    }
 }

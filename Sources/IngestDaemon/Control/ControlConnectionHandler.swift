@@ -86,17 +86,17 @@ struct ControlConnectionHandler: Sendable {
         case .uploadVideo(let project):
             return try await upload(project: project, target: target, head: head, parts: &parts, outbound: outbound)
         case .events:
-            guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
+            guard try await readBody(head, parts: &parts, outbound: outbound) != nil else { return false }
             return try await streamEvents(target: target, head: head, outbound: outbound, channel: channel)
         case .assetFile(let project, let id, let item):
-            guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
+            guard try await readBody(head, parts: &parts, outbound: outbound) != nil else { return false }
             try await deliver(project: project, id: id, item: item, head: head, outbound: outbound, files: files)
             return true
         default:
-            guard try await drainBody(head, parts: &parts, outbound: outbound) else { return false }
+            guard let body = try await readBody(head, parts: &parts, outbound: outbound) else { return false }
             let response: ControlResponse
             do {
-                response = try await respond(to: target)
+                response = try await respond(to: target, body: body)
             } catch {
                 let apiError = ControlAPIError(mapping: error)
                 if apiError.status.code >= 500 {
@@ -109,8 +109,8 @@ struct ControlConnectionHandler: Sendable {
         }
     }
 
-    /// Calls the backend for a route with a complete answer.
-    private func respond(to target: ControlRequestTarget) async throws -> ControlResponse {
+    /// Calls the backend for a route with a complete answer; `body` is the request's (small) body.
+    private func respond(to target: ControlRequestTarget, body: [UInt8]) async throws -> ControlResponse {
         switch target.route {
         case .health:
             return try .json(await backend.health())
@@ -141,7 +141,7 @@ struct ControlConnectionHandler: Sendable {
             await backend.rescan()
             return try .json(AcceptedBody(detail: "the drop directory will be scanned again"), status: .accepted)
         case .repair:
-            let dryRun = try target.query.dryRun()
+            let dryRun = try target.query.dryRun() || RepairRequestBody.dryRun(body)
             return try .json(await backend.repair(dryRun: dryRun))
         case .rejected(let project):
             return try .json(await backend.rejected(project: project))
@@ -287,13 +287,13 @@ struct ControlConnectionHandler: Sendable {
         }
     }
 
-    /// Reads and discards a small request body; answers 413 and returns `false` when it is too large.
-    private func drainBody(
+    /// Reads a small request body; answers 413 and returns nil when it is too large.
+    private func readBody(
         _ head: HTTPRequestHead,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
-    ) async throws -> Bool {
-        var total = 0
+    ) async throws -> [UInt8]? {
+        var body: [UInt8] = []
         let tooLarge = ControlAPIError(
             status: .payloadTooLarge,
             error: "body_too_large",
@@ -303,21 +303,21 @@ struct ControlConnectionHandler: Sendable {
             length > configuration.maxRequestBodyBytes
         {
             try await send(.error(tooLarge, close: true), to: outbound, for: head, keepAlive: false)
-            return false
+            return nil
         }
         while let part = try await parts.next() {
             switch part {
-            case .head: return false  // cannot happen: the decoder ends a request before the next head
+            case .head: return nil  // cannot happen: the decoder ends a request before the next head
             case .body(let buffer):
-                total += buffer.readableBytes
-                if total > configuration.maxRequestBodyBytes {
+                guard body.count + buffer.readableBytes <= configuration.maxRequestBodyBytes else {
                     try await send(.error(tooLarge, close: true), to: outbound, for: head, keepAlive: false)
-                    return false
+                    return nil
                 }
-            case .end: return true
+                body += buffer.readableBytesView
+            case .end: return body
             }
         }
-        return false
+        return nil
     }
 
     /// Whether the request announces a body (a non-zero Content-Length or any Transfer-Encoding).
