@@ -52,7 +52,12 @@ final class ControlClient {
             let e = error.errno
             switch e {
             case ENOENT: throw .unreachable(socketPath, "no such socket")
-            case ECONNREFUSED: throw .unreachable(socketPath, "connection refused (a stale socket: nobody listens)")
+            case ECONNREFUSED:
+                var info = stat()
+                if lstat(socketPath, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
+                    throw .unreachable(socketPath, "not a socket (a file of another kind is at that path)")
+                }
+                throw .unreachable(socketPath, "connection refused (a stale socket: nobody listens)")
             case EACCES, EPERM:
                 throw CtlFailure(
                     exitCode: 3,

@@ -100,6 +100,10 @@ struct ControlCtlTests {
         #expect(
             gone.code == 3 && gone.err.contains(t.dir.path + "/nope.sock") && gone.err.contains("is ingestd running?")
         )
+        // A regular file at the socket's path is not "a stale socket".
+        FileManager.default.createFile(atPath: t.dir.path + "/plain.sock", contents: Data("x".utf8))
+        let plain = try await Self.ingestctl(["health", "--socket", t.dir.path + "/plain.sock"])
+        #expect(plain.code == 3 && plain.err.contains("not a socket"), "\(plain.err)")
         let byEnv = try await Self.ingestctl(["health"], environment: ["STORAGE_PATH": t.dir.path + "/store"])
         #expect(byEnv.code == 3 && byEnv.err.contains(t.dir.path + "/store/ingestd.sock"))
         #expect(try await Self.ingestctl(["health"], environment: ["CONTROL_SOCKET": t.socket]).code == 0)
