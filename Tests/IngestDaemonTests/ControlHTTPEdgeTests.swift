@@ -99,4 +99,30 @@ struct ControlHTTPEdgeTests {
             #expect(throws: ControlAPIError.self, "\(bad)") { try RepairRequestBody.dryRun(Array(bad.utf8)) }
         }
     }
+
+    /// A follower that shuts down its sending side after its request (`printf 'GET /events…' | nc -N`) still
+    /// follows; one that closes altogether ends its subscription.
+    @Test func aHalfClosedFollowerKeepsFollowingAndAClosedOneEnds() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        let lines = try await onThread { () -> [String] in
+            let c = try RawClient(path: t.socket)
+            try c.send("GET /%65vents?since=41 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(shutdown(c.fd, Int32(SHUT_WR)) == 0)
+            #expect(try c.readHead().0 == 200)
+            var out: [String] = []
+            while out.count < 2, let line = try c.readLine() {
+                if line.hasPrefix("{") { out.append(line) }
+                if out.count == 1 { _ = t.backend.emit("{\"id\":43,\"type\":\"ingested\"}\n") }
+            }
+            return out
+        }
+        #expect(lines == ["{\"id\":42,\"type\":\"replayed\"}", "{\"id\":43,\"type\":\"ingested\"}"])
+        var ended = false
+        for _ in 0..<100 where !ended {
+            try await Task.sleep(for: .milliseconds(50))
+            ended = t.backend.terminatedSubscriptions.withLock { $0 } == 1
+        }
+        #expect(ended)
+    }
 }

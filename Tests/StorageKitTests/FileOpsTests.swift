@@ -262,7 +262,7 @@ struct FileOpsAcrossFilesystemsTests {
         let bytes = patternBytes(70_000)
         let source = try writeFile(shm + "/clip.mp4", bytes)
         let target = dir.path + "/clip.mp4"
-        let moved = try FileOps.moveAcrossFilesystems(source, to: target) { unlink(source) }
+        let moved = try FileOps.moveAcrossFilesystems(source, to: RawPath(target)) { unlink(source) }
         #expect(moved)
         #expect(try Checksums.bytes(target) == bytes)
     }

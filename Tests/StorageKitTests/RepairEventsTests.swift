@@ -86,4 +86,61 @@ struct RepairEventsTests {
         #expect(summary.thumbnailAssetIDs.contains(asset.id))
         #expect(try catalog.asset(id: changed.id)?.status == .failed)
     }
+
+    /// Review of 2026-12-07: a failed asset is not made `ready` again when a record with the same content entered
+    /// its project meanwhile (it was dropped again), nor when it would take the project past its quota.
+    @Test func aGivenUpThumbnailIsNotRetriedPastTheDuplicateRuleOrTheQuota() throws {
+        let (dir, layout, catalog) = try Self.setUp()
+        defer { dir.remove() }
+        var failed = Fixture.asset(project: "demo", checksum: String(repeating: "cd", count: 32), size: 4)
+        _ = try dir.file(failed.relativePath, size: 4)
+        failed.status = .failed
+        failed.error = "thumbnail: no frame"
+        try catalog.insert(failed)
+        let again = Fixture.asset(project: "demo", checksum: failed.checksum, size: 4, thumbnailPath: "t.jpg")
+        _ = try dir.file(again.relativePath, size: 4)
+        try catalog.insert(again)
+        var config = IngestConfiguration()
+        let refused = try Repair.run(
+            layout: layout,
+            catalog: catalog,
+            dryRun: false,
+            logger: Self.logger,
+            config: config
+        )
+        #expect(refused.failedThumbnailsRetried == 0)
+        #expect(try catalog.asset(id: failed.id)?.status == .failed)
+        config.duplicates = .keep
+        config.projectQuotaBytes = 6
+        let overQuota = try Repair.run(
+            layout: layout,
+            catalog: catalog,
+            dryRun: false,
+            logger: Self.logger,
+            config: config
+        )
+        #expect(overQuota.failedThumbnailsRetried == 0)
+        config.projectQuotaBytes = 8
+        let kept = try Repair.run(layout: layout, catalog: catalog, dryRun: false, logger: Self.logger, config: config)
+        #expect(kept.failedThumbnailsRetried == 1)
+        #expect(try catalog.asset(id: failed.id)?.status == .ready)
+    }
+
+    /// Review of 2026-12-07: a record removed by someone else while repair ran (an operator's delete) is neither
+    /// counted nor announced a second time.
+    @Test func aRecordDeletedWhileRepairRunsIsNotAnnouncedTwice() throws {
+        let (dir, layout, catalog) = try Self.setUp()
+        defer { dir.remove() }
+        let gone = Fixture.asset(project: "demo", size: 4)
+        try catalog.insert(gone)
+        let summary = try Repair.run(
+            layout: layout,
+            catalog: catalog,
+            dryRun: false,
+            logger: Self.logger,
+            afterSnapshot: { _ = try catalog.delete(id: gone.id) }
+        )
+        #expect(summary.recordsRemoved == 0)
+        #expect(try catalog.events(after: 0, limit: 10).isEmpty)
+    }
 }

@@ -61,9 +61,8 @@ final class ControlProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelH
 /// Closes a connection whose reads went idle (an `IdleStateHandler` read event) unless a response is being
 /// produced: a long backend call or an `/events` stream never times out, a silent client does.
 ///
-/// Also ends an `/events` stream when the client's side reaches its end: with half-closure allowed (so that a
-/// client that shuts down its sending side still gets its answer), a client that goes away is seen only as that
-/// end, and a follower must not be kept until the next event fails to be written.
+/// A client that shuts down only its sending side (half-closure is allowed) keeps its answer, an `/events` stream
+/// included; one that closes altogether is seen by the event loop (`EPOLLHUP`) and the channel closes.
 final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -72,18 +71,15 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var requestEnded = false
     private var responsePending = false
-    private var followingEvents = false
     private let headGuard: RequestHeadGuard
 
     init(headGuard: RequestHeadGuard) { self.headGuard = headGuard }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head):
+        case .head:
             requestEnded = false
             responsePending = true
-            let path = ControlRouter.originForm(of: head.uri).prefix { $0 != "?" }
-            followingEvents = head.method == .GET && path == "/events"
             headGuard.readingHead = false
         case .body: break
         case .end:
@@ -100,10 +96,6 @@ final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event, followingEvents, responsePending {
-            context.close(promise: nil)
-            return
-        }
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             // Busy: the whole request is in and its answer is still being produced.
             if !(requestEnded && responsePending) { context.close(promise: nil) }
@@ -159,11 +151,17 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
 
 /// Answers a connection beyond the server's limit with a JSON 503 and closes it, instead of hanging up without a
 /// word (a client could not tell a full server from a dead one). The request is not parsed; what the client sends
-/// is read and dropped until it closes (at most 2 s), so that closing with its bytes unread does not reset the
-/// connection before the answer is read.
+/// is read and dropped until it closes (at most ``linger``), so that closing with its bytes unread does not reset
+/// the connection before the answer is read. At most ``lingering`` such connections at once.
 final class OverCapacityAnswer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+
+    /// How many refused connections may linger for their answer at once; beyond, one is closed at once (a
+    /// client connecting in a loop must not run the daemon out of descriptors).
+    static let lingering = 16
+    /// How long a refused connection may linger.
+    static let linger = TimeAmount.milliseconds(500)
 
     private let limit: Int
 
@@ -186,7 +184,7 @@ final class OverCapacityAnswer: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
             loopBound.value.close(mode: .output, promise: nil)
         }
-        context.eventLoop.scheduleTask(in: .seconds(2)) { loopBound.value.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: Self.linger) { loopBound.value.close(promise: nil) }
         context.fireChannelActive()
     }
 

@@ -230,6 +230,7 @@ final class ControlServer: Sendable {
         configuration: ControlServerConfiguration
     ) -> ServerBootstrap {
         let counter = ConnectionCounter()
+        let refusing = ConnectionCounter()
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = configuration.maxHeaderBytes
         limits.maxHeaderListSize = configuration.maxHeaderBytes
@@ -246,6 +247,8 @@ final class ControlServer: Sendable {
                     logger.warning(
                         "control connection refused: \(configuration.maxConnections) connections already open"
                     )
+                    guard refusing.tryAcquire(limit: OverCapacityAnswer.lingering) else { return channel.close() }
+                    channel.closeFuture.whenComplete { _ in refusing.release() }
                     return channel.pipeline.addHandler(OverCapacityAnswer(limit: configuration.maxConnections))
                 }
                 channel.closeFuture.whenComplete { _ in counter.release() }

@@ -109,8 +109,15 @@ extension Daemon: ControlBackend {
         let layout = context.layout
         let catalog = context.catalog
         renditions.cancelRunning(project: project.rawValue)
-        let summary = try await context.blocking.run {
-            try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
+        let summary: PurgeSummary
+        do {
+            summary = try await context.blocking.run {
+                try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
+            }
+        } catch {
+            // The records' deleted events committed with them are delivered even when a file could not go.
+            await context.events.catchUp()
+            throw error
         }
         context.logger.notice(
             "project storage deleted",
@@ -140,10 +147,17 @@ extension Daemon: ControlBackend {
         let catalog = context.catalog
         let logger = context.logger
         let config = context.config.current
-        let summary = try await context.blocking.run {
-            try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
+        // Records repair removed or made were announced in the same transactions: delivered even when it stopped
+        // part-way.
+        let summary: RepairSummary
+        do {
+            summary = try await context.blocking.run {
+                try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
+            }
+        } catch {
+            await context.events.catchUp()
+            throw error
         }
-        // Records repair removed or made were announced in the same transactions.
         await context.events.catchUp()
         thumbnails.wake()
         renditions.wake()
@@ -177,9 +191,9 @@ extension Daemon: ControlBackend {
             let config = context.config.current
             let ingestor = context.ingestor
             let outcome = try await context.blocking.run {
-                ingestor.ingestDropped(source: RawPath(path), project: project, policy: IngestPolicy(config))
+                ingestor.ingestDropped(source: path, project: project, policy: IngestPolicy(config))
             }
-            await handle(outcome, source: RawPath(path))
+            await handle(outcome, source: path)
         }
         return true
     }

@@ -150,7 +150,7 @@ extension Ingestor {
             for name in NumberedNames(source.lastComponent) {
                 let candidate = source.parent.appending(name)
                 if try FileOps.lstat(candidate) != nil { continue }
-                _ = try FileOps.moveAcrossFilesystems(staging, to: candidate.description)
+                _ = try FileOps.moveAcrossFilesystems(staging, to: candidate)
                 return
             }
             throw error

@@ -104,7 +104,7 @@ public final class Ingestor: Sendable {
         func reject(_ reason: RejectionReason, _ detail: String, in p: ProjectID? = nil) throws -> IngestOutcome {
             let target = p ?? project ?? defaultProject
             let r = Rejection(reason: reason, detail: detail, originalFilename: nameText)
-            let storedAs = try rejected.reject(path: at, as: nameText, project: target, rejection: r)
+            let storedAs = try rejected.reject(path: at, as: name, project: target, rejection: r)
             return storedAs == nil ? .vanished : .rejected(r, project: target, storedAs: storedAs)
         }
 

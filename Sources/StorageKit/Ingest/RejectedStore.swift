@@ -36,17 +36,33 @@ public struct RejectedStore: Sendable {
         project: ProjectID,
         rejection: Rejection
     ) throws -> String? {
+        try reject(path: path, as: Array(name.utf8), project: project, rejection: rejection)
+    }
+
+    /// ``reject(path:as:project:rejection:)`` with the name's bytes, which need not be UTF-8: a dropped file
+    /// keeps its own name in `rejected/`, byte for byte. The name returned is its text (for records and logs).
+    @discardableResult
+    public func reject(
+        path: some SyscallPath,
+        as name: [UInt8],
+        project: ProjectID,
+        rejection: Rejection
+    ) throws -> String? {
         let folder = layout.projectPath(.rejected, project)
+        let folderPath = RawPath(folder)
         try FileOps.makeDirectories(folder)
         let safeName = RejectedStore.safeName(name)
         let reasonJSON = try RejectedStore.encoder.encode(rejection)
+        let reasonSuffix = Array(".reason.json".utf8)
         for numbered in NumberedNames(safeName, limit: 100_000) {
             let candidate = String(decoding: numbered, as: UTF8.self)
             // A user's file never takes a name that reads as a reason file (`x.reason.json` is kept as
             // `x.reason-1.json`): it would hide from the listing and be refused by retry.
-            if candidate.hasSuffix(".reason.json") { continue }
-            let target = folder + "/" + candidate
-            let reasonPath = target + ".reason.json"
+            if numbered.count >= reasonSuffix.count, Array(numbered.suffix(reasonSuffix.count)) == reasonSuffix {
+                continue
+            }
+            let target = folderPath.appending(numbered)
+            let reasonPath = RawPath(target.bytes + reasonSuffix)
             if try FileOps.lstat(target) != nil { continue }
             // The temporary file is made in `.staging`, where no user's name can land.
             guard
@@ -58,28 +74,31 @@ public struct RejectedStore: Sendable {
                 FileOps.syncDirectory(folder)
                 return candidate
             case .targetExists:
-                unlink(reasonPath)
+                _ = reasonPath.withCString { unlink($0) }
                 continue
             case .sourceMissing:
-                unlink(reasonPath)
+                _ = reasonPath.withCString { unlink($0) }
                 return nil
             case .crossDevice:
                 // The drop is on another filesystem: move as mv(1) does, recreating the entry here (a regular
                 // file copied and synced, a link or FIFO made anew) before the original name goes.
                 do {
                     guard try FileOps.moveAcrossFilesystems(path, to: target) else {
-                        unlink(reasonPath)
+                        _ = reasonPath.withCString { unlink($0) }
                         return nil
                     }
                 } catch {
-                    unlink(reasonPath)
+                    _ = reasonPath.withCString { unlink($0) }
                     throw error
                 }
                 FileOps.syncDirectory(folder)
                 return candidate
             }
         }
-        throw StorageError(code: .conflict, message: "no free name for \(name) in \(folder)")
+        throw StorageError(
+            code: .conflict,
+            message: "no free name for \(String(decoding: name, as: UTF8.self)) in \(folder)"
+        )
     }
 
     /// Where ``restore(name:project:into:)`` put a rejected file.
@@ -88,7 +107,7 @@ public struct RejectedStore: Sendable {
         case inDrop(RawPath)
         /// The drop is on another filesystem: the file stays at this path in `rejected/` (its reason file
         /// removed) for the caller to ingest from there.
-        case crossDevice(String)
+        case crossDevice(RawPath)
     }
 
     /// Moves the rejected file `name` of `project` back into the drop, into the project's folder below
@@ -96,18 +115,25 @@ public struct RejectedStore: Sendable {
     /// (numbered when that is taken; its own name when the watcher would ignore the original), and removes its
     /// reason file; nil when `project` has no rejected file `name`. Never overwrites.
     public func restore(name: String, project: ProjectID, dropRoot: RawPath) throws -> Restored? {
-        let path = layout.projectPath(.rejected, project) + "/" + name
-        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"), try FileOps.lstat(path) != nil
+        guard StorageLayout.isSafeComponent(name), !name.hasSuffix(".reason.json"),
+            let stored = try storedName(name, project: project)
         else { return nil }
-        let reasonPath = path + ".reason.json"
+        let path = RawPath(layout.projectPath(.rejected, project)).appending(stored)
+        let reasonPath = RawPath(path.bytes + Array(".reason.json".utf8))
+        // A name that is not UTF-8 goes back under its own bytes (its reason file holds only its text).
         let original =
-            FileManager.default.contents(atPath: reasonPath)
-            .flatMap { try? JSONDecoder().decode(Rejection.self, from: $0) }?.originalFilename ?? name
+            String(validating: stored, as: UTF8.self) == nil
+            ? nil
+            : Self.readSmallFile(reasonPath).flatMap { try? JSONDecoder().decode(Rejection.self, from: $0) }?
+                .originalFilename.map { Array($0.utf8) }
         let folderName = Array(project.rawValue.utf8)
         let folder = try DropAnchor.folder(folderName, in: dropRoot)
         // A name the watcher ignores (a leading dot, `.part`, …) would leave the file unseen in the drop.
-        let seen = { (text: String) in StorageLayout.isSafeComponent(text) && !DropNames.isIgnored(Array(text.utf8)) }
-        guard let dropName = [original, name].first(where: seen) else {
+        let seen = { (bytes: [UInt8]) in
+            !bytes.isEmpty && !bytes.contains(0x2F) && bytes != [0x2E] && bytes != [0x2E, 0x2E]
+                && !DropNames.isIgnored(bytes)
+        }
+        guard let dropName = [original, stored].compactMap({ $0 }).first(where: seen) else {
             throw StorageError.conflict(
                 "\(name) cannot go back into the drop: the watcher ignores names that start with a dot or end in "
                     + DropNames.temporarySuffixes.joined(separator: ", ")
@@ -121,23 +147,62 @@ public struct RejectedStore: Sendable {
             case .sourceMissing: return nil
             case .crossDevice: restored = .crossDevice(path)
             }
-            if case .failure(let error) = Syscall.nothingOrErrno({ unlink(reasonPath) }),
+            if case .failure(let error) = Syscall.nothingOrErrno({ reasonPath.withCString { unlink($0) } }),
                 error != .noSuchFileOrDirectory
             {
-                throw StorageError.syscall("restored, but unlink", path: reasonPath, error)
+                throw StorageError.syscall("restored, but unlink", path: reasonPath.description, error)
             }
             return restored
         }
         return nil
     }
 
-    /// Lists a project's rejected files with their reasons (reason files themselves are not listed).
-    public func list(project: ProjectID) throws -> [RejectedFile] {
+    /// The bytes of the rejected file `name` names in `project`'s folder: itself, or, for a file whose name is
+    /// not UTF-8 (listed with U+FFFD in place of what is not), the one file whose name reads as `name`.
+    private func storedName(_ name: String, project: ProjectID) throws -> [UInt8]? {
         let folder = layout.projectPath(.rejected, project)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        if try FileOps.lstat(folder + "/" + name) != nil { return Array(name.utf8) }
+        let matches = Self.rawNames(in: folder).filter {
+            String(validating: $0, as: UTF8.self) == nil && String(decoding: $0, as: UTF8.self) == name
+        }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    /// Every name in `folder`, as bytes; none when it cannot be read.
+    private static func rawNames(in folder: String) -> [[UInt8]] {
+        guard let stream = try? DirectoryStream(opening: folder) else { return [] }
+        var names: [[UInt8]] = []
+        while let entry = try? stream.next() {
+            names.append(Array(UnsafeRawBufferPointer(start: entry.name, count: strlen(entry.name))))
+        }
+        return names
+    }
+
+    /// The contents of a small file (a reason file), read without following a symlink; nil when it cannot be.
+    private static func readSmallFile(_ path: RawPath) -> Data? {
+        guard let fd = try? FileOps.openForReading(path) else { return nil }
+        defer { close(fd) }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 16 << 10)
+        while data.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            data.append(contentsOf: chunk[0..<n])
+        }
+        return data
+    }
+
+    /// Lists a project's rejected files with their reasons (reason files themselves are not listed). A name that
+    /// is not UTF-8 is listed as text, U+FFFD in place of what is not; retry takes it so.
+    public func list(project: ProjectID) throws -> [RejectedFile] {
+        let folderPath = RawPath(layout.projectPath(.rejected, project))
+        let suffix = Array(".reason.json".utf8)
         var out: [RejectedFile] = []
-        for name in names.sorted() where !name.hasSuffix(".reason.json") {
-            let path = folder + "/" + name
+        let files = Self.rawNames(in: folderPath.description).filter { !$0.ends(with: suffix) }
+        for raw in files.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let name = String(decoding: raw, as: UTF8.self)
+            let path = folderPath.appending(raw)
             let size = (try? FileOps.lstat(path))??.size ?? 0
             var entry = RejectedFile(
                 name: name,
@@ -146,7 +211,7 @@ public struct RejectedStore: Sendable {
                 detail: "no reason file",
                 rejectedAt: ""
             )
-            if let data = FileManager.default.contents(atPath: path + ".reason.json"),
+            if let data = Self.readSmallFile(RawPath(path.bytes + suffix)),
                 let r = try? JSONDecoder().decode(Rejection.self, from: data)
             {
                 entry.reason = r.reason.rawValue
@@ -163,12 +228,23 @@ public struct RejectedStore: Sendable {
     /// upload names come from clients. Never starts with `.` (leading dots become `_`), so it cannot hide
     /// from listings or look like one of the daemon's own names.
     static func safeName(_ name: String) -> String {
-        var s = name.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "\0", with: "_")
-        if s.isEmpty || s == "." || s == ".." { s = "unnamed" }
-        let dots = s.prefix { $0 == "." }.count
-        if dots > 0 { s = String(repeating: "_", count: dots) + s.dropFirst(dots) }
-        if s.utf8.count > 200 { s = String(decoding: Array(s.utf8.prefix(200)), as: UTF8.self) }
-        return s
+        String(decoding: safeName(Array(name.utf8)), as: UTF8.self)
+    }
+
+    /// ``safeName(_:)-(String)`` on a name's bytes, which need not be UTF-8 and are kept as they are; at most
+    /// 200 bytes, never cutting a UTF-8 character in two.
+    static func safeName(_ name: [UInt8]) -> [UInt8] {
+        var bytes = name.map { $0 == 0x2F || $0 == 0 ? UInt8(ascii: "_") : $0 }
+        if bytes.isEmpty || bytes == [0x2E] || bytes == [0x2E, 0x2E] { bytes = Array("unnamed".utf8) }
+        let dots = bytes.prefix { $0 == 0x2E }.count
+        bytes.replaceSubrange(0..<dots, with: repeatElement(UInt8(ascii: "_"), count: dots))
+        if bytes.count > 200 {
+            var cut = 200
+            // A continuation byte (10xxxxxx) at the cut belongs to the character before it.
+            while cut > 0, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
+            bytes = Array(bytes[..<cut])
+        }
+        return bytes
     }
 
     static let encoder: JSONEncoder = {
@@ -176,4 +252,11 @@ public struct RejectedStore: Sendable {
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return e
     }()
+}
+
+extension Array where Element == UInt8 {
+    /// Whether the bytes end with `suffix`.
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && Array(self.suffix(suffix.count)) == suffix
+    }
 }

@@ -100,28 +100,19 @@ public enum Repair {
         for var asset in records {
             known.insert(asset.relativePath)
             guard let st = try FileOps.lstat(try layout.absolute(asset.relativePath)) else {
-                if asset.status != .processing {
+                if asset.status != .processing, try dryRun || removeRecord(asset, from: catalog) {
                     summary.recordsRemoved += 1
                     removed.insert(asset.id)
-                    if !dryRun { try removeRecord(asset, from: catalog) }
                 }
                 continue
             }
             if asset.status == .failed, asset.thumbnailPath == nil, st.size == asset.sizeBytes,
                 !(asset.error ?? "").hasPrefix(Self.errorPrefix)
             {
-                summary.failedThumbnailsRetried += 1
-                summary.thumbnailsQueued += 1
-                summary.thumbnailAssetIDs.append(asset.id)
-                if !dryRun {
-                    asset.status = .ready
-                    asset.error = nil
-                    asset.updatedAt = ISO8601Millis.now()
-                    let retried = asset
-                    try catalog.write { tx in
-                        try tx.update(retried)
-                        try tx.enqueueJob(.thumbnail, assetID: retried.id, params: "")
-                    }
+                if try retryThumbnail(of: asset, catalog: catalog, config: config, dryRun: dryRun) {
+                    summary.failedThumbnailsRetried += 1
+                    summary.thumbnailsQueued += 1
+                    summary.thumbnailAssetIDs.append(asset.id)
                 }
                 continue
             }
@@ -238,15 +229,54 @@ public enum Repair {
     /// How the errors repair writes into records begin; a record failed by repair is not retried by it.
     static let errorPrefix = "repair: "
 
-    /// Removes the record of a file that is gone, its jobs, and says so on the event stream, in one transaction.
-    private static func removeRecord(_ asset: Asset, from catalog: Catalog) throws {
+    /// Removes the record of a file that is gone, its jobs, and says so on the event stream, in one transaction;
+    /// false when the record went meanwhile (an operator's delete, a purge: it announced that itself).
+    private static func removeRecord(_ asset: Asset, from catalog: Catalog) throws -> Bool {
         try catalog.write { tx in
             try tx.cancelJobs(assetID: asset.id)
-            _ = try tx.delete(id: asset.id)
+            guard try tx.delete(id: asset.id) != nil else { return false }
             _ = try tx.appendEvent(
                 IngestEvent(type: .deleted, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
             )
+            return true
         }
+    }
+
+    /// Makes `failed` asset `ready` with its thumbnail queued afresh, as an ingest admits a file: not when a
+    /// record with the same content entered its project meanwhile (`DUPLICATES=reject`), nor when it would take
+    /// the project past `PROJECT_QUOTA_BYTES` (a failed asset counts for neither). Returns whether it was (or, in
+    /// a dry run, would be); false too when the record changed or went meanwhile.
+    private static func retryThumbnail(
+        of asset: Asset,
+        catalog: Catalog,
+        config: IngestConfiguration?,
+        dryRun: Bool
+    ) throws -> Bool {
+        guard let project = ProjectID(exactly: asset.projectID) else { return false }
+        let duplicates = config?.duplicates ?? .reject
+        let quota = config?.projectQuotaBytes ?? 0
+        let admit = { (tx: CatalogTransaction) throws -> Bool in
+            try tx.lockProject(project)
+            guard var current = try tx.asset(id: asset.id), current.status == .failed, current.thumbnailPath == nil
+            else { return false }
+            if duplicates == .reject, try tx.existing(project: project, checksum: current.checksum) != nil {
+                return false
+            }
+            if quota > 0 {
+                let (total, overflow) = try tx.uploadBytes(project: project).addingReportingOverflow(current.sizeBytes)
+                if overflow || total > quota { return false }
+            }
+            guard !dryRun else { return true }
+            // The job row before the record, in the order a delete takes them (no deadlock on PostgreSQL).
+            try tx.enqueueJob(.thumbnail, assetID: current.id, params: "")
+            current.status = .ready
+            current.error = nil
+            current.updatedAt = ISO8601Millis.now()
+            try tx.update(current)
+            return true
+        }
+        // A dry run looks inside a write transaction too (it changes nothing): the same locks, the same answer.
+        return try catalog.write { try admit($0) }
     }
 
     /// Builds a `ready` record for a stored file that has none: hashed and probed like an ingested one.

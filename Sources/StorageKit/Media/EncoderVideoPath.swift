@@ -64,7 +64,12 @@ final class EncoderVideoPath {
         context.pointee.time_base = stream.pointee.time_base
         let rate = Self.frameRate(of: stream)
         context.pointee.framerate = rate
-        frameDuration = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), stream.pointee.time_base))
+        // At most 10 s: a crafted frame rate (1/1000000 passes `frameRate(of:)`) must not stretch a picture.
+        let longest = av_rescale_q(10, AVRational(num: 1, den: 1), stream.pointee.time_base)
+        frameDuration = max(
+            1,
+            min(longest, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), stream.pointee.time_base))
+        )
         let fps = Double(rate.num) / Double(rate.den)
         // A keyframe every two seconds, no more and no less: players and segmenters can cut there.
         let gop = Int32(max(1, min(600, (2 * fps).rounded())))
@@ -216,11 +221,19 @@ final class EncoderVideoPath {
         defer { withExtendedLifetime(converted) {} }
         var timestamp = frame.pointee.best_effort_timestamp
         if timestamp == CFFmpeg_AV_NOPTS_VALUE() { timestamp = frame.pointee.pts }
-        if timestamp == CFFmpeg_AV_NOPTS_VALUE() {
-            timestamp = lastTimestamp == .min ? origin : lastTimestamp + 1
+        // Timestamps must grow: a missing, repeated or backwards one (broken source) moves just past the last.
+        // Numbers from the file: one already at the largest value cannot be followed, and the file is refused.
+        if timestamp == CFFmpeg_AV_NOPTS_VALUE() || (lastTimestamp != .min && timestamp <= lastTimestamp) {
+            if lastTimestamp == .min {
+                timestamp = origin
+            } else {
+                let (next, overflow) = lastTimestamp.addingReportingOverflow(1)
+                guard !overflow else {
+                    throw MediaError(.decodeFailed, "The video's timestamps run past the largest value.")
+                }
+                timestamp = next
+            }
         }
-        // Timestamps must grow: a repeated or backwards one (broken source) moves just past the last.
-        if lastTimestamp != .min, timestamp <= lastTimestamp { timestamp = lastTimestamp + 1 }
         lastTimestamp = timestamp
         output.pointee.pts = timestamp &- origin
         // Each picture lasts as long as in the source (the encoder's time base is the stream's), so that the

@@ -66,9 +66,11 @@ public enum FileOps {
     }
 
     /// Creates a new file; fails if one exists (`O_EXCL`).
-    public static func createExclusive(_ path: String, mode: mode_t = 0o640) throws -> Int32 {
-        try Syscall.valueOrErrno { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
-            .orThrow("create", path: path)
+    public static func createExclusive(_ path: some SyscallPath, mode: mode_t = 0o640) throws -> Int32 {
+        try Syscall.valueOrErrno {
+            path.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
+        }
+        .orThrow("create", path: path.description)
     }
 
     /// Writes every byte of `data` to `fd`.
@@ -128,7 +130,7 @@ public enum FileOps {
     /// - Parameter beforeRemovingSource: a seam for tests (the source removed by someone else meanwhile).
     public static func moveAcrossFilesystems(
         _ source: some SyscallPath,
-        to target: String,
+        to target: RawPath,
         beforeRemovingSource: () -> Void = {}
     ) throws -> Bool {
         guard let st = try lstat(source) else { return false }
@@ -147,11 +149,11 @@ public enum FileOps {
             let output = try createExclusive(target)
             do {
                 _ = try StreamingHasher(bufferSize: 1 << 20).hash(fd: input, copyTo: output)
-                try Syscall.nothingOrErrno { fsync(output) }.orThrow("fsync", path: target)
+                try Syscall.nothingOrErrno { fsync(output) }.orThrow("fsync", path: target.description)
                 close(output)
             } catch {
                 close(output)
-                unlink(target)
+                _ = target.withCString { unlink($0) }
                 throw error
             }
         case .symlink:
@@ -159,13 +161,11 @@ public enum FileOps {
             let n = try Syscall.valueOrErrno { source.withCString { readlink($0, &buffer, buffer.count - 1) } }
                 .orThrow("readlink", path: source.description)
             let destination = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            try Syscall.nothingOrErrno(retryOnInterrupt: false) { symlink(destination, target) }
-                .orThrow("symlink", path: target)
+            try Syscall.nothingOrErrno(retryOnInterrupt: false) { target.withCString { symlink(destination, $0) } }
+                .orThrow("symlink", path: target.description)
         case .fifo:
-            try Syscall.nothingOrErrno(retryOnInterrupt: false) { mkfifo(target, 0o640) }.orThrow(
-                "mkfifo",
-                path: target
-            )
+            try Syscall.nothingOrErrno(retryOnInterrupt: false) { target.withCString { mkfifo($0, 0o640) } }
+                .orThrow("mkfifo", path: target.description)
         default:
             throw StorageError(
                 code: .io,
@@ -173,7 +173,7 @@ public enum FileOps {
             )
         }
         // The new entry must survive a power cut before the original name goes.
-        syncDirectory(parent(target))
+        syncDirectory(target.parent)
         beforeRemovingSource()
         switch Syscall.nothingOrErrno(retryOnInterrupt: false, { source.withCString { unlink($0) } }) {
         case .success, .failure(.noSuchFileOrDirectory):
@@ -181,17 +181,19 @@ public enum FileOps {
             break
         case .failure(let error):
             // The original is still there: the copy goes, and nothing has moved.
-            unlink(target)
+            _ = target.withCString { unlink($0) }
             throw StorageError.syscall("unlink", path: source.description, error)
         }
         return true
     }
 
     /// `fsync(2)` of a directory so that a rename into it survives a power cut.
-    public static func syncDirectory(_ path: String) {
-        guard case .success(let fd) = Syscall.valueOrErrno({ open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else {
-            return
-        }
+    public static func syncDirectory(_ path: some SyscallPath) {
+        guard
+            case .success(let fd) = Syscall.valueOrErrno({
+                path.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            })
+        else { return }
         _ = Syscall.nothingOrErrno { fsync(fd) }
         close(fd)
     }
@@ -210,37 +212,42 @@ public enum FileOps {
     /// never share a folder with a user's file.
     public static func writeAtomically(
         _ data: [UInt8],
-        to path: String,
+        to path: some SyscallPath,
         replace: Bool = false,
         durable: Bool = true,
         temporaryDirectory: String? = nil
     ) throws -> RenameResult {
-        let tmp = (temporaryDirectory ?? parent(path)) + "/" + temporaryName(for: path)
+        let target = RawPath(path)
+        let folder = temporaryDirectory.map { RawPath($0) } ?? target.parent
+        let tmp = folder.appending(Array(temporaryName(for: path.description).utf8))
         let fd: Int32
         do {
             fd = try createExclusive(tmp, mode: 0o644)
         } catch let error as StorageError {
             // Name the file the caller asked for, not the temporary one.
-            throw StorageError.syscall("create", path: path, errno: error.errno ?? EIO)
+            throw StorageError.syscall("create", path: path.description, errno: error.errno ?? EIO)
         }
         do {
             try data.withUnsafeBytes { try writeAll(fd, $0) }
-            if durable { try Syscall.nothingOrErrno { fsync(fd) }.orThrow("fsync", path: tmp) }
+            if durable { try Syscall.nothingOrErrno { fsync(fd) }.orThrow("fsync", path: tmp.description) }
             close(fd)
         } catch {
             close(fd)
-            unlink(tmp)
+            _ = tmp.withCString { unlink($0) }
             throw error
         }
         if replace {
-            if case .failure(let error) = Syscall.nothingOrErrno(retryOnInterrupt: false, { rename(tmp, path) }) {
-                unlink(tmp)
+            let renamed = Syscall.nothingOrErrno(retryOnInterrupt: false) {
+                tmp.withCString { from in target.withCString { rename(from, $0) } }
+            }
+            if case .failure(let error) = renamed {
+                _ = tmp.withCString { unlink($0) }
                 throw StorageError.syscall("rename", path: "\(tmp) -> \(path)", error)
             }
             return .renamed
         }
-        let result = try renameNoReplace(tmp, path)
-        if result != .renamed { unlink(tmp) }
+        let result = try renameNoReplace(tmp, target)
+        if result != .renamed { _ = tmp.withCString { unlink($0) } }
         return result
     }
 

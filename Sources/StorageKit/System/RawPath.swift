@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A file-system path as the kernel sees it: bytes, which need not be UTF-8. Names in the drop are
 /// whatever clients wrote, so paths into the drop are carried as bytes and only shown as text.
 public struct RawPath: Hashable, Sendable, CustomStringConvertible {
@@ -47,3 +51,10 @@ public protocol SyscallPath: CustomStringConvertible, Sendable {
 
 extension String: SyscallPath {}
 extension RawPath: SyscallPath {}
+
+extension RawPath {
+    /// The bytes `path` names the file by, as the kernel gets them (not repaired into UTF-8).
+    public init(_ path: some SyscallPath) {
+        self.init(path.withCString { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) })
+    }
+}
