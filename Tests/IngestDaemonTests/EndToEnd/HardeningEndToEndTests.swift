@@ -90,4 +90,33 @@ struct HardeningEndToEndTests {
         #expect(FileManager.default.fileExists(atPath: h.drop + "/.hidden/h.mp4"))
         #expect(try await h.stop() == 0)
     }
+
+    /// Audit of 2026-12-07: a rejected file keeps its own name even when it is not UTF-8 (it was stored as
+    /// `rej\u{FFFD}.txt`), is listed as text, and goes back through the pipeline by that text.
+    @Test func aRejectedNameThatIsNotUTF8IsKeptAndRetried() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        try FileManager.default.createDirectory(atPath: h.drop + "/nu", withIntermediateDirectories: true)
+        let name: [UInt8] = Array("rej".utf8) + [0xFE] + Array(".txt".utf8)
+        let source: [CChar] = Array((h.drop + "/nu/").utf8CString.dropLast()) + name.map { CChar(bitPattern: $0) } + [0]
+        let fd = open(source, O_CREAT | O_WRONLY | O_EXCL, 0o644)
+        #expect(fd >= 0)
+        _ = write(fd, "not a video", 11)
+        close(fd)
+        let stored: [CChar] =
+            Array((h.storage + "/rejected/project_nu/").utf8CString.dropLast()) + name.map { CChar(bitPattern: $0) } + [
+                0
+            ]
+        try await waitUntil("the file is rejected under its own bytes") {
+            var info = stat()
+            return lstat(stored, &info) == 0
+        }
+        let listed = try await h.request("GET", "/projects/nu/rejected").array()
+        #expect(listed.first?["name"] as? String == "rej\u{FFFD}.txt")
+        #expect(listed.first?["reason"] as? String == "extension_not_allowed")
+        let retry = try await h.request("POST", "/projects/nu/rejected/rej%EF%BF%BD.txt/retry")
+        #expect(retry.status == 202)
+        #expect(try await h.stop() == 0)
+    }
 }
