@@ -131,18 +131,11 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         headBytes += count
         if headBytes > limit {
             tripped = true
-            let body = ControlResponse.errorBody(
-                ControlAPIError(
-                    status: .requestHeaderFieldsTooLarge,
-                    error: "headers_too_large",
-                    detail: "the request line and headers are larger than \(limit) bytes"
-                )
-            )
-            var out = ByteBuffer(
-                string: "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"
-            )
-            out.writeImmutableBuffer(body)
+            let out = ControlAPIError(
+                status: .requestHeaderFieldsTooLarge,
+                error: "headers_too_large",
+                detail: "the request line and headers are larger than \(limit) bytes"
+            ).closingResponseBytes()
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
@@ -168,18 +161,12 @@ final class OverCapacityAnswer: ChannelInboundHandler, RemovableChannelHandler {
     init(limit: Int) { self.limit = limit }
 
     func channelActive(context: ChannelHandlerContext) {
-        let body = ControlResponse.errorBody(
-            ControlAPIError(
-                status: .serviceUnavailable,
-                error: "too_many_connections",
-                detail: "the control socket already serves \(limit) connections; try again shortly"
-            )
-        )
-        var out = ByteBuffer(
-            string: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.readableBytes)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-        )
-        out.writeImmutableBuffer(body)
+        let out = ControlAPIError(
+            status: .serviceUnavailable,
+            error: "too_many_connections",
+            detail: "the control socket already serves \(limit) connections; try again shortly",
+            headers: [("Retry-After", "1")]
+        ).closingResponseBytes()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
             loopBound.value.close(mode: .output, promise: nil)
@@ -196,6 +183,20 @@ final class OverCapacityAnswer: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+extension ControlAPIError {
+    /// The whole HTTP/1.1 answer (status line, headers, JSON body, `Connection: close`) as bytes, for the handlers
+    /// that answer below the HTTP codec and then close.
+    func closingResponseBytes() -> ByteBuffer {
+        let body = ControlResponse.errorBody(self)
+        var head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"
+        var out = ByteBuffer(string: head)
+        out.writeImmutableBuffer(body)
+        return out
     }
 }
 
