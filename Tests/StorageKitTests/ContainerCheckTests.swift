@@ -33,21 +33,21 @@ struct ContainerCheckTests {
     }
 
     @Test("complete MP4, MOV and AVI files pass")
-    func complete() throws {
+    func complete() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        #expect(try verdict(try clips.h264WithAudio(), ext: "mp4") == .ok)
-        #expect(try verdict(try clips.rotated("rotated.mov", clockwise: 90), ext: "mov") == .ok)
-        #expect(try verdict(try clips.avi("clip.avi", codec: "mjpeg"), ext: "avi") == .ok)
-        #expect(try verdict(try clips.avi("clip4.avi", codec: "mpeg4"), ext: "AVI") == .ok)
+        #expect(try verdict(try await clips.h264WithAudio(), ext: "mp4") == .ok)
+        #expect(try verdict(try await clips.rotated("rotated.mov", clockwise: 90), ext: "mov") == .ok)
+        #expect(try verdict(try await clips.avi("clip.avi", codec: "mjpeg"), ext: "avi") == .ok)
+        #expect(try verdict(try await clips.avi("clip4.avi", codec: "mpeg4"), ext: "AVI") == .ok)
     }
 
     @Test("the first 60 % of an MP4 is truncated, whether its index is at the end or the start")
-    func truncatedMP4() throws {
+    func truncatedMP4() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let plain = try clips.h264WithAudio()
-        let fastStart = try clips.make(
+        let plain = try await clips.h264WithAudio()
+        let fastStart = try await clips.make(
             "faststart.mp4",
             video: "testsrc2=size=320x180:rate=25:duration=2",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"]
@@ -62,11 +62,11 @@ struct ContainerCheckTests {
     }
 
     @Test("a truncated AVI is truncated")
-    func truncatedAVI() throws {
+    func truncatedAVI() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let cut = try clips.truncatedCopy(
-            of: try clips.avi("clip.avi", codec: "mjpeg"),
+            of: try await clips.avi("clip.avi", codec: "mjpeg"),
             named: "cut.avi",
             fraction: 0.6
         )
@@ -74,21 +74,21 @@ struct ContainerCheckTests {
     }
 
     @Test("a zero-filled tail after the last box is truncated")
-    func zeroTail() throws {
+    func zeroTail() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let padded = try clips.zeroPadded(try clips.h264VideoOnly(), named: "padded.mp4", count: 4096)
+        let padded = try clips.zeroPadded(try await clips.h264VideoOnly(), named: "padded.mp4", count: 4096)
         #expect(isTruncated(try verdict(padded, ext: "mp4")))
     }
 
     @Test("garbage, an AVI named .mp4 and an MP4 named .avi are not_media")
-    func notMedia() throws {
+    func notMedia() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         #expect(isNotMedia(try verdict(try clips.garbage("fake.mp4"), ext: "mp4")))
         #expect(isNotMedia(try verdict(try clips.garbage("fake.avi"), ext: "avi")))
-        #expect(isNotMedia(try verdict(try clips.avi("really-avi.mp4", codec: "mpeg4"), ext: "mp4")))
-        #expect(isNotMedia(try verdict(try clips.h264VideoOnly("really-mp4.avi"), ext: "avi")))
+        #expect(isNotMedia(try verdict(try await clips.avi("really-avi.mp4", codec: "mpeg4"), ext: "mp4")))
+        #expect(isNotMedia(try verdict(try await clips.h264VideoOnly("really-mp4.avi"), ext: "avi")))
         #expect(isNotMedia(try verdict(bytes: [0x00, 0x01], ext: "mp4", in: clips)))
         #expect(isNotMedia(try verdict(bytes: [], ext: "mp4", in: clips)))
     }
@@ -174,11 +174,11 @@ struct ContainerCheckTests {
     }
 
     @Test("boxes that tile the file but sample tables that point past its end are truncated")
-    func sampleTablesPastTheEnd() throws {
+    func sampleTablesPastTheEnd() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         // Index first, then mdat: cut the mdat short and shrink its size so the boxes still tile the file.
-        let source = try clips.make(
+        let source = try await clips.make(
             "faststart.mp4",
             video: "testsrc2=size=320x180:rate=25:duration=2",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"]

@@ -20,24 +20,24 @@ struct IngestorFormatsTests {
             ("mpeg1.mpg", "video/mpeg"), ("h264.flv", "video/x-flv"), ("wmv2.wmv", "video/x-ms-wmv"),
         ]
     )
-    func allowedContainersAreStored(name: String, mime: String) throws {
+    func allowedContainersAreStored(name: String, mime: String) async throws {
         var b = try Bench()
         defer { b.remove() }
         b.config.allowedExtensions = Self.wide
         let clip = try #require(MediaCorpus.playable.first { $0.name == name })
-        let source = try b.put(try MediaCorpus.path(clip), at: "demo/" + name)
+        let source = try b.put(try await MediaCorpus.path(clip), at: "demo/" + name)
         let asset = try IngestorTests.stored(b.ingest(source, project: "demo"))
         #expect(asset.mimeType == mime)
         #expect(asset.metadata?.videoCodec == clip.videoCodec)
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aMatroskaNamedMP4IsNotMedia() throws {
+    func aMatroskaNamedMP4IsNotMedia() async throws {
         var b = try Bench()
         defer { b.remove() }
         b.config.allowedExtensions = Self.wide
         let clip = try #require(MediaCorpus.playable.first { $0.name == "h264-subtitled.mkv" })
-        let source = try b.put(try MediaCorpus.path(clip), at: "demo/disguised.mp4")
+        let source = try b.put(try await MediaCorpus.path(clip), at: "demo/disguised.mp4")
         guard case .rejected(let rejection, _, _) = b.ingest(source, project: "demo") else {
             Issue.record("a Matroska file named .mp4 was not rejected")
             return
@@ -50,12 +50,14 @@ struct IngestorFormatsTests {
     /// `.mp4` promises. Opening it with the MP4 demuxer regardless would store it, with a thumbnail of one video
     /// and renditions (which probe) of another.
     @Test(.timeLimit(.minutes(3)))
-    func anMP4WhoseFirstBoxHidesAnotherVideoIsNotMedia() throws {
+    func anMP4WhoseFirstBoxHidesAnotherVideoIsNotMedia() async throws {
         var b = try Bench()
         defer { b.remove() }
-        let shown = try b.clips.h264VideoOnly()
+        let shown = try await b.clips.h264VideoOnly()
         let hidden = b.clips.path("hidden.h264")
-        try ClipFactory.ffmpeg(["-i", try b.clips.h264WithAudio(), "-an", "-c:v", "copy", "-f", "h264", hidden])
+        try await ClipFactory.ffmpeg([
+            "-i", try await b.clips.h264WithAudio(), "-an", "-c:v", "copy", "-f", "h264", hidden,
+        ])
         let raw = try Checksums.bytes(hidden)
         let boxSize = UInt32(8 + raw.count)
         let skip = withUnsafeBytes(of: boxSize.bigEndian, Array.init) + Array("skip".utf8) + raw
@@ -70,11 +72,11 @@ struct IngestorFormatsTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func noVideoDetailNamesTheDroppedFile() throws {
+    func noVideoDetailNamesTheDroppedFile() async throws {
         var b = try Bench()
         defer { b.remove() }
         b.config.dropPath = b.drop
-        let source = try b.put(try MediaCorpus.path(MediaCorpus.coverArt), at: "demo/album/song.mp4")
+        let source = try b.put(try await MediaCorpus.path(MediaCorpus.coverArt), at: "demo/album/song.mp4")
         guard case .rejected(let rejection, _, _) = b.ingest(source, project: "demo") else {
             Issue.record("audio with cover art was not rejected")
             return
@@ -86,19 +88,19 @@ struct IngestorFormatsTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func uploadDetailsNameTheUpload() throws {
+    func uploadDetailsNameTheUpload() async throws {
         let b = try Bench()
         defer { b.remove() }
         let staged = b.layout.stagingPath + "/upload-\(UUID().uuidString).mp4"
         try FileManager.default.createDirectory(atPath: b.layout.stagingPath, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: try MediaCorpus.path(MediaCorpus.coverArt), toPath: staged)
+        try FileManager.default.copyItem(atPath: try await MediaCorpus.path(MediaCorpus.coverArt), toPath: staged)
         let size = Int64(try Checksums.bytes(staged).count)
         let outcome = b.ingestor.ingestUpload(
             staged: staged,
             originalFilename: "my song.mp4",
             project: ProjectID(exactly: "demo")!,
             size: size,
-            checksum: try Checksums.sha256(file: staged),
+            checksum: try await Checksums.sha256(file: staged),
             policy: IngestPolicy(b.config)
         )
         guard case .rejected(let rejection, _, _) = outcome else {
@@ -110,10 +112,10 @@ struct IngestorFormatsTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aMovWhoseSamplesRunPastTheEndIsTruncated() throws {
+    func aMovWhoseSamplesRunPastTheEndIsTruncated() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let good = try b.clips.make(
+        let good = try await b.clips.make(
             "faststart.mov",
             video: "testsrc2=size=320x180:rate=25:duration=2",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"]

@@ -21,7 +21,7 @@ extension IngestorTests {
         stage: PendingMove.Stage,
         record: Bool,
         fileAtTarget: [UInt8]? = nil
-    ) throws -> (move: PendingMove, asset: Asset?) {
+    ) async throws -> (move: PendingMove, asset: Asset?) {
         let id = UUID().uuidString.lowercased()
         let staging = b.layout.stagingPath + "/" + id + ".mp4"
         if let bytes { try writeFile(staging, bytes) }
@@ -31,7 +31,7 @@ extension IngestorTests {
             var a = Fixture.asset(project: "demo", id: id, status: .processing)
             if let fileAtTarget {
                 let scratch = try writeFile(b.dir.path + "/scratch-" + id, fileAtTarget)
-                a.checksum = try Checksums.sha256(file: scratch)
+                a.checksum = try await Checksums.sha256(file: scratch)
                 a.sizeBytes = Int64(fileAtTarget.count)
                 unlink(scratch)
             }
@@ -53,13 +53,19 @@ extension IngestorTests {
     }
 
     @Test(arguments: [PendingMove.Stage.staged, .placing])
-    func aStagedFileGoesBackToTheDrop(stage: PendingMove.Stage) throws {
+    func aStagedFileGoesBackToTheDrop(stage: PendingMove.Stage) async throws {
         let b = try Bench()
         defer { b.remove() }
         let bytes = patternBytes(4000)
         // The drop folder itself is gone too (its owner removed the now empty folder).
         let source = RawPath(b.drop + "/demo/sub/clip.mp4")
-        let (_, asset) = try Self.journal(b, source: source, bytes: bytes, stage: stage, record: stage == .placing)
+        let (_, asset) = try await Self.journal(
+            b,
+            source: source,
+            bytes: bytes,
+            stage: stage,
+            record: stage == .placing
+        )
         let summary = try b.ingestor.recover()
         #expect(summary.returnedToDrop == 1)
         #expect(summary.recordsRemoved == (asset == nil ? 0 : 1))
@@ -72,32 +78,32 @@ extension IngestorTests {
         #expect(try b.ingestor.recover() == RecoverySummary())
     }
 
-    @Test func aFileReturnedToAnOccupiedNameGetsANumberedOne() throws {
+    @Test func aFileReturnedToAnOccupiedNameGetsANumberedOne() async throws {
         let b = try Bench()
         defer { b.remove() }
         let newer = try writeFile(b.drop + "/demo/clip.mp4", [2, 2, 2])
-        try Self.journal(b, source: RawPath(newer), bytes: [1, 1, 1], stage: .staged, record: false)
+        try await Self.journal(b, source: RawPath(newer), bytes: [1, 1, 1], stage: .staged, record: false)
         _ = try b.ingestor.recover()
         #expect(try Checksums.bytes(newer) == [2, 2, 2])
         #expect(try Checksums.bytes(b.drop + "/demo/clip-1.mp4") == [1, 1, 1])
         #expect(b.staging.isEmpty)
     }
 
-    @Test func aNameThatIsNotUTF8GoesBackByteForByte() throws {
+    @Test func aNameThatIsNotUTF8GoesBackByteForByte() async throws {
         let b = try Bench()
         defer { b.remove() }
         let source = RawPath(b.drop + "/demo").appending([0x63, 0xFF, 0xFE, 0x2E, 0x6D, 0x70, 0x34])
         #expect(PathCoding.encode(source).hasPrefix("hex:"))
-        try Self.journal(b, source: source, bytes: [7, 7], stage: .staged, record: false)
+        try await Self.journal(b, source: source, bytes: [7, 7], stage: .staged, record: false)
         #expect(try b.ingestor.recover().returnedToDrop == 1)
         #expect(try FileOps.lstat(source)?.size == 2)
     }
 
-    @Test func anInterruptedCopyIsDroppedWhileTheSourceIsStillThere() throws {
+    @Test func anInterruptedCopyIsDroppedWhileTheSourceIsStillThere() async throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/far.mp4", [1, 2, 3, 4])
-        try Self.journal(b, source: RawPath(source), bytes: [1, 2], stage: .copying, record: false)
+        try await Self.journal(b, source: RawPath(source), bytes: [1, 2], stage: .copying, record: false)
         let summary = try b.ingestor.recover()
         #expect(summary.returnedToDrop == 1)
         #expect(try Checksums.bytes(source) == [1, 2, 3, 4])
@@ -106,11 +112,11 @@ extension IngestorTests {
         #expect(try b.catalog.pendingMoves().isEmpty)
     }
 
-    @Test func aPlacedCopyLosesItsSourceAndIsFinished() throws {
+    @Test func aPlacedCopyLosesItsSourceAndIsFinished() async throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/far.mp4", [5, 6])
-        let (_, asset) = try Self.journal(
+        let (_, asset) = try await Self.journal(
             b,
             source: RawPath(source),
             bytes: nil,
@@ -128,11 +134,11 @@ extension IngestorTests {
     }
 
     /// Issue 10, scenario 5: after a crash, a copied source's name that now holds other bytes is kept.
-    @Test func aPlacedCopysNameHoldingAnotherFileKeepsIt() throws {
+    @Test func aPlacedCopysNameHoldingAnotherFileKeepsIt() async throws {
         let b = try Bench()
         defer { b.remove() }
         let source = try writeFile(b.drop + "/demo/GOPR0001.MP4", [9, 9, 9])
-        let (_, asset) = try Self.journal(
+        let (_, asset) = try await Self.journal(
             b,
             source: RawPath(source),
             bytes: nil,
@@ -147,12 +153,12 @@ extension IngestorTests {
         #expect(try b.catalog.asset(id: a.id)?.status == .ready)
     }
 
-    @Test func aPlacedFileIsFinished() throws {
+    @Test func aPlacedFileIsFinished() async throws {
         let b = try Bench()
         defer { b.remove() }
         let bytes = patternBytes(2500)
         let source = RawPath(b.drop + "/demo/clip.mp4")
-        let (_, asset) = try Self.journal(
+        let (_, asset) = try await Self.journal(
             b,
             source: source,
             bytes: nil,
@@ -207,14 +213,14 @@ extension IngestorTests {
 
     /// Every crash state at once: afterwards each dropped file is exactly once in the drop or in uploads with
     /// a ready record; only unacknowledged uploads are gone.
-    @Test func everyFileEndsUpExactlyOnce() throws {
+    @Test func everyFileEndsUpExactlyOnce() async throws {
         let b = try Bench()
         defer { b.remove() }
         var expectedInDrop: [[UInt8]] = []
         var expectedInUploads: [[UInt8]] = []
         for n in 0..<3 {
             let bytes = patternBytes(1000 + n, seed: UInt64(n + 1))
-            try Self.journal(
+            try await Self.journal(
                 b,
                 source: RawPath(b.drop + "/demo/s\(n).mp4"),
                 bytes: bytes,
@@ -225,7 +231,7 @@ extension IngestorTests {
         }
         for n in 0..<2 {
             let bytes = patternBytes(2000 + n, seed: UInt64(n + 10))
-            try Self.journal(
+            try await Self.journal(
                 b,
                 source: RawPath(b.drop + "/demo/p\(n).mp4"),
                 bytes: bytes,
@@ -236,7 +242,7 @@ extension IngestorTests {
         }
         for n in 0..<2 {
             let bytes = patternBytes(3000 + n, seed: UInt64(n + 20))
-            try Self.journal(
+            try await Self.journal(
                 b,
                 source: RawPath(b.drop + "/demo/f\(n).mp4"),
                 bytes: nil,
@@ -274,12 +280,12 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aFileReturnedByRecoveryIngestsNormally() throws {
+    func aFileReturnedByRecoveryIngestsNormally() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let clip = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let source = RawPath(b.drop + "/demo/back.mp4")
-        try Self.journal(b, source: source, bytes: clip, stage: .staged, record: false)
+        try await Self.journal(b, source: source, bytes: clip, stage: .staged, record: false)
         _ = try b.ingestor.recover()
         let asset = try Self.stored(b.ingest(source.description, project: "demo"))
         #expect(asset.originalFilename == "back.mp4")

@@ -37,11 +37,11 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func tooLarge() throws {
+    func tooLarge() async throws {
         var b = try Bench()
         defer { b.remove() }
         b.config.uploadMaxSize = 1000
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/big.mp4")
+        let source = try b.put(try await b.clips.h264VideoOnly(), at: "demo/big.mp4")
         let bytes = try Checksums.bytes(source)
         try Self.expectRejected(
             b.ingest(source, project: "demo"),
@@ -89,10 +89,10 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func anAVIRenamedToMP4IsNotMedia() throws {
+    func anAVIRenamedToMP4IsNotMedia() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.avi("disguised.mp4", codec: "mjpeg"), at: "demo/disguised.mp4")
+        let source = try b.put(try await b.clips.avi("disguised.mp4", codec: "mjpeg"), at: "demo/disguised.mp4")
         let bytes = try Checksums.bytes(source)
         try Self.expectRejected(
             b.ingest(source, project: "demo"),
@@ -105,10 +105,10 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func anMP4RenamedToAVIIsNotMedia() throws {
+    func anMP4RenamedToAVIIsNotMedia() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/disguised.avi")
+        let source = try b.put(try await b.clips.h264VideoOnly(), at: "demo/disguised.avi")
         let bytes = try Checksums.bytes(source)
         try Self.expectRejected(
             b.ingest(source, project: "demo"),
@@ -121,10 +121,10 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func audioOnlyIsNoVideo() throws {
+    func audioOnlyIsNoVideo() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.audioOnly(), at: "demo/audio.mp4")
+        let source = try b.put(try await b.clips.audioOnly(), at: "demo/audio.mp4")
         let bytes = try Checksums.bytes(source)
         try Self.expectRejected(
             b.ingest(source, project: "demo"),
@@ -137,10 +137,10 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aPartialCopyIsTruncated() throws {
+    func aPartialCopyIsTruncated() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let clip = try b.clips.h264WithAudio()
+        let clip = try await b.clips.h264WithAudio()
         let half = try b.clips.truncatedCopy(of: clip, named: "half.mp4", fraction: 0.6)
         let source = try b.put(half, at: "demo/half.mp4")
         let bytes = try Checksums.bytes(source)
@@ -198,10 +198,10 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func hardLinkedFilesAreRejected() throws {
+    func hardLinkedFilesAreRejected() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/linked.mp4")
+        let source = try b.put(try await b.clips.h264VideoOnly(), at: "demo/linked.mp4")
         let bytes = try Checksums.bytes(source)
         let other = b.dir.path + "/elsewhere.mp4"
         #expect(link(source, other) == 0)
@@ -218,10 +218,10 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func duplicatesAreRejectedWhenTheRuleSaysReject() throws {
+    func duplicatesAreRejectedWhenTheRuleSaysReject() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let clip = try b.clips.h264WithAudio()
+        let clip = try await b.clips.h264WithAudio()
         let first = try Self.stored(b.ingest(try b.put(clip, at: "demo/a.mp4"), project: "demo"))
         let second = try b.put(clip, at: "demo/b.mp4")
         let outcome = b.ingest(second, project: "demo")
@@ -241,11 +241,11 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func duplicatesAreStoredWhenTheRuleSaysKeep() throws {
+    func duplicatesAreStoredWhenTheRuleSaysKeep() async throws {
         var b = try Bench()
         defer { b.remove() }
         b.config.duplicates = .keep
-        let clip = try b.clips.h264WithAudio()
+        let clip = try await b.clips.h264WithAudio()
         let first = try Self.stored(b.ingest(try b.put(clip, at: "demo/a.mp4"), project: "demo"))
         let second = try Self.stored(b.ingest(try b.put(clip, at: "demo/a.mp4"), project: "demo"))
         #expect(first.checksum == second.checksum)
@@ -256,11 +256,11 @@ extension IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func filesPastTheProjectQuotaAreRejected() throws {
+    func filesPastTheProjectQuotaAreRejected() async throws {
         var b = try Bench()
         defer { b.remove() }
-        let one = try b.clips.h264WithAudio("one.mp4")
-        let two = try b.clips.h264VideoOnly("two.mp4")
+        let one = try await b.clips.h264WithAudio("one.mp4")
+        let two = try await b.clips.h264VideoOnly("two.mp4")
         let sizeOne = Int64(try Checksums.bytes(one).count)
         let sizeTwo = Int64(try Checksums.bytes(two).count)
         b.config.projectQuotaBytes = sizeOne + sizeTwo - 1

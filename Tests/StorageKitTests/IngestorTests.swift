@@ -122,11 +122,11 @@ struct IngestorTests {
     // MARK: - Stored
 
     @Test(.timeLimit(.minutes(3)))
-    func aValidClipIsStoredWithAReadyRecord() throws {
+    func aValidClipIsStoredWithAReadyRecord() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.h264WithAudio(), at: "demo/lesson.mp4")
-        let checksum = try Checksums.sha256(file: source)
+        let source = try b.put(try await b.clips.h264WithAudio(), at: "demo/lesson.mp4")
+        let checksum = try await Checksums.sha256(file: source)
         let original = try Checksums.bytes(source)
         let before = ISO8601Millis.milliseconds(ISO8601Millis.now())
 
@@ -162,7 +162,7 @@ struct IngestorTests {
         #expect(m.formatName?.contains("mp4") == true)
 
         let stored = try b.layout.absolute(asset.relativePath)
-        #expect(try Checksums.sha256(file: stored) == checksum)
+        #expect(try await Checksums.sha256(file: stored) == checksum)
         #expect(try Checksums.bytes(stored) == original)
         #expect(try b.catalog.asset(id: asset.id) == asset)
         #expect(b.uploads() == [asset.filename])
@@ -180,10 +180,12 @@ struct IngestorTests {
             ("nested.mp4", "video/mp4", ".mp4"),
         ]
     )
-    func otherContainersAndNames(name: String, mime: String, ext: String) throws {
+    func otherContainersAndNames(name: String, mime: String, ext: String) async throws {
         let b = try Bench()
         defer { b.remove() }
-        let clip = ext == ".avi" ? try b.clips.avi("src.avi", codec: "mpeg4") : try b.clips.h264VideoOnly("src" + ext)
+        let clip =
+            ext == ".avi"
+            ? try await b.clips.avi("src.avi", codec: "mpeg4") : try await b.clips.h264VideoOnly("src" + ext)
         let relative = name == "nested.mp4" ? "demo/deeper/still/" + name : "demo/" + name
         let source = try b.put(clip, at: relative)
         let asset = try Self.stored(b.ingest(source, project: "demo"))
@@ -198,10 +200,10 @@ struct IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aNameClashTakesTheNextFreeTimestamp() throws {
+    func aNameClashTakesTheNextFreeTimestamp() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/clash.mp4")
+        let source = try b.put(try await b.clips.h264VideoOnly(), at: "demo/clash.mp4")
         let folder = b.layout.projectPath(.uploads, Fixture.demo)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         // Every name from a moment before now to five seconds ahead is taken by someone else's file.
@@ -225,12 +227,12 @@ struct IngestorTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aStagedUploadIsStored() throws {
+    func aStagedUploadIsStored() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let clip = try b.clips.h264WithAudio()
+        let clip = try await b.clips.h264WithAudio()
         let staged = try writeFile(b.layout.stagingPath + "/upload-1234", try Checksums.bytes(clip))
-        let checksum = try Checksums.sha256(file: staged)
+        let checksum = try await Checksums.sha256(file: staged)
         let size = Int64(try Checksums.bytes(staged).count)
         let outcome = b.ingestor.ingestUpload(
             staged: staged,
@@ -246,14 +248,14 @@ struct IngestorTests {
         #expect(asset.checksum == checksum)
         #expect(asset.sizeBytes == size)
         #expect(asset.status == .ready)
-        #expect(try Checksums.sha256(file: try b.layout.absolute(asset.relativePath)) == checksum)
+        #expect(try await Checksums.sha256(file: try b.layout.absolute(asset.relativePath)) == checksum)
         #expect(b.staging.isEmpty)
         #expect(try b.catalog.pendingMoves().isEmpty)
         #expect(try b.catalog.asset(id: asset.id) == asset)
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func aStagedUploadThatIsNotMediaIsRejected() throws {
+    func aStagedUploadThatIsNotMediaIsRejected() async throws {
         let b = try Bench()
         defer { b.remove() }
         let bytes = patternBytes(10_000)
@@ -263,7 +265,7 @@ struct IngestorTests {
             originalFilename: "fake.mp4",
             project: Fixture.demo,
             size: Int64(bytes.count),
-            checksum: try Checksums.sha256(file: staged),
+            checksum: try await Checksums.sha256(file: staged),
             policy: IngestPolicy(b.config)
         )
         try Self.expectRejected(outcome, b, reason: .notMedia, name: "fake.mp4", source: staged, bytes: bytes)
@@ -272,17 +274,17 @@ struct IngestorTests {
 
     /// A drop on another filesystem (`/dev/shm`): the file is copied while it is hashed, then the source goes.
     @Test(.timeLimit(.minutes(3)), .enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
-    func aDropOnAnotherFilesystemIsCopiedOnce() throws {
+    func aDropOnAnotherFilesystemIsCopiedOnce() async throws {
         let b = try Bench()
         defer { b.remove() }
         let shm = "/dev/shm/ingestor-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: shm) }
-        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let clip = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let source = try writeFile(shm + "/demo/far.mp4", clip)
         try #require(try FileOps.lstat(source)?.device != FileOps.lstat(b.layout.stagingPath)?.device)
         let asset = try Self.stored(b.ingest(source, project: "demo"))
         #expect(try Checksums.bytes(try b.layout.absolute(asset.relativePath)) == clip)
-        #expect(asset.checksum == (try Checksums.sha256(file: try b.layout.absolute(asset.relativePath))))
+        #expect(asset.checksum == (try await Checksums.sha256(file: try b.layout.absolute(asset.relativePath))))
         #expect(fileKind(source) == nil)
         #expect(b.staging.isEmpty)
         #expect(try b.catalog.pendingMoves().isEmpty)

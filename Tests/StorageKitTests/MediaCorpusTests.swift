@@ -21,11 +21,11 @@ struct MediaCorpusTests {
         "probe matches ffprobe, the content matches the extension, the structure is whole",
         arguments: MediaCorpus.playable
     )
-    func probe(clip: MediaCorpus.Clip) throws {
-        let path = try MediaCorpus.path(clip)
+    func probe(clip: MediaCorpus.Clip) async throws {
+        let path = try await MediaCorpus.path(clip)
         #expect(try verdict(path, ext: clip.ext) == .ok)
         let result = try MediaProbe.probe(path: path, displayName: "demo/" + clip.name)
-        let reference = try FFprobeFacts(path)
+        let reference = try await FFprobeFacts(path)
         #expect(result.formatName == reference.formatName)
         #expect(MediaFormats.formatMatchesExtension(formatName: result.formatName, ext: clip.ext))
         #expect(MediaFormats.mimeType(forExtension: clip.ext) != nil)
@@ -44,12 +44,12 @@ struct MediaCorpusTests {
     }
 
     @Test("a thumbnail of the right size that is not black", arguments: MediaCorpus.playable)
-    func thumbnail(clip: MediaCorpus.Clip) throws {
-        let path = try MediaCorpus.path(clip)
+    func thumbnail(clip: MediaCorpus.Clip) async throws {
+        let path = try await MediaCorpus.path(clip)
         let thumbnail = try ThumbnailRenderer(width: 160, decoderThreads: 2).render(path: path)
-        let picture = try FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: MediaCorpus.directory)
+        let picture = try await FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: MediaCorpus.directory)
         #expect(picture.width == 160)
-        let reference = try FFprobeFacts(path)
+        let reference = try await FFprobeFacts(path)
         let width = Double(try #require(reference.videoInt("width")))
         let height = Double(try #require(reference.videoInt("height")))
         #expect(abs(Double(picture.height) - 160 * height / width) <= 2)
@@ -61,12 +61,12 @@ struct MediaCorpusTests {
         "an indexless container whose only keyframe precedes the first timestamp still gives a thumbnail",
         arguments: ["mpegts", "mpeg"]
     )
-    func singleKeyframeWithBFrames(format: String) throws {
+    func singleKeyframeWithBFrames(format: String) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
         // B-frames put the keyframe's decoding time before the stream's first presentation time, so a seek
         // to that time lands after the keyframe; with one keyframe nothing would decode.
-        let path = try clips.make(
+        let path = try await clips.make(
             "bframes.\(format == "mpeg" ? "mpg" : "m2ts")",
             video: "testsrc2=size=640x360:rate=30:duration=3",
             options: [
@@ -79,9 +79,9 @@ struct MediaCorpusTests {
     }
 
     @Test("the iPhone-like HLG clip: 10-bit BT.2020 metadata, camera tags, and a thumbnail in the right colour")
-    func hlg() throws {
+    func hlg() async throws {
         let clip = try #require(MediaCorpus.playable.first { $0.name == "iphone-hlg.MOV" })
-        let path = try MediaCorpus.path(clip)
+        let path = try await MediaCorpus.path(clip)
         let m = try MediaProbe.probe(path: path).metadata
         #expect(m.pixelFormat == "yuv420p10le")
         #expect(m.bitDepth == 10)
@@ -91,7 +91,7 @@ struct MediaCorpusTests {
         #expect(m.location == "+48.8577+002.2950+035.000/")
         #expect(m.creationTime == "2026-05-01T12:34:56Z")
         let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 2).render(path: path)
-        let picture = try FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: MediaCorpus.directory)
+        let picture = try await FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: MediaCorpus.directory)
         let centre = (picture.height / 2 * picture.width + picture.width / 2) * 3
         let (r, g, b) = (Int(picture.pixels[centre]), Int(picture.pixels[centre + 1]), Int(picture.pixels[centre + 2]))
         let want = MediaCorpus.hlgColour
@@ -100,12 +100,12 @@ struct MediaCorpusTests {
     }
 
     @Test("the PQ (HDR10) clip is tone-mapped to SDR: its flat colour stays close to the original")
-    func pq() throws {
+    func pq() async throws {
         let clip = try #require(MediaCorpus.playable.first { $0.name == "hdr10-pq.mkv" })
-        let path = try MediaCorpus.path(clip)
+        let path = try await MediaCorpus.path(clip)
         #expect(try MediaProbe.probe(path: path).metadata.colorTransfer == "smpte2084")
         let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 2).render(path: path)
-        let picture = try FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: MediaCorpus.directory)
+        let picture = try await FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: MediaCorpus.directory)
         let centre = (picture.height / 2 * picture.width + picture.width / 2) * 3
         let (r, g, b) = (Int(picture.pixels[centre]), Int(picture.pixels[centre + 1]), Int(picture.pixels[centre + 2]))
         let want = MediaCorpus.hlgColour
@@ -114,10 +114,10 @@ struct MediaCorpusTests {
     }
 
     @Test("SDRConverter: HDR frames become 8-bit BT.709 limited-range 4:2:0 for encoders")
-    func sdrConverterForVideo() throws {
+    func sdrConverterForVideo() async throws {
         for name in ["iphone-hlg.MOV", "hdr10-pq.mkv"] {
             let clip = try #require(MediaCorpus.playable.first { $0.name == name })
-            let input = try MediaInput(path: try MediaCorpus.path(clip), interrupter: Interrupter())
+            let input = try MediaInput(path: try await MediaCorpus.path(clip), interrupter: Interrupter())
             let stream = try #require(input.videoStream)
             let reader = try VideoFrameReader(
                 input: input,
@@ -143,26 +143,28 @@ struct MediaCorpusTests {
     }
 
     @Test("QuickTime udta tags: ©mak, ©mod, ©xyz and the movie's creation time; 3GPP's location")
-    func udtaTags() throws {
+    func udtaTags() async throws {
         let mov = try #require(MediaCorpus.playable.first { $0.name == "timecode.mov" })
-        let m = try MediaProbe.probe(path: try MediaCorpus.path(mov)).metadata
+        let m = try MediaProbe.probe(path: try await MediaCorpus.path(mov)).metadata
         #expect(m.make == "Canon")
         #expect(m.model == "EOS R5")
         #expect(m.location == "+35.6586+139.7454/")
         #expect(m.creationTime == "2025-12-24T18:00:00Z")
         let phone = try #require(MediaCorpus.playable.first { $0.ext == "3gp" })
-        let p = try MediaProbe.probe(path: try MediaCorpus.path(phone)).metadata
+        let p = try MediaProbe.probe(path: try await MediaCorpus.path(phone)).metadata
         #expect(p.location == "+60.1699+024.9384/")
         #expect(p.make == nil && p.model == nil)
     }
 
     @Test("an interlaced picture is deinterlaced: no combing in the thumbnail")
-    func interlaced() throws {
+    func interlaced() async throws {
         let clip = try #require(MediaCorpus.playable.first { $0.name == "interlaced.ts" })
-        let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 2).render(path: try MediaCorpus.path(clip))
+        let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 2).render(
+            path: try await MediaCorpus.path(clip)
+        )
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let grey = try clips.decodeGrey(jpeg: thumbnail.jpeg)
+        let grey = try await clips.decodeGrey(jpeg: thumbnail.jpeg)
         // Woven fields alternate 16/235 row by row; deinterlaced rows differ little from their neighbours.
         let rows = (8..<(grey.height - 8)).map { meanLuma(grey.pixels, width: grey.width, rows: $0..<($0 + 1)) }
         let jumps = zip(rows, rows.dropFirst()).map { abs($0 - $1) }
@@ -171,8 +173,8 @@ struct MediaCorpusTests {
     }
 
     @Test("audio with cover art is no_video, with the user's name in the detail")
-    func coverArt() throws {
-        let path = try MediaCorpus.path(MediaCorpus.coverArt)
+    func coverArt() async throws {
+        let path = try await MediaCorpus.path(MediaCorpus.coverArt)
         do {
             _ = try MediaProbe.probe(path: path, displayName: "demo/album/song.mp4")
             Issue.record("cover art probed as video")
@@ -187,8 +189,8 @@ struct MediaCorpusTests {
         "cut short, every container with a structure to check is truncated, saying how many bytes are missing",
         arguments: MediaCorpus.playable.filter { MediaFormats.structure(forExtension: $0.ext) != .unchecked }
     )
-    func cutShort(clip: MediaCorpus.Clip) throws {
-        let result = try verdict(try MediaCorpus.cut(clip), ext: clip.ext)
+    func cutShort(clip: MediaCorpus.Clip) async throws {
+        let result = try verdict(try await MediaCorpus.cut(clip), ext: clip.ext)
         guard case .truncated(let detail) = result else {
             Issue.record("\(clip.name) cut short: \(result)")
             return

@@ -5,10 +5,10 @@ import Testing
 @Suite("MediaProbe")
 struct MediaProbeTests {
     @Test("h264 + AAC in MP4: every metadata key")
-    func h264WithAudio() throws {
+    func h264WithAudio() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let result = try MediaProbe.probe(path: try clips.h264WithAudio())
+        let result = try MediaProbe.probe(path: try await clips.h264WithAudio())
         let metadata = result.metadata
         #expect(result.hasVideo && result.hasAudio)
         #expect(result.formatName == "mov,mp4,m4a,3gp,3g2,mj2")
@@ -29,10 +29,10 @@ struct MediaProbeTests {
     /// Issue 10: reading a crafted container's stream info has a time limit; past it the file is refused
     /// with a reason that says so, instead of holding an ingest worker for ever.
     @Test("a probe past its time limit fails as timed out, naming the file")
-    func probeTimeLimit() throws {
+    func probeTimeLimit() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try clips.h264WithAudio()
+        let path = try await clips.h264WithAudio()
         #expect(throws: MediaError.self) {
             try MediaProbe.probe(path: path, displayName: "p/slow.mp4", timeLimit: .zero)
         }
@@ -50,10 +50,10 @@ struct MediaProbeTests {
     /// the same thumbnail. The name is obeyed (the raw `data` demuxer reads anything; Matroska's cannot read an
     /// MP4, and no other demuxer is tried then); one this build lacks probes.
     @Test("a recorded format opens the file as probing would, and is obeyed")
-    func recordedFormat() throws {
+    func recordedFormat() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try clips.h264WithAudio()
+        let path = try await clips.h264WithAudio()
         let probed = try MediaProbe.probe(path: path)
         func opened(_ format: String?) throws -> String {
             try MediaInput(path: path, interrupter: Interrupter(), format: format).formatName
@@ -77,10 +77,10 @@ struct MediaProbeTests {
     }
 
     @Test("video-only MP4 leaves the audio keys absent")
-    func videoOnly() throws {
+    func videoOnly() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let result = try MediaProbe.probe(path: try clips.h264VideoOnly())
+        let result = try MediaProbe.probe(path: try await clips.h264VideoOnly())
         #expect(result.hasVideo && !result.hasAudio)
         #expect(result.metadata.audioCodec == nil)
         #expect(result.metadata.sampleRate == nil)
@@ -89,10 +89,10 @@ struct MediaProbeTests {
     }
 
     @Test("rotation is clockwise degrees from the display matrix", arguments: [90, 180, 270])
-    func rotation(clockwise: Int) throws {
+    func rotation(clockwise: Int) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let metadata = try MediaProbe.probe(path: try clips.rotated("rotated.mov", clockwise: clockwise)).metadata
+        let metadata = try MediaProbe.probe(path: try await clips.rotated("rotated.mov", clockwise: clockwise)).metadata
         #expect(metadata.rotation == clockwise)
         // width and height stay the coded size.
         #expect(metadata.width == 320)
@@ -100,10 +100,10 @@ struct MediaProbeTests {
     }
 
     @Test("AVI with MJPEG and MPEG-4 Part 2", arguments: ["mjpeg", "mpeg4"])
-    func avi(codec: String) throws {
+    func avi(codec: String) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let result = try MediaProbe.probe(path: try clips.avi("clip.avi", codec: codec))
+        let result = try MediaProbe.probe(path: try await clips.avi("clip.avi", codec: codec))
         #expect(result.formatName == "avi")
         #expect(result.metadata.videoCodec == codec)
         #expect(result.metadata.width == 320)
@@ -115,10 +115,10 @@ struct MediaProbeTests {
     }
 
     @Test("an audio-only MP4 is no_video")
-    func audioOnly() throws {
+    func audioOnly() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try clips.audioOnly()
+        let path = try await clips.audioOnly()
         #expect {
             try MediaProbe.probe(path: path)
         } throws: { error in
@@ -146,10 +146,10 @@ struct MediaProbeTests {
     }
 
     @Test("an AVI named .mp4 probes as avi, which does not match its extension")
-    func aviNamedMP4() throws {
+    func aviNamedMP4() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try clips.avi("really-avi.mp4", codec: "mpeg4")
+        let path = try await clips.avi("really-avi.mp4", codec: "mpeg4")
         let result = try MediaProbe.probe(path: path)
         #expect(result.formatName == "avi")
         #expect(!MediaProbe.formatMatchesExtension(formatName: result.formatName, ext: "mp4"))

@@ -14,15 +14,15 @@ struct RenditionDurationTests {
     static let audioTolerance = 0.01
 
     @Test(arguments: RenditionContainer.allCases)
-    func everyFrameAndTheDurationOfAFiftyFrameClipSurvive(container: RenditionContainer) throws {
+    func everyFrameAndTheDurationOfAFiftyFrameClipSurvive(container: RenditionContainer) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try clips.make(
+        let source = try await clips.make(
             "src.mp4",
             video: "testsrc2=size=320x240:rate=25:duration=2",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
         )
-        let sourceVideo = try StreamReading(source, stream: "v")
+        let sourceVideo = try await StreamReading(source, stream: "v")
         #expect(sourceVideo.frames == 50)
         let output = clips.path("240p.\(container.fileExtension)")
         let result = try RenditionEncoder(container: container, threads: 2).encode(
@@ -31,20 +31,20 @@ struct RenditionDurationTests {
             to: output
         )
         #expect(result.frames == 50)
-        let video = try StreamReading(output, stream: "v")
+        let video = try await StreamReading(output, stream: "v")
         #expect(video.frames == 50)
         #expect(abs(video.duration - sourceVideo.duration) < Self.tolerance, "\(video) of \(sourceVideo)")
     }
 
-    @Test func aOneFrameSourceGivesAOneFrameRendition() throws {
+    @Test func aOneFrameSourceGivesAOneFrameRendition() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try clips.make(
+        let source = try await clips.make(
             "one.mp4",
             video: "testsrc2=size=320x240:rate=25",
             options: ["-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
         )
-        let sourceVideo = try StreamReading(source, stream: "v")
+        let sourceVideo = try await StreamReading(source, stream: "v")
         let output = clips.path("240p.mp4")
         let result = try RenditionEncoder(container: .mp4, threads: 1).encode(
             path: source,
@@ -52,7 +52,7 @@ struct RenditionDurationTests {
             to: output
         )
         #expect(result.frames == 1)
-        let video = try StreamReading(output, stream: "v")
+        let video = try await StreamReading(output, stream: "v")
         #expect(video.frames == 1)
         #expect(abs(video.duration - sourceVideo.duration) < Self.tolerance, "\(video) of \(sourceVideo)")
         #expect(video.duration > 0.03)
@@ -62,10 +62,10 @@ struct RenditionDurationTests {
     /// the decoder hands out whole: the rendition drops that padding, and its own encoder delay is hidden (MP4's
     /// edit list, WebM's codec delay), so its audio lasts as long as the source's, and so does the file.
     @Test(arguments: RenditionContainer.allCases)
-    func theAudioAndTheFileKeepTheSourcesDuration(container: RenditionContainer) throws {
+    func theAudioAndTheFileKeepTheSourcesDuration(container: RenditionContainer) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try clips.make(
+        let source = try await clips.make(
             "src.mp4",
             video: "testsrc2=size=320x240:rate=25:duration=2",
             audio: "sine=frequency=440:sample_rate=44100:duration=2",
@@ -74,21 +74,21 @@ struct RenditionDurationTests {
                 "-shortest",
             ]
         )
-        let sourceVideo = try StreamReading(source, stream: "v")
-        let sourceAudio = try StreamReading(source, stream: "a")
+        let sourceVideo = try await StreamReading(source, stream: "v")
+        let sourceAudio = try await StreamReading(source, stream: "a")
         let output = clips.path("240p.\(container.fileExtension)")
         _ = try RenditionEncoder(container: container, threads: 2).encode(
             path: source,
             step: .init(name: "240p", width: 320, height: 240),
             to: output
         )
-        let video = try StreamReading(output, stream: "v")
-        let audio = try StreamReading(output, stream: "a")
+        let video = try await StreamReading(output, stream: "v")
+        let audio = try await StreamReading(output, stream: "a")
         #expect(video.frames == sourceVideo.frames)
         #expect(abs(video.duration - sourceVideo.duration) < Self.tolerance, "\(video) of \(sourceVideo)")
         #expect(abs(audio.duration - sourceAudio.duration) < Self.audioTolerance, "\(audio) of \(sourceAudio)")
-        let file = try FFprobeReport(output).duration
-        let sourceFile = try FFprobeReport(source).duration
+        let file = try await FFprobeReport(output).duration
+        let sourceFile = try await FFprobeReport(source).duration
         #expect(abs(file - sourceFile) < Self.audioTolerance, "\(file) s of \(sourceFile) s")
     }
 }
@@ -100,8 +100,8 @@ struct StreamReading: CustomStringConvertible {
     var frames: Int
     var duration: Double
 
-    init(_ file: String, stream: String) throws {
-        let run = try Program.runBlocking(
+    init(_ file: String, stream: String) async throws {
+        let run = try await HelperPrograms.run(
             "/usr/bin/ffprobe",
             [
                 "-v", "error", "-count_frames", "-select_streams", "\(stream):0", "-show_entries",

@@ -9,8 +9,8 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct SpriteSeekTests {
     /// A 30 s clip with a keyframe every 2 s (B-frames on) in `ext`.
-    static func clip(_ clips: ClipFactory, _ ext: String) throws -> String {
-        try clips.make(
+    static func clip(_ clips: ClipFactory, _ ext: String) async throws -> String {
+        try await clips.make(
             "g50." + ext,
             video: "testsrc2=size=320x180:rate=25:duration=30",
             options: [
@@ -21,8 +21,8 @@ struct SpriteSeekTests {
     }
 
     /// How many tiles of the sheet differ from the tile before them.
-    static func distinctTiles(_ image: SpriteSheetImage, _ clips: ClipFactory) throws -> Int {
-        let means = try tileGrids(image, clips)
+    static func distinctTiles(_ image: SpriteSheetImage, _ clips: ClipFactory) async throws -> Int {
+        let means = try await tileGrids(image, clips)
         var distinct = 1
         for i in 1..<means.count where difference(means[i], means[i - 1]) > 1.5 { distinct += 1 }
         return distinct
@@ -33,11 +33,11 @@ struct SpriteSeekTests {
     }
 
     /// Each tile's coarse 8×8 grid of mean luma.
-    static func tileGrids(_ image: SpriteSheetImage, _ clips: ClipFactory) throws -> [[Double]] {
+    static func tileGrids(_ image: SpriteSheetImage, _ clips: ClipFactory) async throws -> [[Double]] {
         let file = clips.path("sheet-\(UUID().uuidString).jpg")
         try Data(image.jpeg).write(to: URL(fileURLWithPath: file))
-        let size = try ClipFactory.probeSize(file)
-        let grey = [UInt8](try ClipFactory.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
+        let size = try await ClipFactory.probeSize(file)
+        let grey = [UInt8](try await ClipFactory.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "gray", "-"]))
         var means: [[Double]] = []
         for index in 0..<image.count {
             let x0 = (index % image.columns) * image.tileWidth
@@ -64,32 +64,32 @@ struct SpriteSeekTests {
 
     /// Found by a black-box review: a tile showed the next keyframe even when the previous one was nearer its
     /// time (the tile for 0.5 s showed 2.0 s with keyframes every 2 s).
-    @Test func aTileShowsTheKeyframeNearestItsTime() throws {
+    @Test func aTileShowsTheKeyframeNearestItsTime() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try Self.clip(clips, "mp4")
+        let source = try await Self.clip(clips, "mp4")
         let image = try #require(try SpriteRenderer().render(path: source, interval: .every(0.5)))
-        let grids = try Self.tileGrids(image, clips)
+        let grids = try await Self.tileGrids(image, clips)
         #expect(Self.difference(grids[1], grids[0]) < 1.5, "0.5 s is nearer 0 s than 2 s")
         #expect(Self.difference(grids[3], grids[0]) > 1.5, "1.5 s is nearer 2 s than 0 s")
         #expect(Self.difference(grids[5], grids[4]) < 1.5, "2.5 s is nearer 2 s than 4 s")
     }
 
     @Test(arguments: ["mp4", "ts", "mkv", "m2ts"])
-    func everyKeyframeOfTheClipShowsUp(_ ext: String) throws {
+    func everyKeyframeOfTheClipShowsUp(_ ext: String) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try Self.clip(clips, ext)
+        let source = try await Self.clip(clips, ext)
         let image = try #require(try SpriteRenderer().render(path: source, interval: .every(1)))
         #expect(image.count == 30)
-        #expect(try Self.distinctTiles(image, clips) >= 14, "one picture per keyframe (15 keyframes)")
+        #expect(try await Self.distinctTiles(image, clips) >= 14, "one picture per keyframe (15 keyframes)")
     }
 
     /// The format an earlier probe recorded reads the file without a new probe: the same sheet.
-    @Test func aSheetFromTheProbedFormatNameIsTheSheetFromAProbe() throws {
+    @Test func aSheetFromTheProbedFormatNameIsTheSheetFromAProbe() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try Self.clip(clips, "mp4")
+        let source = try await Self.clip(clips, "mp4")
         let probed = try SpriteRenderer().render(path: source, interval: .every(1))
         let named = try SpriteRenderer().render(
             path: source,
@@ -99,10 +99,10 @@ struct SpriteSeekTests {
         #expect(named?.jpeg == probed?.jpeg)
     }
 
-    @Test func aTransportStreamWithOneKeyframeGetsItsSheet() throws {
+    @Test func aTransportStreamWithOneKeyframeGetsItsSheet() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try clips.make(
+        let source = try await clips.make(
             "native.ts",
             video: "testsrc2=size=640x360:rate=25:duration=3",
             audio: "sine=duration=3",
@@ -112,10 +112,10 @@ struct SpriteSeekTests {
         #expect(image.count >= 6)
     }
 
-    @Test func anUndecodableSpriteNamesTheUsersFileNotTheStoragePath() throws {
+    @Test func anUndecodableSpriteNamesTheUsersFileNotTheStoragePath() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let source = try clips.make(
+        let source = try await clips.make(
             "clip.mp4",
             video: "testsrc2=size=320x180:rate=25:duration=2",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"]

@@ -7,9 +7,9 @@ struct StoredNameTests {
     static let timestamp: Int64 = 1_764_000_000_123
 
     /// First 10 hex digits of SHA-1(`<project>:<original bytes>:<timestamp>`), by `sha1sum`.
-    static func expectedHash10(project: String, original: [UInt8], timestamp: Int64) throws -> String {
+    static func expectedHash10(project: String, original: [UInt8], timestamp: Int64) async throws -> String {
         let input = Array((project + ":").utf8) + original + Array(":\(timestamp)".utf8)
-        return String(try Checksums.sha1(input).prefix(10))
+        return String(try await Checksums.sha1(input).prefix(10))
     }
 
     /// `(original name, expected stem, expected extension)`.
@@ -67,13 +67,14 @@ struct StoredNameTests {
             ([0x80, 0x80, 0x2E, 0x6D, 0x70, 0x34], "__", ".mp4"),  // lone continuation bytes
         ] as [([UInt8], String, String)]
     )
-    func invalidUTF8(original: [UInt8], stem: String, ext: String) throws {
+    func invalidUTF8(original: [UInt8], stem: String, ext: String) async throws {
         let name = StoredName(project: Fixture.demo, originalFilename: original, timestamp: Self.timestamp)
         #expect(name.stem == stem)
         #expect(name.ext == ext)
         // The hash covers the raw bytes, not a repaired string.
         #expect(
-            name.hash10 == (try Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp))
+            name.hash10
+                == (try await Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp))
         )
     }
 
@@ -102,10 +103,18 @@ struct StoredNameTests {
         ("demo", "café.mp4", 1),
         ("demo", "../x.mp4", 9_999_999_999_999),
     ])
-    func hash10IsTheStartOfSHA1OfProjectNameAndTimestamp(project: String, original: String, timestamp: Int64) throws {
+    func hash10IsTheStartOfSHA1OfProjectNameAndTimestamp(
+        project: String,
+        original: String,
+        timestamp: Int64
+    ) async throws {
         let id = try #require(ProjectID(exactly: project))
         let name = StoredName(project: id, originalFilename: original, timestamp: timestamp)
-        let expected = try Self.expectedHash10(project: project, original: Array(original.utf8), timestamp: timestamp)
+        let expected = try await Self.expectedHash10(
+            project: project,
+            original: Array(original.utf8),
+            timestamp: timestamp
+        )
         #expect(name.hash10 == expected)
         #expect(name.hash10.count == 10)
         #expect(name.timestamp == timestamp)
@@ -118,7 +127,7 @@ struct StoredNameTests {
         #expect(name.filename.wholeMatch(of: pattern) != nil)
     }
 
-    @Test func nextTakesTheNextTimestampAndChangesTheHash() throws {
+    @Test func nextTakesTheNextTimestampAndChangesTheHash() async throws {
         let original = Array("lesson.mp4".utf8)
         let first = StoredName(project: Fixture.demo, originalFilename: original, timestamp: Self.timestamp)
         let second = first.next(project: Fixture.demo, originalFilename: original)
@@ -129,7 +138,7 @@ struct StoredNameTests {
         #expect(second.filename != first.filename)
         #expect(
             second.hash10
-                == (try Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp + 1))
+                == (try await Self.expectedHash10(project: "demo", original: original, timestamp: Self.timestamp + 1))
         )
         #expect(second == StoredName(project: Fixture.demo, originalFilename: original, timestamp: Self.timestamp + 1))
         let third = second.next(project: Fixture.demo, originalFilename: original)

@@ -17,12 +17,12 @@ struct StreamingHasherTests {
     }
 
     @Test(arguments: [0, 1, 4 * mib - 1, 4 * mib, 4 * mib + 1, 9 * mib])
-    func equalsSha256sum(size: Int) throws {
+    func equalsSha256sum(size: Int) async throws {
         let dir = try TempDir("hasher")
         defer { dir.remove() }
         let path = try writeFile(dir.path + "/f.bin", patternBytes(size))
         let digest = try Self.withOpenFile(path) { try StreamingHasher().hash(fd: $0) }
-        #expect(digest.hex == (try Checksums.sha256(file: path)))
+        #expect(digest.hex == (try await Checksums.sha256(file: path)))
         #expect(digest.bytes == Int64(size))
         #expect(digest.hex.count == 64)
     }
@@ -36,16 +36,16 @@ struct StreamingHasherTests {
     }
 
     @Test(arguments: [1, 7, 4096, 65_537])
-    func anyBufferSizeGivesTheSameDigest(bufferSize: Int) throws {
+    func anyBufferSizeGivesTheSameDigest(bufferSize: Int) async throws {
         let dir = try TempDir("hasher")
         defer { dir.remove() }
         let path = try writeFile(dir.path + "/f.bin", patternBytes(200_003, seed: 42))
         let digest = try Self.withOpenFile(path) { try StreamingHasher(bufferSize: bufferSize).hash(fd: $0) }
-        #expect(digest.hex == (try Checksums.sha256(file: path)))
+        #expect(digest.hex == (try await Checksums.sha256(file: path)))
         #expect(digest.bytes == 200_003)
     }
 
-    @Test func oneHasherIsReusable() throws {
+    @Test func oneHasherIsReusable() async throws {
         let dir = try TempDir("hasher")
         defer { dir.remove() }
         let a = try writeFile(dir.path + "/a", patternBytes(5 * Self.mib, seed: 1))
@@ -53,11 +53,11 @@ struct StreamingHasherTests {
         let hasher = StreamingHasher()
         let da = try Self.withOpenFile(a) { try hasher.hash(fd: $0) }
         let db = try Self.withOpenFile(b) { try hasher.hash(fd: $0) }
-        #expect(da.hex == (try Checksums.sha256(file: a)))
-        #expect(db.hex == (try Checksums.sha256(file: b)))
+        #expect(da.hex == (try await Checksums.sha256(file: a)))
+        #expect(db.hex == (try await Checksums.sha256(file: b)))
     }
 
-    @Test func hashingStartsAtTheCurrentOffset() throws {
+    @Test func hashingStartsAtTheCurrentOffset() async throws {
         let dir = try TempDir("hasher")
         defer { dir.remove() }
         let bytes = patternBytes(10_000, seed: 3)
@@ -67,12 +67,12 @@ struct StreamingHasherTests {
             _ = lseek(fd, 1000, SEEK_SET)
             return try StreamingHasher().hash(fd: fd)
         }
-        #expect(digest.hex == (try Checksums.sha256(file: tail)))
+        #expect(digest.hex == (try await Checksums.sha256(file: tail)))
         #expect(digest.bytes == 9000)
     }
 
     @Test(arguments: [0, 1, 4 * mib + 1, 9 * mib])
-    func copyToWritesIdenticalBytes(size: Int) throws {
+    func copyToWritesIdenticalBytes(size: Int) async throws {
         let dir = try TempDir("hasher")
         defer { dir.remove() }
         let bytes = patternBytes(size, seed: UInt64(size) + 5)
@@ -81,7 +81,7 @@ struct StreamingHasherTests {
         let digest = try Self.withOpenFile(path) { try StreamingHasher().hash(fd: $0, copyTo: out) }
         close(out)
         #expect(try Checksums.bytes(dir.path + "/copy") == bytes)
-        #expect(digest.hex == (try Checksums.sha256(file: path)))
+        #expect(digest.hex == (try await Checksums.sha256(file: path)))
         #expect(digest.bytes == Int64(size))
     }
 

@@ -6,10 +6,10 @@ import Testing
 @Suite("Thumbnail colours")
 struct ThumbnailColourTests {
     @Test("a flat BT.709 colour comes back as itself", arguments: ["bt709", "smpte170m"])
-    func flatColour(matrix: String) throws {
+    func flatColour(matrix: String) async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try clips.make(
+        let path = try await clips.make(
             "flat-\(matrix).mp4",
             video: "color=c=0xC03020:size=320x180:rate=25:duration=1",
             options: [
@@ -18,7 +18,7 @@ struct ThumbnailColourTests {
             ]
         )
         let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 1).render(path: path)
-        let picture = try FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: clips.directory.path)
+        let picture = try await FFprobeFacts.rgb(ofPicture: thumbnail.jpeg, in: clips.directory.path)
         let centre = (picture.height / 2 * picture.width + picture.width / 2) * 3
         let (r, g, b) = (Int(picture.pixels[centre]), Int(picture.pixels[centre + 1]), Int(picture.pixels[centre + 2]))
         #expect(abs(r - 192) <= 6 && abs(g - 48) <= 6 && abs(b - 32) <= 6, "\(matrix): got (\(r), \(g), \(b))")

@@ -7,8 +7,8 @@ import Testing
 @Suite("Crafted pixel aspect ratios")
 struct CraftedAspectRatioTests {
     /// A valid `width`×`height` H.264 MP4 whose `pasp` box is rewritten to `h:v`, as an attacker would.
-    static func clip(width: Int, height: Int, pasp h: UInt32, _ v: UInt32, clips: ClipFactory) throws -> String {
-        let path = try clips.make(
+    static func clip(width: Int, height: Int, pasp h: UInt32, _ v: UInt32, clips: ClipFactory) async throws -> String {
+        let path = try await clips.make(
             "pasp-\(h)-\(v).mp4",
             video: "testsrc=size=\(width)x\(height):rate=5:duration=1",
             options: ["-vf", "setsar=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -24,10 +24,10 @@ struct CraftedAspectRatioTests {
     }
 
     @Test("16×4096 with pasp 1:32767 is refused with a reason, not a trap")
-    func tallPixelsAreRefused() throws {
+    func tallPixelsAreRefused() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try Self.clip(width: 16, height: 4096, pasp: 1, 32767, clips: clips)
+        let path = try await Self.clip(width: 16, height: 4096, pasp: 1, 32767, clips: clips)
         // It passes every check before the thumbnail.
         let probe = try MediaProbe.probe(path: path)
         #expect(probe.hasVideo)
@@ -41,19 +41,19 @@ struct CraftedAspectRatioTests {
     }
 
     @Test("pasp 32767:1 (very wide pixels) gives a thin but valid thumbnail")
-    func widePixelsAreClamped() throws {
+    func widePixelsAreClamped() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try Self.clip(width: 64, height: 64, pasp: 32767, 1, clips: clips)
+        let path = try await Self.clip(width: 64, height: 64, pasp: 32767, 1, clips: clips)
         let thumbnail = try ThumbnailRenderer(width: 320, decoderThreads: 1).render(path: path)
         #expect(thumbnail.width == 320 && thumbnail.height == 2)
     }
 
     @Test("widest configurable thumbnail of the tallest accepted shape stays in range")
-    func largestAcceptedSize() throws {
+    func largestAcceptedSize() async throws {
         let clips = try ClipFactory()
         defer { clips.remove() }
-        let path = try Self.clip(width: 16, height: 256, pasp: 1, 1, clips: clips)
+        let path = try await Self.clip(width: 16, height: 256, pasp: 1, 1, clips: clips)
         let thumbnail = try ThumbnailRenderer(width: 16, decoderThreads: 1).render(path: path)
         #expect(thumbnail.width == 16 && thumbnail.height == 256)
     }

@@ -13,11 +13,11 @@ import Glibc
 /// Issue 10, scenario 4: a folder of the drop swapped for a symlink after a file was noticed.
 @Suite(.timeLimit(.minutes(3)))
 struct DropAnchorTests {
-    @Test func aFolderSwappedForASymlinkCannotReachOutsideTheDrop() throws {
+    @Test func aFolderSwappedForASymlinkCannotReachOutsideTheDrop() async throws {
         var b = try IngestorTests.Bench()
         defer { b.remove() }
         b.config.dropPath = b.drop
-        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let clip = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let source = try writeFile(b.drop + "/demo/sub/a.mp4", clip)
         // Noticed as drop/demo/sub/a.mp4; then sub becomes a link to a folder outside holding a.mp4.
         let outside = b.dir.path + "/outside"
@@ -35,11 +35,11 @@ struct DropAnchorTests {
         #expect(b.staging.isEmpty)
     }
 
-    @Test func aFileBelowRealFoldersIsTakenThroughItsAnchor() throws {
+    @Test func aFileBelowRealFoldersIsTakenThroughItsAnchor() async throws {
         var b = try IngestorTests.Bench()
         defer { b.remove() }
         b.config.dropPath = b.drop
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/deep/er/a.mp4")
+        let source = try b.put(try await b.clips.h264VideoOnly(), at: "demo/deep/er/a.mp4")
         let asset = try IngestorTests.stored(b.ingest(source, project: "demo"))
         #expect(asset.originalFilename == "a.mp4")
         #expect(fileKind(source) == nil)
@@ -59,10 +59,10 @@ struct DropAnchorTests {
 /// Issue 10, scenario 10: the duplicate rule is decided inside the record's write transaction.
 @Suite(.timeLimit(.minutes(3)))
 struct DuplicateRaceTests {
-    @Test func twoIdenticalFilesAtOnceAreStoredOnce() throws {
+    @Test func twoIdenticalFilesAtOnceAreStoredOnce() async throws {
         let b = try IngestorTests.Bench()
         defer { b.remove() }
-        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let clip = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let first = try writeFile(b.drop + "/demo/a.mp4", clip)
         let second = try writeFile(b.drop + "/demo/b.mp4", clip)
         let inner = Mutex<IngestOutcome?>(nil)

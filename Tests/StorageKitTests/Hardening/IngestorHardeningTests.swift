@@ -26,10 +26,10 @@ struct IngestorHardeningTests {
 
     /// Scenario 6: the name is swapped for a symlink between open and rename; nothing but the file held open
     /// may be staged, and a link never reaches `uploads/`.
-    @Test func aNameSwappedBetweenOpenAndRenameIsNotStaged() throws {
+    @Test func aNameSwappedBetweenOpenAndRenameIsNotStaged() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let source = try b.put(try b.clips.h264VideoOnly(), at: "demo/a.mp4")
+        let source = try b.put(try await b.clips.h264VideoOnly(), at: "demo/a.mp4")
         let outside = b.dir.path + "/outside.mp4"
         var hooks = IngestHooks()
         hooks.afterOpen = { path in
@@ -51,12 +51,12 @@ struct IngestorHardeningTests {
 
     /// Scenario 5: a new file renamed onto a copied source's name before it is removed stays.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/shm")))
-    func aNewFileOnACopiedSourcesNameIsNotDeleted() throws {
+    func aNewFileOnACopiedSourcesNameIsNotDeleted() async throws {
         let b = try Bench()
         defer { b.remove() }
         let shm = "/dev/shm/hardening-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: shm) }
-        let clip = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let clip = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let source = try writeFile(shm + "/demo/GOPR0001.MP4", clip)
         try #require(try FileOps.lstat(source)?.device != FileOps.lstat(b.layout.stagingPath)?.device)
         let next = patternBytes(5000)
@@ -153,10 +153,10 @@ struct IngestorHardeningTests {
     /// is found by recovery — removed when it holds the stored bytes, put back under its name otherwise —
     /// never left hidden in the drop.
     @Test(arguments: [true, false])
-    func aSourceSetAsideWhenTheDaemonDiedIsSettled(holdsStoredBytes: Bool) throws {
+    func aSourceSetAsideWhenTheDaemonDiedIsSettled(holdsStoredBytes: Bool) async throws {
         let b = try Bench()
         defer { b.remove() }
-        let stored = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let stored = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let relative = "uploads/project_demo/GOPR0001-0123456789.MP4"
         _ = try writeFile(try b.layout.absolute(relative), stored)
         let source = RawPath(b.drop + "/demo/GOPR0001.MP4")
@@ -170,7 +170,7 @@ struct IngestorHardeningTests {
             filename: "GOPR0001-0123456789.MP4",
             originalFilename: "GOPR0001.MP4",
             relativePath: relative,
-            checksum: try Checksums.sha256(file: try b.layout.absolute(relative)),
+            checksum: try await Checksums.sha256(file: try b.layout.absolute(relative)),
             sizeBytes: Int64(stored.count),
             mimeType: "video/mp4",
             status: .ready,
@@ -203,10 +203,10 @@ struct IngestorHardeningTests {
     }
 
     /// Scenario 9: a failure after staging is rolled back at once, not at the next start.
-    @Test func aFailureAfterStagingIsRolledBackAtOnce() throws {
+    @Test func aFailureAfterStagingIsRolledBackAtOnce() async throws {
         let b = try Bench()
         defer { b.remove() }
-        let bytes = try Checksums.bytes(try b.clips.h264VideoOnly())
+        let bytes = try Checksums.bytes(try await b.clips.h264VideoOnly())
         let source = try writeFile(b.drop + "/demo/a.mp4", bytes)
         var hooks = IngestHooks()
         hooks.afterStaging = { _ in throw StorageError(code: .io, message: "simulated failure") }
@@ -227,11 +227,11 @@ struct IngestorHardeningTests {
 
     /// Scenario 7: an upload killed between its `placing` commit and the rename is finished at start-up,
     /// never "returned" to the working directory.
-    @Test func anUploadInterruptedWhilePlacingIsFinished() throws {
+    @Test func anUploadInterruptedWhilePlacingIsFinished() async throws {
         let b = try Bench()
         defer { b.remove() }
         let staged = b.layout.stagingPath + "/.upload-1.tmp"
-        try FileManager.default.copyItem(atPath: try b.clips.h264VideoOnly(), toPath: staged)
+        try FileManager.default.copyItem(atPath: try await b.clips.h264VideoOnly(), toPath: staged)
         let relative = "uploads/project_demo/up-0123456789.mp4"
         let now = ISO8601Millis.now()
         let asset = Asset(
@@ -240,7 +240,7 @@ struct IngestorHardeningTests {
             filename: "up-0123456789.mp4",
             originalFilename: "up.mp4",
             relativePath: relative,
-            checksum: try Checksums.sha256(file: staged),
+            checksum: try await Checksums.sha256(file: staged),
             sizeBytes: 1,
             mimeType: "video/mp4",
             status: .processing,

@@ -50,11 +50,11 @@ struct LostCatalogTests {
         let source: String
         let bytes: [UInt8]
 
-        init() throws {
+        init() async throws {
             bench = try IngestorTests.Bench()
             backend = LosableBackend(bench.catalog.backend)
             catalog = Catalog(backend: backend, nodeID: bench.catalog.nodeID)
-            source = try bench.put(try bench.clips.h264VideoOnly(), at: "demo/a.mp4")
+            source = try bench.put(try await bench.clips.h264VideoOnly(), at: "demo/a.mp4")
             bytes = try Checksums.bytes(source)
         }
 
@@ -78,8 +78,8 @@ struct LostCatalogTests {
         }
     }
 
-    @Test func aFileStagedWhenTheCatalogIsLostGoesBackToTheDropOnceItReturns() throws {
-        let s = try Setup()
+    @Test func aFileStagedWhenTheCatalogIsLostGoesBackToTheDropOnceItReturns() async throws {
+        let s = try await Setup()
         defer { s.bench.remove() }
         var hooks = IngestHooks()
         hooks.afterStaging = { [backend = s.backend] _ in
@@ -97,8 +97,8 @@ struct LostCatalogTests {
 
     /// Lost before anything was journalled: the file never left the drop, so the ingest ends at once as
     /// "waiting for the catalog" — not a failure of the file, no back-off — instead of waiting for the server.
-    @Test func aCatalogLostBeforeTheJournalEntryWaitsInTheDrop() throws {
-        let s = try Setup()
+    @Test func aCatalogLostBeforeTheJournalEntryWaitsInTheDrop() async throws {
+        let s = try await Setup()
         defer { s.bench.remove() }
         s.backend.lostCalls.withLock { $0 = 1_000 }
         let start = ContinuousClock.now

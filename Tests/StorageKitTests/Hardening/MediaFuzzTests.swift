@@ -16,7 +16,7 @@ import Glibc
 /// repeats a run; the seed is printed).
 @Suite(.timeLimit(.minutes(10)))
 struct MediaFuzzTests {
-    @Test func mutatedClipsNeverCrashOrHang() throws {
+    @Test func mutatedClipsNeverCrashOrHang() async throws {
         let cases = ProcessInfo.processInfo.environment["INGESTD_FUZZ_CASES"].flatMap(Int.init) ?? 120
         let seed =
             ProcessInfo.processInfo.environment["INGESTD_FUZZ_SEED"].flatMap(UInt64.init)
@@ -25,18 +25,18 @@ struct MediaFuzzTests {
         let clips = try ClipFactory()
         defer { clips.remove() }
         let seedPaths = [
-            try clips.h264WithAudio("a.mp4"),
-            try clips.make(
+            try await clips.h264WithAudio("a.mp4"),
+            try await clips.make(
                 "b.mov",
                 video: "testsrc2=size=64x48:rate=10:duration=1",
                 options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
             ),
-            try clips.make(
+            try await clips.make(
                 "c.avi",
                 video: "testsrc=size=64x48:rate=10:duration=1",
                 options: ["-c:v", "mjpeg", "-pix_fmt", "yuvj420p"]
             ),
-            try CraftedAspectRatioTests.clip(width: 16, height: 64, pasp: 1, 3, clips: clips),
+            try await CraftedAspectRatioTests.clip(width: 16, height: 64, pasp: 1, 3, clips: clips),
         ]
         let seeds = try seedPaths.map { (path: $0, bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: $0)))) }
         var rng = SeededRandom(state: seed)

@@ -13,11 +13,11 @@ struct PurgeRaceTests {
     /// run by `hooks` at the chosen instant; returns the bench and the outcome.
     static func ingest(
         purgingAt point: WritableKeyPath<IngestHooks, @Sendable (Asset) -> Void>
-    ) throws -> (
+    ) async throws -> (
         IngestorTests.Bench, IngestOutcome, PurgeSummary?
     ) {
         let b = try IngestorTests.Bench()
-        let old = try b.put(try b.clips.h264VideoOnly(), at: "demo/old.mp4")
+        let old = try b.put(try await b.clips.h264VideoOnly(), at: "demo/old.mp4")
         _ = try IngestorTests.stored(b.ingest(old, project: "demo"))
         let purged = LockedBox<PurgeSummary?>(nil)
         var hooks = IngestHooks()
@@ -35,7 +35,7 @@ struct PurgeRaceTests {
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
             hooks: hooks
         )
-        let source = try b.put(try b.clips.h264WithAudio(), at: "demo/new.mp4")
+        let source = try b.put(try await b.clips.h264WithAudio(), at: "demo/new.mp4")
         let outcome = ingestor.ingestDropped(
             source: RawPath(source),
             project: ProjectID(exactly: "demo"),
@@ -57,14 +57,14 @@ struct PurgeRaceTests {
         #expect(try b.catalog.pendingMoves().isEmpty)
     }
 
-    @Test func aPurgeBetweenTheRecordAndTheRenameKeepsTheArrivingFile() throws {
-        let (b, outcome, purge) = try Self.ingest(purgingAt: \.afterRecord)
+    @Test func aPurgeBetweenTheRecordAndTheRenameKeepsTheArrivingFile() async throws {
+        let (b, outcome, purge) = try await Self.ingest(purgingAt: \.afterRecord)
         defer { b.remove() }
         try Self.expectConsistent(b, outcome, purge)
     }
 
-    @Test func aPurgeBetweenTheRenameAndReadyKeepsTheArrivingFile() throws {
-        let (b, outcome, purge) = try Self.ingest(purgingAt: \.afterPlacement)
+    @Test func aPurgeBetweenTheRenameAndReadyKeepsTheArrivingFile() async throws {
+        let (b, outcome, purge) = try await Self.ingest(purgingAt: \.afterPlacement)
         defer { b.remove() }
         try Self.expectConsistent(b, outcome, purge)
         #expect(purge?.filesRemoved == 1, "only the clip stored before the purge")

@@ -8,8 +8,8 @@ enum Checksums {
     }
 
     /// Runs `/usr/bin/<tool>` with `arguments`, feeding `input` on stdin; returns the first word of stdout.
-    static func run(_ tool: String, _ arguments: [String] = [], input: [UInt8]? = nil) throws -> String {
-        let run = try Program.runBlocking("/usr/bin/" + tool, arguments, input: input)
+    static func run(_ tool: String, _ arguments: [String] = [], input: [UInt8]? = nil) async throws -> String {
+        let run = try await HelperPrograms.run("/usr/bin/" + tool, arguments, input: input)
         guard run.status == 0 else {
             throw Failure(description: "\(tool) \(arguments) exited with \(run.status)")
         }
@@ -19,10 +19,10 @@ enum Checksums {
     }
 
     /// `sha256sum FILE`.
-    static func sha256(file: String) throws -> String { try run("sha256sum", ["--", file]) }
+    static func sha256(file: String) async throws -> String { try await run("sha256sum", ["--", file]) }
 
     /// `sha1sum` of `bytes` given on stdin.
-    static func sha1(_ bytes: [UInt8]) throws -> String { try run("sha1sum", input: bytes) }
+    static func sha1(_ bytes: [UInt8]) async throws -> String { try await run("sha1sum", input: bytes) }
 
     /// The bytes of `path` (test files are small).
     static func bytes(_ path: String) throws -> [UInt8] {

@@ -24,8 +24,8 @@ struct ClipFactory {
 
     /// Runs `ffmpeg -nostdin -y -loglevel error ARGS`, returning stdout; throws with stderr on failure.
     @discardableResult
-    static func ffmpeg(_ arguments: [String]) throws -> Data {
-        let run = try Program.runBlocking(
+    static func ffmpeg(_ arguments: [String]) async throws -> Data {
+        let run = try await HelperPrograms.run(
             "/usr/bin/ffmpeg",
             ["-nostdin", "-y", "-hide_banner", "-loglevel", "error"] + arguments
         )
@@ -37,18 +37,18 @@ struct ClipFactory {
 
     /// Encodes lavfi `video` (and optional lavfi `audio`) into `name` with extra output `options`.
     @discardableResult
-    func make(_ name: String, video: String?, audio: String? = nil, options: [String]) throws -> String {
+    func make(_ name: String, video: String?, audio: String? = nil, options: [String]) async throws -> String {
         var arguments: [String] = []
         if let video { arguments += ["-f", "lavfi", "-i", video] }
         if let audio { arguments += ["-f", "lavfi", "-i", audio] }
         arguments += options + [path(name)]
-        try Self.ffmpeg(arguments)
+        try await Self.ffmpeg(arguments)
         return path(name)
     }
 
     /// 2 s of 320×180 testsrc2 at 25 fps in h264, with 48 kHz stereo AAC.
-    func h264WithAudio(_ name: String = "clip.mp4") throws -> String {
-        try make(
+    func h264WithAudio(_ name: String = "clip.mp4") async throws -> String {
+        try await make(
             name,
             video: "testsrc2=size=320x180:rate=25:duration=2",
             audio: "sine=frequency=440:sample_rate=48000:duration=2",
@@ -61,8 +61,8 @@ struct ClipFactory {
 
     /// 2 s of 320×180 h264 without audio in MP4, whatever `name` ends in; `extraFilters` are appended to the
     /// lavfi source (e.g. `,setsar=2`).
-    func h264VideoOnly(_ name: String = "video-only.mp4", extraFilters: String = "") throws -> String {
-        try make(
+    func h264VideoOnly(_ name: String = "video-only.mp4", extraFilters: String = "") async throws -> String {
+        try await make(
             name,
             video: "testsrc2=size=320x180:rate=25:duration=2" + extraFilters,
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "mp4"]
@@ -70,8 +70,8 @@ struct ClipFactory {
     }
 
     /// 2 s of a 48 kHz mono sine in AAC, no video.
-    func audioOnly(_ name: String = "audio-only.mp4") throws -> String {
-        try make(
+    func audioOnly(_ name: String = "audio-only.mp4") async throws -> String {
+        try await make(
             name,
             video: nil,
             audio: "sine=frequency=440:sample_rate=48000:duration=2",
@@ -80,11 +80,11 @@ struct ClipFactory {
     }
 
     /// 1 s of 320×240 testsrc in AVI with `codec` (`mjpeg` or `mpeg4`), whatever `name` ends in.
-    func avi(_ name: String, codec: String) throws -> String {
+    func avi(_ name: String, codec: String) async throws -> String {
         // -f avi: the name may end in something else (an AVI disguised as .mp4).
         var options = ["-c:v", codec, "-f", "avi"]
         if codec == "mjpeg" { options += ["-pix_fmt", "yuvj420p", "-q:v", "5"] }
-        return try make(name, video: "testsrc=size=320x240:rate=25:duration=1", options: options)
+        return try await make(name, video: "testsrc=size=320x240:rate=25:duration=1", options: options)
     }
 
     /// A 320×180 mid-grey picture with a white bar along its left edge, stored so that players turn it
@@ -94,20 +94,22 @@ struct ClipFactory {
     /// with `av_display_rotation_get` equal to the tag, and ffmpeg's autorotate then turns the picture
     /// counter-clockwise), so the tag written is `360 - clockwise`. The tag only takes effect on a stream
     /// copy, hence the remux.
-    func rotated(_ name: String, clockwise: Int) throws -> String {
-        let plain = try make(
+    func rotated(_ name: String, clockwise: Int) async throws -> String {
+        let plain = try await make(
             "plain-\(name)",
             video: "color=c=0x606060:size=320x180:rate=25:duration=1,"
                 + "drawbox=x=0:y=0:w=40:h=ih:color=white:t=fill",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
         )
-        try Self.ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=\((360 - clockwise) % 360)", path(name)])
+        try await Self.ffmpeg([
+            "-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=\((360 - clockwise) % 360)", path(name),
+        ])
         return path(name)
     }
 
     /// 3 s of h264 whose first 1.2 s (40 %) are black and the rest testsrc2; one keyframe at the start.
-    func blackThenBright(_ name: String = "black-then-bright.mp4") throws -> String {
-        try make(
+    func blackThenBright(_ name: String = "black-then-bright.mp4") async throws -> String {
+        try await make(
             name,
             video: "testsrc2=size=320x180:rate=25:duration=3,"
                 + "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='lt(t,1.2)'",
@@ -141,8 +143,8 @@ struct ClipFactory {
 
     /// An h264 MP4 with its index first (`+faststart`) whose `mdat` payload is overwritten with random bytes:
     /// libavformat probes it happily, but no frame decodes.
-    func corruptedVideoPayload(_ name: String = "corrupt.mp4") throws -> String {
-        let good = try make(
+    func corruptedVideoPayload(_ name: String = "corrupt.mp4") async throws -> String {
+        let good = try await make(
             "good-\(name)",
             video: "testsrc2=size=320x180:rate=25:duration=2",
             options: ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
@@ -158,17 +160,17 @@ struct ClipFactory {
     }
 
     /// Decodes the JPEG `bytes` with the ffmpeg CLI to 8-bit grey pixels (row-major) plus its size.
-    func decodeGrey(jpeg bytes: [UInt8]) throws -> (pixels: [UInt8], width: Int, height: Int) {
+    func decodeGrey(jpeg bytes: [UInt8]) async throws -> (pixels: [UInt8], width: Int, height: Int) {
         let file = path("decoded-\(UUID().uuidString).jpg")
         try Data(bytes).write(to: URL(fileURLWithPath: file))
-        let probe = try Self.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        let sizeText = try Self.probeSize(file)
+        let probe = try await Self.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        let sizeText = try await Self.probeSize(file)
         return ([UInt8](probe), sizeText.width, sizeText.height)
     }
 
     /// Width and height of the first video stream of `file`, by ffprobe.
-    static func probeSize(_ file: String) throws -> (width: Int, height: Int) {
-        let run = try Program.runBlocking(
+    static func probeSize(_ file: String) async throws -> (width: Int, height: Int) {
+        let run = try await HelperPrograms.run(
             "/usr/bin/ffprobe",
             ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", file]
         )

@@ -6,9 +6,9 @@ struct FFprobeReport {
     let streams: [[String: Any]]
     let format: [String: Any]
 
-    init(_ file: String) throws {
+    init(_ file: String) async throws {
         let data = Data(
-            try Program.runBlocking(
+            try await HelperPrograms.run(
                 "/usr/bin/ffprobe",
                 ["-v", "error", "-show_streams", "-show_format", "-of", "json", file]
             )

@@ -10,9 +10,9 @@ struct FFprobeFacts {
     /// The first audio stream.
     var audio: [String: Any]?
 
-    init(_ path: String) throws {
+    init(_ path: String) async throws {
         let data = Data(
-            try Program.runBlocking(
+            try await HelperPrograms.run(
                 "/usr/bin/ffprobe",
                 ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
             ).stdout
@@ -38,13 +38,15 @@ struct FFprobeFacts {
     var channels: Int? { audio?["channels"] as? Int }
 
     /// Decodes a JPEG (or any picture) to packed RGB with the ffmpeg CLI.
-    static func rgb(ofPicture bytes: [UInt8], in directory: String) throws -> (pixels: [UInt8], width: Int, height: Int)
-    {
+    static func rgb(
+        ofPicture bytes: [UInt8],
+        in directory: String
+    ) async throws -> (pixels: [UInt8], width: Int, height: Int) {
         let file = directory + "/picture-\(UUID().uuidString).jpg"
         try Data(bytes).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let pixels = try ClipFactory.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        let size = try ClipFactory.probeSize(file)
+        let pixels = try await ClipFactory.ffmpeg(["-i", file, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        let size = try await ClipFactory.probeSize(file)
         return ([UInt8](pixels), size.width, size.height)
     }
 }

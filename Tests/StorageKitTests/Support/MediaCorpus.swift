@@ -156,38 +156,60 @@ enum MediaCorpus {
         return dir
     }()
 
-    private static let lock = NSLock()
+    /// Makes each clip once, however many tests ask for it at the same time.
+    private static let maker = Maker()
 
     /// The clip's path, made on first use.
-    static func path(_ clip: Clip) throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        let path = directory + "/" + clip.name
-        if FileManager.default.fileExists(atPath: path) { return path }
-        let subtitles = directory + "/subtitles.srt"
-        if !FileManager.default.fileExists(atPath: subtitles) {
-            try "1\n00:00:00,000 --> 00:00:00,900\nHello\n".write(toFile: subtitles, atomically: true, encoding: .utf8)
-        }
-        let replace = { (argument: String) in argument == "@SRT@" ? subtitles : argument }
-        let temporary = directory + "/making-" + clip.name
-        try ClipFactory.ffmpeg(
-            ["-f", "lavfi", "-i", clip.picture] + clip.extraInputs.map(replace) + clip.options.map(replace)
-                + [temporary]
-        )
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        return path
+    static func path(_ clip: Clip) async throws -> String {
+        try await maker.path(clip)
     }
 
     /// The first `fraction` of the clip, named like it with a `cut-` prefix.
-    static func cut(_ clip: Clip, fraction: Double = 0.6) throws -> String {
-        let source = try path(clip)
-        let target = directory + "/cut-\(Int(fraction * 100))-" + clip.name
-        lock.lock()
-        defer { lock.unlock() }
-        if !FileManager.default.fileExists(atPath: target) {
-            let data = try Data(contentsOf: URL(fileURLWithPath: source))
-            try data.prefix(Int(Double(data.count) * fraction)).write(to: URL(fileURLWithPath: target))
+    static func cut(_ clip: Clip, fraction: Double = 0.6) async throws -> String {
+        let source = try await path(clip)
+        return try await maker.cut(source, named: "cut-\(Int(fraction * 100))-" + clip.name, fraction: fraction)
+    }
+
+    /// The corpus directory's one writer. It is free while ffmpeg runs (a lock held there would keep the threads
+    /// of the cooperative pool of every other test asking for a clip waiting); a clip being made is awaited by
+    /// whoever else asks for it, and made again by the next one to ask if it failed.
+    private actor Maker {
+        private var making: [String: Task<String, any Error>] = [:]
+
+        func path(_ clip: Clip) async throws -> String {
+            let path = directory + "/" + clip.name
+            if FileManager.default.fileExists(atPath: path) { return path }
+            if let task = making[clip.name] { return try await task.value }
+            let subtitles = directory + "/subtitles.srt"
+            if !FileManager.default.fileExists(atPath: subtitles) {
+                try "1\n00:00:00,000 --> 00:00:00,900\nHello\n".write(
+                    toFile: subtitles,
+                    atomically: true,
+                    encoding: .utf8
+                )
+            }
+            let task = Task {
+                let replace = { (argument: String) in argument == "@SRT@" ? subtitles : argument }
+                let temporary = directory + "/making-" + clip.name
+                try await ClipFactory.ffmpeg(
+                    ["-f", "lavfi", "-i", clip.picture] + clip.extraInputs.map(replace) + clip.options.map(replace)
+                        + [temporary]
+                )
+                try FileManager.default.moveItem(atPath: temporary, toPath: path)
+                return path
+            }
+            making[clip.name] = task
+            defer { making[clip.name] = nil }  // made (the file exists) or failed (the next test tries again)
+            return try await task.value
         }
-        return target
+
+        func cut(_ source: String, named name: String, fraction: Double) throws -> String {
+            let target = directory + "/" + name
+            if !FileManager.default.fileExists(atPath: target) {
+                let data = try Data(contentsOf: URL(fileURLWithPath: source))
+                try data.prefix(Int(Double(data.count) * fraction)).write(to: URL(fileURLWithPath: target))
+            }
+            return target
+        }
     }
 }
