@@ -255,7 +255,15 @@ struct ControlEndToEndTests {
                 environment: ["PATH": "/usr/bin:/bin"],
                 stderr: stderr
             )
-            try await Task.sleep(for: .milliseconds(500))
+            // Following once it holds a socket (a loaded machine may take a while to start it).
+            try await waitUntil("ingestctl is connected") {
+                let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(ctl.pid)/fd")) ?? []
+                return fds.contains { fd in
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(ctl.pid)/fd/\(fd)"))?
+                        .hasPrefix("socket:") == true
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
             #expect(ctl.isRunning)
             _ = try await h.stop(signal: signal)
             #expect(try await ctl.wait(timeout: .seconds(20)) == 3, "after signal \(signal)")
