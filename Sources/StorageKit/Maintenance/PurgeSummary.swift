@@ -1,9 +1,10 @@
 /// The answer of `DELETE /projects/{id}/storage`: what a project purge removed from disk.
 public struct PurgeSummary: Codable, Sendable, Equatable {
     public var projectID: String
-    /// Non-directory entries removed (files, and any symlinks or special files found).
+    /// Regular files removed, as statistics count them (symlinks and special files found are removed too, and
+    /// not counted).
     public var filesRemoved: Int
-    /// Sum of their `lstat` sizes.
+    /// Sum of their sizes.
     public var bytesFreed: Int64
     /// Records removed (each announced by a `deleted` event); not part of the answer's JSON.
     public var recordsRemoved = 0

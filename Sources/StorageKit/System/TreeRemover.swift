@@ -8,7 +8,8 @@ import Glibc
 /// descriptors only (`openat(O_NOFOLLOW|O_DIRECTORY)`, `unlinkat`). A symlink anywhere in the
 /// tree is unlinked as a link: its target, wherever it is, is never opened or touched.
 enum TreeRemover {
-    /// What was removed: non-directory entries and the sum of their `lstat` sizes.
+    /// What was removed: regular files and the sum of their sizes, as statistics count them. Symlinks, FIFOs,
+    /// sockets and devices are removed too, and not counted.
     struct Tally: Sendable, Equatable {
         var files = 0
         var bytes: Int64 = 0
@@ -56,8 +57,10 @@ enum TreeRemover {
         case .failure(.noSuchFileOrDirectory): return
         case .failure(let error): throw StorageError.syscall("unlink", path: path, error)
         }
-        tally.files += 1
-        tally.bytes += Int64(info.st_size)
+        if info.st_mode & S_IFMT == S_IFREG {
+            tally.files += 1
+            tally.bytes += Int64(info.st_size)
+        }
     }
 
     /// Removes every entry of the directory open on `fd` (taking ownership of `fd`).
