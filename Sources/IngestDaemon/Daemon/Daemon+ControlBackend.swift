@@ -109,15 +109,8 @@ extension Daemon: ControlBackend {
         let layout = context.layout
         let catalog = context.catalog
         renditions.cancelRunning(project: project.rawValue)
-        let summary: PurgeSummary
-        do {
-            summary = try await context.blocking.run {
-                try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
-            }
-        } catch {
-            // The records' deleted events committed with them are delivered even when a file could not go.
-            await context.events.catchUp()
-            throw error
+        let summary = try await runDeliveringEvents {
+            try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
         }
         context.logger.notice(
             "project storage deleted",
@@ -130,8 +123,6 @@ extension Daemon: ControlBackend {
         // when anything was there to remove (purging a project that never existed announces nothing).
         if summary.recordsRemoved > 0 || summary.filesRemoved > 0 {
             await context.events.publish(IngestEvent(type: .deleted, projectID: project.rawValue))
-        } else {
-            await context.events.catchUp()
         }
         return summary
     }
@@ -147,21 +138,25 @@ extension Daemon: ControlBackend {
         let catalog = context.catalog
         let logger = context.logger
         let config = context.config.current
-        // Records repair removed or made were announced in the same transactions: delivered even when it stopped
-        // part-way.
-        let summary: RepairSummary
+        let summary = try await runDeliveringEvents {
+            try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
+        }
+        thumbnails.wake()
+        renditions.wake()
+        return summary
+    }
+
+    /// Runs `work` (a purge, a repair) on the blocking threads, then delivers the events its transactions
+    /// appended with their changes, whether it finished or stopped part-way: what it committed happened.
+    private func runDeliveringEvents<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            summary = try await context.blocking.run {
-                try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
-            }
+            let result = try await context.blocking.run(work)
+            await context.events.catchUp()
+            return result
         } catch {
             await context.events.catchUp()
             throw error
         }
-        await context.events.catchUp()
-        thumbnails.wake()
-        renditions.wake()
-        return summary
     }
 
     func rejected(project: ProjectID) async throws -> any Encodable & Sendable {

@@ -58,9 +58,7 @@ public struct RejectedStore: Sendable {
             let candidate = String(decoding: numbered, as: UTF8.self)
             // A user's file never takes a name that reads as a reason file (`x.reason.json` is kept as
             // `x.reason-1.json`): it would hide from the listing and be refused by retry.
-            if numbered.count >= reasonSuffix.count, Array(numbered.suffix(reasonSuffix.count)) == reasonSuffix {
-                continue
-            }
+            if numbered.ends(with: reasonSuffix) { continue }
             let target = folderPath.appending(numbered)
             let reasonPath = RawPath(target.bytes + reasonSuffix)
             if try FileOps.lstat(target) != nil { continue }
@@ -129,10 +127,7 @@ public struct RejectedStore: Sendable {
         let folderName = Array(project.rawValue.utf8)
         let folder = try DropAnchor.folder(folderName, in: dropRoot)
         // A name the watcher ignores (a leading dot, `.part`, …) would leave the file unseen in the drop.
-        let seen = { (bytes: [UInt8]) in
-            !bytes.isEmpty && !bytes.contains(0x2F) && bytes != [0x2E] && bytes != [0x2E, 0x2E]
-                && !DropNames.isIgnored(bytes)
-        }
+        let seen = { (bytes: [UInt8]) in StorageLayout.isSafeComponent(bytes) && !DropNames.isIgnored(bytes) }
         guard let dropName = [original, stored].compactMap({ $0 }).first(where: seen) else {
             throw StorageError.conflict(
                 "\(name) cannot go back into the drop: the watcher ignores names that start with a dot or end in "
@@ -173,7 +168,7 @@ public struct RejectedStore: Sendable {
         guard let stream = try? DirectoryStream(opening: folder) else { return [] }
         var names: [[UInt8]] = []
         while let entry = try? stream.next() {
-            names.append(Array(UnsafeRawBufferPointer(start: entry.name, count: strlen(entry.name))))
+            names.append(entry.nameBytes)
         }
         return names
     }

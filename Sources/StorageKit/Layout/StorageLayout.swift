@@ -48,9 +48,12 @@ public struct StorageLayout: Sendable, Equatable {
     }
 
     /// A single path component that cannot climb or hide: non-empty, not `.`/`..`, no `/` or NUL.
-    public static func isSafeComponent(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0x2F) && !name.utf8.contains(0)
-            && name.utf8.count <= 255
+    public static func isSafeComponent(_ name: String) -> Bool { isSafeComponent(Array(name.utf8)) }
+
+    /// ``isSafeComponent(_:)-(String)`` on a name's bytes, which need not be UTF-8.
+    public static func isSafeComponent(_ name: [UInt8]) -> Bool {
+        !name.isEmpty && name != [0x2E] && name != [0x2E, 0x2E] && !name.contains(0x2F) && !name.contains(0)
+            && name.count <= 255
     }
 
     /// Absolute, `.`/`..`-free form of `path` (lexical; symlinks are not resolved).

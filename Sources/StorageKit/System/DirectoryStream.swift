@@ -63,6 +63,9 @@ public struct DirectoryStream: ~Copyable {
             return UnsafeRawPointer(raw).advanced(by: offset).assumingMemoryBound(to: CChar.self)
         }
 
+        /// The name's bytes, as the file system holds them (not necessarily UTF-8).
+        public var nameBytes: [UInt8] { Array(UnsafeRawBufferPointer(start: name, count: strlen(name))) }
+
         /// The name as text (bytes that are not UTF-8 replaced): for names the system makes, such as `/proc`'s.
         public var nameText: String { String(cString: name) }
 
