@@ -91,6 +91,40 @@ struct RenditionDurationTests {
         let sourceFile = try await FFprobeReport(source).duration
         #expect(abs(file - sourceFile) < Self.audioTolerance, "\(file) s of \(sourceFile) s")
     }
+
+    /// Two 3 s camera clips joined with `cat` into one MPEG-TS: the second part's timestamps start again where
+    /// the first part's did. The rendition plays both parts, 6 s, with the audio (the video was 3 s: the second
+    /// part's 75 frames were squeezed into a tick each).
+    @Test(arguments: RenditionContainer.allCases)
+    func clipsJoinedWithCatKeepBothParts(container: RenditionContainer) async throws {
+        let clips = try ClipFactory()
+        defer { clips.remove() }
+        var joined = Data()
+        for part in 1...2 {
+            let path = try await clips.make(
+                "part\(part).ts",
+                video: "testsrc2=size=320x240:rate=25:duration=3",
+                audio: "sine=frequency=\(300 * part):sample_rate=48000:duration=3",
+                options: ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", "-f", "mpegts"]
+            )
+            joined.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        let source = clips.path("joined.ts")
+        try joined.write(to: URL(fileURLWithPath: source))
+        let output = clips.path("240p.\(container.fileExtension)")
+        let result = try RenditionEncoder(container: container, threads: 1).encode(
+            path: source,
+            step: .init(name: "240p", width: 320, height: 240),
+            to: output
+        )
+        #expect(result.frames == 150)
+        let video = try await StreamReading(output, stream: "v")
+        let audio = try await StreamReading(output, stream: "a")
+        #expect(video.frames == 150)
+        // WebM counts the video's duration from the file's start, and the source's video starts 23 ms after its audio.
+        #expect(abs(video.duration - 6) < 0.05, "\(video)")
+        #expect(abs(audio.duration - video.duration) < 0.15, "\(audio) beside \(video)")
+    }
 }
 
 /// What `ffprobe -count_frames` reads of the first stream of one type (`v`, `a`) of a file: the frames that

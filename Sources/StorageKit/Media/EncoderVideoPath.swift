@@ -19,9 +19,10 @@ final class EncoderVideoPath {
     private let turned: AVFrameBox
     /// The source timestamp that becomes 0 in the rendition (the container's start).
     private let origin: Int64
+    /// Makes the pictures' timestamps grow whatever the source's do.
+    private var timeline: RenditionTimeline
     /// One frame at the stream's frame rate, in its time base: how long a picture lasts whose packet did not say.
     private let frameDuration: Int64
-    private var lastTimestamp: Int64 = .min
     private(set) var framesEncoded = 0
     private var rejected = 0
     private(set) var lastFailure: String?
@@ -36,11 +37,17 @@ final class EncoderVideoPath {
         container: RenditionContainer,
         threads: Int,
         origin: Int64,
+        discontinuous: Bool,
         muxer: EncoderMuxer
     ) throws(MediaError) {
         self.stream = stream
         self.rotation = rotation
         self.origin = origin
+        timeline = RenditionTimeline(
+            origin: origin,
+            ticksPerSecond: av_rescale_q(1, AVRational(num: 1, den: 1), stream.pointee.time_base),
+            discontinuous: discontinuous
+        )
         filterThreads = threads
         decoder = try StreamDecoder(stream: stream, threads: threads)
         decoded = try AVFrameBox()
@@ -219,26 +226,14 @@ final class EncoderVideoPath {
             output = upright
         }
         defer { withExtendedLifetime(converted) {} }
-        var timestamp = frame.pointee.best_effort_timestamp
-        if timestamp == CFFmpeg_AV_NOPTS_VALUE() { timestamp = frame.pointee.pts }
-        // Timestamps must grow: a missing, repeated or backwards one (broken source) moves just past the last.
-        // Numbers from the file: one already at the largest value cannot be followed, and the file is refused.
-        if timestamp == CFFmpeg_AV_NOPTS_VALUE() || (lastTimestamp != .min && timestamp <= lastTimestamp) {
-            if lastTimestamp == .min {
-                timestamp = origin
-            } else {
-                let (next, overflow) = lastTimestamp.addingReportingOverflow(1)
-                guard !overflow else {
-                    throw MediaError(.decodeFailed, "The video's timestamps run past the largest value.")
-                }
-                timestamp = next
-            }
-        }
-        lastTimestamp = timestamp
-        output.pointee.pts = timestamp &- origin
+        var source = frame.pointee.best_effort_timestamp
+        if source == CFFmpeg_AV_NOPTS_VALUE() { source = frame.pointee.pts }
         // Each picture lasts as long as in the source (the encoder's time base is the stream's), so that the
         // last one does too.
-        output.pointee.pkt_duration = frame.pointee.pkt_duration > 0 ? frame.pointee.pkt_duration : frameDuration
+        let duration = frame.pointee.pkt_duration > 0 ? frame.pointee.pkt_duration : frameDuration
+        let timestamp = try timeline.place(source == CFFmpeg_AV_NOPTS_VALUE() ? nil : source, duration: duration)
+        output.pointee.pts = timestamp &- origin
+        output.pointee.pkt_duration = duration
         output.pointee.pict_type = AV_PICTURE_TYPE_NONE
         output.pointee.color_range = AVCOL_RANGE_MPEG
         try encoder.encode(output, into: muxer)

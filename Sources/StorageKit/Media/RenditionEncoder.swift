@@ -87,6 +87,7 @@ public struct RenditionEncoder: Sendable {
             container: container,
             threads: threads,
             origin: av_rescale_q(origin, CFFmpeg_AV_TIME_BASE_Q(), videoStream.pointee.time_base),
+            discontinuous: input.context.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT != 0,
             muxer: muxer
         )
         let audio = try audioStream.map { stream throws(MediaError) in
