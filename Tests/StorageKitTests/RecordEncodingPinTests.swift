@@ -71,6 +71,18 @@ struct RecordEncodingPinTests {
         #expect(try JSONDecoder().decode(MediaMetadata.self, from: Data(json.utf8)) == metadata)
     }
 
+    /// The `assets.metadata` column's text: keys sorted, `nil` fields left out.
+    @Test func mediaMetadataCatalogColumn() throws {
+        let column = try Self.fullMetadata.catalogJSON()
+        #expect(
+            column
+                == #"{"audio_codec":"aac","bit_depth":10,"bit_rate":1200000,"channels":2,"color_transfer":"arib-std-b67","creation_time":"2026-05-01T12:34:56Z","duration_seconds":12.5,"format_name":"mov,mp4","frame_rate":30.0,"height":720,"location":"+48.8577+002.2950/","make":"Apple","model":"iPhone","pixel_format":"yuv420p10le","rotation":90,"sample_rate":48000,"video_codec":"h264","width":1280}"#
+        )
+        #expect(MediaMetadata.parseFlat(column) == Self.fullMetadata)
+        #expect(try MediaMetadata(frameRate: 25, make: "x").catalogJSON() == #"{"frame_rate":25.0,"make":"x"}"#)
+        #expect(try MediaMetadata().catalogJSON() == "{}")
+    }
+
     @Test func renditionAndSprite() throws {
         let rendition = try Self.ordered(Self.rendition)
         #expect(
