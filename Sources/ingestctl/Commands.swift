@@ -4,62 +4,76 @@ import ArgumentParser
 import Glibc
 #endif
 
+/// A command that sends one request and prints the answer: the daemon's JSON as it is with `--json`, else the
+/// text ``render(_:)`` makes of it. An error answer exits 1 with its message (``GlobalOptions/call(_:_:)``).
+protocol RequestCommand: ParsableCommand {
+    /// The options every command takes.
+    var global: GlobalOptions { get }
+    /// The request's method; `GET` unless the command says otherwise.
+    var method: String { get }
+    /// The request's path and query.
+    var target: String { get }
+    /// The answer, for people.
+    func render(_ answer: JSONValue) -> String
+}
+
+extension RequestCommand {
+    var method: String { "GET" }
+
+    func run() throws {
+        global.output(try global.call(method, target), render)
+    }
+}
+
 extension IngestCtl {
-    struct Health: ParsableCommand {
+    struct Health: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "Show the daemon's health.")
         @OptionGroup var global: GlobalOptions
+        var target: String { "/health" }
 
-        func run() throws {
-            let r = try global.call("GET", "/health")
-            global.output(r) { v in Render.keyValues(v) }
-        }
+        func render(_ v: JSONValue) -> String { Render.keyValues(v) }
     }
 
-    struct Projects: ParsableCommand {
+    struct Projects: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "List every project with assets or rejected files.")
         @OptionGroup var global: GlobalOptions
+        var target: String { "/projects" }
 
-        func run() throws {
-            let r = try global.call("GET", "/projects")
-            global.output(r) { v in
-                let rows = v.array.map { p in
-                    [
-                        p["project_id"]?.text ?? "-", p["assets"]?.text ?? "-", Render.size(p["bytes"]?.int),
-                        p["rejected"]?.text ?? "-",
-                    ]
-                }
-                return rows.isEmpty ? "no projects" : Render.table(["PROJECT", "ASSETS", "SIZE", "REJECTED"], rows)
+        func render(_ v: JSONValue) -> String {
+            let rows = v.array.map { p in
+                [
+                    p["project_id"]?.text ?? "-", p["assets"]?.text ?? "-", Render.size(p["bytes"]?.int),
+                    p["rejected"]?.text ?? "-",
+                ]
             }
+            return rows.isEmpty ? "no projects" : Render.table(["PROJECT", "ASSETS", "SIZE", "REJECTED"], rows)
         }
     }
 
-    struct Stats: ParsableCommand {
+    struct Stats: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "Storage statistics, overall or for one project.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A project id.") var project: String?
+        var target: String { project.map { "/projects/\($0)/storage/stats" } ?? "/storage/stats" }
 
         func validate() throws { if let project { try validateProject(project) } }
 
-        func run() throws {
-            let r = try global.call("GET", project.map { "/projects/\($0)/storage/stats" } ?? "/storage/stats")
-            global.output(r) { v in
-                var rows: [[String]] = []
-                if case .object(let categories) = v["categories"] ?? .null {
-                    for name in categories.keys.sorted() {
-                        let c = categories[name]!
-                        rows.append([
-                            name, c["file_count"]?.text ?? "-", Render.size(c["bytes"]?.int),
-                            c["megabytes"]?.text ?? "-",
-                        ])
-                    }
+        func render(_ v: JSONValue) -> String {
+            var rows: [[String]] = []
+            if case .object(let categories) = v["categories"] ?? .null {
+                for name in categories.keys.sorted() {
+                    let c = categories[name]!
+                    rows.append([
+                        name, c["file_count"]?.text ?? "-", Render.size(c["bytes"]?.int), c["megabytes"]?.text ?? "-",
+                    ])
                 }
-                let title = (v["project_id"].map { "project \($0.text), " } ?? "") + "root \(v["root"]?.text ?? "-")"
-                return title + "\n" + Render.table(["CATEGORY", "FILES", "SIZE", "MB"], rows)
             }
+            let title = (v["project_id"].map { "project \($0.text), " } ?? "") + "root \(v["root"]?.text ?? "-")"
+            return title + "\n" + Render.table(["CATEGORY", "FILES", "SIZE", "MB"], rows)
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "List a project's assets, oldest first.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A project id.") var project: String
@@ -71,40 +85,36 @@ extension IngestCtl {
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         }
 
-        func run() throws {
+        var target: String {
             var query: [String] = []
             if let limit { query.append("limit=\(limit)") }
             if let after { query.append("after=\(percentEncode(after))") }
-            let r = try global.call(
-                "GET",
-                "/projects/\(project)/videos" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-            )
-            global.output(r) { v in
-                let rows = v.array.map { a in
-                    [
-                        a["id"]?.text ?? "-", a["original_filename"]?.text ?? "-", Render.size(a["size_bytes"]?.int),
-                        a["status"]?.text ?? "-", a["created_at"]?.text ?? "-",
-                    ]
-                }
-                return rows.isEmpty
-                    ? "no assets in project \(project)"
-                    : Render.table(["ID", "ORIGINAL NAME", "SIZE", "STATUS", "CREATED"], rows)
+            return "/projects/\(project)/videos" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        }
+
+        func render(_ v: JSONValue) -> String {
+            let rows = v.array.map { a in
+                [
+                    a["id"]?.text ?? "-", a["original_filename"]?.text ?? "-", Render.size(a["size_bytes"]?.int),
+                    a["status"]?.text ?? "-", a["created_at"]?.text ?? "-",
+                ]
             }
+            return rows.isEmpty
+                ? "no assets in project \(project)"
+                : Render.table(["ID", "ORIGINAL NAME", "SIZE", "STATUS", "CREATED"], rows)
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "Show one asset's record.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A project id.") var project: String
         @Argument(help: "An asset id.") var asset: String
+        var target: String { "/projects/\(project)/videos/\(percentEncode(asset))" }
 
         func validate() throws { try validateProject(project) }
 
-        func run() throws {
-            let r = try global.call("GET", "/projects/\(project)/videos/\(percentEncode(asset))")
-            global.output(r) { v in Render.keyValues(v) }
-        }
+        func render(_ v: JSONValue) -> String { Render.keyValues(v) }
     }
 
     struct Upload: ParsableCommand {
@@ -217,17 +227,16 @@ extension IngestCtl {
         }
     }
 
-    struct Rescan: ParsableCommand {
+    struct Rescan: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "Scan the drop directory again.")
         @OptionGroup var global: GlobalOptions
+        var method: String { "POST" }
+        var target: String { "/rescan" }
 
-        func run() throws {
-            let r = try global.call("POST", "/rescan")
-            global.output(r) { _ in "rescan queued" }
-        }
+        func render(_: JSONValue) -> String { "rescan queued" }
     }
 
-    struct Repair: ParsableCommand {
+    struct Repair: RequestCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the catalog against storage and fix differences."
         )
@@ -235,36 +244,36 @@ extension IngestCtl {
         @Flag(name: .customLong("dry-run"), help: "Report what would change without changing anything.") var dryRun =
             false
 
-        func run() throws {
-            let r = try global.call("POST", dryRun ? "/repair?dry_run=1" : "/repair")
-            global.output(r) { v in (dryRun ? "repair (dry run):\n" : "repair:\n") + Render.keyValues(v, indent: "  ") }
+        var method: String { "POST" }
+        var target: String { dryRun ? "/repair?dry_run=1" : "/repair" }
+
+        func render(_ v: JSONValue) -> String {
+            (dryRun ? "repair (dry run):\n" : "repair:\n") + Render.keyValues(v, indent: "  ")
         }
     }
 
-    struct Rejected: ParsableCommand {
+    struct Rejected: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "List a project's rejected files and why.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A project id.") var project: String
+        var target: String { "/projects/\(project)/rejected" }
 
         func validate() throws { try validateProject(project) }
 
-        func run() throws {
-            let r = try global.call("GET", "/projects/\(project)/rejected")
-            global.output(r) { v in
-                let rows = v.array.map { f in
-                    [
-                        f["name"]?.text ?? f["filename"]?.text ?? "-", f["reason"]?.text ?? "-",
-                        f["rejected_at"]?.text ?? "-", f["detail"]?.text ?? "",
-                    ]
-                }
-                return rows.isEmpty
-                    ? "no rejected files in project \(project)"
-                    : Render.table(["NAME", "REASON", "REJECTED AT", "DETAIL"], rows)
+        func render(_ v: JSONValue) -> String {
+            let rows = v.array.map { f in
+                [
+                    f["name"]?.text ?? f["filename"]?.text ?? "-", f["reason"]?.text ?? "-",
+                    f["rejected_at"]?.text ?? "-", f["detail"]?.text ?? "",
+                ]
             }
+            return rows.isEmpty
+                ? "no rejected files in project \(project)"
+                : Render.table(["NAME", "REASON", "REJECTED AT", "DETAIL"], rows)
         }
     }
 
-    struct Retry: ParsableCommand {
+    struct Retry: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "Send a rejected file through the pipeline again.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A project id.") var project: String
@@ -277,10 +286,10 @@ extension IngestCtl {
             }
         }
 
-        func run() throws {
-            let r = try global.call("POST", "/projects/\(project)/rejected/\(percentEncode(name))/retry")
-            global.output(r) { _ in "\(name) queued for another try" }
-        }
+        var method: String { "POST" }
+        var target: String { "/projects/\(project)/rejected/\(percentEncode(name))/retry" }
+
+        func render(_: JSONValue) -> String { "\(name) queued for another try" }
     }
 
     struct Events: ParsableCommand {

@@ -139,18 +139,7 @@ struct UploadReceiver {
                         }
                     }
                 }
-                var complete = false
-                loop: while let part = try await parts.next() {
-                    switch part {
-                    case .head:
-                        throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
-                    case .body(let buffer): try await handle(try parser.feed(buffer))
-                    case .end:
-                        complete = true
-                        break loop
-                    }
-                }
-                guard complete else { throw Self.incomplete }
+                try await Self.readBody(&parts) { buffer in try await handle(try parser.feed(buffer)) }
                 try parser.finish()
                 guard sawFile, let sink, let filename else {
                     throw ControlAPIError.badRequest(
@@ -167,18 +156,7 @@ struct UploadReceiver {
                     flushBytes: configuration.uploadFlushBytes
                 )
                 sink = file
-                var complete = false
-                loop: while let part = try await parts.next() {
-                    switch part {
-                    case .head:
-                        throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
-                    case .body(let buffer): try await append(buffer, to: file)
-                    case .end:
-                        complete = true
-                        break loop
-                    }
-                }
-                guard complete else { throw Self.incomplete }
+                try await Self.readBody(&parts) { buffer in try await append(buffer, to: file) }
                 let (size, digest) = try await file.finish()
                 return StagedUpload(path: file.path, originalFilename: filename!, size: size, sha256: digest)
             }
@@ -186,6 +164,23 @@ struct UploadReceiver {
             sink?.abort()
             throw error
         }
+    }
+
+    /// Hands each piece of the request's body to `consume` until the body ends; throws ``incomplete`` when the
+    /// connection ends first, and a 400 when a request head arrives inside the body.
+    private static func readBody(
+        _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+        _ consume: (ByteBuffer) async throws -> Void
+    ) async throws {
+        while let part = try await parts.next() {
+            switch part {
+            case .head:
+                throw ControlAPIError.badRequest("malformed_request", "a request head arrived inside a body")
+            case .body(let buffer): try await consume(buffer)
+            case .end: return
+            }
+        }
+        throw incomplete
     }
 
     /// The connection ended (client gone, or the server stopping) before the body was complete.

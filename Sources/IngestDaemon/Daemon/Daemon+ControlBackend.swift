@@ -24,10 +24,8 @@ struct HealthReport: Encodable, Sendable {
     let ingested: Int
 
     /// In the SPEC's order (a synthesized encoding follows the order of these cases).
-    enum CodingKeys: String, CodingKey {
-        case status, node, version
-        case uptimeSeconds = "uptime_seconds"
-        case queues, reasons, ingested
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case status, node, version, uptimeSeconds, queues, reasons, ingested
     }
 }
 

@@ -11,9 +11,7 @@ extension Ingestor {
         checksum: String,
         policy: IngestPolicy
     ) -> IngestOutcome {
-        let assetID = UUID.systemRandom().uuidString.lowercased()
-        defer { forget(assetID) }
-        do {
+        ingestingNewAsset("upload ingest", file: originalFilename, shown: originalFilename) { assetID in
             let move = try journal(
                 PendingMove(
                     id: 0,
@@ -56,15 +54,6 @@ extension Ingestor {
                 policy: policy,
                 displayName: originalFilename
             )
-        } catch let error as StorageError
-            where error.code == .catalogUnavailable && !journalled.withLock({ $0.contains(assetID) })
-        {
-            // Nothing was journalled: the client is told to try again (503); nothing was stored.
-            return .waitingForCatalog(error.message)
-        } catch {
-            logger.error("upload ingest failed", metadata: ["filename": "\(originalFilename)", "error": "\(error)"])
-            if let finished = rollBack(assetID: assetID) { return .stored(finished) }
-            return .failed(UserWording.failure(error, file: originalFilename))
         }
     }
 }

@@ -60,20 +60,38 @@ public final class Ingestor: Sendable {
     /// Ingests the file at `source` for `project` (`nil`: the drop folder's name sanitized to nothing, so the
     /// file is rejected as `invalid_project` under `DEFAULT_PROJECT`).
     public func ingestDropped(source: RawPath, project: ProjectID?, policy: IngestPolicy) -> IngestOutcome {
+        ingestingNewAsset(
+            "ingest",
+            file: "\(source)",
+            shown: Self.displayName(of: source, project: project, dropPath: policy.dropPath)
+        ) { assetID in
+            try ingestDroppedThrowing(source: source, project: project, assetID: assetID, policy: policy)
+        }
+    }
+
+    /// Runs one ingest of a new asset, `body` with the asset's fresh id, and turns its failure into the outcome
+    /// both ingests give. A lost catalog before anything was journalled is `waitingForCatalog`: nothing moved,
+    /// so a dropped file waits in the drop and an upload's client is told to try again (503). Any other failure
+    /// is logged as `what` failing on `file` and rolled back: `stored` when the journal shows the asset stored
+    /// after all, else `failed`, worded for the file's `shown` name.
+    func ingestingNewAsset(
+        _ what: String,
+        file: String,
+        shown: @autoclosure () -> String,
+        _ body: (_ assetID: String) throws -> IngestOutcome
+    ) -> IngestOutcome {
         let assetID = UUID.systemRandom().uuidString.lowercased()
         defer { forget(assetID) }
         do {
-            return try ingestDroppedThrowing(source: source, project: project, assetID: assetID, policy: policy)
+            return try body(assetID)
         } catch let error as StorageError
             where error.code == .catalogUnavailable && !journalled.withLock({ $0.contains(assetID) })
         {
-            // Nothing moved (no journal entry was written): the file waits in the drop for the catalog.
             return .waitingForCatalog(error.message)
         } catch {
-            logger.error("ingest failed", metadata: ["filename": "\(source)", "error": "\(error)"])
+            logger.error("\(what) failed", metadata: ["filename": "\(file)", "error": "\(error)"])
             if let finished = rollBack(assetID: assetID) { return .stored(finished) }
-            let shown = Self.displayName(of: source, project: project, dropPath: policy.dropPath)
-            return .failed(UserWording.failure(error, file: shown))
+            return .failed(UserWording.failure(error, file: shown()))
         }
     }
 

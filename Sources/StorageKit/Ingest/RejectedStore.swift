@@ -10,12 +10,8 @@ public struct RejectedFile: Codable, Sendable, Equatable {
     public var rejectedAt: String
     public var originalFilename: String?
 
-    enum CodingKeys: String, CodingKey {
-        case name
-        case sizeBytes = "size_bytes"
-        case reason, detail
-        case rejectedAt = "rejected_at"
-        case originalFilename = "original_filename"
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case name, sizeBytes, reason, detail, rejectedAt, originalFilename
     }
 }
 

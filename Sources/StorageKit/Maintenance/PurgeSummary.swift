@@ -16,9 +16,8 @@ public struct PurgeSummary: Codable, Sendable, Equatable {
         self.recordsRemoved = recordsRemoved
     }
 
-    enum CodingKeys: String, CodingKey {
-        case projectID = "project_id"
-        case filesRemoved = "files_removed"
-        case bytesFreed = "bytes_freed"
+    /// `recordsRemoved` is not among them.
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case projectID, filesRemoved, bytesFreed
     }
 }

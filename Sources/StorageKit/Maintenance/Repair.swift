@@ -33,20 +33,11 @@ public struct RepairSummary: Codable, Sendable, Equatable {
 
     public init(dryRun: Bool) { self.dryRun = dryRun }
 
-    enum CodingKeys: String, CodingKey {
-        case dryRun = "dry_run"
-        case recordsChecked = "records_checked"
-        case filesChecked = "files_checked"
-        case recordsCreated = "records_created"
-        case recordsRemoved = "records_removed"
-        case recordsMarkedFailed = "records_marked_failed"
-        case failedThumbnailsRetried = "failed_thumbnails_retried"
-        case thumbnailsQueued = "thumbnails_queued"
-        case orphanThumbnailsRemoved = "orphan_thumbnails_removed"
-        case renditionsQueued = "renditions_queued"
-        case spritesQueued = "sprites_queued"
-        case orphanProcessedRemoved = "orphan_processed_removed"
-        case unreadableFiles = "unreadable_files"
+    /// `thumbnailAssetIDs` is not among them.
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case dryRun, recordsChecked, filesChecked, recordsCreated, recordsRemoved, recordsMarkedFailed
+        case failedThumbnailsRetried, thumbnailsQueued, orphanThumbnailsRemoved
+        case renditionsQueued, spritesQueued, orphanProcessedRemoved, unreadableFiles
     }
 }
 

@@ -21,7 +21,7 @@ final class EncoderAudioPath {
     private var packetEnd: Int64?
     /// The samples in the last decoded frame, at the source's rate.
     private var lastFrameSamples: Int32 = 0
-    private var rejected = 0
+    private var failures = DecodeFailures()
 
     init(
         stream: UnsafeMutablePointer<AVStream>,
@@ -223,13 +223,6 @@ final class EncoderAudioPath {
     }
 
     private func noteFailure(_ code: Int32, _ function: String) throws(MediaError) {
-        rejected += 1
-        if rejected >= EncoderVideoPath.failureLimit {
-            throw MediaError(
-                .decodeFailed,
-                "The audio could not be decoded: \(rejected) packets or frames were rejected, the last with "
-                    + "\(FFmpegError(code: code, function: function))."
-            )
-        }
+        try failures.note(FFmpegError(code: code, function: function).description, of: "audio")
     }
 }

@@ -54,15 +54,11 @@ final class EncoderMuxer {
         guard let stream = avformat_new_stream(context, nil) else {
             throw MediaError(.decodeFailed, "avformat_new_stream: out of memory.")
         }
-        let copied = avcodec_parameters_from_context(stream.pointee.codecpar, encoder)
-        guard copied >= 0 else {
-            throw .ffmpeg(
-                .decodeFailed,
-                "Cannot describe the output stream",
-                code: copied,
-                function: "avcodec_parameters_from_context"
-            )
-        }
+        try MediaError.check(
+            avcodec_parameters_from_context(stream.pointee.codecpar, encoder),
+            "Cannot describe the output stream",
+            function: "avcodec_parameters_from_context"
+        )
         stream.pointee.time_base = encoder.pointee.time_base
         return stream.pointee.index
     }
@@ -74,16 +70,12 @@ final class EncoderMuxer {
         if String(cString: context.pointee.oformat.pointee.name).contains("mp4") {
             av_dict_set(&options, "movflags", "+faststart", 0)
         }
-        let status = avformat_write_header(context, &options)
-        guard status >= 0 else {
-            if interrupter.firedReason != nil { throw interrupter.error("writing the rendition header") }
-            throw .ffmpeg(
-                .decodeFailed,
-                "Cannot write the rendition header",
-                code: status,
-                function: "avformat_write_header"
-            )
-        }
+        try interrupter.check(
+            avformat_write_header(context, &options),
+            while: "writing the rendition header",
+            "Cannot write the rendition header",
+            function: "avformat_write_header"
+        )
         headerWritten = true
     }
 
@@ -92,29 +84,27 @@ final class EncoderMuxer {
         guard let stream = context.pointee.streams[Int(index)] else { return }
         packet.pointee.stream_index = index
         av_packet_rescale_ts(packet, timeBase, stream.pointee.time_base)
-        let status = av_interleaved_write_frame(context, packet)
-        guard status >= 0 else {
-            if interrupter.firedReason != nil { throw interrupter.error("writing the rendition") }
-            throw .ffmpeg(
-                .decodeFailed,
-                "Cannot write to the rendition file",
-                code: status,
-                function: "av_interleaved_write_frame"
-            )
-        }
+        try interrupter.check(
+            av_interleaved_write_frame(context, packet),
+            while: "writing the rendition",
+            "Cannot write to the rendition file",
+            function: "av_interleaved_write_frame"
+        )
     }
 
     /// Writes the trailer (for MP4 this moves `moov` to the front) and closes the file.
     func finish() throws(MediaError) {
         guard headerWritten else { return }
-        let status = av_write_trailer(context)
-        guard status >= 0 else {
-            if interrupter.firedReason != nil { throw interrupter.error("finishing the rendition") }
-            throw .ffmpeg(.decodeFailed, "Cannot finish the rendition file", code: status, function: "av_write_trailer")
-        }
-        let closed = avio_closep(&context.pointee.pb)
-        guard closed >= 0 else {
-            throw .ffmpeg(.decodeFailed, "Cannot close the rendition file", code: closed, function: "avio_closep")
-        }
+        try interrupter.check(
+            av_write_trailer(context),
+            while: "finishing the rendition",
+            "Cannot finish the rendition file",
+            function: "av_write_trailer"
+        )
+        try MediaError.check(
+            avio_closep(&context.pointee.pb),
+            "Cannot close the rendition file",
+            function: "avio_closep"
+        )
     }
 }

@@ -24,11 +24,7 @@ final class EncoderVideoPath {
     /// One frame at the stream's frame rate, in its time base: how long a picture lasts whose packet did not say.
     private let frameDuration: Int64
     private(set) var framesEncoded = 0
-    private var rejected = 0
-    private(set) var lastFailure: String?
-
-    /// After this many undecodable packets or frames the source counts as undecodable.
-    static let failureLimit = 64
+    private var failures = DecodeFailures()
 
     init(
         stream: UnsafeMutablePointer<AVStream>,
@@ -183,7 +179,7 @@ final class EncoderVideoPath {
             }
             try encoder.encode(nil, into: muxer)
             guard framesEncoded > 0 else {
-                let reason = lastFailure.map { " The last error was \($0)." } ?? ""
+                let reason = failures.last.map { " The last error was \($0)." } ?? ""
                 throw MediaError(.decodeFailed, "No frame of the \(decoder.codecName) video could be decoded.\(reason)")
             }
         }
@@ -241,14 +237,6 @@ final class EncoderVideoPath {
     }
 
     private func noteFailure(_ failure: String) throws(MediaError) {
-        rejected += 1
-        lastFailure = failure
-        if rejected >= Self.failureLimit {
-            throw MediaError(
-                .decodeFailed,
-                "The \(decoder.codecName) video could not be decoded: \(rejected) packets or frames were rejected, "
-                    + "the last with \(failure)."
-            )
-        }
+        try failures.note(failure, of: "\(decoder.codecName) video")
     }
 }

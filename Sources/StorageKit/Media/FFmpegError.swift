@@ -42,4 +42,16 @@ extension MediaError {
     static func ffmpeg(_ kind: Kind, _ what: String, code: Int32, function: String) -> MediaError {
         MediaError(kind, "\(what): \(FFmpegError(code: code, function: function))")
     }
+
+    /// Throws ``ffmpeg(_:_:code:function:)`` of `kind` when `code`, what `function` returned, is negative (an
+    /// `AVERROR`); `what` is only made then.
+    static func check(
+        _ code: Int32,
+        _ what: @autoclosure () -> String,
+        function: String,
+        kind: Kind = .decodeFailed
+    ) throws(MediaError) {
+        guard code < 0 else { return }
+        throw .ffmpeg(kind, what(), code: code, function: function)
+    }
 }

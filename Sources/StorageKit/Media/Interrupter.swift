@@ -27,6 +27,20 @@ final class Interrupter {
         if shouldStop() { throw error(doing()) }
     }
 
+    /// ``MediaError/check(_:_:function:kind:)`` for I/O this interrupter can cut short: once it has fired, a
+    /// failure is the interruption (or time-out) while `doing`, not the file's fault.
+    func check(
+        _ code: Int32,
+        while doing: @autoclosure () -> String,
+        _ what: @autoclosure () -> String,
+        function: String,
+        kind: MediaError.Kind = .decodeFailed
+    ) throws(MediaError) {
+        guard code < 0 else { return }
+        if firedReason != nil { throw error(doing()) }
+        throw .ffmpeg(kind, what(), code: code, function: function)
+    }
+
     /// The error describing why work stopped while `doing`.
     func error(_ doing: String) -> MediaError {
         switch firedReason {

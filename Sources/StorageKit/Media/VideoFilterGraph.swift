@@ -53,30 +53,36 @@ final class VideoFilterGraph {
         let arguments =
             "video_size=\(input.width)x\(input.height):pix_fmt=\(input.format):time_base=1/90000:"
             + "pixel_aspect=\(aspect.num)/\(aspect.den)"
-        var created: UnsafeMutablePointer<AVFilterContext>?
-        var status = avfilter_graph_create_filter(&created, avfilter_get_by_name("buffer"), "in", arguments, nil, graph)
-        guard status >= 0, let source = created else {
-            throw fail(
-                .ffmpeg(
-                    .decodeFailed,
-                    "Cannot create the filter input",
-                    code: status,
-                    function: "avfilter_graph_create_filter"
-                )
+        // The filter `filter` named `label` in the graph, as its `end` (input or output).
+        func endFilter(
+            _ filter: String,
+            _ label: String,
+            arguments: String?,
+            end: String
+        ) throws(MediaError) -> UnsafeMutablePointer<AVFilterContext> {
+            var created: UnsafeMutablePointer<AVFilterContext>?
+            let status = avfilter_graph_create_filter(
+                &created,
+                avfilter_get_by_name(filter),
+                label,
+                arguments,
+                nil,
+                graph
             )
-        }
-        created = nil
-        status = avfilter_graph_create_filter(&created, avfilter_get_by_name("buffersink"), "out", nil, nil, graph)
-        guard status >= 0, let sink = created else {
-            throw fail(
-                .ffmpeg(
-                    .decodeFailed,
-                    "Cannot create the filter output",
-                    code: status,
-                    function: "avfilter_graph_create_filter"
+            guard status >= 0, let created else {
+                throw fail(
+                    .ffmpeg(
+                        .decodeFailed,
+                        "Cannot create the filter \(end)",
+                        code: status,
+                        function: "avfilter_graph_create_filter"
+                    )
                 )
-            )
+            }
+            return created
         }
+        let source = try endFilter("buffer", "in", arguments: arguments, end: "input")
+        let sink = try endFilter("buffersink", "out", arguments: nil, end: "output")
         // The parser's view: our source feeds its open input "in", its open output "out" feeds our sink.
         var outputs = avfilter_inout_alloc()
         var inputs = avfilter_inout_alloc()
@@ -94,7 +100,7 @@ final class VideoFilterGraph {
         closing.pointee.pad_idx = 0
         closing.pointee.next = nil
         // avfilter_graph_parse_ptr takes over both lists and leaves in the variables what it did not use.
-        status = avfilter_graph_parse_ptr(graph, filters, &inputs, &outputs, nil)
+        var status = avfilter_graph_parse_ptr(graph, filters, &inputs, &outputs, nil)
         avfilter_inout_free(&outputs)
         avfilter_inout_free(&inputs)
         guard status >= 0 else {
@@ -127,28 +133,20 @@ final class VideoFilterGraph {
 
     /// Feeds one frame; the graph takes a new reference, so `frame` stays the caller's.
     func send(_ frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) {
-        let status = av_buffersrc_add_frame_flags(source, frame, Int32(AV_BUFFERSRC_FLAG_KEEP_REF))
-        guard status >= 0 else {
-            throw .ffmpeg(
-                .decodeFailed,
-                "The filters \(filters) refused a picture",
-                code: status,
-                function: "av_buffersrc_add_frame_flags"
-            )
-        }
+        try MediaError.check(
+            av_buffersrc_add_frame_flags(source, frame, Int32(AV_BUFFERSRC_FLAG_KEEP_REF)),
+            "The filters \(filters) refused a picture",
+            function: "av_buffersrc_add_frame_flags"
+        )
     }
 
     /// Marks the end of input: frames held back for look-ahead come out next.
     func finish() throws(MediaError) {
-        let status = av_buffersrc_add_frame_flags(source, nil, 0)
-        guard status >= 0 else {
-            throw .ffmpeg(
-                .decodeFailed,
-                "The filters \(filters) refused the end of input",
-                code: status,
-                function: "av_buffersrc_add_frame_flags"
-            )
-        }
+        try MediaError.check(
+            av_buffersrc_add_frame_flags(source, nil, 0),
+            "The filters \(filters) refused the end of input",
+            function: "av_buffersrc_add_frame_flags"
+        )
     }
 
     /// Moves the next filtered frame into `frame` (unreferenced first). Returns false when none is ready yet

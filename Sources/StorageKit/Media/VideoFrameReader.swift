@@ -10,11 +10,11 @@ final class VideoFrameReader {
     /// The most recently decoded frame; valid until the next call.
     let frame: AVFrameBox
     private var draining = false
-    private(set) var rejectedPackets = 0
-    private(set) var lastFailure: String?
-
-    /// After this many rejected packets or corrupt frames the stream counts as undecodable.
-    static let failureLimit = 64
+    private var failures = DecodeFailures()
+    /// Packets and frames rejected so far.
+    var rejectedPackets: Int { failures.count }
+    /// The most recent failure, for people.
+    var lastFailure: String? { failures.last }
 
     init(input: MediaInput, stream: UnsafeMutablePointer<AVStream>, decoder: StreamDecoder) throws(MediaError) {
         self.input = input
@@ -110,7 +110,7 @@ final class VideoFrameReader {
                 if draining { return nil }
                 try feedPacket()
             } else {
-                // A frame failed; the next call may still produce one (bounded by failureLimit).
+                // A frame failed; the next call may still produce one (bounded by DecodeFailures.limit).
                 try noteFailure(FFmpegError(code: received, function: "avcodec_receive_frame").description)
             }
         }
@@ -124,7 +124,7 @@ final class VideoFrameReader {
             if read < 0 {
                 if input.interrupter.firedReason != nil { throw input.interrupter.error("reading video packets") }
                 if !FFmpegError.isEndOfFile(read) {
-                    lastFailure = FFmpegError(code: read, function: "av_read_frame").description
+                    failures.last = FFmpegError(code: read, function: "av_read_frame").description
                 }
                 // End of input (or an unreadable tail): let the decoder hand out the frames it still holds.
                 draining = true
@@ -145,14 +145,6 @@ final class VideoFrameReader {
     }
 
     private func noteFailure(_ failure: String) throws(MediaError) {
-        rejectedPackets += 1
-        lastFailure = failure
-        if rejectedPackets >= Self.failureLimit {
-            throw MediaError(
-                .decodeFailed,
-                "The \(decoder.codecName) video could not be decoded: \(rejectedPackets) packets or frames were "
-                    + "rejected, the last with \(failure)."
-            )
-        }
+        try failures.note(failure, of: "\(decoder.codecName) video")
     }
 }

@@ -51,3 +51,25 @@ public enum ISO8601Millis {
         date(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }
+
+/// A record's time, coded as the SPEC writes times: ISO-8601 UTC text with milliseconds
+/// (``ISO8601Millis/string(from:)``), read back with ``ISO8601Millis/date(from:)``.
+@propertyWrapper
+public struct ISO8601MillisCoded: Codable, Sendable, Equatable {
+    /// The time.
+    public var wrappedValue: Date
+
+    /// Wraps `wrappedValue`.
+    public init(wrappedValue: Date) { self.wrappedValue = wrappedValue }
+
+    /// Reads the time from its text; throws `DecodingError` when it is not an ISO-8601 time.
+    public init(from decoder: any Decoder) throws {
+        wrappedValue = try ISO8601Millis.date(from: decoder.singleValueContainer().decode(String.self))
+    }
+
+    /// Writes the time as its text.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(ISO8601Millis.string(from: wrappedValue))
+    }
+}

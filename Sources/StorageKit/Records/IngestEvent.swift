@@ -18,7 +18,7 @@ public struct IngestEvent: Codable, Sendable, Equatable {
     public var id: Int64
     public var type: EventType
     /// When it happened; encoded as ISO-8601 UTC with milliseconds.
-    public var at: Date
+    @ISO8601MillisCoded public var at: Date
     /// The `NODE_ID` of the node that wrote it; stamped by the catalog when `nil`.
     public var node: String?
     public var projectID: String
@@ -60,41 +60,9 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         self.detail = detail
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, type, at, node
-        case projectID = "project_id"
-        case assetID = "asset_id"
-        case filename, rendition, reason, error, detail
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(type, forKey: .type)
-        try c.encode(ISO8601Millis.string(from: at), forKey: .at)
-        try c.encodeIfPresent(node, forKey: .node)
-        try c.encode(projectID, forKey: .projectID)
-        try c.encodeIfPresent(assetID, forKey: .assetID)
-        try c.encodeIfPresent(filename, forKey: .filename)
-        try c.encodeIfPresent(rendition, forKey: .rendition)
-        try c.encodeIfPresent(reason, forKey: .reason)
-        try c.encodeIfPresent(error, forKey: .error)
-        try c.encodeIfPresent(detail, forKey: .detail)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(Int64.self, forKey: .id)
-        type = try c.decode(EventType.self, forKey: .type)
-        at = try ISO8601Millis.date(from: c.decode(String.self, forKey: .at))
-        node = try c.decodeIfPresent(String.self, forKey: .node)
-        projectID = try c.decode(String.self, forKey: .projectID)
-        assetID = try c.decodeIfPresent(String.self, forKey: .assetID)
-        filename = try c.decodeIfPresent(String.self, forKey: .filename)
-        rendition = try c.decodeIfPresent(String.self, forKey: .rendition)
-        reason = try c.decodeIfPresent(String.self, forKey: .reason)
-        error = try c.decodeIfPresent(String.self, forKey: .error)
-        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+    /// The JSON keys, in the order they are written; `nil` fields are left out.
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case id, type, at, node, projectID, assetID, filename, rendition, reason, error, detail
     }
 }
 

@@ -78,20 +78,10 @@ public struct MediaMetadata: Codable, Sendable, Equatable {
         self.location = location
     }
 
-    enum CodingKeys: String, CodingKey {
-        case durationSeconds = "duration_seconds"
-        case formatName = "format_name"
-        case bitRate = "bit_rate"
-        case width, height, rotation
-        case videoCodec = "video_codec"
-        case frameRate = "frame_rate"
-        case audioCodec = "audio_codec"
-        case sampleRate = "sample_rate"
-        case channels
-        case pixelFormat = "pixel_format"
-        case bitDepth = "bit_depth"
-        case colorTransfer = "color_transfer"
-        case creationTime = "creation_time"
-        case make, model, location
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case durationSeconds, formatName, bitRate, width, height, rotation, videoCodec, frameRate
+        case audioCodec, sampleRate, channels
+        case pixelFormat, bitDepth, colorTransfer
+        case creationTime, make, model, location
     }
 }

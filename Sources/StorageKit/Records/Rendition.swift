@@ -29,13 +29,8 @@ public struct Rendition: Codable, Sendable, Equatable {
         self.sizeBytes = sizeBytes
     }
 
-    enum CodingKeys: String, CodingKey {
-        case name
-        case relativePath = "relative_path"
-        case width, height
-        case videoCodec = "video_codec"
-        case audioCodec = "audio_codec"
-        case sizeBytes = "size_bytes"
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case name, relativePath, width, height, videoCodec, audioCodec, sizeBytes
     }
 }
 
@@ -69,13 +64,8 @@ public struct SpriteSheet: Codable, Sendable, Equatable {
         self.tileHeight = tileHeight
     }
 
-    enum CodingKeys: String, CodingKey {
-        case imagePath = "image_path"
-        case vttPath = "vtt_path"
-        case intervalSeconds = "interval_seconds"
-        case count, columns
-        case tileWidth = "tile_width"
-        case tileHeight = "tile_height"
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case imagePath, vttPath, intervalSeconds, count, columns, tileWidth, tileHeight
     }
 }
 

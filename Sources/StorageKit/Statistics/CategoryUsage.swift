@@ -23,8 +23,7 @@ public struct CategoryUsage: Codable, Sendable, Equatable {
         (Double(bytes) / 1_048_576 * 100).rounded(.toNearestOrAwayFromZero) / 100
     }
 
-    enum CodingKeys: String, CodingKey {
-        case bytes, megabytes
-        case fileCount = "file_count"
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case bytes, megabytes, fileCount
     }
 }

@@ -17,9 +17,8 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
         self.rejected = rejected
     }
 
-    enum CodingKeys: String, CodingKey {
-        case projectID = "project_id"
-        case assets, bytes, rejected
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case projectID, assets, bytes, rejected
     }
 
     /// Every project with a record in `catalog` or a rejected file below `layout`, sorted by id (byte order).

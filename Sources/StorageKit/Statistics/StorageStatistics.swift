@@ -14,10 +14,8 @@ public struct StorageStatistics: Codable, Sendable, Equatable {
         self.categories = categories
     }
 
-    enum CodingKeys: String, CodingKey {
-        case root
-        case projectID = "project_id"
-        case categories
+    enum CodingKeys: String, SnakeCaseCodingKey {
+        case root, projectID, categories
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -7,6 +7,44 @@ import IngestConfig
 /// nested values, exponents in an integer field) falls back to `JSONDecoder`, so every valid
 /// document still reads.
 extension MediaMetadata {
+    /// One member of the column's object: its key and the field that holds its value.
+    enum CatalogField: Sendable {
+        case text(String, any WritableKeyPath<MediaMetadata, String?> & Sendable)
+        case integer(String, any WritableKeyPath<MediaMetadata, Int?> & Sendable)
+        case number(String, any WritableKeyPath<MediaMetadata, Double?> & Sendable)
+    }
+
+    /// Every member the column's object may have, in the sorted order of their keys (the order they are written).
+    static let catalogFields: [CatalogField] = [
+        .text("audio_codec", \.audioCodec),
+        .integer("bit_depth", \.bitDepth),
+        .integer("bit_rate", \.bitRate),
+        .integer("channels", \.channels),
+        .text("color_transfer", \.colorTransfer),
+        .text("creation_time", \.creationTime),
+        .number("duration_seconds", \.durationSeconds),
+        .text("format_name", \.formatName),
+        .number("frame_rate", \.frameRate),
+        .integer("height", \.height),
+        .text("location", \.location),
+        .text("make", \.make),
+        .text("model", \.model),
+        .text("pixel_format", \.pixelFormat),
+        .integer("rotation", \.rotation),
+        .integer("sample_rate", \.sampleRate),
+        .text("video_codec", \.videoCodec),
+        .integer("width", \.width),
+    ]
+
+    /// ``catalogFields`` by key, for the reader.
+    static let catalogFieldsByKey: [String: CatalogField] = Dictionary(
+        uniqueKeysWithValues: catalogFields.map { field in
+            switch field {
+            case .text(let key, _), .integer(let key, _), .number(let key, _): (key, field)
+            }
+        }
+    )
+
     /// Compact JSON with keys in sorted order and `nil` fields left out.
     func catalogJSON() throws -> String {
         var out = "{"
@@ -33,24 +71,13 @@ extension MediaMetadata {
             key(name)
             out += JSONText.quoted(value)
         }
-        text("audio_codec", audioCodec)
-        integer("bit_depth", bitDepth)
-        integer("bit_rate", bitRate)
-        integer("channels", channels)
-        text("color_transfer", colorTransfer)
-        text("creation_time", creationTime)
-        try number("duration_seconds", durationSeconds)
-        text("format_name", formatName)
-        try number("frame_rate", frameRate)
-        integer("height", height)
-        text("location", location)
-        text("make", make)
-        text("model", model)
-        text("pixel_format", pixelFormat)
-        integer("rotation", rotation)
-        integer("sample_rate", sampleRate)
-        text("video_codec", videoCodec)
-        integer("width", width)
+        for field in Self.catalogFields {
+            switch field {
+            case .text(let name, let path): text(name, self[keyPath: path])
+            case .integer(let name, let path): integer(name, self[keyPath: path])
+            case .number(let name, let path): try number(name, self[keyPath: path])
+            }
+        }
         return out + "}"
     }
 
@@ -102,37 +129,17 @@ extension MediaMetadata {
             return bytes.isEmpty ? m : nil
         }
         repeat {
-            guard let key = string(), expect(0x3A) else { return nil }
-            switch key {
-            case "audio_codec", "format_name", "video_codec", "pixel_format", "color_transfer", "creation_time",
-                "make", "model", "location":
+            guard let key = string(), expect(0x3A), let field = catalogFieldsByKey[key] else { return nil }
+            switch field {
+            case .text(_, let path):
                 guard let v = string() else { return nil }
-                switch key {
-                case "audio_codec": m.audioCodec = v
-                case "format_name": m.formatName = v
-                case "pixel_format": m.pixelFormat = v
-                case "color_transfer": m.colorTransfer = v
-                case "creation_time": m.creationTime = v
-                case "make": m.make = v
-                case "model": m.model = v
-                case "location": m.location = v
-                default: m.videoCodec = v
-                }
-            case "duration_seconds", "frame_rate":
-                guard let t = numberText(), let v = Double(t) else { return nil }
-                if key == "frame_rate" { m.frameRate = v } else { m.durationSeconds = v }
-            case "bit_rate", "channels", "height", "rotation", "sample_rate", "width", "bit_depth":
+                m[keyPath: path] = v
+            case .integer(_, let path):
                 guard let t = numberText(), let v = Int(t) else { return nil }
-                switch key {
-                case "bit_depth": m.bitDepth = v
-                case "bit_rate": m.bitRate = v
-                case "channels": m.channels = v
-                case "height": m.height = v
-                case "rotation": m.rotation = v
-                case "sample_rate": m.sampleRate = v
-                default: m.width = v
-                }
-            default: return nil
+                m[keyPath: path] = v
+            case .number(_, let path):
+                guard let t = numberText(), let v = Double(t) else { return nil }
+                m[keyPath: path] = v
             }
         } while expect(0x2C)
         guard expect(0x7D) else { return nil }

@@ -36,7 +36,7 @@ public struct PendingMove: Codable, Sendable, Equatable {
     public var targetRelativePath: String?
     /// The step reached.
     public var stage: Stage
-    public var createdAt: Date
+    @ISO8601MillisCoded public var createdAt: Date
 
     /// A new entry; `id` stays `0` until the catalog stores it.
     public init(
@@ -70,28 +70,11 @@ public struct PendingMove: Codable, Sendable, Equatable {
         case stage
         case createdAt = "created_at"
     }
+}
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(assetID, forKey: .assetID)
-        try c.encode(projectID, forKey: .projectID)
-        try c.encode(sourcePath, forKey: .sourcePath)
-        try c.encode(stagingPath, forKey: .stagingPath)
-        try c.encodeIfPresent(targetRelativePath, forKey: .targetRelativePath)
-        try c.encode(stage.rawValue, forKey: .stage)
-        try c.encode(ISO8601Millis.string(from: createdAt), forKey: .createdAt)
-    }
-
+extension PendingMove.Stage: Codable {
+    /// The stored text; a value this version does not know reads as `staged` (``init(stored:)``).
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(Int64.self, forKey: .id)
-        assetID = try c.decode(String.self, forKey: .assetID)
-        projectID = try c.decode(String.self, forKey: .projectID)
-        sourcePath = try c.decode(String.self, forKey: .sourcePath)
-        stagingPath = try c.decode(String.self, forKey: .stagingPath)
-        targetRelativePath = try c.decodeIfPresent(String.self, forKey: .targetRelativePath)
-        stage = Stage(stored: try c.decode(String.self, forKey: .stage))
-        createdAt = try ISO8601Millis.date(from: c.decode(String.self, forKey: .createdAt))
+        self.init(stored: try decoder.singleValueContainer().decode(String.self))
     }
 }
