@@ -39,8 +39,11 @@ enum AssetTable {
     private static let updateAssignments = Asset.Column.allCases.dropFirst().map { "\($0.rawValue) = ?" }
         .joined(separator: ", ")
 
-    static func asset(id: String, _ db: any CatalogConnection) throws -> Asset? {
-        try db.fetchOne("SELECT \(Asset.selectColumns) FROM assets WHERE id = ?", [id]).map {
+    /// The record with `id`; with `locking`, on PostgreSQL, its row stays locked until the transaction ends
+    /// (`FOR UPDATE`: another transaction reading it so waits, then reads what this one committed).
+    static func asset(id: String, locking: Bool = false, _ db: any CatalogConnection) throws -> Asset? {
+        let lock = locking && db.dialect == .postgres ? " FOR UPDATE" : ""
+        return try db.fetchOne("SELECT \(Asset.selectColumns) FROM assets WHERE id = ?\(lock)", [id]).map {
             try Asset(catalogRow: $0)
         }
     }

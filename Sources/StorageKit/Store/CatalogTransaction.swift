@@ -22,8 +22,10 @@ public struct CatalogTransaction {
         try AssetTable.deleteProject(project, keepingProcessing: keepingProcessing, db)
     }
 
-    /// The record with `id`, seeing this transaction's own writes.
-    public func asset(id: String) throws -> Asset? { try AssetTable.asset(id: id, db) }
+    /// The record with `id`, seeing this transaction's own writes. It is locked until the transaction ends, so
+    /// that a change written back from it cannot lose another node's change made meanwhile (PostgreSQL:
+    /// `SELECT … FOR UPDATE`; SQLite's write transaction has the database to itself already).
+    public func asset(id: String) throws -> Asset? { try AssetTable.asset(id: id, locking: true, db) }
 
     /// The oldest `ready` or `processing` record of `project` with `checksum`.
     public func existing(project: ProjectID, checksum: String) throws -> Asset? {
