@@ -1,4 +1,5 @@
 import Foundation
+import IngestConfig
 import Logging
 import StorageKit
 
@@ -23,6 +24,8 @@ final class DaemonContext: Sendable {
 
     /// Where the services' blocking work runs (see ``BlockingThreads``).
     let blocking: BlockingThreads
+    /// Keeps a second daemon off this storage (SQLite) or off this `NODE_ID` (PostgreSQL) while this one runs.
+    let lock: StorageLock
 
     init(config: IngestConfiguration, logger: Logger) throws {
         layout = StorageLayout(root: config.storagePath)
@@ -40,6 +43,12 @@ final class DaemonContext: Sendable {
                 message: "STORAGE_PATH=\(config.storagePath): not writable by uid \(geteuid())"
             )
         }
+        // Before recovery: what it finds in this node's staging is then this process's own.
+        lock = try StorageLock.acquire(
+            (try? CatalogURL.parse(config.catalogURL)) == .sqlite ? .storage : .node(config.nodeID),
+            in: layout,
+            holder: Self.lockNote(config)
+        )
         let drop = StorageLayout.normalize(config.dropPath)
         // Watching storage from the drop (or the reverse) would take the daemon's own files as new drops.
         if drop == layout.root || drop.hasPrefix(layout.root + "/") || layout.root.hasPrefix(drop + "/") {
@@ -74,6 +83,12 @@ final class DaemonContext: Sendable {
         ingestor = Ingestor(layout: layout, catalog: catalog, logger: logger) { elapsed, _ in
             metrics.hashDuration.record(elapsed)
         }
+    }
+
+    /// Who holds the lock, as a refused second start tells it.
+    static func lockNote(_ config: IngestConfiguration) -> String {
+        "held by ingestd pid \(getpid()) on host \(IngestConfiguration.hostName()), NODE_ID=\(config.nodeID), "
+            + "CONTROL_SOCKET=\(config.controlSocketPath), since \(ISO8601Millis.string(from: ISO8601Millis.now()))"
     }
 
     /// Runs `body` with the catalog on the blocking threads; the caller is suspended, not blocked, meanwhile.

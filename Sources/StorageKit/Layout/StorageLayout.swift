@@ -40,6 +40,32 @@ public struct StorageLayout: Sendable, Equatable {
     /// `STORAGE_PATH/.staging`: same filesystem as `uploads/`, where a file is hashed before it is placed.
     public var stagingPath: String { root + "/.staging" }
 
+    /// `STORAGE_PATH/.staging/node-<id>`: the staging folder of node `nodeID` alone (its staged drops, uploads
+    /// streaming in, temporary files of atomic writes). A node's start-up recovers only its own folder, so
+    /// several nodes sharing `STORAGE_PATH` never take each other's files in flight. Characters outside
+    /// `[A-Za-z0-9._-]` (which `NODE_ID` never holds) are written `_`.
+    public func nodeStagingPath(_ nodeID: String) -> String {
+        stagingPath + "/" + Self.nodeStagingPrefix + Self.nodeComponent(nodeID)
+    }
+
+    /// The name prefix of the per-node folders in `.staging`.
+    public static let nodeStagingPrefix = "node-"
+
+    /// `nodeID` as part of a single path component.
+    static func nodeComponent(_ nodeID: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                nodeID.unicodeScalars.map { c in
+                    ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-"
+                        || c == "_" || c == "." ? c : "_"
+                }
+            )
+        )
+    }
+
+    /// `STORAGE_PATH/.locks`: the lock files that keep two daemons off one storage (SQLite) or one `NODE_ID`.
+    public var locksPath: String { root + "/.locks" }
+
     /// Creates the root and every category folder (mode 0755).
     public func createCategoryFolders() throws {
         for folder in StorageCategory.allCases.map(categoryPath) + [stagingPath] {
