@@ -136,6 +136,8 @@ extension Daemon: ControlBackend {
         let catalog = context.catalog
         let logger = context.logger
         let config = context.config.current
+        // Work a node left when it stopped running is taken over first: repair then sees its files in place.
+        if !dryRun { await takeOverLostNodes() }
         let summary = try await runDeliveringEvents {
             try Repair.run(layout: layout, catalog: catalog, dryRun: dryRun, logger: logger, config: config)
         }
@@ -213,7 +215,7 @@ extension Daemon: ControlBackend {
             return UploadLimits(
                 maxSize: config.uploadMaxSize,
                 allowedExtensions: config.allowedExtensions,
-                stagingDirectory: context.layout.stagingPath,
+                stagingDirectory: context.ingestor.stagingFolder,
                 minFreeBytes: config.minFreeBytes
             )
         }

@@ -68,6 +68,7 @@ final class Daemon: Sendable {
         }
         // Placements recovery finished appended their `ingested` events with the records.
         await context.events.catchUp()
+        await takeOverLostNodes()
     }
 
     /// Gets the pipeline ready before anything is announced: the background jobs this node was running when it

@@ -49,6 +49,8 @@ final class DaemonContext: Sendable {
             in: layout,
             holder: Self.lockNote(config)
         )
+        // Made now: uploads measure the free space where they stream (MIN_FREE_BYTES) before writing a byte.
+        try FileOps.makeDirectories(layout.nodeStagingPath(config.nodeID))
         let drop = StorageLayout.normalize(config.dropPath)
         // Watching storage from the drop (or the reverse) would take the daemon's own files as new drops.
         if drop == layout.root || drop.hasPrefix(layout.root + "/") || layout.root.hasPrefix(drop + "/") {

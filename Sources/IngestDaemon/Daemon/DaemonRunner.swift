@@ -8,7 +8,7 @@ import UnixSignals
 
 /// Runs the daemon's lifetime: start-up (recovery, the control socket, the pipeline made ready), then the
 /// services in one `ServiceGroup` — signals (SIGHUP reloads), control socket, watchdog, event feed, job workers
-/// (thumbnails and renditions), ingest, watcher, readiness (READY=1).
+/// (thumbnails and renditions), take-overs of stopped nodes, ingest, watcher, readiness (READY=1).
 /// SIGTERM/SIGINT shut them down gracefully in reverse order (STOPPING=1, stop taking files, finish work in
 /// flight, close the socket) and `run` returns, so the process exits 0. A second signal while draining cuts
 /// the drain short, which is safe because every step that moves a file is journalled.
@@ -88,6 +88,7 @@ struct DaemonRunner {
                     .init(service: SystemdWatchdogService(notifier: notifier, daemon: daemon, logger: logger)),
                     .init(service: EventFeedService(events: context.events)),
                     .init(service: JobWorkerService(workers: [daemon.thumbnails, daemon.renditions])),
+                    .init(service: TakeOverService(daemon: daemon)),
                     .init(
                         service: IngestService(
                             daemon: daemon,

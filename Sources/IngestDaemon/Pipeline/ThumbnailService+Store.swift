@@ -27,18 +27,20 @@ extension ThumbnailService {
                 filename: asset.filename
             )
             let config = context.config.current
+            let temporaryFolder = context.ingestor.stagingFolder
             // The file, then the record, the job and the event together, in one call to the blocking threads.
             let recorded = try await context.withCatalog { catalog -> Recorded in
                 // A job passed to another node meanwhile is that node's to write: its file is not overwritten
                 // (the transaction below checks again, for a loss in between).
                 guard try catalog.holdsJob(job) else { return .claimLost }
                 try FileOps.makeDirectories(layout.projectPath(.thumbnails, project))
+                try FileOps.makeDirectories(temporaryFolder)
                 _ = try FileOps.writeAtomically(
                     jpeg,
                     to: target,
                     replace: true,
                     durable: false,
-                    temporaryDirectory: layout.stagingPath
+                    temporaryDirectory: temporaryFolder
                 )
                 return try catalog.write { tx -> Recorded in
                     guard var current = try tx.asset(id: asset.id) else { return .assetGone }

@@ -22,7 +22,7 @@ extension Ingestor {
             // copy; a crash in between returns the copy to the drop. (In the other order, a crash left one
             // copy in `rejected/` and the source in the drop, which was rejected again: two copies.) The copy's
             // name in staging is made durable before the only other copy goes.
-            if source != nil { FileOps.syncDirectory(layout.stagingPath) }
+            if source != nil { FileOps.syncDirectory(stagingFolder) }
             try removeCopiedSource(source)
             return try rejectStaged(staged, reason, detail, originalFilename, project, move)
         }

@@ -20,6 +20,9 @@ public struct RecoverySummary: Sendable, Equatable {
     /// `processing` records that could not be checked or updated (project/name as the user named the file);
     /// they stay for the next start.
     public var unrecoveredRecords: [String] = []
+
+    /// Nothing recovered (yet).
+    public init() {}
 }
 
 extension Ingestor {
@@ -29,8 +32,17 @@ extension Ingestor {
     ///
     /// - Parameter dropRoot: where a staged file without any journal entry is returned (none when nil: it is
     ///   quarantined).
+    ///
+    /// Only what is this node's own: its journal entries, its folder in `.staging` and its partial files in
+    /// `processed/`. (With SQLite, one node holds the whole storage: every entry and folder is its own, also
+    /// those of an earlier `NODE_ID` and the files an earlier version left in the `.staging` root.) Call it
+    /// holding this node's ``StorageLock``. Another node's work is taken over by ``takeOver(node:dropRoot:)``.
     public func recover(dropRoot: RawPath? = nil) throws -> RecoverySummary {
         var summary = RecoverySummary()
+        let shared = catalog.isShared
+        // Listed before the journal is read: a file another node stages after this look has no entry here.
+        let stagingFolders = shared ? [stagingFolder] : Self.nodeFolders(in: layout) + [layout.stagingPath]
+        let legacy = shared ? Self.listing(layout.stagingPath) : []
         var journalled = Set<String>()
         for move in try catalog.pendingMoves() {
             journalled.insert(move.stagingPath)
@@ -44,7 +56,9 @@ extension Ingestor {
         // `processing` records whose journal entry is gone: finish if the file is in place, else remove.
         // One record that cannot be checked or written (EACCES, a full disk) is left for the next start and
         // named in the summary; it never stops the others or the start-up.
-        for var asset in try catalog.assets(status: .processing) {
+        // Another node's record with its journal entry is that node's file in flight (or its take-over's).
+        let inFlight = shared ? Set(try catalog.allPendingMoves().map(\.assetID)) : []
+        for var asset in try catalog.assets(status: .processing) where !inFlight.contains(asset.id) {
             do {
                 if try FileOps.lstat(try layout.absolute(asset.relativePath)) != nil {
                     try markReady(&asset)
@@ -68,7 +82,26 @@ extension Ingestor {
         for folder in (try? FileManager.default.contentsOfDirectory(atPath: thumbnails)) ?? [] {
             summary.temporaryFilesRemoved += FileOps.removeTemporaryFiles(in: thumbnails + "/" + folder)
         }
-        sweepStaging(journalled: journalled, dropRoot: dropRoot, into: &summary)
+        for folder in stagingFolders {
+            sweepStaging(folder, journalled: journalled, dropRoot: dropRoot, into: &summary)
+        }
+        if shared {
+            // What an earlier version left in the `.staging` root: taken only when no node's journal names it,
+            // and an upload or temporary file only once nobody wrote it for a while (a node of that version may
+            // still be writing it).
+            let named = Set(try catalog.allPendingMoves().map(\.stagingPath))
+            sweepStaging(
+                layout.stagingPath,
+                only: legacy,
+                journalled: named,
+                untouchedFor: ProcessedStore.leftoverAge,
+                dropRoot: dropRoot,
+                into: &summary
+            )
+        }
+        summary.temporaryFilesRemoved += ProcessedStore(layout: layout).removeLeftovers(
+            ofNode: shared ? catalog.nodeID : nil
+        )
         return summary
     }
 
@@ -160,7 +193,15 @@ extension Ingestor {
     // MARK: - Uploads
 
     /// Finishes or rolls back one journal entry; throws when its file cannot be put where the rules say.
-    func recoverMove(_ move: PendingMove, into summary: inout RecoverySummary) throws {
+    ///
+    /// - Parameter returnTo: where a staged drop goes back to instead of its own place in the drop (a take-over).
+    func recoverMove(
+        _ move: PendingMove,
+        returningTo returnTo: RawPath? = nil,
+        into summary: inout RecoverySummary
+    )
+        throws
+    {
         let source = PathCoding.decode(move.sourcePath)
         let isUpload = move.sourcePath.isEmpty
         let stagingExists = try FileOps.lstat(move.stagingPath) != nil
@@ -194,11 +235,11 @@ extension Ingestor {
                 if try restored || FileOps.lstat(source) != nil {
                     unlink(move.stagingPath)
                 } else {
-                    try returnToDrop(staging: move.stagingPath, source: source)
+                    try returnToDrop(staging: move.stagingPath, source: returnTo ?? source)
                 }
                 summary.returnedToDrop += 1
             case (.staged, false), (.placing, false):
-                try returnToDrop(staging: move.stagingPath, source: source)
+                try returnToDrop(staging: move.stagingPath, source: returnTo ?? source)
                 summary.returnedToDrop += 1
             }
             if asset != nil {
@@ -303,38 +344,6 @@ extension Ingestor {
         )
     }
 
-    /// Files in `.staging` without a journal entry (an entry lost by an older version): partial uploads and
-    /// temporaries of atomic writes go; a staged drop goes back to the drop root (or the quarantine).
-    private func sweepStaging(journalled: Set<String>, dropRoot: RawPath?, into summary: inout RecoverySummary) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.stagingPath) else { return }
-        for name in names {
-            let path = layout.stagingPath + "/" + name
-            guard !journalled.contains(path), let st = (try? FileOps.lstat(path)) ?? nil, st.kind != .directory
-            else { continue }
-            if name.hasPrefix(".upload-") {
-                // The daemon died while the body streamed in: never acknowledged, the client retries.
-                unlink(path)
-                summary.abandonedUploads += 1
-            } else if name.hasPrefix(FileOps.temporaryPrefix) {
-                unlink(path)
-                summary.temporaryFilesRemoved += 1
-            } else if let dropRoot, (try? FileOps.renameBeside(path, to: dropRoot.appending(Array(name.utf8)))) != nil {
-                summary.returnedToDrop += 1
-                logger.notice(
-                    "a staged file without a journal entry went back to the drop",
-                    metadata: ["filename": "\(name)"]
-                )
-            } else {
-                let folder = Quarantine.path(layout) + "/orphans"
-                if (try? FileOps.makeDirectories(folder)) != nil,
-                    (try? FileOps.renameBeside(path, to: RawPath(folder + "/" + name))) != nil
-                {
-                    summary.quarantined.append("\(name): in staging without a journal entry")
-                }
-            }
-        }
-    }
-
     /// Finishes a placement: `ready`, with its `ingested` event and its thumbnail job in the same transaction.
     private func markReady(_ asset: inout Asset) throws {
         asset.status = .ready
@@ -345,25 +354,5 @@ extension Ingestor {
             _ = try tx.appendEvent(.ingested(ready))
             try tx.enqueueJob(.thumbnail, assetID: ready.id, params: "")
         }
-    }
-}
-
-/// `STORAGE_PATH/.staging/quarantine/`: files start-up could not put where the rules say, kept for an
-/// operator (never deleted), named in the log and in `/health`.
-public enum Quarantine {
-    /// The quarantine folder of `layout`.
-    public static func path(_ layout: StorageLayout) -> String { layout.stagingPath + "/quarantine" }
-
-    /// What the quarantine holds, as `<folder>/<name>` entries.
-    public static func contents(_ layout: StorageLayout) -> [String] {
-        let root = path(layout)
-        guard let folders = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
-        var out: [String] = []
-        for folder in folders.sorted() {
-            for name in ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []).sorted() {
-                out.append(folder + "/" + name)
-            }
-        }
-        return out
     }
 }

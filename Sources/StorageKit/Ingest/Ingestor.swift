@@ -39,11 +39,15 @@ public final class Ingestor: Sendable {
     ) {
         self.layout = layout
         self.catalog = catalog
-        self.rejected = RejectedStore(layout: layout)
+        self.rejected = RejectedStore(layout: layout, temporaryDirectory: layout.nodeStagingPath(catalog.nodeID))
         self.logger = logger
         self.hashObserver = hashObserver
         self.hooks = hooks
     }
+
+    /// This node's own folder in `.staging` (``StorageLayout/nodeStagingPath(_:)``): another node's start-up
+    /// never touches what is in it.
+    public var stagingFolder: String { layout.nodeStagingPath(catalog.nodeID) }
 
     /// Hashes `fd` in one pass (copying to `output` when given) with a buffer sized for the file, and reports
     /// the time taken.
@@ -178,7 +182,8 @@ public final class Ingestor: Sendable {
         }
 
         hooks.afterOpen(source)
-        let staging = layout.stagingPath + "/" + assetID + "." + ext
+        try FileOps.makeDirectories(stagingFolder)
+        let staging = stagingFolder + "/" + assetID + "." + ext
         var move = try journal(
             PendingMove(
                 id: 0,

@@ -19,8 +19,14 @@ public struct RejectedFile: Codable, Sendable, Equatable {
 /// Never copies, never deletes, never overwrites.
 public struct RejectedStore: Sendable {
     public let layout: StorageLayout
+    /// Where the temporary file of a reason is written: a node's own folder in `.staging` (made when missing).
+    let temporaryDirectory: String
 
-    public init(layout: StorageLayout) { self.layout = layout }
+    /// A store writing its temporary files in `temporaryDirectory` (`STORAGE_PATH/.staging` when nil).
+    public init(layout: StorageLayout, temporaryDirectory: String? = nil) {
+        self.layout = layout
+        self.temporaryDirectory = temporaryDirectory ?? layout.stagingPath
+    }
 
     /// Moves `path` (any file type: a symlink or FIFO is moved as itself, never opened) under `name` or
     /// `<stem>-<n><ext>` (always the latter for a name ending in `.reason.json`), writing the reason file first so that a rejected file always has its reason.
@@ -59,8 +65,9 @@ public struct RejectedStore: Sendable {
             let reasonPath = RawPath(target.bytes + reasonSuffix)
             if try FileOps.lstat(target) != nil { continue }
             // The temporary file is made in `.staging`, where no user's name can land.
+            try FileOps.makeDirectories(temporaryDirectory)
             guard
-                try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath, temporaryDirectory: layout.stagingPath)
+                try FileOps.writeAtomically(Array(reasonJSON), to: reasonPath, temporaryDirectory: temporaryDirectory)
                     == .renamed
             else { continue }
             switch try FileOps.renameNoReplace(path, target) {

@@ -73,6 +73,28 @@ public struct ProcessedStore: Sendable {
         return removed
     }
 
+    /// Removes the half-written files that node `node` left anywhere in `processed/` (every temporary file when
+    /// nil: one node alone uses the storage, every one is a leftover). Call only while no process of that node
+    /// runs: at its own start-up, holding its lock, or on a take-over of a node that is not running. Returns how
+    /// many went.
+    @discardableResult
+    public func removeLeftovers(ofNode node: String?) -> Int {
+        let root = layout.categoryPath(.processed)
+        let files = FileManager.default
+        var removed = 0
+        for project in (try? files.contentsOfDirectory(atPath: root)) ?? [] where project.hasPrefix("project_") {
+            let projectPath = root + "/" + project
+            for folder in (try? files.contentsOfDirectory(atPath: projectPath)) ?? [] {
+                let folderPath = projectPath + "/" + folder
+                for name in (try? files.contentsOfDirectory(atPath: folderPath)) ?? []
+                where name.hasPrefix(FileOps.temporaryPrefix) && (node == nil || FileOps.temporaryOwner(name) == node) {
+                    if unlink(folderPath + "/" + name) == 0 { removed += 1 }
+                }
+            }
+        }
+        return removed
+    }
+
     /// Moves a finished temporary file over `relative` (replacing an older copy) and returns its size.
     public func place(temporary: String, at relative: String) throws -> Int64 {
         let final = try layout.absolute(relative)

@@ -19,8 +19,18 @@ extension Catalog {
         try writing("remove pending move \(id)") { try PendingMoveTable.remove(id: id, $0) }
     }
 
-    /// Every journal entry, oldest first.
+    /// This node's journal entries, oldest first (with SQLite, one node: every entry).
     public func pendingMoves() throws -> [PendingMove] {
         try reading("list pending moves") { try PendingMoveTable.all($0) }
+    }
+
+    /// The journal entries node `node` wrote, oldest first (a take-over of a node that is not running).
+    public func pendingMoves(node: String) throws -> [PendingMove] {
+        try reading("list pending moves of \(node)") { try PendingMoveTable.all(node: node, $0) }
+    }
+
+    /// Every node's journal entries, oldest first: files some node has in flight.
+    public func allPendingMoves() throws -> [PendingMove] {
+        try reading("list every node's pending moves") { try PendingMoveTable.all(everyNode: true, $0) }
     }
 }

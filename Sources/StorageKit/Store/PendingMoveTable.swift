@@ -44,12 +44,14 @@ enum PendingMoveTable {
 
     /// This node's journal, oldest first. An SQLite catalog has one node: every row is its own (also rows
     /// written before the node column existed, or under an earlier `NODE_ID`).
-    static func all(_ db: any CatalogConnection) throws -> [PendingMove] {
+    /// With `node`, that node's rows; with `everyNode`, all rows.
+    static func all(node: String? = nil, everyNode: Bool = false, _ db: any CatalogConnection) throws -> [PendingMove] {
         let columns = Column.list
         let rows =
-            switch db.dialect {
-            case .sqlite: try db.fetch("SELECT \(columns) FROM pending_moves ORDER BY id", [])
-            case .postgres: try db.fetch("SELECT \(columns) FROM pending_moves WHERE node = ? ORDER BY id", [db.nodeID])
+            if everyNode || (db.dialect == .sqlite && node == nil) {
+                try db.fetch("SELECT \(columns) FROM pending_moves ORDER BY id", [])
+            } else {
+                try db.fetch("SELECT \(columns) FROM pending_moves WHERE node = ? ORDER BY id", [node ?? db.nodeID])
             }
         return try rows.map { row in
             PendingMove(
