@@ -49,6 +49,10 @@ struct IngestDaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Trapped before anything else, the configuration's reading included: a SIGHUP sent at once after the
+        // start (a reload racing the start) must not kill the process with its default action, and a stop
+        // signal during recovery is handled once the services run, never lost.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         // Writes to a vanished peer must fail with EPIPE, not kill us; a lease break must not either.
         signal(SIGPIPE, SIG_IGN)
         signal(SIGIO, SIG_IGN)
@@ -64,6 +68,7 @@ struct IngestDaemonCommand: AsyncParsableCommand {
         let startupFileValues = configFileValues()
         let runner = DaemonRunner(
             configuration: configuration,
+            signals: signals,
             loadConfiguration: { try loadConfiguration(environmentCopiedFrom: startupFileValues) }
         )
         try await withThrowingTaskGroup(of: Void.self) { group in

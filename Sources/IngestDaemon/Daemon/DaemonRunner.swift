@@ -14,6 +14,8 @@ import UnixSignals
 /// the drain short, which is safe because every step that moves a file is journalled.
 struct DaemonRunner {
     let configuration: IngestConfiguration
+    /// SIGTERM, SIGINT and SIGHUP, trapped by the entry point before it read the configuration.
+    let signals: UnixSignalsSequence
     /// Re-reads file + environment + original flags (SIGHUP).
     let loadConfiguration: @Sendable () throws -> IngestConfiguration
     /// Opened by stop signals; the entry point watches them too (`IngestDaemonCommand`).
@@ -30,9 +32,6 @@ struct DaemonRunner {
         )
         let logger = Logger(label: "ingestd")
         let notifier = SystemdNotifier(logger: logger)
-        // Trapped first: a stop signal during recovery is handled once the services run, never lost.
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-
         let context: DaemonContext
         let daemon: Daemon
         do {

@@ -87,6 +87,47 @@ struct SystemdEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// A reload sent at once after the start (a package's post-install `systemctl reload` racing the start) must
+    /// not kill the daemon: SIGHUP's default action ends a process. The configuration file is a FIFO, so the
+    /// daemon is held in reading it, deterministically, while the signal arrives (it died with 129 before).
+    @Test func aSighupWhileTheConfigurationIsReadDoesNotKillTheDaemon() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        let config = h.root + "/ingestd.env"
+        #expect(mkfifo(config, 0o600) == 0)
+        // A daemon that died leaves the FIFO without a reader: the write must fail, not kill the test runner.
+        signal(SIGPIPE, SIG_IGN)
+        try await h.start(extraArguments: ["--config", config], waitForHealth: false)
+        let pid = h.process!.pid
+        let line = Array("THUMBNAIL_WIDTH=160\n".utf8)
+        // The writing end opens (without blocking) once the daemon is in reading the FIFO.
+        var first: Int32 = -1
+        try await waitUntil("the daemon opens its configuration") {
+            first = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            return first >= 0
+        }
+        kill(pid, SIGHUP)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(write(first, line, line.count) == line.count)
+        close(first)
+        // From now on every read of the file (the start reads it twice, a reload again) is answered at once.
+        let feeder = Task {
+            while !Task.isCancelled {
+                let writer = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                if writer >= 0 {
+                    _ = write(writer, line, line.count)
+                    close(writer)
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        defer { feeder.cancel() }
+        // The signal was kept, not lost: once running, the daemon reloads.
+        try await waitUntil("the reload is logged") { h.log.contains("configuration reloaded") }
+        #expect((try await h.request("GET", "/health")).status == 200)
+        #expect(try await h.stop() == 0)
+    }
+
     @Test func socketActivationServesOnTheHandedOverSocket() async throws {
         let h = try DaemonHarness()
         defer { h.remove() }
