@@ -22,8 +22,15 @@ public enum ProjectPurge {
     /// If the process dies part-way, the files left have no record: `repair` records them again (nothing is
     /// lost) and running the purge again finishes it.
     ///
+    /// `afterStep` is a seam where a test stops the purge (by throwing) as a crash would.
+    ///
     /// - Throws: `StorageError` `.io` naming the path that could not be removed, or `.catalog`.
-    public static func purge(project: ProjectID, layout: StorageLayout, catalog: Catalog) throws -> PurgeSummary {
+    public static func purge(
+        project: ProjectID,
+        layout: StorageLayout,
+        catalog: Catalog,
+        afterStep: (Step) throws -> Void = { _ in }
+    ) throws -> PurgeSummary {
         let records = try catalog.write { tx in
             try tx.lockProject(project)
             // Background jobs go with their records, so none starts writing into the folders about to go.
@@ -45,9 +52,11 @@ public enum ProjectPurge {
             }
             return going.count
         }
+        try afterStep(.recordsRemoved)
         var tally = TreeRemover.Tally()
         for category in StorageCategory.perProject {
             try purge(project, in: category, layout: layout, catalog: catalog, tally: &tally)
+            try afterStep(.cleared(category))
         }
         return PurgeSummary(
             projectID: project.rawValue,
@@ -55,6 +64,14 @@ public enum ProjectPurge {
             bytesFreed: tally.bytes,
             recordsRemoved: records
         )
+    }
+
+    /// Where a purge stands, for ``purge(project:layout:catalog:afterStep:)``'s seam.
+    public enum Step: Sendable, Equatable {
+        /// The records are removed (committed); no file is removed yet.
+        case recordsRemoved
+        /// The project's folder of this category is cleared.
+        case cleared(StorageCategory)
     }
 
     /// Removes what no record owns from `project`'s folder of `category`, and the folder once it is empty.
