@@ -27,6 +27,9 @@ struct PurgeCrashTests {
         /// The PostgreSQL database's URL (nil for SQLite, whose file is under `layout`).
         let url: String?
         let catalog: Catalog
+        /// A clip without audio (stored as `k3/a.mp4`) and one with (`k3/b.mp4`, `other/kept.mp4`).
+        let video: String
+        let audio: String
         var drop: String { dir.path + "/drop" }
 
         init(_ backend: TestBackend) async throws {
@@ -37,10 +40,10 @@ struct PurgeCrashTests {
             self.backend = backend
             url = backend == .postgres ? try PostgresTestServer.freshDatabase() : nil
             catalog = try Self.open(layout: layout, url: url, node: "node-a")
+            video = try await clips.h264VideoOnly()
+            audio = try await clips.h264WithAudio()
             try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
 
-            let video = try await clips.h264VideoOnly()
-            let audio = try await clips.h264WithAudio()
             let ingestor = Ingestor(layout: layout, catalog: catalog, logger: PurgeCrashTests.quiet)
             for (name, clip, project) in [
                 ("a.mp4", video, "k3"), ("b.mp4", audio, "k3"), ("again.mp4", video, "k3"),
@@ -82,6 +85,18 @@ struct PurgeCrashTests {
 
         /// The catalog as a fresh start (of this node, or of `node`) opens it.
         func reopen(node: String = "node-a") throws -> Catalog { try Self.open(layout: layout, url: url, node: node) }
+
+        /// Ingests a copy of `clip` dropped as `project/name` with `catalog`, as a node does.
+        @discardableResult
+        func ingest(_ clip: String, as name: String, into project: ProjectID, catalog: Catalog) throws -> IngestOutcome
+        {
+            let source = try writeFile(drop + "/" + project.rawValue + "/" + name, try Checksums.bytes(clip))
+            return Ingestor(layout: layout, catalog: catalog, logger: PurgeCrashTests.quiet).ingestDropped(
+                source: RawPath(source),
+                project: project,
+                policy: IngestPolicy(IngestConfiguration())
+            )
+        }
 
         /// Paths of every file and folder below `project`'s folders, relative to the storage root.
         func entries(of project: ProjectID) -> [String] {
@@ -137,5 +152,86 @@ struct PurgeCrashTests {
             #expect(repair.unreadableFiles == [])
         }
         #expect(try restarted.list(project: Self.k3, limit: nil, after: nil) == [])
+    }
+
+    /// Before the next start, `repair --dry-run` of the audit said it would record the purged files again: a
+    /// project whose purge is pending is left out (and the real run finishes the purge first).
+    @Test(arguments: TestBackend.all)
+    func repairNeverRecordsTheFilesOfAPendingPurge(backend: TestBackend) async throws {
+        let site = try await Site(backend)
+        defer { site.remove() }
+        Self.interruptedPurge(site, at: .recordsRemoved)
+        #expect(try site.catalog.pendingPurges().map(\.projectID) == ["k3"])
+        let left = site.entries(of: Self.k3)
+
+        let dryRun = try Repair.run(layout: site.layout, catalog: site.catalog, dryRun: true, logger: Self.quiet)
+        #expect(dryRun.recordsCreated == 0)
+        #expect(dryRun.orphanThumbnailsRemoved == 0)
+        #expect(site.entries(of: Self.k3) == left, "a dry run changes nothing")
+
+        let repair = try Repair.run(layout: site.layout, catalog: site.catalog, dryRun: false, logger: Self.quiet)
+        #expect(repair.recordsCreated == 0)
+        #expect(site.entries(of: Self.k3) == [], "repair finished the purge")
+        #expect(try site.catalog.pendingPurges() == [])
+        #expect(try site.catalog.list(project: Self.k3, limit: nil, after: nil) == [])
+    }
+
+    /// Files that reach the project after the purge began (ingested, here by a node that kept running, or
+    /// rejected) are new files: finishing the purge leaves them and their records alone.
+    @Test(arguments: TestBackend.all)
+    func filesArrivingAfterThePurgeAreKept(backend: TestBackend) async throws {
+        let site = try await Site(backend)
+        defer { site.remove() }
+        Self.interruptedPurge(site, at: .recordsRemoved)
+        // The purge's instant and the rejection's must differ on the filesystem's (coarse) clock.
+        try await Task.sleep(for: .milliseconds(50))
+        let later = try IngestorTests.stored(
+            site.ingest(site.video, as: "later.mp4", into: Self.k3, catalog: site.catalog)
+        )
+        let note = try site.ingest(site.audio, as: "later.txt", into: Self.k3, catalog: site.catalog)
+        guard case .rejected = note else {
+            Issue.record("later.txt is rejected, not \(note)")
+            return
+        }
+
+        let restarted = try site.reopen()
+        let recovery = try Ingestor(layout: site.layout, catalog: restarted, logger: Self.quiet).recover()
+        #expect(recovery.purgesFinished.map(\.projectID) == ["k3"])
+        #expect(try restarted.pendingPurges() == [])
+        #expect(try restarted.list(project: Self.k3, limit: nil, after: nil) == [later])
+        #expect(
+            Set(site.entries(of: Self.k3)) == [
+                "uploads/project_k3", "uploads/" + later.filename,
+                "rejected/project_k3", "rejected/later.txt", "rejected/later.txt.reason.json",
+            ]
+        )
+    }
+
+    /// A purge that is running is left alone by another node's start-up and repair (by this node's repair on
+    /// SQLite, which has one node): they neither finish it under its feet nor record its files, and its answer
+    /// still equals the project's statistics just before. Its journal entry goes with its files.
+    @Test(arguments: TestBackend.all)
+    func aRunningPurgeIsLeftAloneByOtherFinishers(backend: TestBackend) async throws {
+        let site = try await Site(backend)
+        defer { site.remove() }
+        let before = try StorageStatistics.compute(layout: site.layout, project: Self.k3).categories.values
+        let peer = backend == .postgres ? try site.reopen(node: "node-b") : site.catalog
+        let seen = LockedBox<(RecoverySummary, RepairSummary)?>(nil)
+        let summary = try ProjectPurge.purge(project: Self.k3, layout: site.layout, catalog: site.catalog) { step in
+            guard step == .recordsRemoved else { return }
+            let left = site.entries(of: Self.k3)
+            let recovery = try Ingestor(layout: site.layout, catalog: peer, logger: Self.quiet).recover()
+            let repair = try Repair.run(layout: site.layout, catalog: peer, dryRun: false, logger: Self.quiet)
+            #expect(site.entries(of: Self.k3) == left, "nothing of the running purge was touched")
+            seen.value = (recovery, repair)
+        }
+        #expect(seen.value?.0.purgesFinished == [])
+        #expect(seen.value?.1.recordsCreated == 0)
+        #expect(seen.value?.1.orphanThumbnailsRemoved == 0)
+        #expect(summary.filesRemoved == before.reduce(0) { $0 + $1.fileCount })
+        #expect(summary.bytesFreed == before.reduce(0) { $0 + $1.bytes })
+        #expect(site.entries(of: Self.k3) == [])
+        #expect(try site.catalog.pendingPurges() == [])
+        #expect(try peer.list(project: Self.k3, limit: nil, after: nil) == [])
     }
 }
