@@ -139,8 +139,11 @@ struct PurgeCrashTests {
         Self.interruptedPurge(site, at: step)
         #expect(!site.entries(of: Self.k3).isEmpty, "the crash left files behind")
 
-        let restarted = try site.reopen()
-        _ = try Ingestor(layout: site.layout, catalog: restarted, logger: Self.quiet).recover()
+        // The same node's restart, or (the last step) another node's start-up: any node finishes it.
+        let restarted = try site.reopen(node: step == Self.steps.last ? "node-b" : "node-a")
+        let recovery = try Ingestor(layout: site.layout, catalog: restarted, logger: Self.quiet).recover()
+        #expect(recovery.purgesFinished.map(\.projectID) == ["k3"])
+        #expect(try restarted.pendingPurges() == [])
         #expect(site.entries(of: Self.k3) == [], "the start-up finished the purge")
         #expect(try restarted.list(project: Self.k3, limit: nil, after: nil) == [])
         #expect(try restarted.list(project: Self.other, limit: nil, after: nil) == otherRecords)
