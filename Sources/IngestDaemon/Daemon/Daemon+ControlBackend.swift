@@ -108,7 +108,11 @@ extension Daemon: ControlBackend {
         let catalog = context.catalog
         renditions.cancelRunning(project: project.rawValue)
         let summary = try await runDeliveringEvents {
+            #if DEBUG
+            try ProjectPurge.purge(project: project, layout: layout, catalog: catalog) { DebugFaults.purgeReached($0) }
+            #else
             try ProjectPurge.purge(project: project, layout: layout, catalog: catalog)
+            #endif
         }
         context.logger.notice(
             "project storage deleted",

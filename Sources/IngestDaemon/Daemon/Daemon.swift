@@ -54,7 +54,7 @@ final class Daemon: Sendable {
     func recover() async throws {
         let summary = try context.ingestor.recover(dropRoot: context.dropRoot)
         if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads
-            + summary.quarantined.count + summary.unrecoveredRecords.count > 0
+            + summary.quarantined.count + summary.unrecoveredRecords.count + summary.purgesFinished.count > 0
         {
             context.logger.notice(
                 "recovered interrupted work",
@@ -63,6 +63,7 @@ final class Daemon: Sendable {
                     "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
                     "quarantined": "\(summary.quarantined.count)",
                     "unrecovered_records": "\(summary.unrecoveredRecords.joined(separator: ", "))",
+                    "purges_finished": "\(summary.purgesFinished.map(\.projectID).joined(separator: ", "))",
                 ]
             )
         }

@@ -1,9 +1,10 @@
 import Foundation
+import StorageKit
 
 #if DEBUG
 /// Fault injection for the end-to-end tests of debug builds only (release builds have none of it): a delay
-/// and a simulated decoder crash at the start of a thumbnail render, and a delay before each ingest, set
-/// through the environment.
+/// and a simulated decoder crash at the start of a thumbnail render, a delay before each ingest, and a hold of
+/// a purge once its records are gone, set through the environment.
 enum DebugFaults {
     /// `INGESTD_DEBUG_INGEST_DELAY_MS`: every ingest of a dropped file waits this long (blocking its thread)
     /// before it starts, so that a stop finds a file in flight.
@@ -18,6 +19,19 @@ enum DebugFaults {
             let (seconds, attoseconds) = ingestDelay.components
             Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
         }
+    }
+
+    /// `INGESTD_DEBUG_PURGE_HOLD_MS`: a project purge waits this long (blocking its thread) once its records'
+    /// transaction has committed, before any file is removed, so that a kill lands at that instant.
+    static let purgeHold: Duration? = ProcessInfo.processInfo.environment["INGESTD_DEBUG_PURGE_HOLD_MS"]
+        .flatMap(Int.init).map { .milliseconds($0) }
+
+    /// Called on a blocking thread as a purge reaches `step`.
+    static func purgeReached(_ step: ProjectPurge.Step) {
+        guard step == .recordsRemoved, let purgeHold else { return }
+        FileHandle.standardError.write(Data("ingestd debug: a purge is held for \(purgeHold)\n".utf8))
+        let (seconds, attoseconds) = purgeHold.components
+        Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     /// `INGESTD_DEBUG_THUMBNAIL_DELAY_MS`: every render waits this long after its attempt is counted.

@@ -20,15 +20,17 @@ public struct RecoverySummary: Sendable, Equatable {
     /// `processing` records that could not be checked or updated (project/name as the user named the file);
     /// they stay for the next start.
     public var unrecoveredRecords: [String] = []
+    /// Project purges a crash had cut short, finished (``ProjectPurge/finishPending(layout:catalog:logger:)``).
+    public var purgesFinished: [PurgeSummary] = []
 
     /// Nothing recovered (yet).
     public init() {}
 }
 
 extension Ingestor {
-    /// Finishes or rolls back whatever a crash interrupted, from the journal (`pending_moves`) and the
-    /// `processing` records. Runs at start-up, before the first scan. One entry that cannot be recovered never
-    /// stops the others: its file is kept in the quarantine and named in the summary.
+    /// Finishes or rolls back whatever a crash interrupted, from the journals (`pending_moves`,
+    /// `pending_purges`) and the `processing` records. Runs at start-up, before the first scan. One entry that
+    /// cannot be recovered never stops the others: its file is kept in the quarantine and named in the summary.
     ///
     /// - Parameter dropRoot: where a staged file without any journal entry is returned (none when nil: it is
     ///   quarantined).
@@ -75,6 +77,10 @@ extension Ingestor {
                 summary.unrecoveredRecords.append("\(asset.projectID)/\(asset.originalFilename)")
             }
         }
+
+        // Purges cut short: the records are gone, so the files go too (those of records ingested since, settled
+        // above, stay).
+        summary.purgesFinished = try ProjectPurge.finishPending(layout: layout, catalog: catalog, logger: logger)
 
         // Temporary files of thumbnails written beside their target by older versions (thumbnails/ only ever
         // holds files the daemon made; nothing in rejected/ is ever removed).

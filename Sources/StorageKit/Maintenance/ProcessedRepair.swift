@@ -11,6 +11,7 @@ enum ProcessedRepair {
         config: IngestConfiguration,
         dryRun: Bool,
         removing removed: Set<String> = [],
+        skipping purging: Set<String> = [],
         summary: inout RepairSummary
     ) throws {
         let store = ProcessedStore(layout: layout)
@@ -58,7 +59,9 @@ enum ProcessedRepair {
                 if !dryRun { try catalog.enqueueJob(.renditions, assetID: asset.id, params: params) }
             }
         }
-        for (project, projectFolder) in Repair.projectFolders(layout, .processed) {
+        // A project whose purge is pending is left to the purge.
+        for (project, projectFolder) in Repair.projectFolders(layout, .processed)
+        where !purging.contains(project.rawValue) {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: projectFolder)) ?? []
             for name in entries.sorted() {
                 guard let relative = try? layout.relativePath(.processed, project, name) else { continue }

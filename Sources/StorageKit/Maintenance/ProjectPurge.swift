@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 import SystemPackage
@@ -19,13 +21,46 @@ public enum ProjectPurge {
     ///   record exists is in that read.
     /// - Empty project folders go last (an arriving file re-creates its own).
     ///
-    /// If the process dies part-way, the files left have no record: `repair` records them again (nothing is
-    /// lost) and running the purge again finishes it.
+    /// The order is journalled (`pending_purges`) in the records' transaction, durably, and the entry goes once
+    /// the files are gone: if the process dies part-way (or a file cannot be removed), the next start-up of any
+    /// node, or `repair`, finishes the purge (``finishPending(layout:catalog:logger:)``), and `repair` never
+    /// records the files of a project whose purge is pending. Nodes keep apart through the project's purge lock:
+    /// a finisher leaves alone a purge that is running.
+    ///
+    /// `afterStep` is a seam where a test stops the purge (by throwing) as a crash would.
     ///
     /// - Throws: `StorageError` `.io` naming the path that could not be removed, or `.catalog`.
-    public static func purge(project: ProjectID, layout: StorageLayout, catalog: Catalog) throws -> PurgeSummary {
-        let records = try catalog.write { tx in
+    public static func purge(
+        project: ProjectID,
+        layout: StorageLayout,
+        catalog: Catalog,
+        afterStep: (Step) throws -> Void = { _ in }
+    ) throws -> PurgeSummary {
+        let summary = try catalog.withPurgeLock(project, finishing: false) {
+            try purgeHoldingLock(project: project, layout: layout, catalog: catalog, afterStep: afterStep)
+        }
+        guard let summary else { throw StorageError.conflict("the purge of project \(project) could not start") }
+        return summary
+    }
+
+    /// Where a purge stands, for ``purge(project:layout:catalog:afterStep:)``'s seam.
+    public enum Step: Sendable, Equatable {
+        /// The records are removed and the order journalled (committed); no file is removed yet.
+        case recordsRemoved
+        /// The project's folder of this category is cleared.
+        case cleared(StorageCategory)
+    }
+
+    private static func purgeHoldingLock(
+        project: ProjectID,
+        layout: StorageLayout,
+        catalog: Catalog,
+        afterStep: (Step) throws -> Void
+    ) throws -> PurgeSummary {
+        let journal = PendingPurge(projectID: project.rawValue, node: catalog.nodeID)
+        let records = try catalog.write(durable: true) { tx in
             try tx.lockProject(project)
+            try tx.putPendingPurge(journal)
             // Background jobs go with their records, so none starts writing into the folders about to go.
             try tx.cancelJobs(project: project)
             let going = try AssetTable.list(project: project, limit: nil, after: nil, tx.db)
@@ -45,10 +80,13 @@ public enum ProjectPurge {
             }
             return going.count
         }
+        try afterStep(.recordsRemoved)
         var tally = TreeRemover.Tally()
         for category in StorageCategory.perProject {
             try purge(project, in: category, layout: layout, catalog: catalog, tally: &tally)
+            try afterStep(.cleared(category))
         }
+        try catalog.removePendingPurge(journal)
         return PurgeSummary(
             projectID: project.rawValue,
             filesRemoved: tally.files,
@@ -57,12 +95,15 @@ public enum ProjectPurge {
         )
     }
 
-    /// Removes what no record owns from `project`'s folder of `category`, and the folder once it is empty.
-    private static func purge(
+    /// Removes what no record owns from `project`'s folder of `category`, and the folder once it is empty. With
+    /// `keepingNewerThan` (finishing a journalled purge), an entry that is not a folder and whose status changed
+    /// after that instant, in a category without records, is a new file (a rejection after the purge) and stays.
+    static func purge(
         _ project: ProjectID,
         in category: StorageCategory,
         layout: StorageLayout,
         catalog: Catalog,
+        keepingNewerThan cutoff: Date? = nil,
         tally: inout TreeRemover.Tally
     ) throws {
         let categoryPath = layout.categoryPath(category)
@@ -90,8 +131,11 @@ public enum ProjectPurge {
         defer { close(folder) }
         let listed = try TreeRemover.entryNames(in: folder, path: folderPath)
         let owned = try ownedNames(project, in: category, catalog: catalog)
-        let unowned = listed.filter { name in
+        var unowned = listed.filter { name in
             name.withUnsafeBufferPointer { !owned.contains(String(cString: $0.baseAddress!)) }
+        }
+        if let cutoff, !category.hasRecords {
+            unowned.removeAll { changed(after: cutoff, $0, in: folder) }
         }
         try TreeRemover.remove(unowned, in: folder, path: folderPath, tally: &tally)
         // Still holding a file that arrived meanwhile: ENOTEMPTY, and the folder stays.
@@ -116,4 +160,21 @@ public enum ProjectPurge {
         }
         return Set(try catalog.list(project: project, limit: nil, after: nil).map(stored))
     }
+
+    /// Whether the entry `name` of the folder open on `folder` is not a folder and its status changed after
+    /// `cutoff` (a rename into the folder sets it); an entry that cannot be looked at is not.
+    private static func changed(after cutoff: Date, _ name: [CChar], in folder: Int32) -> Bool {
+        var info = stat()
+        guard fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT != S_IFDIR else {
+            return false
+        }
+        let changedMillis = Int64(info.st_ctim.tv_sec) * 1_000 + Int64(info.st_ctim.tv_nsec) / 1_000_000
+        return changedMillis > ISO8601Millis.milliseconds(cutoff)
+    }
+}
+
+extension StorageCategory {
+    /// Whether the files of this category belong to asset records (the others, `rejected/`, `exports/` and
+    /// `music/`, have none).
+    var hasRecords: Bool { self == .uploads || self == .thumbnails || self == .processed }
 }

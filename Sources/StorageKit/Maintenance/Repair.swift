@@ -60,6 +60,10 @@ public enum Repair {
         afterSnapshot: () throws -> Void = {}
     ) throws -> RepairSummary {
         try catalog.exclusiveRepair {
+            // Purges a crash cut short are finished first: their files are an operator's order, never assets to
+            // record again. (A dry run changes nothing; it leaves those projects out, as the real run's check
+            // will not find their files.)
+            if !dryRun { try ProjectPurge.finishPending(layout: layout, catalog: catalog, logger: logger) }
             let records = try catalog.allAssets()
             try afterSnapshot()
             return try check(
@@ -143,8 +147,11 @@ public enum Repair {
         // Files and thumbnails that the first snapshot knows nothing of. An ingest commits its record before its
         // file appears in `uploads/` (and a thumbnail's owner exists before the thumbnail), so a second snapshot,
         // taken after the walk, knows every owner of what the walk saw: only what it does not know is orphaned.
+        // Projects whose purge is still pending (running, or left for later) are not looked at: their files are
+        // going. Read after the records, before the walk: a purge whose entry is gone has removed its files.
+        let purging = try ProjectPurge.pendingProjects(catalog)
         var unknownFiles: [(project: ProjectID, name: String, relative: String)] = []
-        for (project, folder) in projectFolders(layout, .uploads) {
+        for (project, folder) in projectFolders(layout, .uploads) where !purging.contains(project.rawValue) {
             for name in regularFiles(in: folder) {
                 summary.filesChecked += 1
                 let relative = try layout.relativePath(.uploads, project, name)
@@ -152,7 +159,7 @@ public enum Repair {
             }
         }
         var unknownThumbnails: [(folder: String, name: String, relative: String)] = []
-        for (project, folder) in projectFolders(layout, .thumbnails) {
+        for (project, folder) in projectFolders(layout, .thumbnails) where !purging.contains(project.rawValue) {
             for name in regularFiles(in: folder) {
                 unknownThumbnails.append((folder, name, try layout.relativePath(.thumbnails, project, name)))
             }
@@ -210,6 +217,7 @@ public enum Repair {
                 config: config,
                 dryRun: dryRun,
                 removing: removed,
+                skipping: purging,
                 summary: &summary
             )
         }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The metadata store: asset records, the event log and the pending-move journal. It lives in SQLite
+/// The metadata store: asset records, the event log and the journals of pending moves and purges. It lives in SQLite
 /// (`open(layout:)`, one node, the default) or in PostgreSQL (`open(url:)`, several nodes sharing it); the
 /// API is the same, and the table code (`AssetTable`, `EventTable`, …) is written once against
 /// `CatalogConnection`. Every method is one transaction; `write(_:)` groups several.

@@ -41,6 +41,12 @@ protocol CatalogBackend: Sendable {
     /// same time; throws `.conflict` saying `busy` when another node holds it. SQLite has one node: no lock.
     func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T
 
+    /// Runs `body` holding the catalog-wide lock `key`: `shared`, it waits for the lock and holds it with any
+    /// other sharer; otherwise it only tries the lock, alone, and answers `nil` without running `body` while
+    /// anyone else holds it. PostgreSQL: a session advisory lock, which the server lets go of when the node
+    /// dies; SQLite: within this process (it has no other node).
+    func withAdvisoryLock<T>(_ key: Int64, shared: Bool, purpose: String, _ body: () throws -> T) throws -> T?
+
     /// Closes connections (shutdown).
     func close()
 
@@ -57,6 +63,11 @@ extension CatalogBackend {
     /// Every commit of this backend is durable (PostgreSQL with `synchronous_commit` on).
     func writeDurably<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
         try write(operation, nodeID: nodeID, body)
+    }
+
+    /// A backend that keeps no locks (a test's wrapper): nobody else to keep apart.
+    func withAdvisoryLock<T>(_ key: Int64, shared: Bool, purpose: String, _ body: () throws -> T) throws -> T? {
+        try body()
     }
 
     /// Nothing to wait for without a server.

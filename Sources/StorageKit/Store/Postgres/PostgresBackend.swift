@@ -247,6 +247,32 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
         return try body()
     }
 
+    func withAdvisoryLock<T>(_ key: Int64, shared: Bool, purpose: String, _ body: () throws -> T) throws -> T? {
+        // As `exclusively`: a connection of its own, whose session holds the lock for the whole of `body`.
+        let connection: PostgresConnection
+        do {
+            connection = try pool.connect(id: -3)
+        } catch {
+            throw unavailable("lock for \(purpose)", error)
+        }
+        defer { connection.closeInBackground() }
+        let db = PostgresSQLConnection(connection: connection, nodeID: "", logger: logger)
+        do {
+            let attempt = shared ? "SELECT pg_try_advisory_lock_shared(?)" : "SELECT pg_try_advisory_lock(?)"
+            // A sharer waits by trying again (a statement left waiting would pass for a lost server).
+            while try db.fetchOne(attempt, [key])?.get(0, as: Int64.self) != 1 {
+                guard shared else { return nil }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        } catch {
+            throw unavailable("lock for \(purpose)", error)
+        }
+        defer {
+            _ = try? db.execute(shared ? "SELECT pg_advisory_unlock_shared(?)" : "SELECT pg_advisory_unlock(?)", [key])
+        }
+        return try body()
+    }
+
     var isClosed: Bool { pool.isClosed }
 
     func close() {

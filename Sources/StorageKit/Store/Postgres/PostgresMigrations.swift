@@ -132,6 +132,19 @@ enum PostgresMigrations {
             ]
         ),
         ("v7-jobs-claim-by-kind", ["CREATE INDEX jobs_claim_by_kind ON jobs(kind, state, priority, id)"]),
+        (
+            "purge-journal",
+            [
+                """
+                CREATE TABLE pending_purges (
+                    project_id TEXT PRIMARY KEY NOT NULL,
+                    token TEXT NOT NULL,
+                    node TEXT NOT NULL,
+                    started_at BIGINT NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded, each with its record, in one transaction.

@@ -84,6 +84,10 @@ struct SQLiteBackend: CatalogBackend {
 
     func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T { try body() }
 
+    func withAdvisoryLock<T>(_ key: Int64, shared: Bool, purpose: String, _ body: () throws -> T) throws -> T? {
+        try SQLiteProcessLocks.holding(ObjectIdentifier(writer as AnyObject), key, shared: shared, body)
+    }
+
     func close() {}
 
     var isClosed: Bool { false }

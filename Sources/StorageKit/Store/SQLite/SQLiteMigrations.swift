@@ -144,6 +144,20 @@ enum SQLiteMigrations {
             // the index that is one row read, not a sort of every queued job.
             try db.execute(sql: "CREATE INDEX jobs_claim_by_kind ON jobs(kind, state, priority, id)")
         }
+        m.registerMigration("purge-journal") { db in
+            // A project purge whose records are gone and whose files are not all gone yet: written in the
+            // transaction that removes the records, removed once the files are; start-up and repair finish it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE pending_purges (
+                        project_id TEXT PRIMARY KEY NOT NULL,
+                        token TEXT NOT NULL,
+                        node TEXT NOT NULL,
+                        started_at INTEGER NOT NULL
+                    );
+                    """
+            )
+        }
         return m
     }
 }
