@@ -120,6 +120,7 @@ struct IngestDaemonCommand: AsyncParsableCommand {
                 origin: origin(of: .controlSocketGroup)
             )
         }
+        try ConfiguredPaths(origin: origin).check(resolved)
         let unreadable = resolved.allowedExtensions.filter { !MediaFormats.isContainerExtension($0) }
         if !unreadable.isEmpty {
             throw ConfigurationError(

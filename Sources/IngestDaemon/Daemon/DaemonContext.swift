@@ -52,14 +52,7 @@ final class DaemonContext: Sendable {
         // Made now: uploads measure the free space where they stream (MIN_FREE_BYTES) before writing a byte.
         try FileOps.makeDirectories(layout.nodeStagingPath(config.nodeID))
         let drop = StorageLayout.normalize(config.dropPath)
-        // Watching storage from the drop (or the reverse) would take the daemon's own files as new drops.
-        if drop == layout.root || drop.hasPrefix(layout.root + "/") || layout.root.hasPrefix(drop + "/") {
-            throw StorageError(
-                code: .invalidArgument,
-                message:
-                    "DROP_PATH=\(config.dropPath) and STORAGE_PATH=\(config.storagePath) overlap; they must be separate folders"
-            )
-        }
+        // Overlapping folders (symlinks followed) were refused with the configuration (`ConfiguredPaths`).
         try FileOps.makeDirectories(drop)
         dropRoot = RawPath(drop)
         // Ingest workers may all be in a long ingest at once (or waiting for a lost catalog); thumbnail workers,
