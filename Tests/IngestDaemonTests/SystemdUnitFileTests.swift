@@ -70,6 +70,10 @@ struct SystemdUnitFileTests {
         ] {
             #expect(service.split(separator: "\n").contains(Substring(line)), "missing \(line)")
         }
+        // The configuration file is read by ingestd alone (audit): systemd's EnvironmentFile= parser keeps an
+        // inline comment in the value (`UPLOAD_MAX_SIZE=100M # a comment`), and the environment outranks the
+        // file, so a file that starts by hand failed under the unit.
+        #expect(!service.split(separator: "\n").contains { $0.hasPrefix("EnvironmentFile=") })
         let socket = try String(
             contentsOf: Self.repository.appendingPathComponent("systemd/ingestd.socket"),
             encoding: .utf8
