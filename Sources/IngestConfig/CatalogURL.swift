@@ -76,10 +76,20 @@ public enum CatalogURL: Sendable, Equatable {
         var host: String?
         var port = 5432
         if !hostPort.isEmpty {
-            if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
+            if hostPort.hasPrefix("[") {
+                guard let close = hostPort.firstIndex(of: "]") else {
+                    throw CatalogURLError(
+                        redact(text),
+                        "an IPv6 address needs its closing bracket: postgres://user:pass@[::1]:5432/db"
+                    )
+                }
                 host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
                 let after = hostPort[hostPort.index(after: close)...]
-                if after.hasPrefix(":") { port = try parsePort(after.dropFirst(), text) }
+                if after.hasPrefix(":") {
+                    port = try parsePort(after.dropFirst(), text)
+                } else if !after.isEmpty {
+                    throw CatalogURLError(redact(text), "expected :port after the bracketed address")
+                }
             } else if let colon = hostPort.lastIndex(of: ":") {
                 host = percentDecoded(hostPort[..<colon])
                 port = try parsePort(hostPort[hostPort.index(after: colon)...], text)

@@ -36,6 +36,8 @@ struct CatalogURLTests {
         "postgres://u:topsecret@h:notaport/d", "postgres://u:topsecret@h/", "postgres://u:topsecret@h/d?sslmode=maybe",
         "postgres://u:topsecret@h/d?colour=blue", "mysql://u:topsecret@h/d",
         "postgres:///d?host=/run/postgresql&password=topsecret&sslmode=require",
+        // An IPv6 address without its closing bracket, or with text after it (audit: accepted, failed at connect).
+        "postgres://u:topsecret@[::1/d", "postgres://u:topsecret@[::1]x/d",
     ])
     func badURLsAreRefusedWithoutThePassword(_ url: String) {
         do {
