@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-import StorageKit
+import Synchronization
 import Testing
 
 @testable import IngestDaemon
+@testable import StorageKit
 
 /// The event bus reads and writes the catalog on the blocking threads, so its actor is re-entered while a read
 /// is in flight: every event must still reach every subscriber exactly once, in id order.
@@ -89,5 +90,59 @@ struct EventBusTests {
         }
         let stream = try await subscribed
         #expect(await Self.ids(stream, count: 400) == Array(1...400))
+    }
+}
+
+/// A replay asked for while the catalog cannot be read is refused at once as `catalog_unavailable` (a 503),
+/// rather than streamed as a "gap" line that blamed the reader for being slow and asked it to do what it just
+/// did (audit).
+@Suite struct EventReplayWithoutCatalogTests {
+    /// A catalog whose reads and writes fail as a lost PostgreSQL server's do while `lost` is set.
+    final class LosingBackend: CatalogBackend {
+        let inner: any CatalogBackend
+        let lost = Mutex(false)
+
+        init(_ inner: any CatalogBackend) { self.inner = inner }
+
+        private func check(_ operation: String) throws {
+            if lost.withLock({ $0 }) {
+                throw StorageError(code: .catalogUnavailable, message: "\(operation): server lost")
+            }
+        }
+        var location: String { inner.location }
+        func write<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+            try check(operation)
+            return try inner.write(operation, nodeID: nodeID, body)
+        }
+        func read<T>(_ operation: String, nodeID: String, _ body: (any CatalogConnection) throws -> T) throws -> T {
+            try check(operation)
+            return try inner.read(operation, nodeID: nodeID, body)
+        }
+        func watchEvents(_ wake: @escaping @Sendable () -> Void) -> (any CatalogEventWatch)? { nil }
+        var unavailableReason: String? { nil }
+        func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T { try body() }
+        func close() {}
+        var isClosed: Bool { false }
+    }
+
+    @Test func aReplayWhileTheCatalogIsLostIsRefusedAndFollowingStillWorks() async throws {
+        let backend = LosingBackend(try Catalog.inMemory().backend)
+        let catalog = Catalog(backend: backend, nodeID: "local")
+        _ = try catalog.appendEvent(EventBusTests.event(1))
+        let bus = EventBus(catalog: catalog, blocking: BlockingThreads(count: 2), logger: EventBusTests.logger)
+        backend.lost.withLock { $0 = true }
+        await #expect(throws: StorageError.self) { _ = try await bus.subscribe(since: 0) }
+        do {
+            _ = try await bus.subscribe(since: 0)
+        } catch let error as StorageError {
+            #expect(error.code == .catalogUnavailable)
+            #expect(error.message.contains("cannot be replayed while the catalog is unreachable"))
+        }
+        // Following only needs no history: it starts, and gets what comes once the catalog is back.
+        let stream = try await bus.subscribe(since: nil)
+        backend.lost.withLock { $0 = false }
+        _ = try catalog.appendEvent(EventBusTests.event(2))
+        await bus.catchUp()
+        #expect(await EventBusTests.ids(stream, count: 1) == [2])
     }
 }

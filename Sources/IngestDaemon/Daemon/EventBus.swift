@@ -102,7 +102,7 @@ actor EventBus {
         let line = Self.line(stored)
         for (id, var sub) in subscribers {
             if let gap = sub.gapFrom {
-                let marker = Self.gapLine(from: gap, resumeAt: stored.id)
+                let marker = Self.gapLine(from: gap, resumeAt: stored.id, because: "this reader was too slow")
                 guard case .enqueued = sub.continuation.yield(marker) else { continue }
                 sub.gapFrom = nil
             }
@@ -119,9 +119,21 @@ actor EventBus {
     func subscribe(since: Int64?) async throws -> AsyncStream<[UInt8]> {
         // A reader ahead of this node (it followed another node, whose events this one has not read yet): read
         // them first. One ahead of the catalog itself (a bogus id, a restored backup) simply follows.
-        if subscribers.isEmpty, let last = try? await blocking.run({ [catalog] in try catalog.lastEventID() }) {
-            // Events appended while nobody listened were not read: they are history, replayed with `since`.
-            delivered = max(delivered, last)
+        if subscribers.isEmpty || since != nil {
+            do {
+                let last = try await blocking.run { [catalog] in try catalog.lastEventID() }
+                // Events appended while nobody listened were not read: they are history, replayed with `since`.
+                if subscribers.isEmpty { delivered = max(delivered, last) }
+            } catch  where since != nil {
+                // A replay needs the catalog: say so now, rather than stream a gap the reader cannot mend.
+                throw StorageError(
+                    code: .catalogUnavailable,
+                    message: "the kept events cannot be replayed while the catalog is unreachable (\(error)); "
+                        + "retry later, or follow new events without ?since"
+                )
+            } catch {
+                // Following only: new events are delivered once the catalog is back.
+            }
         }
         if let since, since > delivered { await catchUp() }
         let (live, continuation) = AsyncStream.makeStream(
@@ -159,9 +171,11 @@ actor EventBus {
         return bytes
     }
 
-    static func gapLine(from: Int64, resumeAt: Int64) -> [UInt8] {
+    /// The line that tells a reader the events from `from` up to `resumeAt` (exclusive) were not sent to it,
+    /// and why.
+    static func gapLine(from: Int64, resumeAt: Int64, because reason: String) -> [UInt8] {
         Array(
-            #"{"type":"gap","from":\#(from),"resume_at":\#(resumeAt),"detail":"events were skipped because this reader was too slow; replay them with ?since=\#(from - 1)"}"#
+            #"{"type":"gap","from":\#(from),"resume_at":\#(resumeAt),"detail":"events were skipped because \#(reason); replay them with ?since=\#(from - 1)"}"#
                 .utf8
         ) + [0x0A]
     }

@@ -49,7 +49,11 @@ final class EventFeed: @unchecked Sendable {
                 // The catalog could not be read (lost server): the reader is told where its replay stopped.
                 let stopped = cursor
                 cursor = end
-                return EventBus.gapLine(from: stopped + 1, resumeAt: end + 1)
+                return EventBus.gapLine(
+                    from: stopped + 1,
+                    resumeAt: end + 1,
+                    because: "the catalog could not be read during the replay"
+                )
             }
             pageIndex = 0
             if page.isEmpty { break }
