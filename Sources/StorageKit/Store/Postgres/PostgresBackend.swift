@@ -325,7 +325,33 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
             return message + state
         }
         var text = "\(error.code)"
-        if let underlying = error.underlying { text += ": \(underlying)" }
+        if let underlying = error.underlying { text += ": " + describeConnectionFailure(underlying) }
         return text
+    }
+
+    /// A connection failure in words (`connection refused at [::1]:5432`, `no server socket: no such file or
+    /// directory`), not SwiftNIO's descriptions with their system call signatures.
+    static func describeConnectionFailure(_ error: any Error) -> String {
+        func reason(_ error: any Error) -> String {
+            guard let io = error as? IOError else { return "\(error)" }
+            return String(cString: strerror(io.errnoCode)).lowercased()
+        }
+        switch error {
+        case let failure as NIOConnectionError:
+            if failure.dnsAError != nil || failure.dnsAAAAError != nil {
+                return "the host name \(failure.host) cannot be resolved"
+            }
+            let attempts = failure.connectionErrors.map { attempt in
+                let address = attempt.target.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? failure.host
+                return "\(reason(attempt.error)) at \(address):\(attempt.target.port ?? failure.port)"
+            }
+            return attempts.isEmpty
+                ? "cannot connect to \(failure.host):\(failure.port)" : attempts.joined(separator: "; ")
+        case let io as IOError:
+            // A Unix socket: the server's socket file is missing or refuses.
+            return "no server socket: " + reason(io)
+        default:
+            return "\(error)"
+        }
     }
 }
