@@ -21,6 +21,19 @@ public enum ContainerCheck {
     public static func check(fd: Int32, size: Int64, ext: String) -> ContainerVerdict {
         guard size > 0 else { return .notMedia("The file is empty.") }
         let reader = ContainerReader(fd: fd, size: size)
+        let verdict = checkStructure(reader, ext: ext)
+        // A file that is not the promised container from its first byte: say what it looks like instead.
+        guard case .notMedia(let message) = verdict, message.hasPrefix(Self.wrongStart),
+            case .success(let head) = reader.bytes(at: 0, count: 256)
+        else { return verdict }
+        if let kind = ContentSniffer.kind(of: head) { return .notMedia(message + " It looks like \(kind).") }
+        return .notMedia(message + " Its first bytes are \(ContentSniffer.hex(head)).")
+    }
+
+    /// How every refusal of a file that is not the promised container from its first byte begins.
+    static let wrongStart = "The file does not start with"
+
+    private static func checkStructure(_ reader: ContainerReader, ext: String) -> ContainerVerdict {
         switch MediaFormats.structure(forExtension: ext) {
         case .quickTime: return checkBoxes(reader)
         case .riffAVI: return checkRIFF(reader)
@@ -56,7 +69,7 @@ public enum ContainerCheck {
             let type = String(decoding: typeBytes, as: UTF8.self)
             let printable = typeBytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
             if offset == 0 && (!printable || !leadingBoxTypes.contains(type)) {
-                return .notMedia("The file does not start with an MP4/MOV box (found \(describe(typeBytes))).")
+                return .notMedia("The file does not start with an MP4/MOV box.")
             }
             if !printable {
                 // A zero-filled tail is what a copier that preallocates the file leaves behind.
@@ -120,7 +133,7 @@ public enum ContainerCheck {
             }
             guard matchesSoFar else {
                 return chunkIndex == 0
-                    ? .notMedia("The file does not start with an AVI RIFF header (found \(describe(header))).")
+                    ? .notMedia("The file does not start with an AVI RIFF header.")
                     : .notMedia("Unexpected data at offset \(offset) after the AVI's RIFF chunk.")
             }
             guard available == 12 else {
