@@ -182,6 +182,29 @@ struct DeliveryPlanTests {
         #expect(throws: ControlAPIError.self) { try Deliverable.resolve(asset: foreign, item: .thumbnail, root: "/s") }
     }
 
+    /// A 404 for a rendition or sprite the configuration turns off says so, instead of "yet" (audit).
+    @Test func derivedFilesTurnedOffSaySo() {
+        var a = asset()
+        a.sprite = nil
+        a.renditions = []
+        func detail(_ item: AssetFileItem, _ off: Set<Deliverable.DerivedKind>) -> String {
+            do {
+                _ = try Deliverable.resolve(asset: a, item: item, root: "/s", derivedOff: off)
+                return "found"
+            } catch {
+                return error.detail
+            }
+        }
+        #expect(
+            detail(.spriteImage, [.sprite]).hasSuffix(
+                "has no sprite sheet (sprite sheets are turned off: SPRITE_INTERVAL=0)"
+            )
+        )
+        #expect(detail(.spriteVTT, []).hasSuffix("has no sprite sheet yet"))
+        #expect(detail(.rendition("720p"), [.renditions]).hasSuffix("(renditions are turned off: RENDITIONS is empty)"))
+        #expect(detail(.rendition("720p"), [.sprite]).hasSuffix("(none is made yet)"))
+    }
+
     @Test func routes() throws {
         let base = "/projects/demo/videos/a1"
         #expect(

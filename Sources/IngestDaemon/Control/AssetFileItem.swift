@@ -39,6 +39,12 @@ enum AssetFileItem: Equatable, Sendable {
 /// Built only by ``resolve(asset:item:root:)`` from the catalog's record and the storage layout's rules, never from
 /// the request's path.
 struct Deliverable: Equatable, Sendable {
+    /// Derived files the configuration may turn off.
+    enum DerivedKind: Sendable, Hashable {
+        case renditions
+        case sprite
+    }
+
     /// `STORAGE_PATH`.
     var root: String
     /// Below `root`, as the record holds it (checked to lie in the asset's own category and project folders).
@@ -55,9 +61,17 @@ struct Deliverable: Equatable, Sendable {
 
     /// Picks the file `item` names from `asset`'s record.
     ///
+    /// - Parameters:
+    ///   - derivedOff: what the configuration turns off, said in the 404 of a rendition or sprite that is
+    ///     therefore never made (`renditions` when `RENDITIONS` is empty, `sprite` when `SPRITE_INTERVAL=0`).
     /// - Throws: 404 ``ControlAPIError`` while the thumbnail, the rendition or the sprite does not exist; 404 too
     ///   when the record names a path outside the asset's own folders (a damaged record is not followed).
-    static func resolve(asset: Asset, item: AssetFileItem, root: String) throws(ControlAPIError) -> Deliverable {
+    static func resolve(
+        asset: Asset,
+        item: AssetFileItem,
+        root: String,
+        derivedOff: Set<DerivedKind> = []
+    ) throws(ControlAPIError) -> Deliverable {
         let project = asset.projectID
         let subject = "\(item.label) of asset \(asset.id) in project \(project)"
         func inFolder(_ category: StorageCategory, _ path: String) throws(ControlAPIError) -> String {
@@ -94,9 +108,12 @@ struct Deliverable: Equatable, Sendable {
                 ?? asset.renditions.first { FileOps.lastComponent($0.relativePath) == name }
             guard let rendition = match else {
                 let have = asset.renditions.map(\.name)
+                let none =
+                    derivedOff.contains(.renditions)
+                    ? " (renditions are turned off: RENDITIONS is empty)" : " (none is made yet)"
                 throw .notFound(
                     "asset \(asset.id) in project \(project) has no rendition \(name)"
-                        + (have.isEmpty ? " (none is made yet)" : " (it has \(have.joined(separator: ", ")))")
+                        + (have.isEmpty ? none : " (it has \(have.joined(separator: ", ")))")
                 )
             }
             return Deliverable(
@@ -108,7 +125,10 @@ struct Deliverable: Equatable, Sendable {
             )
         case .spriteImage, .spriteVTT:
             guard let sprite = asset.sprite else {
-                throw .notFound("asset \(asset.id) in project \(project) has no sprite sheet yet")
+                throw .notFound(
+                    "asset \(asset.id) in project \(project) has no sprite sheet"
+                        + (derivedOff.contains(.sprite) ? " (sprite sheets are turned off: SPRITE_INTERVAL=0)" : " yet")
+                )
             }
             let isImage = item == .spriteImage
             return Deliverable(

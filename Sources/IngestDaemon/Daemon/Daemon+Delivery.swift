@@ -15,6 +15,10 @@ extension Daemon {
         guard let asset = try await context.withCatalog({ try $0.asset(project: project, id: id) }) else {
             throw ControlAPIError.notFound("no asset \(id) in project \(project)")
         }
-        return try Deliverable.resolve(asset: asset, item: item, root: context.layout.root)
+        let config = context.config.current
+        var off: Set<Deliverable.DerivedKind> = []
+        if config.renditions.isEmpty { off.insert(.renditions) }
+        if config.spriteInterval == .none { off.insert(.sprite) }
+        return try Deliverable.resolve(asset: asset, item: item, root: context.layout.root, derivedOff: off)
     }
 }
