@@ -1,7 +1,8 @@
 /// A strict parser for `KEY=VALUE` files in the format of systemd's `EnvironmentFile=` and of `.env`
 /// files: blank lines, comment lines starting with `#` or `;`, an optional `export ` before the key,
 /// values optionally in single quotes (literal) or double quotes (with `\"`, `\\`, `\n`, `\t`, `\$`
-/// escapes). A line that is none of these is an error naming its line number.
+/// escapes). A line that is none of these is an error naming its line number. A byte-order mark at the start
+/// (what some Windows editors write before UTF-8) is not part of the first line.
 public enum EnvironmentFile {
     /// One assignment and where it was found.
     public struct Entry: Sendable, Equatable {
@@ -14,6 +15,7 @@ public enum EnvironmentFile {
     public static func parse(_ text: String, origin: String) throws(ConfigurationError) -> [Entry] {
         var entries: [Entry] = []
         var lineNumber = 0
+        let text = text.hasPrefix("\u{FEFF}") ? text.dropFirst() : Substring(text)
         // "\r\n" is one Character in Swift, so CRLF line ends must be split on explicitly.
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1

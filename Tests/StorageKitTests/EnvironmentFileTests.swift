@@ -70,6 +70,13 @@ struct EnvironmentFileTests {
         #expect(entries.map(\.line) == [2, 3, 4, 6])
     }
 
+    /// A file saved by an editor that writes a byte-order mark first (audit: refused with an invisible
+    /// character in the message).
+    @Test func aByteOrderMarkAtTheStartIsNotPartOfTheFirstKey() throws {
+        #expect(try Self.pairs("\u{FEFF}LOG_LEVEL=warning\r\nA=1\r\n") == ["LOG_LEVEL=warning", "A=1"])
+        #expect(try Self.pairs("\u{FEFF}# a comment\nA=1") == ["A=1"])
+    }
+
     @Test(arguments: [
         ("A=\"unterminated", "\""),
         ("A='unterminated", "'"),
