@@ -105,9 +105,13 @@ struct SQLiteBackend: CatalogBackend {
         }
     }
 
-    private static func mapOpenError(_ error: DatabaseError, path: String) -> StorageError {
+    static func mapOpenError(_ error: DatabaseError, path: String) -> StorageError {
         switch error.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .notSQLite(path)
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH:
+            // Said in words, not as the statement SQLite failed on (GRDB's own probe of the file).
+            let reason = error.message ?? "\(error.resultCode)"
+            return .catalog(path, "open", "\(reason): the daemon's user (uid \(geteuid())) must be able to write it")
         default: return .catalog(path, "open", error.description)
         }
     }
