@@ -264,8 +264,8 @@ final class Daemon: Sendable {
         let quarantined = Quarantine.contents(context.layout)
         if !quarantined.isEmpty {
             reasons.append(
-                "\(quarantined.count) file(s) kept in STORAGE_PATH/.staging/quarantine because start-up could not put "
-                    + "them back (see the log): " + quarantined.prefix(5).joined(separator: ", ")
+                "\(quarantined.count) file(s) kept in STORAGE_PATH/.staging/quarantine because they could not be put "
+                    + "back where they came from (see the log): " + quarantined.prefix(5).joined(separator: ", ")
             )
         }
         if watcher.dropMissing {
