@@ -35,9 +35,10 @@ struct UploadReceiver {
     /// Bytes a multipart envelope (boundaries and part headers) may add to Content-Length beyond `maxSize`.
     static let multipartAllowance: Int64 = 64 * 1024
 
-    /// Receives the body that follows `head`. `sendContinue` answers `Expect: 100-continue` once the checks that
-    /// need no body have passed.
+    /// Receives the body of an upload to `project` that follows `head`. `sendContinue` answers
+    /// `Expect: 100-continue` once the checks that need no body have passed.
     func receive(
+        project: ProjectID,
         head: HTTPRequestHead,
         query: ControlQuery,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
@@ -114,8 +115,10 @@ struct UploadReceiver {
                                 filename = clean
                                 sink = try StagingFile.create(
                                     in: limits.stagingDirectory,
+                                    upload: "\(String(reflecting: clean)) to project \(project)",
                                     threadPool: threadPool,
-                                    flushBytes: configuration.uploadFlushBytes
+                                    flushBytes: configuration.uploadFlushBytes,
+                                    writeFault: configuration.stagingWriteFault
                                 )
                                 inFilePart = true
                                 sawFile = true
@@ -152,8 +155,10 @@ struct UploadReceiver {
             } else {
                 let file = try StagingFile.create(
                     in: limits.stagingDirectory,
+                    upload: "\(String(reflecting: filename!)) to project \(project)",
                     threadPool: threadPool,
-                    flushBytes: configuration.uploadFlushBytes
+                    flushBytes: configuration.uploadFlushBytes,
+                    writeFault: configuration.stagingWriteFault
                 )
                 sink = file
                 try await Self.readBody(&parts) { buffer in try await append(buffer, to: file) }
