@@ -5,7 +5,8 @@ import Testing
 
 @testable import IngestDaemon
 
-/// Audit findings on uploads: error details name the upload as the user named it and never an internal path.
+/// Audit findings on uploads: error details name the upload as the user named it and never an internal path; a
+/// `?filename=` whose escapes decode to bytes that are not UTF-8 is a name like any other.
 @Suite("Control upload wording", .serialized, .timeLimit(.minutes(3)))
 struct ControlUploadWordingTests {
     @Test func aFullStorageFilesystemIsNamedInWordsWithoutAPath() async throws {
@@ -53,6 +54,23 @@ struct ControlUploadWordingTests {
         #expect(!answer.detail.contains("/srv"), "\(answer.detail)")
         #expect(answer.detail == String(cString: strerror(EIO)), "\(answer.detail)")
         #expect(answer.cause?.contains("/srv/storage/uploads") == true, "the log keeps the paths")
+    }
+
+    @Test func aFilenameQueryWhoseEscapesAreNotUTF8IsAccepted() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        let r = try await fetch(t.socket, "POST", "/projects/p/videos?filename=bad%FF%FE.mp4", body: [1, 2, 3])
+        #expect(r.status == 201, "\(r.object)")
+        let upload = try #require(t.backend.uploads.withLock { $0.first })
+        // As the daemon shows every name that is not UTF-8 (a dropped file's, a multipart part's): U+FFFD.
+        #expect(upload.originalFilename == "bad\u{FFFD}\u{FFFD}.mp4")
+        for malformed in ["bad%G1.mp4", "bad.mp4%F", "bad%.mp4"] {
+            let refused = try await fetch(t.socket, "POST", "/projects/p/videos?filename=\(malformed)", body: [1])
+            #expect(refused.status == 400 && refused.object["error"] as? String == "bad_query", "\(malformed)")
+        }
+        // Other keys stay strict.
+        let limit = try await fetch(t.socket, "GET", "/projects/p/videos?limit=%FF")
+        #expect(limit.status == 400 && limit.object["error"] as? String == "bad_query")
     }
 
     static let boundary = "----wordingBoundary"
