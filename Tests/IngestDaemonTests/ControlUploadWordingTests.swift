@@ -6,7 +6,8 @@ import Testing
 @testable import IngestDaemon
 
 /// Audit findings on uploads: error details name the upload as the user named it and never an internal path; a
-/// `?filename=` whose escapes decode to bytes that are not UTF-8 is a name like any other.
+/// `?filename=` whose escapes decode to bytes that are not UTF-8 is a name like any other; client paths are cut at
+/// their last `/` or `\` the same way in a query and in a multipart part.
 @Suite("Control upload wording", .serialized, .timeLimit(.minutes(3)))
 struct ControlUploadWordingTests {
     @Test func aFullStorageFilesystemIsNamedInWordsWithoutAPath() async throws {
@@ -71,6 +72,43 @@ struct ControlUploadWordingTests {
         // Other keys stay strict.
         let limit = try await fetch(t.socket, "GET", "/projects/p/videos?limit=%FF")
         #expect(limit.status == 400 && limit.object["error"] as? String == "bad_query")
+    }
+
+    /// Browsers send a Windows path's backslashes as they are (`C:\Users\bob\win.mp4`); the name is what follows
+    /// the last `\` or `/`, in a multipart part as in `?filename=`. A `\` before `"` or `\` is a quoted-pair.
+    @Test(arguments: [
+        (#"C:\Users\bob\win.mp4"#, "win.mp4"), (#"a\\b.mp4"#, "b.mp4"), ("dir/sub/c.mp4", "c.mp4"),
+        (#"say \"hi\".mp4"#, #"say "hi".mp4"#),
+    ])
+    func multipartNamesTakeTheLastComponentOfAWindowsPath(_ sent: String, _ expected: String) async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        let r = try await fetch(
+            t.socket,
+            "POST",
+            "/projects/p/videos",
+            body: Self.multipart(filename: sent),
+            headers: Self.multipartHeaders
+        )
+        #expect(r.status == 201)
+        #expect(t.backend.uploads.withLock { $0.first?.originalFilename } == expected)
+        let query = try await fetch(t.socket, "POST", "/projects/p/videos?filename=a%5Cb.mp4", body: [1])
+        #expect(query.status == 201)
+        #expect(t.backend.uploads.withLock { $0.last?.originalFilename } == "b.mp4")
+    }
+
+    /// `original_filename` is the name the user gave, a leading dot included; only names made of it on disk
+    /// (the stored name's stem) never start with `.`.
+    @Test func aLeadingDotStaysInTheOriginalName() async throws {
+        let t = try await TestServer.start()
+        defer { Task { await t.stop() } }
+        let r = try await fetch(t.socket, "POST", "/projects/p/videos?filename=.hidden.mp4", body: [1, 2, 3])
+        #expect(r.status == 201)
+        #expect(t.backend.uploads.withLock { $0.first?.originalFilename } == ".hidden.mp4")
+        let dots = try await fetch(t.socket, "POST", "/projects/p/videos?filename=.mp4", body: [1])
+        #expect(
+            dots.status == 415 && (dots.object["detail"] as? String)?.hasPrefix("\".mp4\" has no extension") == true
+        )
     }
 
     static let boundary = "----wordingBoundary"
