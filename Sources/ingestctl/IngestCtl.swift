@@ -76,7 +76,13 @@ func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Control socket path (default: as the daemon resolves CONTROL_SOCKET).")
+    @Option(
+        name: .long,
+        help: """
+            Control socket path (default: CONTROL_SOCKET, else the first that exists of \
+            $RUNTIME_DIRECTORY/control.sock, /run/ingestd/control.sock, STORAGE_PATH/ingestd.sock).
+            """
+    )
     var socket: String?
 
     @Option(name: .long, help: "The daemon's KEY=VALUE configuration file, to find its socket.")
@@ -85,7 +91,8 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the daemon's JSON instead of tables.")
     var json = false
 
-    /// The socket path: `--socket`, else the daemon's default from `--config` and the environment.
+    /// The socket path: `--socket`, else `CONTROL_SOCKET` from `--config` and the environment, else the first of
+    /// the daemon's default places that exists (``DefaultSocket``); exit 3 naming them all when none does.
     func socketPath() throws -> String {
         if let socket { return socket }
         var environment: [String: String] = [:]
@@ -95,11 +102,16 @@ struct GlobalOptions: ParsableArguments {
             if let eq = s.firstIndex(of: "=") { environment[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
             p += 1
         }
+        let loaded: IngestConfiguration
         do {
-            return try IngestConfiguration.load(configFile: config, environment: environment).controlSocketPath
+            loaded = try IngestConfiguration.load(configFile: config, environment: environment)
         } catch {
             throw ValidationError("\(error)")
         }
+        if loaded.controlSocket != nil { return loaded.controlSocketPath }
+        let candidates = DefaultSocket.candidates(loaded)
+        guard let found = DefaultSocket.first(of: candidates) else { throw DefaultSocket.noneFound(candidates) }
+        return found
     }
 
     /// Runs one request and returns the response; HTTP ≥ 400 becomes exit 1 with the daemon's error and detail.

@@ -40,6 +40,25 @@ struct CatalogEventTests {
         #expect(throwsStorageError(.invalidArgument, { _ = try catalog.events(after: 0, limit: -1) }))
     }
 
+    /// A `failed` event names its step apart from the rendition (`"step":"rendition","rendition":"720p"`); both
+    /// are stored and replayed, and written in the documented order.
+    @Test(arguments: TestBackend.all) func aFailedEventKeepsItsStepAndRendition(_ backend: TestBackend) throws {
+        let catalog = try backend.catalog()
+        var failed = Self.event(1, type: .failed)
+        failed.step = "rendition"
+        failed.rendition = "720p"
+        failed.error = "rendition 720p of demo/f1.mp4 could not be made: No space left on device"
+        var sprite = Self.event(2, type: .failed)
+        sprite.step = "sprite"
+        let stored = [try catalog.appendEvent(failed), try catalog.appendEvent(sprite)]
+        #expect(try catalog.events(after: 0, limit: 10) == stored)
+        #expect(stored.map(\.step) == ["rendition", "sprite"] && stored.map(\.rendition) == ["720p", nil])
+        var bytes: [UInt8] = []
+        stored[0].writeJSON(into: &bytes)
+        let json = String(decoding: bytes, as: UTF8.self)
+        #expect(json.contains(#""filename":"f1.mp4","step":"rendition","rendition":"720p","error":"#), "\(json)")
+    }
+
     @Test func pruningKeepsAtLeastTheNewestTenThousand() throws {
         let catalog = try Catalog.inMemory()
         let total = 25_000

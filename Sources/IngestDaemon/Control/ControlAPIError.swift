@@ -13,12 +13,21 @@ struct ControlAPIError: Error, Sendable, Equatable, CustomStringConvertible {
     var detail: String
     /// Extra response headers (`Allow` on 405).
     var headers: [(String, String)] = []
+    /// What went wrong in the daemon's own terms (paths, errno), for the log only; never sent.
+    var cause: String? = nil
 
-    init(status: HTTPResponseStatus, error: String, detail: String, headers: [(String, String)] = []) {
+    init(
+        status: HTTPResponseStatus,
+        error: String,
+        detail: String,
+        headers: [(String, String)] = [],
+        cause: String? = nil
+    ) {
         self.status = status
         self.error = error
         self.detail = detail
         self.headers = headers
+        self.cause = cause
     }
 
     static func == (a: ControlAPIError, b: ControlAPIError) -> Bool {
@@ -26,10 +35,13 @@ struct ControlAPIError: Error, Sendable, Equatable, CustomStringConvertible {
             && a.headers.map { $0.0 + ":" + $0.1 } == b.headers.map { $0.0 + ":" + $0.1 }
     }
 
-    var description: String { "\(status.code) \(error): \(detail)" }
+    /// The answer's status, code and detail, and the ``cause`` when there is one (for the log).
+    var description: String { "\(status.code) \(error): \(detail)" + (cause.map { " (\($0))" } ?? "") }
 
     /// Maps any error to an answer: a `ControlAPIError` stays as it is; `StorageError` codes map to
-    /// `notFound` → 404, `invalidArgument`/`unsafeName` → 400, `conflict` → 409, anything else → 500.
+    /// `notFound` → 404, `invalidArgument`/`unsafeName` → 400, `conflict` → 409, anything else → 500; a failed
+    /// system call's error (one with an errno) is answered with its cause in words, never with its paths, which
+    /// stay in ``cause`` for the log.
     init(mapping error: any Error) {
         switch error {
         case let e as ControlAPIError:
@@ -42,7 +54,15 @@ struct ControlAPIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .conflict: self.init(status: .conflict, error: "conflict", detail: e.message)
             case .catalogUnavailable:
                 self.init(status: .serviceUnavailable, error: "catalog_unavailable", detail: e.message)
-            default: self.init(status: .internalServerError, error: "internal_error", detail: e.message)
+            default:
+                // A failed system call's message names the paths it was given: the answer says the cause in words
+                // (its errno's), the log the rest.
+                self.init(
+                    status: .internalServerError,
+                    error: "internal_error",
+                    detail: e.errno == nil ? e.message : UserWording.reason(e),
+                    cause: e.message
+                )
             }
         case is CancellationError:
             self.init(status: .serviceUnavailable, error: "shutting_down", detail: "the daemon is stopping")

@@ -174,7 +174,7 @@ struct ControlConnectionHandler: Sendable {
         let receiver = UploadReceiver(limits: limits, threadPool: threadPool, configuration: configuration)
         let staged: StagedUpload
         do {
-            staged = try await receiver.receive(head: head, query: target.query, parts: &parts) {
+            staged = try await receiver.receive(project: project, head: head, query: target.query, parts: &parts) {
                 try await outbound.write(.head(HTTPResponseHead(version: head.version, status: .continue)))
             }
         } catch {

@@ -44,6 +44,10 @@ struct ControlRequestTarget: Equatable, Sendable {
 struct ControlQuery: Equatable, Sendable {
     private(set) var values: [String: String] = [:]
 
+    /// Keys whose values are names a client gives: escapes that decode to bytes that are not UTF-8 are names
+    /// like any other, shown as the daemon shows every such name (U+FFFD in place of what is not UTF-8).
+    static let nameKeys: Set<String> = ["filename"]
+
     init() {}
 
     /// Parses `raw` (the text after `?`), allowing only `allowed` keys.
@@ -64,7 +68,8 @@ struct ControlQuery: Equatable, Sendable {
                 throw .badRequest("bad_query", "query parameter \(String(reflecting: key)) given more than once")
             }
             let rawValue = parts.count == 2 ? parts[1] : ""
-            guard let value = PercentDecoding.decode(rawValue, plusIsSpace: true) else {
+            let lossy = Self.nameKeys.contains(key)
+            guard let value = PercentDecoding.decode(rawValue, plusIsSpace: true, lossy: lossy) else {
                 throw .badRequest("bad_query", "malformed percent-encoding in the value of \(String(reflecting: key))")
             }
             values[key] = value
@@ -102,10 +107,12 @@ struct ControlQuery: Equatable, Sendable {
     }
 }
 
-/// Percent-decoding of URI components (RFC 3986), rejecting malformed escapes and non-UTF-8 results.
+/// Percent-decoding of URI components (RFC 3986), rejecting malformed escapes and (unless `lossy`) non-UTF-8
+/// results.
 enum PercentDecoding {
-    /// Decodes `text`; `nil` when an escape is malformed or the bytes are not UTF-8.
-    static func decode(_ text: Substring, plusIsSpace: Bool) -> String? {
+    /// Decodes `text`; `nil` when an escape is malformed, or when the bytes are not UTF-8 and `lossy` is false
+    /// (with `lossy`, each byte that is not UTF-8 becomes U+FFFD).
+    static func decode(_ text: Substring, plusIsSpace: Bool, lossy: Bool = false) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var it = text.utf8.makeIterator()
@@ -120,7 +127,7 @@ enum PercentDecoding {
                 bytes.append(b)
             }
         }
-        return String(validating: bytes, as: UTF8.self)
+        return lossy ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

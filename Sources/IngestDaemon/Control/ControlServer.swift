@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +22,8 @@ struct ControlServerConfiguration: Sendable {
     var maxRequestBodyBytes = 64 * 1024
     /// Upload bytes buffered before they are written and hashed on the thread pool.
     var uploadFlushBytes = 1 << 20
+    /// Tests only: every write to a staging file fails with this error, as on a full filesystem.
+    var stagingWriteFault: Errno? = nil
 
     init() {}
 }

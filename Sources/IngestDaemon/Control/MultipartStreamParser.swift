@@ -182,21 +182,25 @@ struct MultipartStreamParser {
         return parts
     }
 
-    /// The content of a quoted-string (backslash escapes removed), or `s` itself.
+    /// The content of a quoted-string, or `s` itself. A backslash escapes only `"` and `\`: browsers send a
+    /// Windows path's backslashes as they are (`C:\Users\bob\win.mp4`), so any other backslash is kept, and the
+    /// name is then cut after it like after a `/`.
     private static func unquote(_ s: String) -> String {
         guard s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") else { return s }
         var out = ""
-        var escaped = false
+        var pending = false
         for c in s.dropFirst().dropLast() {
-            if escaped {
+            if pending {
+                if c != "\"" && c != "\\" { out.append("\\") }
                 out.append(c)
-                escaped = false
+                pending = false
             } else if c == "\\" {
-                escaped = true
+                pending = true
             } else {
                 out.append(c)
             }
         }
+        if pending { out.append("\\") }
         return out
     }
 

@@ -16,6 +16,8 @@ import Glibc
 /// paces reading from the socket. Used by one task at a time.
 final class StagingFile {
     let path: String
+    /// The upload as its client named it, for error details.
+    let upload: String
     private(set) var size: Int64 = 0
     private var fd: CInt
     private var pending: [ByteBuffer] = []
@@ -23,17 +25,34 @@ final class StagingFile {
     private var hasher = SHA256()
     private let flushBytes: Int
     private let threadPool: NIOThreadPool
+    private let writeFault: Errno?
 
-    private init(path: String, fd: CInt, flushBytes: Int, threadPool: NIOThreadPool) {
+    private init(
+        path: String,
+        upload: String,
+        fd: CInt,
+        flushBytes: Int,
+        threadPool: NIOThreadPool,
+        writeFault: Errno?
+    ) {
         self.path = path
+        self.upload = upload
         self.fd = fd
         self.flushBytes = flushBytes
         self.threadPool = threadPool
+        self.writeFault = writeFault
     }
 
-    /// Creates the staging directory if missing (0750) and a new, exclusive file in it.
-    static func create(in directory: String, threadPool: NIOThreadPool, flushBytes: Int) throws -> StagingFile {
-        try makeDirectories(directory)
+    /// Creates the staging directory if missing (0750) and a new, exclusive file in it. `upload` names the upload
+    /// as its client did (`"clip.mp4" to project p`) in error details, which never name a path.
+    static func create(
+        in directory: String,
+        upload: String,
+        threadPool: NIOThreadPool,
+        flushBytes: Int,
+        writeFault: Errno? = nil
+    ) throws -> StagingFile {
+        try makeDirectories(directory, upload: upload)
         for _ in 0..<8 {
             var random = SystemRandomNumberGenerator()
             let token = String(random.next(), radix: 16) + String(random.next(), radix: 16)
@@ -43,21 +62,44 @@ final class StagingFile {
                 { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640) }
             ) {
             case .success(let fd):
-                return StagingFile(path: path, fd: fd, flushBytes: flushBytes, threadPool: threadPool)
+                return StagingFile(
+                    path: path,
+                    upload: upload,
+                    fd: fd,
+                    flushBytes: flushBytes,
+                    threadPool: threadPool,
+                    writeFault: writeFault
+                )
             case .failure(.fileExists), .failure(.interrupted):
                 continue
             case .failure(let error):
-                throw ControlAPIError(
-                    status: .internalServerError,
-                    error: "staging_failed",
-                    detail: "cannot create a staging file in \(directory): \(error)"
-                )
+                throw failure(upload, error, cause: "cannot create a staging file in \(directory): \(error)")
             }
         }
         throw ControlAPIError(
             status: .internalServerError,
             error: "staging_failed",
-            detail: "cannot find a free staging file name in \(directory)"
+            detail: "the upload \(upload) could not be stored: no free temporary name was found; nothing was stored",
+            cause: "cannot find a free staging file name in \(directory)"
+        )
+    }
+
+    /// The answer to a staging file that could not be made or written: 507 when the filesystem is full, else 500;
+    /// the detail names the upload and the cause in words, `cause` (for the log) the path.
+    static func failure(_ upload: String, _ error: Errno, cause: String) -> ControlAPIError {
+        let full = error == .noSpace || error == .diskQuotaExceeded
+        let why: String
+        switch error {
+        case .noSpace: why = "no space is left on the storage filesystem"
+        case .diskQuotaExceeded: why = "the disk quota on the storage filesystem is used up"
+        case .readOnlyFileSystem: why = "the storage cannot be written (its filesystem is read-only)"
+        default: why = "the storage cannot be written (\(error.description))"
+        }
+        return ControlAPIError(
+            status: full ? .insufficientStorage : .internalServerError,
+            error: "staging_failed",
+            detail: "the upload \(upload) could not be stored: \(why); nothing was stored",
+            cause: cause
         )
     }
 
@@ -74,13 +116,10 @@ final class StagingFile {
         try await flush()
         let fd = self.fd
         let path = self.path
+        let upload = self.upload
         try await threadPool.runIfActive {
             if case .failure(let error) = Syscall.nothingOrErrno({ fsync(fd) }) {
-                throw ControlAPIError(
-                    status: .internalServerError,
-                    error: "staging_failed",
-                    detail: "fsync \(path): \(error)"
-                )
+                throw Self.failure(upload, error, cause: "fsync \(path): \(error)")
             }
         }
         close(fd)
@@ -108,23 +147,23 @@ final class StagingFile {
         pendingBytes = 0
         let fd = self.fd
         let path = self.path
+        let upload = self.upload
         let start = hasher
+        let fault = writeFault
         hasher = try await threadPool.runIfActive {
             var hasher = start
             for buffer in buffers {
                 try buffer.withUnsafeReadableBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {
-                        switch Syscall.valueOrErrno({ write(fd, bytes.baseAddress! + offset, bytes.count - offset) }) {
-                        case .success(let written):
-                            offset += written
+                        let written: Result<Int, Errno> =
+                            fault.map { .failure($0) }
+                            ?? Syscall.valueOrErrno({ write(fd, bytes.baseAddress! + offset, bytes.count - offset) })
+                        switch written {
+                        case .success(let count):
+                            offset += count
                         case .failure(let error):
-                            let full = error == .noSpace || error == .diskQuotaExceeded
-                            throw ControlAPIError(
-                                status: full ? .insufficientStorage : .internalServerError,
-                                error: "staging_failed",
-                                detail: "write \(path): \(error)"
-                            )
+                            throw Self.failure(upload, error, cause: "write \(path): \(error)")
                         }
                     }
                     hasher.update(bufferPointer: bytes)
@@ -140,11 +179,12 @@ final class StagingFile {
     }
 
     /// `mkdir -p` with mode 0750 for the components it creates.
-    static func makeDirectories(_ path: String) throws {
+    static func makeDirectories(_ path: String, upload: String) throws {
         do {
             try FileOps.makeDirectories(path, mode: 0o750)
         } catch {
-            throw ControlAPIError(status: .internalServerError, error: "staging_failed", detail: "\(error)")
+            let errno = (error as? StorageError)?.errno.map(Errno.init(rawValue:)) ?? .ioError
+            throw failure(upload, errno, cause: "\(error)")
         }
     }
 }

@@ -35,9 +35,10 @@ struct UploadReceiver {
     /// Bytes a multipart envelope (boundaries and part headers) may add to Content-Length beyond `maxSize`.
     static let multipartAllowance: Int64 = 64 * 1024
 
-    /// Receives the body that follows `head`. `sendContinue` answers `Expect: 100-continue` once the checks that
-    /// need no body have passed.
+    /// Receives the body of an upload to `project` that follows `head`. `sendContinue` answers
+    /// `Expect: 100-continue` once the checks that need no body have passed.
     func receive(
+        project: ProjectID,
         head: HTTPRequestHead,
         query: ControlQuery,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
@@ -114,8 +115,10 @@ struct UploadReceiver {
                                 filename = clean
                                 sink = try StagingFile.create(
                                     in: limits.stagingDirectory,
+                                    upload: "\(String(reflecting: clean)) to project \(project)",
                                     threadPool: threadPool,
-                                    flushBytes: configuration.uploadFlushBytes
+                                    flushBytes: configuration.uploadFlushBytes,
+                                    writeFault: configuration.stagingWriteFault
                                 )
                                 inFilePart = true
                                 sawFile = true
@@ -152,8 +155,10 @@ struct UploadReceiver {
             } else {
                 let file = try StagingFile.create(
                     in: limits.stagingDirectory,
+                    upload: "\(String(reflecting: filename!)) to project \(project)",
                     threadPool: threadPool,
-                    flushBytes: configuration.uploadFlushBytes
+                    flushBytes: configuration.uploadFlushBytes,
+                    writeFault: configuration.stagingWriteFault
                 )
                 sink = file
                 try await Self.readBody(&parts) { buffer in try await append(buffer, to: file) }
@@ -257,17 +262,15 @@ struct UploadReceiver {
 /// Client file names made safe to pass on: the last path component, without NUL or control characters.
 enum UploadFilename {
     /// Reduces `raw` to its last component after `/` or `\`, drops control characters and trims spaces; `nil` when
-    /// nothing usable (empty, `.`, `..`) is left. Leading dots become `_` (as in stored names): a name from a
-    /// client never starts with `.`, where the daemon's own temporary and hidden names live. Cut to 255 bytes,
-    /// keeping the extension.
+    /// nothing usable (empty, `.`, `..`) is left. Cut to 255 bytes, keeping the extension. A leading dot stays: this
+    /// is the `original_filename`, the name the user gave; the names made of it on disk never start with `.` (the
+    /// stored name's stem, a rejected file's name, a retried file's name in the drop).
     static func sanitize(_ raw: String) -> String? {
         let last = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         var kept = String.UnicodeScalarView()
         for s in last.unicodeScalars where s.value >= 0x20 && s.value != 0x7F { kept.append(s) }
         var name = String(kept).trimmingSpaces()
         guard !name.isEmpty, name != ".", name != ".." else { return nil }
-        let dots = name.prefix { $0 == "." }.count
-        if dots > 0 { name = String(repeating: "_", count: dots) + name.dropFirst(dots) }
         if name.utf8.count > 255 {
             let ext = fileExtension(of: name).map { "." + $0 } ?? ""
             var stem = String(name.dropLast(ext.count))
@@ -277,9 +280,11 @@ enum UploadFilename {
         return name
     }
 
-    /// The lower-cased extension after the last dot, if there is one.
+    /// The lower-cased extension after the last dot, if there is one; leading dots start none (`.mp4` and `..mp4`
+    /// have no extension, `.hidden.mp4` has `mp4`).
     static func fileExtension(of name: String) -> String? {
-        guard let dot = name.lastIndex(of: ".") else { return nil }
+        let afterLeadingDots = name.drop { $0 == "." }
+        guard let dot = afterLeadingDots.lastIndex(of: ".") else { return nil }
         let ext = name[name.index(after: dot)...]
         return ext.isEmpty ? nil : ext.lowercased()
     }

@@ -99,6 +99,7 @@ extension Daemon: ControlBackend {
         await context.events.publish(
             IngestEvent(type: .deleted, projectID: project.rawValue, assetID: asset.id, filename: asset.filename)
         )
+        // Its message names the files that stayed by their storage-relative paths (as records do), never absolute.
         if let stayed { throw stayed }
         return true
     }
@@ -173,8 +174,19 @@ extension Daemon: ControlBackend {
         // in the drop.
         let store = context.ingestor.rejected
         let dropRoot = context.dropRoot
-        let restored = try await context.blocking.run {
-            try store.restore(name: name, project: project, dropRoot: dropRoot)
+        let restored: RejectedStore.Restored?
+        do {
+            restored = try await context.blocking.run {
+                try store.restore(name: name, project: project, dropRoot: dropRoot)
+            }
+        } catch let error as StorageError where error.errno != nil {
+            // A failed system call names paths: the answer says which file and why, the log the rest.
+            throw ControlAPIError(
+                status: .internalServerError,
+                error: "internal_error",
+                detail: "\(name) of project \(project) could not go back into the drop: \(UserWording.reason(error))",
+                cause: "\(error)"
+            )
         }
         switch restored {
         case nil:

@@ -3,20 +3,37 @@ import Logging
 import StorageKit
 
 /// The two kinds of work: the sprite sheet and the renditions of one asset.
+///
+/// A failure's `error` speaks of the file as the user named it (`project/name`) and of the step, with the cause in
+/// words (``UserWording/reason(_:)``); the error with its internal paths goes to the log.
 extension RenditionService {
+    /// The asset as the user named it: project and original name.
+    private func shown(_ asset: Asset) -> String { "\(asset.projectID)/\(asset.originalFilename)" }
+
+    /// `sentence: cause` for the `failed` event; the whole `error`, paths included, is logged.
+    private func worded(_ sentence: String, _ error: any Error, _ asset: Asset) -> String {
+        context.logger.warning(
+            "\(sentence)",
+            metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(error)"]
+        )
+        return "\(sentence): \(UserWording.reason(error))"
+    }
+
     func makeSprite(_ job: Job, _ asset: Asset, shouldAbort: @escaping @Sendable () -> Bool) async -> JobOutcome {
         let store = ProcessedStore(layout: context.layout)
         let interval = DerivedWork.spriteInterval(params: job.params)
         let duration = asset.metadata?.durationSeconds
+        let name = shown(asset)
         let start = ContinuousClock.now
         let path: String
         do { path = try context.layout.absolute(asset.relativePath) } catch {
-            return .failed(step: "sprite", error: "sprite: \(error)")
+            let sentence = "sprite: the sprite sheet of \(shown(asset)) could not be made"
+            return .failed(step: "sprite", rendition: nil, error: worded(sentence, error, asset))
         }
         let rendered = await offload { () throws(MediaError) -> SpriteSheetImage? in
             try SpriteRenderer().render(
                 path: path,
-                displayName: "\(asset.projectID)/\(asset.originalFilename)",
+                displayName: name,
                 interval: interval,
                 durationHint: duration,
                 shouldAbort: shouldAbort,
@@ -28,7 +45,7 @@ extension RenditionService {
         case .success(let made?): image = made
         case .success(nil): return .done
         case .failure(let error) where error.kind == .interrupted: return .interrupted
-        case .failure(let error): return .failed(step: "sprite", error: "sprite: \(error.detail)")
+        case .failure(let error): return .failed(step: "sprite", rendition: nil, error: "sprite: \(error.detail)")
         }
         do {
             let sheet = try await context.blocking.run { try store.storeSprite(image, for: asset) }
@@ -38,7 +55,8 @@ extension RenditionService {
                 return .done
             }
         } catch {
-            return .failed(step: "sprite", error: "sprite: the sprite sheet could not be stored: \(error)")
+            let sentence = "sprite: the sprite sheet of \(shown(asset)) could not be stored"
+            return .failed(step: "sprite", rendition: nil, error: worded(sentence, error, asset))
         }
         context.metrics.spriteDuration.record(ContinuousClock.now - start)
         context.events.catchUpSoon()
@@ -51,28 +69,36 @@ extension RenditionService {
 
     func makeRenditions(_ job: Job, _ asset: Asset, shouldAbort: @escaping @Sendable () -> Bool) async -> JobOutcome {
         guard let plan = DerivedWork.renditionPlan(params: job.params) else {
-            return .failed(step: "rendition", error: "rendition: unreadable job parameters \(job.params)")
+            let error = "rendition: the renditions of \(shown(asset)) have unreadable job parameters \(job.params)"
+            return .failed(step: "rendition", rendition: nil, error: error)
         }
         let (container, ladder) = (plan.container, plan.ladder)
         let store = ProcessedStore(layout: context.layout)
         let path: String
         do { path = try context.layout.absolute(asset.relativePath) } catch {
-            return .failed(step: "rendition", error: "rendition: \(error)")
+            let sentence = "rendition: the renditions of \(shown(asset)) could not be made"
+            return .failed(step: "rendition", rendition: nil, error: worded(sentence, error, asset))
         }
         let format = asset.metadata?.formatName
+        let name = shown(asset)
         let planned = await offload { () throws(MediaError) in
-            try RenditionEncoder.plan(path: path, ladder: ladder, formatName: format, shouldAbort: shouldAbort)
+            try RenditionEncoder.plan(
+                path: path,
+                displayName: name,
+                ladder: ladder,
+                formatName: format,
+                shouldAbort: shouldAbort
+            )
         }
         let steps: [RenditionGeometry.Step]
         switch planned {
         case .success(let made): steps = made
         case .failure(let error) where error.kind == .interrupted: return .interrupted
-        case .failure(let error): return .failed(step: "rendition", error: "rendition: \(error.detail)")
+        case .failure(let error): return .failed(step: "rendition", rendition: nil, error: "rendition: \(error.detail)")
         }
         let threads = context.config.current.ffmpegThreads
         let encoder = RenditionEncoder(container: container, threads: threads)
         for step in steps {
-            let label = "rendition:\(step.name)"
             let relative: String
             let temporary: String
             do {
@@ -84,12 +110,14 @@ extension RenditionService {
                 if existing != nil, try await context.blocking.run({ try FileOps.lstat(made) }) != nil { continue }
                 temporary = try store.temporaryPath(for: relative, owner: context.catalog.nodeID)
             } catch {
-                return .failed(step: label, error: "rendition \(step.name): \(error)")
+                let sentence = "rendition \(step.name) of \(name) could not be made"
+                return .failed(step: "rendition", rendition: step.name, error: worded(sentence, error, asset))
             }
             let start = ContinuousClock.now
             let encoded = await offload { () throws(MediaError) in
                 try encoder.encode(
                     path: path,
+                    displayName: name,
                     step: step,
                     to: temporary,
                     shouldAbort: shouldAbort,
@@ -107,7 +135,11 @@ extension RenditionService {
             case .failure(let error):
                 _ = try? await context.blocking.run { unlink(temporary) }
                 if error.kind == .interrupted { return .interrupted }
-                return .failed(step: label, error: "rendition \(step.name): \(error.detail)")
+                return .failed(
+                    step: "rendition",
+                    rendition: step.name,
+                    error: "rendition \(step.name): \(error.detail)"
+                )
             }
         }
         return .done
@@ -143,10 +175,8 @@ extension RenditionService {
             }
         } catch {
             _ = try? await context.blocking.run { unlink(temporary) }
-            return .failed(
-                step: "rendition:\(step.name)",
-                error: "rendition \(step.name) could not be stored: \(error)"
-            )
+            let sentence = "rendition \(step.name) of \(shown(asset)) could not be stored"
+            return .failed(step: "rendition", rendition: step.name, error: worded(sentence, error, asset))
         }
         context.events.catchUpSoon()
         context.logger.info(

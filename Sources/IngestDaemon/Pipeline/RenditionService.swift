@@ -148,9 +148,12 @@ final class RenditionService: Sendable {
                 metadata: ["asset.id": "\(asset.id)", "job": "\(job.kind.rawValue)", "files": "\(leftovers)"]
             )
         }
-        let step = job.kind == .sprite ? "sprite" : "renditions"
+        let step = job.kind == .sprite ? "sprite" : "rendition"
         if job.attempts > Job.maxAttempts {
-            await giveUp(job, asset, step: step, error: "\(step): the decoder crashed twice; not tried again")
+            let what = job.kind == .sprite ? "the sprite sheet" : "the renditions"
+            let error =
+                "\(what) of \(asset.projectID)/\(asset.originalFilename): the decoder crashed twice; not tried again"
+            await giveUp(job, asset, step: step, error: error)
             return
         }
         leases.hold([job])
@@ -166,7 +169,12 @@ final class RenditionService: Sendable {
         switch job.kind {
         case .sprite: outcome = await makeSprite(job, asset, shouldAbort: shouldAbort)
         case .renditions: outcome = await makeRenditions(job, asset, shouldAbort: shouldAbort)
-        case .thumbnail: outcome = .failed(step: "thumbnail", error: "thumbnail jobs are run by the thumbnail service")
+        case .thumbnail:
+            outcome = .failed(
+                step: "thumbnail",
+                rendition: nil,
+                error: "thumbnail jobs are run by the thumbnail service"
+            )
         }
         switch outcome {
         case .done:
@@ -174,23 +182,24 @@ final class RenditionService: Sendable {
         case .interrupted:
             if leases.isLost(job) { return }  // cancelled or taken over: the row is not this claim's any more
             _ = try? await context.withCatalog { try $0.releaseJob(job) }
-        case .failed(let failedStep, let error):
-            await giveUp(job, asset, step: failedStep, error: error)
+        case .failed(let failedStep, let rendition, let error):
+            await giveUp(job, asset, step: failedStep, rendition: rendition, error: error)
         }
     }
 
-    /// Marks `job` failed for good and says so: log, metric, `failed` event naming the step.
-    private func giveUp(_ job: Job, _ asset: Asset, step: String, error: String) async {
+    /// Marks `job` failed for good and says so: log, metric, `failed` event naming the step (and the rendition).
+    private func giveUp(_ job: Job, _ asset: Asset, step: String, rendition: String? = nil, error: String) async {
         // Lost meanwhile (the lease lapsed and another node has the job): its outcome is that node's to tell.
         guard (try? await context.withCatalog({ try $0.failJob(job, error: error) })) == true else { return }
         context.metrics.countDerivedFailure(step: step)
         context.logger.error(
             "background step failed; the asset stays ready",
             metadata: [
-                "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "step": "\(step)", "error": "\(error)",
+                "project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "step": "\(step)",
+                "rendition": "\(rendition ?? "")", "error": "\(error)",
             ]
         )
-        await context.publishFailure(of: asset, step: step, error: error)
+        await context.events.publish(.failed(asset, step: step, rendition: rendition, error: error))
     }
 
     /// Runs `body` on the service's thread; `.interrupted` when the pool is shutting down.
@@ -215,6 +224,7 @@ enum JobOutcome: Sendable {
     case done
     /// Stopped on request (shutdown or cancellation): not an attempt.
     case interrupted
-    /// `step` (`sprite`, `rendition:720p`) failed for good with `error`.
-    case failed(step: String, error: String)
+    /// `step` (`sprite`, `rendition`; for one rendition, its name in `rendition`) failed for good with `error`,
+    /// which names the file as the user did and no internal path.
+    case failed(step: String, rendition: String?, error: String)
 }

@@ -148,6 +148,6 @@ extension ThumbnailService {
             "asset failed",
             metadata: ["project.id": "\(asset.projectID)", "asset.id": "\(asset.id)", "error": "\(reason)"]
         )
-        await context.publishFailure(of: asset, error: reason)
+        await context.events.publish(.failed(asset, step: "thumbnail", error: reason))
     }
 }

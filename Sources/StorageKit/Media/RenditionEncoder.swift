@@ -30,15 +30,22 @@ public struct RenditionEncoder: Sendable {
 
     /// The renditions `ladder` makes of the video at `path` (see `RenditionGeometry.plan`), read with the
     /// container `formatName` an earlier probe recorded (probed when nil). `shouldAbort` is polled during I/O: a
-    /// stop interrupts the reading of a slow or crafted file (`.interrupted`).
+    /// stop interrupts the reading of a slow or crafted file (`.interrupted`). Errors name the file `displayName`
+    /// (the user's name for it; the path's last component when nil).
     /// - Throws: `.notMedia`, `.noVideo`, `.interrupted`.
     public static func plan(
         path: String,
+        displayName: String? = nil,
         ladder: [RenditionStep],
         formatName: String? = nil,
         shouldAbort: @escaping @Sendable () -> Bool = { false }
     ) throws(MediaError) -> [RenditionGeometry.Step] {
-        let input = try MediaInput(path: path, interrupter: Interrupter(shouldAbort: shouldAbort), format: formatName)
+        let input = try MediaInput(
+            path: path,
+            displayName: displayName,
+            interrupter: Interrupter(shouldAbort: shouldAbort),
+            format: formatName
+        )
         let stream = try input.requireVideoStream()
         guard let parameters = stream.pointee.codecpar?.pointee else {
             throw MediaError(.noVideo, "\(input.displayName) has no video codec parameters.")
@@ -60,10 +67,12 @@ public struct RenditionEncoder: Sendable {
     ///   - shouldAbort: polled during I/O and between frames; returning true stops the work (`.interrupted`).
     ///   - progress: called after each video frame with the count so far (on the calling thread).
     ///   - formatName: the container as an earlier probe recorded it; probed when nil.
+    ///   - displayName: the source as errors name it (the user's name for it; the path's last component when nil).
     /// - Throws: `.notMedia`, `.noVideo`, `.decodeFailed` (the source does not decode, or an encoder or the
     ///   muxer failed), `.interrupted`, `.timedOut`.
     public func encode(
         path: String,
+        displayName: String? = nil,
         step: RenditionGeometry.Step,
         to output: String,
         shouldAbort: @escaping @Sendable () -> Bool = { false },
@@ -71,7 +80,7 @@ public struct RenditionEncoder: Sendable {
         formatName: String? = nil
     ) throws(MediaError) -> EncodedRendition {
         let interrupter = Interrupter(shouldAbort: shouldAbort, timeLimit: timeLimit)
-        let input = try MediaInput(path: path, interrupter: interrupter, format: formatName)
+        let input = try MediaInput(path: path, displayName: displayName, interrupter: interrupter, format: formatName)
         let videoStream = try input.requireVideoStream()
         let audioStream = input.audioStream(relatedTo: videoStream)
         for stream in input.streams where stream != videoStream && stream != audioStream {

@@ -1,5 +1,6 @@
 extension IngestEvent: OrderedJSONRepresentable {
-    /// `{"id","type","at","node","project_id", then asset_id, filename, rendition, reason, error, detail where they apply}`.
+    /// `{"id","type","at","node","project_id", then asset_id, filename, step, rendition, reason, error, detail
+    /// where they apply}`.
     public func writeJSON(into out: inout [UInt8]) {
         var object = JSONObjectWriter()
         object.integer("id", id)
@@ -9,6 +10,7 @@ extension IngestEvent: OrderedJSONRepresentable {
         object.string("project_id", projectID)
         if let assetID { object.string("asset_id", assetID) }
         if let filename { object.string("filename", filename) }
+        if let step { object.string("step", step) }
         if let rendition { object.string("rendition", rendition) }
         if let reason { object.string("reason", reason) }
         if let error { object.string("error", error) }

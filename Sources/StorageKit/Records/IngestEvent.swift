@@ -24,7 +24,10 @@ public struct IngestEvent: Codable, Sendable, Equatable {
     public var projectID: String
     public var assetID: String?
     public var filename: String?
-    /// The rendition's name (`720p`) for `rendition_ready`, or the failed step (`rendition:720p`, `sprite`).
+    /// The step a `failed` event tells of: `thumbnail`, `sprite` or `rendition`.
+    public var step: String?
+    /// The rendition's name (`720p`) for `rendition_ready`, and for a `failed` event of step `rendition` the one
+    /// that failed (absent when the whole job failed before any one was begun).
     public var rendition: String?
     /// Rejection reason code (`extension_not_allowed`, `duplicate`, …).
     public var reason: String?
@@ -42,6 +45,7 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         projectID: String,
         assetID: String? = nil,
         filename: String? = nil,
+        step: String? = nil,
         rendition: String? = nil,
         reason: String? = nil,
         error: String? = nil,
@@ -54,6 +58,7 @@ public struct IngestEvent: Codable, Sendable, Equatable {
         self.projectID = projectID
         self.assetID = assetID
         self.filename = filename
+        self.step = step
         self.rendition = rendition
         self.reason = reason
         self.error = error
@@ -62,7 +67,7 @@ public struct IngestEvent: Codable, Sendable, Equatable {
 
     /// The JSON keys, in the order they are written; `nil` fields are left out.
     enum CodingKeys: String, SnakeCaseCodingKey {
-        case id, type, at, node, projectID, assetID, filename, rendition, reason, error, detail
+        case id, type, at, node, projectID, assetID, filename, step, rendition, reason, error, detail
     }
 }
 

@@ -18,7 +18,7 @@ enum EventTable {
         case id, type, at
         case projectID = "project_id"
         case assetID = "asset_id"
-        case filename, reason, error, detail, node, rendition
+        case filename, reason, error, detail, node, rendition, step
 
         static let table = "events"
     }
@@ -29,7 +29,7 @@ enum EventTable {
         if stored.node == nil { stored.node = db.nodeID }
         var arguments: [any CatalogBindable] = [
             stored.type.rawValue, ISO8601Millis.milliseconds(stored.at), stored.projectID, stored.assetID,
-            stored.filename, stored.reason, stored.error, stored.detail, stored.node, stored.rendition,
+            stored.filename, stored.reason, stored.error, stored.detail, stored.node, stored.rendition, stored.step,
         ]
         let columns = Column.allCases.dropFirst().map(\.rawValue).joined(separator: ", ")
         switch db.dialect {
@@ -78,6 +78,7 @@ enum EventTable {
                 projectID: try row.get(Column.projectID),
                 assetID: try row.optional(Column.assetID),
                 filename: try row.optional(Column.filename),
+                step: try row.optional(Column.step),
                 rendition: try row.optional(Column.rendition),
                 reason: try row.optional(Column.reason),
                 error: try row.optional(Column.error),

@@ -145,6 +145,7 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        ("v8-event-steps", ["ALTER TABLE events ADD COLUMN step TEXT"]),
     ]
 
     /// Applies the steps not yet recorded, each with its record, in one transaction.

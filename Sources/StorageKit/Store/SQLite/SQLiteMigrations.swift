@@ -158,6 +158,10 @@ enum SQLiteMigrations {
                     """
             )
         }
+        m.registerMigration("v8-event-steps") { db in
+            // A `failed` event names its step (`thumbnail`, `sprite`, `rendition`) apart from the rendition.
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN step TEXT")
+        }
         return m
     }
 }
