@@ -63,3 +63,26 @@ struct StorageLockTests {
         released.wait()
     }
 }
+
+/// A storage filesystem without file locks (some NFS mounts, FUSE): the daemon starts without the guard, saying
+/// so, instead of exiting 1 and being restarted forever by systemd (review: it started before the lock existed).
+struct StorageLockWithoutFileLocksTests {
+    @Test(arguments: [ENOLCK, EOPNOTSUPP, ENOSYS])
+    func noFileLocksGiveALockThatSaysWhy(_ code: Int32) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nolocks-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let layout = StorageLayout(root: root)
+        let lock = try StorageLock.acquire(.storage, in: layout, holder: "test") { _, _ in
+            errno = code
+            return -1
+        }
+        #expect(lock.unsupported == String(cString: strerror(code)))
+        // A real failure is still one.
+        #expect(throws: StorageError.self) {
+            _ = try StorageLock.acquire(.storage, in: layout, holder: "test") { _, _ in
+                errno = EBADF
+                return -1
+            }
+        }
+    }
+}

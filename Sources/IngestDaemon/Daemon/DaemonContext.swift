@@ -49,6 +49,15 @@ final class DaemonContext: Sendable {
             in: layout,
             holder: Self.lockNote(config)
         )
+        if let reason = lock.unsupported {
+            logger.warning(
+                """
+                the storage filesystem has no file locks (\(reason)): nothing keeps a second ingestd off \
+                STORAGE_PATH=\(config.storagePath) with the same NODE_ID; make sure only one runs
+                """,
+                metadata: ["lock.file": "\(lock.path)"]
+            )
+        }
         // Made now: uploads measure the free space where they stream (MIN_FREE_BYTES) before writing a byte.
         try FileOps.makeDirectories(layout.nodeStagingPath(config.nodeID))
         let drop = StorageLayout.normalize(config.dropPath)
@@ -96,21 +105,6 @@ final class DaemonContext: Sendable {
     func location(of path: RawPath) -> DropLocation? {
         let defaultProject = ProjectID(exactly: config.current.defaultProject) ?? ProjectID(sanitizing: "default")!
         return DropLocation(path: path, root: dropRoot, defaultProject: defaultProject)
-    }
-
-    /// Publishes the `failed` event of `asset`, naming the background `step` (`sprite`, `rendition:720p`) when
-    /// only that step failed and the asset stays `ready`.
-    func publishFailure(of asset: Asset, step: String? = nil, error: String) async {
-        await events.publish(
-            IngestEvent(
-                type: .failed,
-                projectID: asset.projectID,
-                assetID: asset.id,
-                filename: asset.filename,
-                rendition: step,
-                error: error
-            )
-        )
     }
 
     /// Publishes the event and counts the metric for an outcome.

@@ -20,6 +20,8 @@ public struct RecoverySummary: Sendable, Equatable {
     /// `processing` records that could not be checked or updated (project/name as the user named the file);
     /// they stay for the next start.
     public var unrecoveredRecords: [String] = []
+    /// Files another node was copying in from its own drop, left for that node's start-up by a take-over.
+    public var leftForTheirNode = 0
     /// Project purges a crash had cut short, finished (``ProjectPurge/finishPending(layout:catalog:logger:)``).
     public var purgesFinished: [PurgeSummary] = []
 

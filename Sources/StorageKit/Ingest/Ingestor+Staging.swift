@@ -10,7 +10,8 @@ import Glibc
 extension Ingestor {
     /// Takes over the work node `node` left when it stopped running (its lock is free): its journal entries are
     /// finished or rolled back, a staged drop going into this node's drop (`dropRoot`) under its project and
-    /// name so that it is ingested here; its folder in `.staging` and its partial files in `processed/` are
+    /// name so that it is ingested here (only files renamed out of that node's drop, whose staged copy is the
+    /// only one; a file copied from another filesystem waits for that node, which still has its source); its folder in `.staging` and its partial files in `processed/` are
     /// cleared. Holds that node's lock meanwhile, so the work is taken once, and a restart of that node waits.
     /// Returns nil, touching nothing, while that node runs (or when it never held a lock here).
     public func takeOver(node: String, dropRoot: RawPath?) throws -> RecoverySummary? {
@@ -26,6 +27,13 @@ extension Ingestor {
         var journalled = Set<String>()
         for move in try catalog.pendingMoves(node: node) {
             journalled.insert(move.stagingPath)
+            if move.stage == .copying || move.stage == .placedCopy {
+                // Copied from that node's drop on another filesystem, most likely another host: its source is
+                // there, out of this node's reach (the same path here is another file). Left whole, journal,
+                // copy and record, for that node's own start-up: taking it here would ingest it twice.
+                summary.leftForTheirNode += 1
+                continue
+            }
             let returnTo = dropRoot.flatMap { root -> RawPath? in
                 guard let project = ProjectID(exactly: move.projectID) else { return nil }
                 let name = PathCoding.decode(move.sourcePath).lastComponent

@@ -22,10 +22,14 @@ public final class StorageLock: Sendable {
     /// The lock file.
     public let path: String
     private let fd: Int32
+    /// Why no lock is held, when the filesystem has no `flock(2)` (some network and FUSE filesystems): the
+    /// daemon then runs without the guard rather than not at all, and says so.
+    public let unsupported: String?
 
-    private init(path: String, fd: Int32) {
+    private init(path: String, fd: Int32, unsupported: String? = nil) {
         self.path = path
         self.fd = fd
+        self.unsupported = unsupported
     }
 
     deinit { close(fd) }
@@ -50,7 +54,8 @@ public final class StorageLock: Sendable {
     /// Takes the lock of `scope` for this process, noting `holder` (who it is) in the file.
     ///
     /// A lock held by a node taking over this node's work (``takeOver(node:in:note:)``) is waited for, up to
-    /// `takeOverWait`; any other holder refuses at once.
+    /// `takeOverWait`; any other holder refuses at once. On a filesystem without file locks the value holds
+    /// none and says why (``unsupported``). `flock` is the system call (a test's seam).
     ///
     /// - Throws: `StorageError` `.conflict` naming what is in use and the holder's own note, `.io` when the lock
     ///   file cannot be made.
@@ -58,7 +63,8 @@ public final class StorageLock: Sendable {
         _ scope: Scope,
         in layout: StorageLayout,
         holder: String,
-        takeOverWait: Duration = .seconds(60)
+        takeOverWait: Duration = .seconds(60),
+        flock: (Int32, Int32) -> Int32 = systemFlock
     ) throws -> StorageLock {
         try FileOps.makeDirectories(layout.locksPath)
         let path = path(of: scope, in: layout)
@@ -74,6 +80,9 @@ public final class StorageLock: Sendable {
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let error = errno
             if error == EINTR { continue }
+            if error == ENOLCK || error == EOPNOTSUPP || error == ENOSYS {
+                return StorageLock(path: path, fd: fd, unsupported: String(cString: strerror(error)))
+            }
             guard error == EWOULDBLOCK else {
                 close(fd)
                 throw StorageError(code: .io, message: "cannot lock \(path): \(String(cString: strerror(error)))")
@@ -135,3 +144,6 @@ public final class StorageLock: Sendable {
         return String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+/// `flock(2)`, under a name a parameter called `flock` does not hide (the default of `StorageLock.acquire`).
+@usableFromInline func systemFlock(_ fd: Int32, _ operation: Int32) -> Int32 { flock(fd, operation) }

@@ -194,6 +194,42 @@ struct SharedStagingTests {
         #expect(n.entries(below: n.dropA) == ["demo/lesson.mp4"])
     }
 
+    /// A file a stopped node was copying in from its drop on another filesystem (another host) is left whole for
+    /// that node: its source is there, and the same path on this host is another file (review: a take-over
+    /// removed this host's file at that path, or returned a partial copy that was then ingested beside the
+    /// source).
+    @Test func aTakeOverLeavesFilesCopiedFromTheStoppedNodesDropToIt() throws {
+        let n = try Nodes()
+        defer { n.remove() }
+        let staging = n.layout.nodeStagingPath("node-b")
+        // On this host, the same path as node B's source holds this host's own user's file.
+        let samePath = n.dropB + "/demo/lesson.mp4"
+        _ = try writeFile(samePath, patternBytes(77))
+        var staged: [String] = []
+        for (index, stage) in [PendingMove.Stage.copying, .placedCopy].enumerated() {
+            let path = try writeFile(staging + "/copy-\(index).mp4", patternBytes(50))
+            staged.append(path)
+            _ = try n.b.addPendingMove(
+                PendingMove(
+                    assetID: "copy-\(index)",
+                    projectID: "demo",
+                    sourcePath: PathCoding.encode(RawPath(samePath)),
+                    stagingPath: path,
+                    stage: stage
+                )
+            )
+        }
+        // Node B ran here (its lock file exists) and stopped.
+        withExtendedLifetime(try StorageLock.acquire(.node("node-b"), in: n.layout, holder: "node-b")) {}
+        let summary = try #require(try n.ingestor(n.a).takeOver(node: "node-b", dropRoot: RawPath(n.dropA)))
+        #expect(summary.leftForTheirNode == 2)
+        #expect(summary.returnedToDrop == 0)
+        #expect(try Checksums.bytes(samePath) == patternBytes(77))
+        for path in staged { #expect(FileManager.default.fileExists(atPath: path)) }
+        #expect(try n.b.pendingMoves().count == 2)
+        #expect(n.entries(below: n.dropA).isEmpty)
+    }
+
     /// A node never takes over itself, nor a node that never ran this version here (no lock file).
     @Test func noTakeOverOfItselfOrOfANodeWithoutALockFile() throws {
         let n = try Nodes()
