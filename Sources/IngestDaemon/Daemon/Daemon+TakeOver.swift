@@ -18,18 +18,11 @@ extension Daemon {
         for node in StorageLock.nodes(in: layout) where node != me {
             do {
                 let summary = try await context.blocking.run { try ingestor.takeOver(node: node, dropRoot: drop) }
-                guard let summary, summary != RecoverySummary() else { continue }
+                guard let summary, !summary.isEmpty else { continue }
                 tookOver = true
-                context.logger.notice(
-                    "took over the work of a node that is not running",
-                    metadata: [
-                        "node": "\(node)", "returned_to_drop": "\(summary.returnedToDrop)",
-                        "finished": "\(summary.finished.count)", "records_removed": "\(summary.recordsRemoved)",
-                        "abandoned_uploads": "\(summary.abandonedUploads)",
-                        "temporary_files_removed": "\(summary.temporaryFilesRemoved)",
-                        "quarantined": "\(summary.quarantined.count)",
-                    ]
-                )
+                var metadata = summary.logMetadata
+                metadata["node"] = "\(node)"
+                context.logger.notice("took over the work of a node that is not running", metadata: metadata)
             } catch {
                 context.logger.warning(
                     "could not take over the work of a node that is not running; tried again later",

@@ -53,19 +53,8 @@ final class Daemon: Sendable {
     /// Finishes or rolls back what a crash interrupted; runs before anything else.
     func recover() async throws {
         let summary = try context.ingestor.recover(dropRoot: context.dropRoot)
-        if summary.returnedToDrop + summary.finished.count + summary.recordsRemoved + summary.abandonedUploads
-            + summary.quarantined.count + summary.unrecoveredRecords.count + summary.purgesFinished.count > 0
-        {
-            context.logger.notice(
-                "recovered interrupted work",
-                metadata: [
-                    "returned_to_drop": "\(summary.returnedToDrop)", "finished": "\(summary.finished.count)",
-                    "records_removed": "\(summary.recordsRemoved)", "abandoned_uploads": "\(summary.abandonedUploads)",
-                    "quarantined": "\(summary.quarantined.count)",
-                    "unrecovered_records": "\(summary.unrecoveredRecords.joined(separator: ", "))",
-                    "purges_finished": "\(summary.purgesFinished.map(\.projectID).joined(separator: ", "))",
-                ]
-            )
+        if !summary.isEmpty {
+            context.logger.notice("recovered interrupted work", metadata: summary.logMetadata)
         }
         // Placements recovery finished appended their `ingested` events with the records.
         await context.events.catchUp()

@@ -226,29 +226,15 @@ final class PostgresBackend: CatalogBackend, @unchecked Sendable {
     }
 
     func exclusively<T>(_ key: Int64, busy: String, _ body: () throws -> T) throws -> T {
-        // A session lock on a connection of its own, held for the whole of `body` (whose catalog calls use
-        // the pool); the server drops it by itself if this node dies.
-        let connection: PostgresConnection
-        do {
-            connection = try pool.connect(id: -2)
-        } catch {
-            throw unavailable("lock for \(busy)", error)
+        guard let result = try withAdvisoryLock(key, shared: false, purpose: busy, body) else {
+            throw StorageError.conflict(busy)
         }
-        defer { connection.closeInBackground() }
-        let db = PostgresSQLConnection(connection: connection, nodeID: "", logger: logger)
-        let taken: Bool
-        do {
-            taken = try db.fetchOne("SELECT pg_try_advisory_lock(?)", [key])?.get(0, as: Int64.self) == 1
-        } catch {
-            throw unavailable("lock for \(busy)", error)
-        }
-        guard taken else { throw StorageError.conflict(busy) }
-        defer { _ = try? db.execute("SELECT pg_advisory_unlock(?)", [key]) }
-        return try body()
+        return result
     }
 
     func withAdvisoryLock<T>(_ key: Int64, shared: Bool, purpose: String, _ body: () throws -> T) throws -> T? {
-        // As `exclusively`: a connection of its own, whose session holds the lock for the whole of `body`.
+        // A session lock on a connection of its own, held for the whole of `body` (whose catalog calls use the
+        // pool); the server drops it by itself if this node dies.
         let connection: PostgresConnection
         do {
             connection = try pool.connect(id: -3)
