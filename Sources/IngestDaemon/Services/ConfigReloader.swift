@@ -11,13 +11,14 @@ struct ConfigReloader: Sendable {
     /// Reads the file, the environment and the original flags again.
     let load: @Sendable () throws -> IngestConfiguration
 
-    /// One reload.
-    func reload() {
+    /// One reload. The file is read on the blocking threads: a file that blocks (a FIFO, a hung network
+    /// mount) holds this reload, not the signals behind it.
+    func reload() async {
         notifier.reloading()
         defer { notifier.ready() }
         let new: IngestConfiguration
         do {
-            new = try load()
+            new = try await context.blocking.run(load)
         } catch {
             logger.error("reload refused, keeping the running configuration: \(error)")
             return

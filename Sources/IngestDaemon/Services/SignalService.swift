@@ -14,11 +14,21 @@ struct SignalService: Service {
     let reloader: ConfigReloader
 
     func run() async throws {
+        // Reloads run one at a time beside this loop, so that a stop signal is heard while one reads the file;
+        // SIGHUPs that arrive meanwhile make one more reload.
+        let (reloads, requestReload) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let reloading = Task { [reloader] in
+            for await _ in reloads { await reloader.reload() }
+        }
+        defer {
+            requestReload.finish()
+            reloading.cancel()
+        }
         var count = 0
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
             case .sighup:
-                reloader.reload()
+                requestReload.yield()
             case .sigterm, .sigint:
                 count += 1
                 if count == 1 {

@@ -128,6 +128,44 @@ struct SystemdEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// A reload whose file blocks (here a FIFO nobody writes to; in life a hung network mount) does not hold
+    /// the signals behind it: SIGTERM still stops the daemon at once (it waited for the read before).
+    @Test func aStopIsHeardWhileAReloadWaitsForTheFile() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        let config = h.root + "/ingestd.env"
+        #expect(mkfifo(config, 0o600) == 0)
+        signal(SIGPIPE, SIG_IGN)
+        let line = Array("THUMBNAIL_WIDTH=160\n".utf8)
+        // The start reads the file (twice): answered until the daemon is up.
+        let feeder = Task {
+            while !Task.isCancelled {
+                let writer = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                if writer >= 0 {
+                    _ = write(writer, line, line.count)
+                    close(writer)
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        try await h.start(extraArguments: ["--config", config])
+        feeder.cancel()
+        _ = await feeder.value
+        let pid = h.process!.pid
+        kill(pid, SIGHUP)
+        // The reload opens the file: a writer that holds it open and writes nothing keeps it reading.
+        var writer: Int32 = -1
+        try await waitUntil("the reload opens the file") {
+            writer = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            return writer >= 0
+        }
+        defer { close(writer) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(try await h.stop(timeout: .seconds(10)) == 0)
+        #expect(clock.now - started < .seconds(5))
+    }
+
     @Test func socketActivationServesOnTheHandedOverSocket() async throws {
         let h = try DaemonHarness()
         defer { h.remove() }
