@@ -326,20 +326,21 @@ extension IngestCtl {
         }
 
         static func printEvent(_ line: [UInt8], json: Bool) {
-            if json {
-                print(String(decoding: line, as: UTF8.self))
-            } else if let v = JSONValue.parse(line) {
-                var parts = [
-                    v["id"]?.text ?? "-", v["at"]?.text ?? "-", v["type"]?.text ?? "-", v["project_id"]?.text ?? "-",
-                ]
-                for key in ["asset_id", "filename", "reason", "error"] {
-                    if let x = v[key] { parts.append("\(key)=\(x.text)") }
-                }
-                print(parts.joined(separator: "  "))
-            } else {
-                print(String(decoding: line, as: UTF8.self))
-            }
+            print(json ? String(decoding: line, as: UTF8.self) : eventText(line))
             fflush(nil)
+        }
+
+        /// One event as a line of text: id, time, type and project, then the fields it carries as `key=value`
+        /// (the line as it came when it is not JSON).
+        static func eventText(_ line: [UInt8]) -> String {
+            guard let v = JSONValue.parse(line) else { return String(decoding: line, as: UTF8.self) }
+            var parts = [
+                v["id"]?.text ?? "-", v["at"]?.text ?? "-", v["type"]?.text ?? "-", v["project_id"]?.text ?? "-",
+            ]
+            for key in ["node", "asset_id", "filename", "rendition", "step", "reason", "error"] {
+                if let x = v[key] { parts.append("\(key)=\(x.text)") }
+            }
+            return parts.joined(separator: "  ")
         }
     }
 }

@@ -64,3 +64,20 @@ struct RenderTests {
         _ = try IngestCtl.parseAsRoot(["list", "demo_1"])
     }
 }
+
+/// `ingestctl events` in text names the node and the rendition an event carries (audit: they were left out, so
+/// a several-node site could not tell who did what).
+struct EventTextTests {
+    @Test func theNodeRenditionAndStepAreShown() {
+        let line = Array(
+            #"{"id":7,"type":"failed","at":"2026-12-08T00:00:00.000Z","node":"n2","project_id":"p","asset_id":"a1","filename":"c.mp4","step":"rendition","rendition":"180p","error":"rendition 180p of p/c.mp4 could not be made"}"#
+                .utf8
+        )
+        #expect(
+            IngestCtl.Events.eventText(line)
+                == "7  2026-12-08T00:00:00.000Z  failed  p  node=n2  asset_id=a1  filename=c.mp4  rendition=180p  "
+                + "step=rendition  error=rendition 180p of p/c.mp4 could not be made"
+        )
+        #expect(IngestCtl.Events.eventText(Array("not json".utf8)) == "not json")
+    }
+}
