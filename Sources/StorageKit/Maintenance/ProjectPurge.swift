@@ -57,7 +57,13 @@ public enum ProjectPurge {
         catalog: Catalog,
         afterStep: (Step) throws -> Void
     ) throws -> PurgeSummary {
-        let journal = PendingPurge(projectID: project.rawValue, node: catalog.nodeID)
+        // The start as the storage's own clock has it, the clock that stamps the files arriving after it (a
+        // node's clock may be off by seconds); this node's when no file can be made to ask.
+        let journal = PendingPurge(
+            projectID: project.rawValue,
+            node: catalog.nodeID,
+            startedAt: storageClockNow(layout.nodeStagingPath(catalog.nodeID)) ?? ISO8601Millis.now()
+        )
         let records = try catalog.write(durable: true) { tx in
             try tx.lockProject(project)
             try tx.putPendingPurge(journal)
@@ -159,6 +165,21 @@ public enum ProjectPurge {
         default: return []
         }
         return Set(try catalog.list(project: project, limit: nil, after: nil).map(stored))
+    }
+
+    /// Now as the filesystem of `folder` stamps changes: the status-change time of a file made there for the
+    /// asking (then removed); nil when none can be made.
+    static func storageClockNow(_ folder: String) -> Date? {
+        let path = folder + "/" + FileOps.temporaryName(for: folder + "/clock")
+        guard let fd = try? FileOps.createExclusive(path) else { return nil }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let millis = Int64(info.st_ctim.tv_sec) * 1_000 + Int64(info.st_ctim.tv_nsec) / 1_000_000
+        return ISO8601Millis.date(milliseconds: millis)
     }
 
     /// Whether the entry `name` of the folder open on `folder` is not a folder and its status changed after

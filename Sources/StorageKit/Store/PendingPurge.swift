@@ -10,8 +10,9 @@ public struct PendingPurge: Sendable, Equatable {
     public var token: String
     /// The node that ran the purge.
     public var node: String
-    /// When the records went (this node's clock). A file that arrived in a folder without records
-    /// (`rejected/`) after this is a new file, not the purge's.
+    /// When the records went, as the storage's filesystem stamps changes (the clock of the files it is compared
+    /// with). A file that arrived in a folder without records (`rejected/`) after this is a new file, not the
+    /// purge's.
     public var startedAt: Date
 
     /// A new entry for a purge of `projectID` by `node`, starting now.

@@ -238,3 +238,23 @@ struct PurgeCrashTests {
         #expect(try peer.list(project: Self.k3, limit: nil, after: nil) == [])
     }
 }
+
+/// The start a purge journals is read off the storage's own clock, the clock that stamps the files it is later
+/// compared with (review: a node whose clock ran 30 s ahead had its interrupted purge, finished by another node,
+/// remove a file rejected 3 s after the purge).
+struct PurgeStartClockTests {
+    @Test func theStorageClockIsAFreshFilesChangeTime() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clock-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let asked = try #require(ProjectPurge.storageClockNow(folder))
+        #expect(FileManager.default.createFile(atPath: folder + "/later", contents: Data("x".utf8)))
+        let later = try #require(try FileOps.lstat(folder + "/later"))
+        let laterMillis = later.ctimeNanos / 1_000_000
+        #expect(ISO8601Millis.milliseconds(asked) <= laterMillis)
+        #expect(laterMillis - ISO8601Millis.milliseconds(asked) < 1_000)
+        // Nothing is left behind, and a folder that cannot take a file gives nil (the caller uses its own clock).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["later"])
+        #expect(ProjectPurge.storageClockNow(folder + "/missing") == nil)
+    }
+}
