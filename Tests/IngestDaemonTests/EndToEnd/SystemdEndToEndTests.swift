@@ -87,6 +87,21 @@ struct SystemdEndToEndTests {
         #expect(try await h.stop() == 0)
     }
 
+    /// Answers every read of the FIFO `path` with `line` until cancelled: each time the daemon opens it for
+    /// reading (a writer can then open it without blocking), `line` is written and the writing end closed.
+    static func answerEveryRead(of path: String, with line: [UInt8]) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                let writer = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                if writer >= 0 {
+                    _ = write(writer, line, line.count)
+                    close(writer)
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
     /// A reload sent at once after the start (a package's post-install `systemctl reload` racing the start) must
     /// not kill the daemon: SIGHUP's default action ends a process. The configuration file is a FIFO, so the
     /// daemon is held in reading it, deterministically, while the signal arrives (it died with 129 before).
@@ -111,16 +126,7 @@ struct SystemdEndToEndTests {
         #expect(write(first, line, line.count) == line.count)
         close(first)
         // From now on every read of the file (the start reads it twice, a reload again) is answered at once.
-        let feeder = Task {
-            while !Task.isCancelled {
-                let writer = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-                if writer >= 0 {
-                    _ = write(writer, line, line.count)
-                    close(writer)
-                }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        let feeder = Self.answerEveryRead(of: config, with: line)
         defer { feeder.cancel() }
         // The signal was kept, not lost: once running, the daemon reloads.
         try await waitUntil("the reload is logged") { h.log.contains("configuration reloaded") }
@@ -138,16 +144,7 @@ struct SystemdEndToEndTests {
         signal(SIGPIPE, SIG_IGN)
         let line = Array("THUMBNAIL_WIDTH=160\n".utf8)
         // The start reads the file (twice): answered until the daemon is up.
-        let feeder = Task {
-            while !Task.isCancelled {
-                let writer = open(config, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-                if writer >= 0 {
-                    _ = write(writer, line, line.count)
-                    close(writer)
-                }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        let feeder = Self.answerEveryRead(of: config, with: line)
         try await h.start(extraArguments: ["--config", config])
         feeder.cancel()
         _ = await feeder.value
