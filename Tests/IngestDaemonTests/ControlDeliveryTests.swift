@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
-import StorageKit
 import Synchronization
 import Testing
 
 @testable import IngestDaemon
+@testable import StorageKit
 
 #if canImport(Glibc)
 import Glibc

@@ -1,9 +1,9 @@
 import Foundation
 import NIOHTTP1
-import StorageKit
 import Testing
 
 @testable import IngestDaemon
+@testable import StorageKit
 
 @Suite("Delivery: ranges, conditions, dates, record paths")
 struct DeliveryPlanTests {

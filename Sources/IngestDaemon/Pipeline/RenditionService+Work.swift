@@ -155,16 +155,9 @@ extension RenditionService {
     ) async -> JobOutcome? {
         let store = ProcessedStore(layout: context.layout)
         do {
-            let size = try await context.blocking.run { try store.place(temporary: temporary, at: relative) }
-            let rendition = Rendition(
-                name: step.name,
-                relativePath: relative,
-                width: result.width,
-                height: result.height,
-                videoCodec: result.videoCodec,
-                audioCodec: result.audioCodec,
-                sizeBytes: size
-            )
+            let rendition = try await context.blocking.run {
+                try store.placeRendition(result, name: step.name, temporary: temporary, at: relative)
+            }
             let stored = try await record(.renditionReady, of: asset, rendition: step.name) { current in
                 current.renditions.removeAll { $0.name == step.name }
                 current.renditions.append(rendition)

@@ -105,6 +105,26 @@ public struct ProcessedStore: Sendable {
         return try FileOps.lstat(final)?.size ?? 0
     }
 
+    /// Moves `encoded`'s finished temporary file over `relative` (``place(temporary:at:)``) and returns the
+    /// record's description of the rendition `name`.
+    public func placeRendition(
+        _ encoded: EncodedRendition,
+        name: String,
+        temporary: String,
+        at relative: String
+    ) throws -> Rendition {
+        let size = try place(temporary: temporary, at: relative)
+        return Rendition(
+            name: name,
+            relativePath: relative,
+            width: encoded.width,
+            height: encoded.height,
+            videoCodec: encoded.videoCodec,
+            audioCodec: encoded.audioCodec,
+            sizeBytes: size
+        )
+    }
+
     /// Writes `image`'s JPEG and WebVTT as `sprite.jpg` and `sprite.vtt` in the asset's folder (each written
     /// whole, the cues last) and returns the record's description of them.
     public func storeSprite(_ image: SpriteSheetImage, for asset: Asset) throws -> SpriteSheet {

@@ -55,26 +55,4 @@ public struct Job: Sendable, Equatable, Identifiable {
     /// How many attempts that never ended (a crash of the decoder takes the process with it) are allowed
     /// before the job is given up.
     public static let maxAttempts = 2
-
-    public init(
-        id: Int64,
-        kind: Kind,
-        assetID: String,
-        params: String,
-        state: State,
-        attempts: Int,
-        leaseOwner: String? = nil,
-        leaseExpires: Date? = nil,
-        lastError: String? = nil
-    ) {
-        self.id = id
-        self.kind = kind
-        self.assetID = assetID
-        self.params = params
-        self.state = state
-        self.attempts = attempts
-        self.leaseOwner = leaseOwner
-        self.leaseExpires = leaseExpires
-        self.lastError = lastError
-    }
 }

@@ -1,4 +1,5 @@
-/// One web-playable copy of an asset in `processed/` (SPEC "Asset record", `renditions`).
+/// One web-playable copy of an asset in `processed/` (SPEC "Asset record", `renditions`). Made by
+/// ``ProcessedStore/placeRendition(_:name:temporary:at:)`` once the file is in place.
 public struct Rendition: Codable, Sendable, Equatable {
     /// The ladder step, e.g. `720p`, or the source's own size (`120p`) when every step would be larger.
     public var name: String
@@ -11,30 +12,13 @@ public struct Rendition: Codable, Sendable, Equatable {
     public var audioCodec: String?
     public var sizeBytes: Int64
 
-    public init(
-        name: String,
-        relativePath: String,
-        width: Int,
-        height: Int,
-        videoCodec: String,
-        audioCodec: String?,
-        sizeBytes: Int64
-    ) {
-        self.name = name
-        self.relativePath = relativePath
-        self.width = width
-        self.height = height
-        self.videoCodec = videoCodec
-        self.audioCodec = audioCodec
-        self.sizeBytes = sizeBytes
-    }
-
     enum CodingKeys: String, SnakeCaseCodingKey {
         case name, relativePath, width, height, videoCodec, audioCodec, sizeBytes
     }
 }
 
-/// An asset's preview sprite sheet: a JPEG grid of tiles plus WebVTT cues (SPEC "Asset record", `sprite`).
+/// An asset's preview sprite sheet: a JPEG grid of tiles plus WebVTT cues (SPEC "Asset record", `sprite`). Made by
+/// ``ProcessedStore/storeSprite(_:for:)`` once both files are written.
 public struct SpriteSheet: Codable, Sendable, Equatable {
     /// Below `STORAGE_PATH`, e.g. `processed/project_demo/lesson-1a2b3c4d5e/sprite.jpg`.
     public var imagePath: String
@@ -45,24 +29,6 @@ public struct SpriteSheet: Codable, Sendable, Equatable {
     public var columns: Int
     public var tileWidth: Int
     public var tileHeight: Int
-
-    public init(
-        imagePath: String,
-        vttPath: String,
-        intervalSeconds: Double,
-        count: Int,
-        columns: Int,
-        tileWidth: Int,
-        tileHeight: Int
-    ) {
-        self.imagePath = imagePath
-        self.vttPath = vttPath
-        self.intervalSeconds = intervalSeconds
-        self.count = count
-        self.columns = columns
-        self.tileWidth = tileWidth
-        self.tileHeight = tileHeight
-    }
 
     enum CodingKeys: String, SnakeCaseCodingKey {
         case imagePath, vttPath, intervalSeconds, count, columns, tileWidth, tileHeight

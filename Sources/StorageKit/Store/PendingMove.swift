@@ -25,7 +25,7 @@ public struct PendingMove: Codable, Sendable, Equatable {
     }
 
     /// Assigned by `Catalog.addPendingMove`; `0` before.
-    public var id: Int64
+    public var id: Int64 = 0
     public var assetID: String
     public var projectID: String
     /// Absolute path of the file in the drop directory.
@@ -36,28 +36,7 @@ public struct PendingMove: Codable, Sendable, Equatable {
     public var targetRelativePath: String?
     /// The step reached.
     public var stage: Stage
-    @ISO8601MillisCoded public var createdAt: Date
-
-    /// A new entry; `id` stays `0` until the catalog stores it.
-    public init(
-        id: Int64 = 0,
-        assetID: String,
-        projectID: String,
-        sourcePath: String,
-        stagingPath: String,
-        targetRelativePath: String? = nil,
-        stage: Stage,
-        createdAt: Date = ISO8601Millis.now()
-    ) {
-        self.id = id
-        self.assetID = assetID
-        self.projectID = projectID
-        self.sourcePath = sourcePath
-        self.stagingPath = stagingPath
-        self.targetRelativePath = targetRelativePath
-        self.stage = stage
-        self.createdAt = createdAt
-    }
+    @ISO8601MillisCoded public var createdAt: Date = ISO8601Millis.now()
 
     /// The field names, in JSON and as the `pending_moves` table's columns (`PendingMoveTable.Column`).
     enum CodingKeys: String, CodingKey, CaseIterable {

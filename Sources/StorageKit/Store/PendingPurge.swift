@@ -7,26 +7,13 @@ public struct PendingPurge: Sendable, Equatable {
     public var projectID: String
     /// Names one run of the purge: a later purge of the same project takes the entry over with its own, and
     /// only the run that holds it removes it.
-    public var token: String
+    public var token: String = UUID().uuidString.lowercased()
     /// The node that ran the purge.
     public var node: String
     /// When the records went, as the storage's filesystem stamps changes (the clock of the files it is compared
     /// with). A file that arrived in a folder without records (`rejected/`) after this is a new file, not the
     /// purge's.
-    public var startedAt: Date
-
-    /// A new entry for a purge of `projectID` by `node`, starting now.
-    public init(
-        projectID: String,
-        token: String = UUID().uuidString.lowercased(),
-        node: String,
-        startedAt: Date = ISO8601Millis.now()
-    ) {
-        self.projectID = projectID
-        self.token = token
-        self.node = node
-        self.startedAt = startedAt
-    }
+    public var startedAt: Date = ISO8601Millis.now()
 }
 
 /// The SQL of the `pending_purges` journal: one row per project at most.

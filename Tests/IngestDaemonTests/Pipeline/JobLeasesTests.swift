@@ -1,8 +1,8 @@
 import Foundation
-import StorageKit
 import Testing
 
 @testable import IngestDaemon
+@testable import StorageKit
 
 /// The leases a service holds: renewed together, a job whose lease cannot be renewed (cancelled, taken over) is
 /// lost and its work stops; a job claimed twice here stays held until its last claim lets go.
