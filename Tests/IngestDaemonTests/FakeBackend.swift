@@ -3,11 +3,11 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import StorageKit
 import Synchronization
 import Testing
 
 @testable import IngestDaemon
+@testable import StorageKit
 
 #if canImport(Glibc)
 import Glibc

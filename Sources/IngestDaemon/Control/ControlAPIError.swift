@@ -16,20 +16,6 @@ struct ControlAPIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong in the daemon's own terms (paths, errno), for the log only; never sent.
     var cause: String? = nil
 
-    init(
-        status: HTTPResponseStatus,
-        error: String,
-        detail: String,
-        headers: [(String, String)] = [],
-        cause: String? = nil
-    ) {
-        self.status = status
-        self.error = error
-        self.detail = detail
-        self.headers = headers
-        self.cause = cause
-    }
-
     static func == (a: ControlAPIError, b: ControlAPIError) -> Bool {
         a.status == b.status && a.error == b.error && a.detail == b.detail
             && a.headers.map { $0.0 + ":" + $0.1 } == b.headers.map { $0.0 + ":" + $0.1 }
@@ -37,7 +23,10 @@ struct ControlAPIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The answer's status, code and detail, and the ``cause`` when there is one (for the log).
     var description: String { "\(status.code) \(error): \(detail)" + (cause.map { " (\($0))" } ?? "") }
+}
 
+// In an extension, so that Swift still synthesizes the memberwise `init(status:error:detail:headers:cause:)`.
+extension ControlAPIError {
     /// Maps any error to an answer: a `ControlAPIError` stays as it is; `StorageError` codes map to
     /// `notFound` → 404, `invalidArgument`/`unsafeName` → 400, `conflict` → 409, anything else → 500; a failed
     /// system call's error (one with an errno) is answered with its cause in words, never with its paths, which

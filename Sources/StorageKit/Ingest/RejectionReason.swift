@@ -21,21 +21,9 @@ public struct Rejection: Codable, Sendable, Equatable {
     public var reason: RejectionReason
     /// A sentence for people.
     public var detail: String
-    @ISO8601MillisCoded public var rejectedAt: Date
+    @ISO8601MillisCoded public var rejectedAt: Date = ISO8601Millis.now()
     /// The name the file had in the drop (or the upload's file name).
     public var originalFilename: String?
-
-    public init(
-        reason: RejectionReason,
-        detail: String,
-        rejectedAt: Date = ISO8601Millis.now(),
-        originalFilename: String? = nil
-    ) {
-        self.reason = reason
-        self.detail = detail
-        self.rejectedAt = rejectedAt
-        self.originalFilename = originalFilename
-    }
 
     enum CodingKeys: String, SnakeCaseCodingKey {
         case reason, detail, rejectedAt, originalFilename

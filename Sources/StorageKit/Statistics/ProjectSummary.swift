@@ -10,13 +10,6 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
     /// Files in `rejected/project_<id>/`, not counting their `.reason.json` files.
     public var rejected: Int
 
-    public init(projectID: String, assets: Int, bytes: Int64, rejected: Int) {
-        self.projectID = projectID
-        self.assets = assets
-        self.bytes = bytes
-        self.rejected = rejected
-    }
-
     enum CodingKeys: String, SnakeCaseCodingKey {
         case projectID, assets, bytes, rejected
     }
