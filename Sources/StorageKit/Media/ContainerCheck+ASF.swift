@@ -10,12 +10,8 @@ extension ContainerCheck {
 
     /// ASF/WMV: the Header Object, then the Data Object, whose stated size (0 while a live stream is being
     /// written) must fit in the file.
-    static func checkASF(_ reader: ContainerReader) -> ContainerVerdict {
-        let header: [UInt8]
-        switch reader.bytes(at: 0, count: 24) {
-        case .success(let bytes): header = bytes
-        case .failure(let failure): return failure.verdict
-        }
+    static func checkASF(_ reader: ContainerReader) throws(ContainerVerdictFailure) -> ContainerVerdict {
+        let header = try reader.bytes(at: 0, count: 24)
         guard header.count == 24, Array(header[0..<16]) == asfHeaderGUID else {
             return .notMedia("The file does not start with an ASF header object.")
         }
@@ -30,11 +26,7 @@ extension ContainerCheck {
                     + "\(reader.size): \(missing(dataOffset + 24 - reader.size))."
             )
         }
-        let data: [UInt8]
-        switch reader.bytes(at: dataOffset, count: 24) {
-        case .success(let bytes): data = bytes
-        case .failure(let failure): return failure.verdict
-        }
+        let data = try reader.bytes(at: dataOffset, count: 24)
         guard Array(data[0..<16]) == asfDataGUID else {
             return .notMedia("No ASF data object follows the header at offset \(dataOffset).")
         }

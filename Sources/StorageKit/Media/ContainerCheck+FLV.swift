@@ -5,12 +5,8 @@ extension ContainerCheck {
     /// FLV: every tag is followed by its size (`PreviousTagSize`), so a whole file ends with the size of a
     /// tag that ends right there. A cut file does not: the last whole tag is found near the end, and the tag
     /// after it says how many bytes are missing.
-    static func checkFLV(_ reader: ContainerReader) -> ContainerVerdict {
-        let header: [UInt8]
-        switch reader.bytes(at: 0, count: 9) {
-        case .success(let bytes): header = bytes
-        case .failure(let failure): return failure.verdict
-        }
+    static func checkFLV(_ reader: ContainerReader) throws(ContainerVerdictFailure) -> ContainerVerdict {
+        let header = try reader.bytes(at: 0, count: 9)
         guard header.count == 9, header[0] == 0x46, header[1] == 0x4C, header[2] == 0x56 else {
             return .notMedia("The file does not start with an FLV header.")
         }
@@ -19,11 +15,7 @@ extension ContainerCheck {
             return reader.size == dataStart ? .ok : .truncated("The file ends inside its FLV header.")
         }
         let start = max(dataStart, reader.size - Int64(flvTail))
-        let tail: [UInt8]
-        switch reader.bytes(at: start, count: Int(reader.size - start)) {
-        case .success(let bytes): tail = bytes
-        case .failure(let failure): return failure.verdict
-        }
+        let tail = try reader.bytes(at: start, count: Int(reader.size - start))
         /// Whether a whole tag ends at `end` (an index into `tail`, where its 4-byte size begins).
         func wholeTag(endingAt end: Int) -> Bool {
             guard end >= 11, end + 4 <= tail.count else { return false }

@@ -11,15 +11,16 @@ extension ContainerCheck {
     /// unknown size (all size bits set, as live recorders and browsers write it) is allowed. With `docType`,
     /// the header's DocType must be that (`webm`: a Matroska file named `.webm` is not WebM, and browsers do
     /// not play it as such).
-    static func checkMatroska(_ reader: ContainerReader, docType required: String? = nil) -> ContainerVerdict {
+    static func checkMatroska(
+        _ reader: ContainerReader,
+        docType required: String? = nil
+    )
+        throws(ContainerVerdictFailure) -> ContainerVerdict
+    {
         var offset: Int64 = 0
         var first = true
         while offset < reader.size {
-            let header: [UInt8]
-            switch reader.bytes(at: offset, count: 12) {
-            case .success(let bytes): header = bytes
-            case .failure(let failure): return failure.verdict
-            }
+            let header = try reader.bytes(at: offset, count: 12)
             guard let id = elementID(header), let sized = elementSize(header, at: id.length) else {
                 if first { return .notMedia("The file does not start with a Matroska/WebM (EBML) header.") }
                 return header.count < 12 && offset + Int64(header.count) == reader.size
@@ -64,7 +65,7 @@ extension ContainerCheck {
     /// The DocType string among the children of the EBML header whose body is `size` bytes at `offset` (the
     /// first 256 bytes are looked at; real headers take about 40); nil when it has none.
     private static func docType(_ reader: ContainerReader, at offset: Int64, size: Int64) -> String? {
-        guard case .success(let body) = reader.bytes(at: offset, count: Int(min(size, 256))) else { return nil }
+        guard let body = try? reader.bytes(at: offset, count: Int(min(size, 256))) else { return nil }
         var index = 0
         while index < body.count {
             let rest = Array(body[index...])

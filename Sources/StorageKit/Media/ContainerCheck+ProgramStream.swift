@@ -5,19 +5,11 @@ extension ContainerCheck {
     /// MPEG program stream (`.mpg`, `.vob`): from the last pack header near the end, every pack header and
     /// PES packet must fit in the file (a half-copied file ends inside its last packet). A raw MPEG video
     /// stream (no packs) and tails that do not parse are left to libavformat.
-    static func checkProgramStream(_ reader: ContainerReader) -> ContainerVerdict {
-        let head: [UInt8]
-        switch reader.bytes(at: 0, count: 4) {
-        case .success(let bytes): head = bytes
-        case .failure(let failure): return failure.verdict
-        }
+    static func checkProgramStream(_ reader: ContainerReader) throws(ContainerVerdictFailure) -> ContainerVerdict {
+        let head = try reader.bytes(at: 0, count: 4)
         guard head == [0, 0, 1, 0xBA] else { return .ok }
         let start = max(0, reader.size - Int64(programStreamTail))
-        let tail: [UInt8]
-        switch reader.bytes(at: start, count: Int(reader.size - start)) {
-        case .success(let bytes): tail = bytes
-        case .failure(let failure): return failure.verdict
-        }
+        let tail = try reader.bytes(at: start, count: Int(reader.size - start))
         guard var position = lastPackStart(tail) else { return .ok }
         while position < tail.count {
             guard position + 4 <= tail.count else {

@@ -5,13 +5,15 @@ extension ContainerCheck {
     /// Checks that the samples every track's tables describe lie inside the file: for each chunk, its offset
     /// (`stco`/`co64`) plus the sizes (`stsz`) of the samples `stsc` puts in it. Tables that do not parse are
     /// left to libavformat (they are not a sign of truncation); only a sample past the end is.
-    static func checkSampleTables(_ reader: ContainerReader, movieOffset: Int64, movieSize: Int64) -> ContainerVerdict {
+    static func checkSampleTables(
+        _ reader: ContainerReader,
+        movieOffset: Int64,
+        movieSize: Int64
+    )
+        throws(ContainerVerdictFailure) -> ContainerVerdict
+    {
         guard movieSize <= maxMovieBytes else { return .ok }
-        let movie: [UInt8]
-        switch reader.bytes(at: movieOffset, count: Int(movieSize)) {
-        case .success(let bytes): movie = bytes
-        case .failure(let failure): return failure.verdict
-        }
+        let movie = try reader.bytes(at: movieOffset, count: Int(movieSize))
         var trackNumber = 0
         let header = movie.count >= 16 && movie.be32(0) == 1 ? 16 : 8
         guard movie.count >= header else { return .ok }

@@ -6,12 +6,8 @@ extension ContainerCheck {
     /// MPEG-TS (188-byte packets) or M2TS/AVCHD (192: a 4-byte timestamp, then the packet): the packet size is
     /// found from the sync bytes of the first packets; the file must hold whole packets (a cut final packet
     /// is the mark of a half-copied file) whose sync bytes stay aligned at sampled places and at the end.
-    static func checkTransportStream(_ reader: ContainerReader) -> ContainerVerdict {
-        let head: [UInt8]
-        switch reader.bytes(at: 0, count: 3 * 192) {
-        case .success(let bytes): head = bytes
-        case .failure(let failure): return failure.verdict
-        }
+    static func checkTransportStream(_ reader: ContainerReader) throws(ContainerVerdictFailure) -> ContainerVerdict {
+        let head = try reader.bytes(at: 0, count: 3 * 192)
         func synced(_ packetSize: Int, _ syncOffset: Int) -> Bool {
             let packets = min(3, max(1, head.count / packetSize))
             return (0..<packets).allSatisfy { index in

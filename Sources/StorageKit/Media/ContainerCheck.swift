@@ -24,7 +24,7 @@ public enum ContainerCheck {
         let verdict = checkStructure(reader, ext: ext)
         // A file that is not the promised container from its first byte: say what it looks like instead.
         guard case .notMedia(let message) = verdict, message.hasPrefix(Self.wrongStart),
-            case .success(let head) = reader.bytes(at: 0, count: 256)
+            let head = try? reader.bytes(at: 0, count: 256)
         else { return verdict }
         if let kind = ContentSniffer.kind(of: head) { return .notMedia(message + " It looks like \(kind).") }
         return .notMedia(message + " Its first bytes are \(ContentSniffer.hex(head)).")
@@ -33,17 +33,22 @@ public enum ContainerCheck {
     /// How every refusal of a file that is not the promised container from its first byte begins.
     static let wrongStart = "The file does not start with"
 
+    /// The check of `ext`'s container; a read that fails on the way is the verdict (``ContainerVerdictFailure``).
     private static func checkStructure(_ reader: ContainerReader, ext: String) -> ContainerVerdict {
-        switch MediaFormats.structure(forExtension: ext) {
-        case .quickTime: return checkBoxes(reader)
-        case .riffAVI: return checkRIFF(reader)
-        case .matroska: return checkMatroska(reader)
-        case .webm: return checkMatroska(reader, docType: "webm")
-        case .mpegTS: return checkTransportStream(reader)
-        case .programStream: return checkProgramStream(reader)
-        case .flv: return checkFLV(reader)
-        case .asf: return checkASF(reader)
-        case .unchecked: return .ok
+        do throws(ContainerVerdictFailure) {
+            switch MediaFormats.structure(forExtension: ext) {
+            case .quickTime: return try checkBoxes(reader)
+            case .riffAVI: return checkRIFF(reader)
+            case .matroska: return try checkMatroska(reader)
+            case .webm: return try checkMatroska(reader, docType: "webm")
+            case .mpegTS: return try checkTransportStream(reader)
+            case .programStream: return try checkProgramStream(reader)
+            case .flv: return try checkFLV(reader)
+            case .asf: return try checkASF(reader)
+            case .unchecked: return .ok
+            }
+        } catch {
+            return error.verdict
         }
     }
 
@@ -52,7 +57,7 @@ public enum ContainerCheck {
         "ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid", "styp", "sidx", "junk", "PICT",
     ]
 
-    private static func checkBoxes(_ reader: ContainerReader) -> ContainerVerdict {
+    private static func checkBoxes(_ reader: ContainerReader) throws(ContainerVerdictFailure) -> ContainerVerdict {
         var offset: Int64 = 0
         var movie: (offset: Int64, size: Int64)?
         var header = [UInt8](repeating: 0, count: 16)
@@ -111,7 +116,7 @@ public enum ContainerCheck {
         guard let movie else {
             return .truncated("The file has no 'moov' box (its index is missing, as in an unfinished copy).")
         }
-        return checkSampleTables(reader, movieOffset: movie.offset, movieSize: movie.size)
+        return try checkSampleTables(reader, movieOffset: movie.offset, movieSize: movie.size)
     }
 
     /// "N bytes are missing" (or "1 byte is missing").

@@ -29,16 +29,19 @@ struct ContainerReader {
         return nil
     }
 
-    /// `count` bytes from `offset` (fewer when the file ends first), or the verdict of a failed read.
-    func bytes(at offset: Int64, count: Int) -> Result<[UInt8], ContainerVerdictFailure> {
+    /// `count` bytes from `offset` (fewer when the file ends first); throws the verdict of a failed read.
+    func bytes(at offset: Int64, count: Int) throws(ContainerVerdictFailure) -> [UInt8] {
         let available = Int(max(0, min(Int64(count), size - offset)))
         var buffer = [UInt8](repeating: 0, count: available)
-        if let failure = read(into: &buffer, count: available, at: offset) { return .failure(.init(verdict: failure)) }
-        return .success(buffer)
+        if let failure = read(into: &buffer, count: available, at: offset) {
+            throw ContainerVerdictFailure(verdict: failure)
+        }
+        return buffer
     }
 }
 
-/// A verdict carried as an error, so that readers can use `Result`.
+/// A verdict carried as an error, so that a check can `try` its reads and ``ContainerCheck`` answers a failed one
+/// with its verdict in one place.
 struct ContainerVerdictFailure: Error {
     let verdict: ContainerVerdict
 }
