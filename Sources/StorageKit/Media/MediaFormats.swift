@@ -36,33 +36,42 @@ public enum MediaFormats {
         let structure: Structure
     }
 
-    /// Extension (lower case, no dot) → what it promises. `m4v`, `3gp`, `mts`, `m2ts`, `mpg`, `vob` and `wmv`
+    /// Extension (lower case, no dot) → what it promises. Each container family names its demuxers and structural
+    /// check once, then its extensions with their MIME types. `m4v`, `3gp`, `mts`, `m2ts`, `mpg`, `vob` and `wmv`
     /// are the aliases FFmpeg's extension lists do not cover.
     static let table: [String: Entry] = {
-        let quickTime = ["mov"]
-        let mpegPS = ["mpeg", "mpegvideo"]
-        return [
-            "mp4": Entry(mimeType: "video/mp4", demuxers: quickTime, structure: .quickTime),
-            "mov": Entry(mimeType: "video/quicktime", demuxers: quickTime, structure: .quickTime),
-            "m4v": Entry(mimeType: "video/x-m4v", demuxers: quickTime, structure: .quickTime),
-            "3gp": Entry(mimeType: "video/3gpp", demuxers: quickTime, structure: .quickTime),
-            "3g2": Entry(mimeType: "video/3gpp2", demuxers: quickTime, structure: .quickTime),
-            "avi": Entry(mimeType: "video/x-msvideo", demuxers: ["avi"], structure: .riffAVI),
-            "mkv": Entry(mimeType: "video/x-matroska", demuxers: ["matroska"], structure: .matroska),
-            "webm": Entry(mimeType: "video/webm", demuxers: ["matroska"], structure: .webm),
-            "ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
-            "mts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
-            "m2ts": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
-            "m2t": Entry(mimeType: "video/mp2t", demuxers: ["mpegts"], structure: .mpegTS),
-            "mpg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .programStream),
-            "mpeg": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .programStream),
-            "vob": Entry(mimeType: "video/mpeg", demuxers: mpegPS, structure: .programStream),
-            "flv": Entry(mimeType: "video/x-flv", demuxers: ["flv"], structure: .flv),
-            "wmv": Entry(mimeType: "video/x-ms-wmv", demuxers: ["asf"], structure: .asf),
-            "asf": Entry(mimeType: "video/x-ms-asf", demuxers: ["asf"], structure: .asf),
-            "ogv": Entry(mimeType: "video/ogg", demuxers: ["ogg"], structure: .unchecked),
-            "mxf": Entry(mimeType: "application/mxf", demuxers: ["mxf"], structure: .unchecked),
-        ]
+        var table: [String: Entry] = [:]
+        func family(_ demuxers: [String], _ structure: Structure, _ mimeTypes: [String: String]) {
+            for (ext, mimeType) in mimeTypes {
+                table[ext] = Entry(mimeType: mimeType, demuxers: demuxers, structure: structure)
+            }
+        }
+        family(
+            ["mov"],
+            .quickTime,
+            [
+                "mp4": "video/mp4", "mov": "video/quicktime", "m4v": "video/x-m4v", "3gp": "video/3gpp",
+                "3g2": "video/3gpp2",
+            ]
+        )
+        family(["avi"], .riffAVI, ["avi": "video/x-msvideo"])
+        family(["matroska"], .matroska, ["mkv": "video/x-matroska"])
+        family(["matroska"], .webm, ["webm": "video/webm"])
+        family(
+            ["mpegts"],
+            .mpegTS,
+            ["ts": "video/mp2t", "mts": "video/mp2t", "m2ts": "video/mp2t", "m2t": "video/mp2t"]
+        )
+        family(
+            ["mpeg", "mpegvideo"],
+            .programStream,
+            ["mpg": "video/mpeg", "mpeg": "video/mpeg", "vob": "video/mpeg"]
+        )
+        family(["flv"], .flv, ["flv": "video/x-flv"])
+        family(["asf"], .asf, ["wmv": "video/x-ms-wmv", "asf": "video/x-ms-asf"])
+        family(["ogg"], .unchecked, ["ogv": "video/ogg"])
+        family(["mxf"], .unchecked, ["mxf": "application/mxf"])
+        return table
     }()
 
     /// The SPEC's MIME type for an extension (any case, with or without a dot), nil if the table lacks it.
