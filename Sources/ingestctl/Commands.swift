@@ -108,11 +108,8 @@ extension IngestCtl {
     struct Show: RequestCommand {
         static let configuration = CommandConfiguration(abstract: "Show one asset's record.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "A project id.") var project: String
-        @Argument(help: "An asset id.") var asset: String
-        var target: String { "/projects/\(project)/videos/\(percentEncode(asset))" }
-
-        func validate() throws { try validateProject(project) }
+        @OptionGroup var named: AssetArguments
+        var target: String { named.path }
 
         func render(_ v: JSONValue) -> String { Render.keyValues(v) }
     }
@@ -183,17 +180,14 @@ extension IngestCtl {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete an asset: its file, thumbnail and record.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "A project id.") var project: String
-        @Argument(help: "An asset id.") var asset: String
-
-        func validate() throws { try validateProject(project) }
+        @OptionGroup var named: AssetArguments
 
         func run() throws {
-            _ = try global.call("DELETE", "/projects/\(project)/videos/\(percentEncode(asset))")
+            _ = try global.call("DELETE", named.path)
             if global.json {
                 print("{\"deleted\":true}")
             } else {
-                print("deleted asset \(asset) of project \(project)")
+                print("deleted asset \(named.asset) of project \(named.project)")
             }
         }
     }
@@ -343,6 +337,18 @@ extension IngestCtl {
             return parts.joined(separator: "  ")
         }
     }
+}
+
+/// The two arguments that name one asset, `PROJECT ASSET`, for the commands that act on one (show, delete,
+/// download).
+struct AssetArguments: ParsableArguments {
+    @Argument(help: "A project id.") var project: String
+    @Argument(help: "An asset id.") var asset: String
+
+    /// The asset's path in the control API, `/projects/{id}/videos/{asset_id}`.
+    var path: String { "/projects/\(project)/videos/\(percentEncode(asset))" }
+
+    func validate() throws { try validateProject(project) }
 }
 
 extension String {

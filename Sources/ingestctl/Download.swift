@@ -23,8 +23,7 @@ extension IngestCtl {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "A project id.") var project: String
-        @Argument(help: "An asset id.") var asset: String
+        @OptionGroup var named: AssetArguments
         @Option(help: "A rendition's name (e.g. 720p) instead of the stored file.") var rendition: String?
         @Option(
             name: [.customShort("o"), .customLong("output")],
@@ -33,7 +32,7 @@ extension IngestCtl {
         var output: String?
 
         func validate() throws {
-            try validateProject(project)
+            let asset = named.asset
             if asset.isEmpty || asset.contains("/") { throw ValidationError("'\(asset)' is not an asset id") }
             if let rendition, rendition.isEmpty || rendition.contains("/") || rendition.hasPrefix(".") {
                 throw ValidationError("'\(rendition)' is not a rendition name (e.g. 720p)")
@@ -42,7 +41,8 @@ extension IngestCtl {
         }
 
         func run() throws {
-            let record = try global.call("GET", "/projects/\(project)/videos/\(percentEncode(asset))")
+            let (project, asset) = (named.project, named.asset)
+            let record = try global.call("GET", named.path)
             guard let value = JSONValue.parse(record.body) else {
                 throw CtlFailure(exitCode: 1, message: "ingestctl: the daemon's record of \(asset) is not JSON")
             }
@@ -58,11 +58,11 @@ extension IngestCtl {
                             + (have.isEmpty ? " (none is made yet)" : " (it has \(have.joined(separator: ", ")))")
                     )
                 }
-                target = "/projects/\(project)/videos/\(percentEncode(asset))/renditions/\(percentEncode(rendition))"
+                target = named.path + "/renditions/\(percentEncode(rendition))"
                 let ext = DownloadNaming.fileExtension(of: entry["relative_path"]?.text ?? "")
                 defaultName = DownloadNaming.stem(of: DownloadNaming.baseName(value)) + "-" + rendition + ext
             } else {
-                target = "/projects/\(project)/videos/\(percentEncode(asset))/content"
+                target = named.path + "/content"
                 defaultName = DownloadNaming.baseName(value)
             }
             let socket = try global.socketPath()
