@@ -1,16 +1,22 @@
 import NIOCore
 import NIOHTTP1
 
-/// Answers malformed HTTP with a JSON 400 (431 when the header block is too large) and closes the connection.
-///
-/// Replaces NIO's `HTTPServerProtocolErrorHandler`, whose answers have an empty body, so that every error the
-/// control API sends has the `{"error","detail"}` shape.
-final class ControlProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// A handler of the control server's pipeline that watches its HTTP/1 parts go by, both ways, and passes them on
+/// unchanged (it may add an answer of its own, or close the channel).
+protocol ControlHTTPPartsHandler: ChannelDuplexHandler, RemovableChannelHandler {}
+
+extension ControlHTTPPartsHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
+}
 
+/// Answers malformed HTTP with a JSON 400 (431 when the header block is too large) and closes the connection.
+///
+/// Replaces NIO's `HTTPServerProtocolErrorHandler`, whose answers have an empty body, so that every error the
+/// control API sends has the `{"error","detail"}` shape.
+final class ControlProtocolErrorHandler: ControlHTTPPartsHandler {
     private var hasUnterminatedResponse = false
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -63,12 +69,7 @@ final class ControlProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelH
 ///
 /// A client that shuts down only its sending side (half-closure is allowed) keeps its answer, an `/events` stream
 /// included; one that closes altogether is seen by the event loop (`EPOLLHUP`) and the channel closes.
-final class ControlIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
-
+final class ControlIdleHandler: ControlHTTPPartsHandler {
     private var requestEnded = false
     private var responsePending = false
     private let headGuard: RequestHeadGuard
