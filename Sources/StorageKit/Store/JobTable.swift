@@ -105,17 +105,24 @@ enum JobTable {
         lease: Duration,
         _ db: any CatalogConnection
     ) throws -> Job? {
-        let nowMillis = ISO8601Millis.milliseconds(now)
         guard let id = try claimCandidate(kinds: kinds, among: among, now: now, locking: true, db) else { return nil }
         try db.execute(
             """
-            UPDATE jobs SET state = 'running', attempts = attempts + ?, lease_owner = ?, lease_expires = ?,
-                updated_at = ?
+            UPDATE jobs SET state = 'running', attempts = attempts + ?, lease_owner = ?, \(renewedLease)
             WHERE id = ?
             """,
-            [countingAttempt ? 1 : 0, node, nowMillis + lease.milliseconds, nowMillis, id]
+            [countingAttempt ? 1 : 0, node] + leaseArguments(now: now, lease: lease) + [id]
         )
         return try job(id: id, db)
+    }
+
+    /// The columns a lease taken or renewed at `now` sets: it lasts until `now + lease`, and the row is stamped
+    /// `now`. Bound by ``leaseArguments(now:lease:)``.
+    private static let renewedLease = "lease_expires = ?, updated_at = ?"
+
+    private static func leaseArguments(now: Date, lease: Duration) -> [any CatalogBindable] {
+        let nowMillis = ISO8601Millis.milliseconds(now)
+        return [nowMillis + lease.milliseconds, nowMillis]
     }
 
     /// The rows a claim still holds: the job, running, leased to the node that claimed it, with the attempts it
@@ -140,13 +147,12 @@ enum JobTable {
         lease: Duration,
         _ db: any CatalogConnection
     ) throws -> Job? {
-        let nowMillis = ISO8601Millis.milliseconds(now)
         let changed = try db.execute(
             """
-            UPDATE jobs SET attempts = attempts + 1, lease_expires = ?, updated_at = ?
+            UPDATE jobs SET attempts = attempts + 1, \(renewedLease)
             WHERE \(heldByClaim)
             """,
-            [nowMillis + lease.milliseconds, nowMillis] + claimArguments(claim, node)
+            leaseArguments(now: now, lease: lease) + claimArguments(claim, node)
         )
         guard changed > 0 else { return nil }
         var started = claim
@@ -162,13 +168,12 @@ enum JobTable {
         lease: Duration,
         _ db: any CatalogConnection
     ) throws -> Bool {
-        let nowMillis = ISO8601Millis.milliseconds(now)
-        return try db.execute(
+        try db.execute(
             """
-            UPDATE jobs SET lease_expires = ?, updated_at = ?
+            UPDATE jobs SET \(renewedLease)
             WHERE id = ? AND lease_owner = ? AND state = 'running'
             """,
-            [nowMillis + lease.milliseconds, nowMillis, id, node]
+            leaseArguments(now: now, lease: lease) + [id, node]
         ) > 0
     }
 
