@@ -4,10 +4,12 @@ import Logging
 extension Ingestor {
     // MARK: - Shared tail: validate content, name, record, place
 
+    /// `name`: the file's name as it came, in bytes (a dropped name need not be UTF-8; an upload's is its text):
+    /// a rejected file keeps them; the record holds their text.
     func finish(
         staged: String,
         fd: Int32,
-        originalFilename: String,
+        name droppedName: [UInt8],
         project: ProjectID,
         size: Int64,
         checksum: String,
@@ -16,7 +18,8 @@ extension Ingestor {
         policy: IngestPolicy,
         displayName: String
     ) throws -> IngestOutcome {
-        let ext = StoredName.lowercasedExtension(Array(originalFilename.utf8))
+        let originalFilename = String(decoding: droppedName, as: UTF8.self)
+        let ext = StoredName.lowercasedExtension(droppedName)
         func reject(_ reason: RejectionReason, _ detail: String) throws -> IngestOutcome {
             // A copy from another filesystem: the drop's file goes first, while the journal still holds the
             // copy; a crash in between returns the copy to the drop. (In the other order, a crash left one
@@ -24,7 +27,7 @@ extension Ingestor {
             // name in staging is made durable before the only other copy goes.
             if source != nil { FileOps.syncDirectory(stagingFolder) }
             try removeCopiedSource(source)
-            return try rejectStaged(staged, reason, detail, originalFilename, project, move)
+            return try rejectStaged(staged, reason, detail, droppedName, project, move)
         }
 
         switch ContainerCheck.check(fd: fd, size: size, ext: ext) {
@@ -168,16 +171,18 @@ extension Ingestor {
         }
     }
 
+    /// Moves the staged file into `rejected/` under `name`, its bytes as it came (its text is the reason's
+    /// `original_filename`).
     func rejectStaged(
         _ staged: String,
         _ reason: RejectionReason,
         _ detail: String,
-        _ originalFilename: String,
+        _ name: [UInt8],
         _ project: ProjectID,
         _ move: PendingMove
     ) throws -> IngestOutcome {
-        let r = Rejection(reason: reason, detail: detail, originalFilename: originalFilename)
-        let storedAs = try rejected.reject(path: staged, as: originalFilename, project: project, rejection: r)
+        let r = Rejection(reason: reason, detail: detail, originalFilename: String(decoding: name, as: UTF8.self))
+        let storedAs = try rejected.reject(path: staged, as: name, project: project, rejection: r)
         try catalog.removePendingMove(id: move.id)
         return .rejected(r, project: project, storedAs: storedAs)
     }

@@ -11,7 +11,9 @@ extension Ingestor {
         checksum: String,
         policy: IngestPolicy
     ) -> IngestOutcome {
-        ingestingNewAsset("upload ingest", file: originalFilename, shown: originalFilename) { assetID in
+        // The name the client gave, as text (escapes that are not UTF-8 were read as U+FFFD): its bytes are that text's.
+        let name = Array(originalFilename.utf8)
+        return ingestingNewAsset("upload ingest", file: originalFilename, shown: originalFilename) { assetID in
             let move = try journal(
                 PendingMove(
                     id: 0,
@@ -25,7 +27,7 @@ extension Ingestor {
                 )
             )
             if size == 0 {
-                return try rejectStaged(staged, .empty, "the upload is empty", originalFilename, project, move)
+                return try rejectStaged(staged, .empty, "the upload is empty", name, project, move)
             }
             if policy.projectQuotaBytes > 0 {
                 let used = try catalog.uploadBytes(project: project)
@@ -34,7 +36,7 @@ extension Ingestor {
                         staged,
                         .quotaExceeded,
                         "project \(project) holds \(used) bytes; this file's \(size) bytes would pass PROJECT_QUOTA_BYTES=\(policy.projectQuotaBytes)",
-                        originalFilename,
+                        name,
                         project,
                         move
                     )
@@ -45,7 +47,7 @@ extension Ingestor {
             return try finish(
                 staged: staged,
                 fd: fd,
-                originalFilename: originalFilename,
+                name: name,
                 project: project,
                 size: size,
                 checksum: checksum,

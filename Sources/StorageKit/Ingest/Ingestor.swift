@@ -254,7 +254,7 @@ public final class Ingestor: Sendable {
         return try finish(
             staged: staging,
             fd: fd,
-            originalFilename: nameText,
+            name: name,
             project: project,
             size: digest.bytes,
             checksum: digest.hex,
