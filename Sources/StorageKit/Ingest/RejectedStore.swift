@@ -30,6 +30,8 @@ public struct RejectedStore: Sendable {
 
     /// Moves `path` (any file type: a symlink or FIFO is moved as itself, never opened) under `name` or
     /// `<stem>-<n><ext>` (always the latter for a name ending in `.reason.json`), writing the reason file first so that a rejected file always has its reason.
+    /// A name that would leave its `<name>.reason.json` longer than 255 bytes is cut in its stem, keeping its
+    /// extension (the reason's `original_filename` keeps it whole).
     /// Returns the name used, or `nil` when `path` vanished before it could be moved.
     @discardableResult
     public func reject(
@@ -56,7 +58,8 @@ public struct RejectedStore: Sendable {
         let safeName = RejectedStore.safeName(name)
         let reasonJSON = try RejectedStore.encoder.encode(rejection)
         let reasonSuffix = Array(".reason.json".utf8)
-        for numbered in NumberedNames(safeName, limit: 100_000) {
+        // Its reason file's name must fit too: a long name is cut in its stem, keeping its extension.
+        for numbered in NumberedNames(safeName, limit: 100_000, maxBytes: Self.longestName) {
             let candidate = String(decoding: numbered, as: UTF8.self)
             // A user's file never takes a name that reads as a reason file (`x.reason.json` is kept as
             // `x.reason-1.json`): it would hide from the listing and be refused by retry.
@@ -229,21 +232,18 @@ public struct RejectedStore: Sendable {
         String(decoding: safeName(Array(name.utf8)), as: UTF8.self)
     }
 
-    /// ``safeName(_:)-(String)`` on a name's bytes, which need not be UTF-8 and are kept as they are; at most
-    /// 200 bytes, never cutting a UTF-8 character in two.
+    /// ``safeName(_:)-(String)`` on a name's bytes, which need not be UTF-8 and are kept as they are (of any
+    /// length: `reject` cuts a name too long for its reason file).
     static func safeName(_ name: [UInt8]) -> [UInt8] {
         var bytes = name.map { $0 == 0x2F || $0 == 0 ? UInt8(ascii: "_") : $0 }
         if bytes.isEmpty || bytes == [0x2E] || bytes == [0x2E, 0x2E] { bytes = Array("unnamed".utf8) }
         let dots = bytes.prefix { $0 == 0x2E }.count
         bytes.replaceSubrange(0..<dots, with: repeatElement(UInt8(ascii: "_"), count: dots))
-        if bytes.count > 200 {
-            var cut = 200
-            // A continuation byte (10xxxxxx) at the cut belongs to the character before it.
-            while cut > 0, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
-            bytes = Array(bytes[..<cut])
-        }
         return bytes
     }
+
+    /// The longest name a rejected file takes, in bytes: with `.reason.json`, NAME_MAX (255).
+    static let longestName = 255 - ".reason.json".utf8.count
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()

@@ -258,10 +258,14 @@ public enum FileOps {
 
     /// A fresh temporary name for a file that will become `path`: the prefix, this process and a random
     /// number, the `owner` (a `NODE_ID`, which never holds `~`) and `~` when given, then the final name, so that
-    /// what a crash left says what it was to become and who wrote it.
+    /// what a crash left says what it was to become and who wrote it. The final name is cut at its end (between
+    /// characters) when the whole would pass NAME_MAX (255 bytes).
     public static func temporaryName(for path: String, owner: String? = nil) -> String {
-        temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + (owner.map { $0 + "~" } ?? "")
-            + lastComponent(path)
+        let head =
+            temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + (owner.map { $0 + "~" } ?? "")
+        var final = lastComponent(path).unicodeScalars[...]
+        while head.utf8.count + String(final).utf8.count > 255, !final.isEmpty { final.removeLast() }
+        return head + String(final)
     }
 
     /// The owner a ``temporaryName(for:owner:)`` names, if any.

@@ -92,6 +92,46 @@ struct RejectedNamesEndToEndTests {
         #expect(Self.rawNames(drop).isEmpty)
         #expect(try await h.stop() == 0)
     }
+
+    @Test func aLongNameKeepsItsExtensionInRejected() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        let long = String(repeating: "E", count: 246) + ".mp4"
+        let rejected = h.storage + "/rejected/project_default"
+        let first = String(repeating: "E", count: 239) + ".mp4"
+        let second = String(repeating: "E", count: 237) + "-1.mp4"
+        try h.drop(bytes: [], as: long)
+        try await waitUntil("the first is rejected") { FileManager.default.fileExists(atPath: rejected + "/" + first) }
+        try h.drop(bytes: [], as: long)
+        try await waitUntil("the second is rejected") {
+            FileManager.default.fileExists(atPath: rejected + "/" + second)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(listing(rejected) == [second, second + ".reason.json", first, first + ".reason.json"].sorted())
+        #expect(h.rejectionReason(project: "default", name: first) == "empty")
+        let listed = try await h.request("GET", "/projects/default/rejected").array()
+        #expect(listed.map { $0["original_filename"] as? String } == [long, long])
+
+        // Retry puts it back under the name it was dropped with; rejected again, it takes its place again.
+        let at = try #require(listed.first { $0["name"] as? String == first }?["rejected_at"] as? String)
+        try await Task.sleep(for: .milliseconds(20))
+        let retry = try await h.request("POST", "/projects/default/rejected/\(first)/retry")
+        #expect(retry.status == 202, "\(retry.text)")
+        try await waitUntil("it is rejected again") {
+            let again = try await h.request("GET", "/projects/default/rejected").array()
+                .first { $0["name"] as? String == first }
+            return again != nil && again?["rejected_at"] as? String != at
+        }
+        #expect(listing(rejected) == [second, second + ".reason.json", first, first + ".reason.json"].sorted())
+        #expect(listing(h.drop + "/default").isEmpty, "the retried file went back and was taken again")
+        #expect(try await h.stop() == 0)
+    }
+}
+
+/// Names in `path` (empty when it does not exist), sorted.
+private func listing(_ path: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
 }
 
 extension [UInt8] {
