@@ -24,9 +24,10 @@ final class WorkerStop: Sendable {
     /// Tells that the worker's run loop has returned.
     func runEnded() { ended.open() }
 
-    /// Returns once the run loop has returned, or after `limit`.
-    func waitForRunToEnd(atMost limit: Duration = .seconds(3)) async {
+    /// Returns once the run loop has returned (true), or after `limit` (false).
+    @discardableResult
+    func waitForRunToEnd(atMost limit: Duration = .seconds(3)) async -> Bool {
         let ended = self.ended
-        _ = await withTimeLimit(limit) { await ended.wait() }
+        return await withTimeLimit(limit) { await ended.wait() }
     }
 }
