@@ -186,7 +186,7 @@ func catalogBench(_ options: Options) throws {
             try catalog.write { tx in
                 for i in 0..<n {
                     _ = try tx.appendEvent(
-                        IngestEvent(type: .ingested, projectID: "p000", assetID: "a\(appended + i)", filename: "f.mp4")
+                        .ingested(asset(appended + i))
                     )
                 }
             }

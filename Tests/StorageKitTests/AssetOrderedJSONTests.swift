@@ -1,6 +1,7 @@
 import Foundation
-import StorageKit
 import Testing
+
+@testable import StorageKit
 
 /// The ordered writer must say exactly what the `Codable` encoding says, in the SPEC's key order.
 struct AssetOrderedJSONTests {

@@ -97,7 +97,7 @@ extension Daemon: ControlBackend {
             )
         }
         await context.events.publish(
-            IngestEvent(type: .deleted, projectID: project.rawValue, assetID: asset.id, filename: asset.filename)
+            IngestEvent(.deleted, about: asset)
         )
         // Its message names the files that stayed by their storage-relative paths (as records do), never absolute.
         if let stayed { throw stayed }
@@ -125,7 +125,7 @@ extension Daemon: ControlBackend {
         // Each removed record's `deleted` event was appended with its removal; the project's own event follows
         // when anything was there to remove (purging a project that never existed announces nothing).
         if summary.recordsRemoved > 0 || summary.filesRemoved > 0 {
-            await context.events.publish(IngestEvent(type: .deleted, projectID: project.rawValue))
+            await context.events.publish(IngestEvent(.deleted, project: project.rawValue))
         }
         return summary
     }

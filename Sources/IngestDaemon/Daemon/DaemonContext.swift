@@ -132,8 +132,8 @@ final class DaemonContext: Sendable {
             )
             await events.publish(
                 IngestEvent(
-                    type: .rejected,
-                    projectID: project.rawValue,
+                    .rejected,
+                    project: project.rawValue,
                     filename: storedAs ?? rejection.originalFilename,
                     reason: rejection.reason.rawValue,
                     detail: rejection.detail

@@ -33,7 +33,8 @@ final class InotifyWatcher: Sendable {
 
     /// The narrow mask: no IN_OPEN/IN_ACCESS/IN_MODIFY, so the daemon's own reads never flood the queue.
     private static let mask: Inotify.Mask = [
-        .closedAfterWriting, .movedTo, .created, .movedFrom, .watchedFolderDeleted, .attributesChanged, .onlyFolders,
+        .closedAfterWriting, .movedTo, .created, .movedFrom, .watchedFolderDeleted, .watchedFolderMoved,
+        .attributesChanged, .onlyFolders,
     ]
 
     init(root: String, logger: Logger, bufferLimit: Int = 65_536) throws {
@@ -163,6 +164,14 @@ final class InotifyWatcher: Sendable {
             }
             return
         }
+        if mask.contains(.watchedFolderMoved) {
+            // A folder below the drop renamed is seen by its parent's watch (`movedFrom`/`movedTo`). The drop
+            // folder itself renamed away is gone from its path: its watches, which followed it, would report
+            // files of a folder that is no longer the drop under the drop's paths, and never one put into a
+            // folder made again at the path.
+            if state.withLock({ $0.pathsByWatch[event.watch] }) == root { lostRootByRename() }
+            return
+        }
         guard let dir = state.withLock({ $0.pathsByWatch[event.watch] }), !event.name.isEmpty else { return }
         let path = dir.appending(event.name)
         if mask.contains(.isFolder) {
@@ -219,6 +228,23 @@ final class InotifyWatcher: Sendable {
         }
         for sub in subdirs { files += scan(sub, addWatches: addWatches) }
         return files
+    }
+
+    /// The drop folder was renamed: every watch (the renamed tree's) goes, and the path is looked for again, as
+    /// when the folder is deleted.
+    private func lostRootByRename() {
+        let watches = state.withLock { s -> [Int32] in
+            defer {
+                s.pathsByWatch = [:]
+                s.rootMissing = true
+            }
+            return Array(s.pathsByWatch.keys)
+        }
+        for watch in watches { inotify.removeWatch(watch) }
+        logger.error(
+            "the drop folder is gone (renamed); nothing is taken until it exists again",
+            metadata: ["filename": "\(root)"]
+        )
     }
 
     /// When the drop folder is missing: true (and a rescan is due) once it is a folder again.

@@ -197,13 +197,7 @@ extension RenditionService {
                 current.updatedAt = ISO8601Millis.now()
                 try tx.update(current)
                 try tx.appendEvent(
-                    IngestEvent(
-                        type: type,
-                        projectID: asset.projectID,
-                        assetID: asset.id,
-                        filename: asset.filename,
-                        rendition: rendition
-                    )
+                    IngestEvent(type, about: asset, rendition: rendition)
                 )
                 return true
             }

@@ -13,9 +13,8 @@ import Synchronization
 final class RenditionService: Sendable {
     let context: DaemonContext
     private let pool = NIOThreadPool(numberOfThreads: 1)
-    private let stopping = Atomic<Bool>(false)
-    /// Opened when `run()` has ended (its job interrupted and released).
-    private let ended = Latch()
+    /// Requested on shutdown; its run ends once the running job is interrupted and released.
+    private let stopping = WorkerStop()
     /// The job running and its asset, so that deleting the asset stops the work at once.
     private let current = Mutex<(job: Job, asset: Asset)?>(nil)
     /// How often a running job renews its lease.
@@ -61,7 +60,7 @@ final class RenditionService: Sendable {
         await lowerPriority()
         let renewal = Task { await leases.renew(in: context) }
         defer { renewal.cancel() }
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isRequested {
             await yieldToForeground()
             let seen = doorbell.generation
             let job: Job?
@@ -80,7 +79,7 @@ final class RenditionService: Sendable {
             await perform(job)
         }
         try? await pool.shutdownGracefully()
-        ended.open()
+        stopping.runEnded()
     }
 
     /// Waits while ingest or thumbnails are busy here, at most ``longestYield``: a burst of drops is stored and
@@ -88,7 +87,7 @@ final class RenditionService: Sendable {
     /// foreground rings ``foregroundIdle`` (or at the deadline, or on stop).
     private func yieldToForeground() async {
         let deadline = ContinuousClock.now + longestYield
-        while !stopping.load(ordering: .relaxed) {
+        while !stopping.isRequested {
             let seen = foregroundIdle.generation
             let left = deadline - ContinuousClock.now
             guard left > .zero, await foregroundBusy() else { return }
@@ -114,11 +113,10 @@ final class RenditionService: Sendable {
 
     /// Stops claiming; a running job is interrupted and released (waits up to 3 s for that).
     func stop() async {
-        stopping.store(true, ordering: .relaxed)
+        stopping.request()
         doorbell.close()
         foregroundIdle.close()
-        let ended = self.ended
-        _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
+        await stopping.waitForRunToEnd()
     }
 
     /// Interrupts the running job if it belongs to `assetID` (deleted) or to `project` (purged).
@@ -163,7 +161,7 @@ final class RenditionService: Sendable {
             leases.letGo(job)
         }
         let shouldAbort: @Sendable () -> Bool = { [self] in
-            self.stopping.load(ordering: .relaxed) || self.leases.isLost(job)
+            self.stopping.isRequested || self.leases.isLost(job)
         }
         let outcome: JobOutcome
         switch job.kind {

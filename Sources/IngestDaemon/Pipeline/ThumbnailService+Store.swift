@@ -20,12 +20,7 @@ extension ThumbnailService {
             let relative = try layout.relativePath(.thumbnails, project, name)
             let target = try layout.absolute(relative)
             let jpeg = Array(thumbnail.jpeg)
-            let ready = IngestEvent(
-                type: .thumbnailReady,
-                projectID: asset.projectID,
-                assetID: asset.id,
-                filename: asset.filename
-            )
+            let ready = IngestEvent(.thumbnailReady, about: asset)
             let config = context.config.current
             let temporaryFolder = context.ingestor.stagingFolder
             // The file, then the record, the job and the event together, in one call to the blocking threads.

@@ -20,12 +20,8 @@ final class ThumbnailService: Sendable {
     private let leases = JobLeases(renewedEvery: sweepInterval)
     /// Whether the last claim found a job: thumbnails have a backlog.
     private let claimedLast = Atomic<Bool>(false)
-    /// Set on shutdown: FFmpeg's interrupt callback polls it.
-    private let stopping = Atomic<Bool>(false)
-    /// Opened when `run()` has ended.
-    private let ended = Latch()
-    /// Opened by `stop()`.
-    private let stopped = Latch()
+    /// Requested on shutdown: FFmpeg's interrupt callback polls it.
+    private let stopping = WorkerStop()
     static let maxWorkers = 16
     /// Longest one thumbnail may take.
     static let timeLimit = Duration.seconds(60)
@@ -75,20 +71,18 @@ final class ThumbnailService: Sendable {
             group.cancelAll()
         }
         try? await pool.shutdownGracefully()
-        ended.open()
+        stopping.runEnded()
     }
 
     /// Stops promptly: queued jobs stay in the catalog for the next start; a running decode is interrupted and
     /// gives its attempt back. Waits (up to 3 s) for that, so a stop is never counted as a decoder crash.
     func stop() async {
-        stopping.store(true, ordering: .relaxed)
-        stopped.open()
+        stopping.request()
         doorbell.close()
-        let ended = self.ended
-        _ = await withTimeLimit(.seconds(3)) { await ended.wait() }
+        await stopping.waitForRunToEnd()
     }
 
-    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    var isStopping: Bool { stopping.isRequested }
 
     private func worker(_ index: Int) async {
         // A made thumbnail is stored (file, record, event) while the worker renders the next one: FFMPEG_THREADS
@@ -112,7 +106,7 @@ final class ThumbnailService: Sendable {
                 if index >= threads {
                     // Idle beyond FFMPEG_THREADS (a reload may raise it), taking no rings meant for the others.
                     await release(&batch)
-                    let stopped = self.stopped
+                    let stopped = stopping.requested
                     _ = await withTimeLimit(.seconds(1)) { await stopped.wait() }
                     continue
                 }

@@ -75,14 +75,7 @@ public enum ProjectPurge {
             // Each asset's end is told as a deletion of that asset is, so that a follower tracking assets
             // learns of every one.
             for asset in going {
-                _ = try tx.appendEvent(
-                    IngestEvent(
-                        type: .deleted,
-                        projectID: asset.projectID,
-                        assetID: asset.id,
-                        filename: asset.filename
-                    )
-                )
+                _ = try tx.appendEvent(IngestEvent(.deleted, about: asset))
             }
             return going.count
         }

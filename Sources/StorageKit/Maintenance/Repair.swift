@@ -181,14 +181,7 @@ public enum Repair {
                     try catalog.write { tx in
                         try tx.insert(asset)
                         try tx.enqueueJob(.thumbnail, assetID: asset.id, params: "")
-                        _ = try tx.appendEvent(
-                            IngestEvent(
-                                type: .ingested,
-                                projectID: asset.projectID,
-                                assetID: asset.id,
-                                filename: asset.filename
-                            )
-                        )
+                        _ = try tx.appendEvent(.ingested(asset))
                     }
                 }
             } catch {
@@ -235,7 +228,7 @@ public enum Repair {
             try tx.cancelJobs(assetID: asset.id)
             guard try tx.delete(id: asset.id) != nil else { return false }
             _ = try tx.appendEvent(
-                IngestEvent(type: .deleted, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
+                IngestEvent(.deleted, about: asset)
             )
             return true
         }

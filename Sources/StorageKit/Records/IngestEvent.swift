@@ -15,10 +15,10 @@ public struct IngestEvent: Codable, Sendable, Equatable {
     }
 
     /// Consecutive id assigned by the catalog (1, 2, 3 …); `0` before the event is stored.
-    public var id: Int64
+    public var id: Int64 = 0
     public var type: EventType
     /// When it happened; encoded as ISO-8601 UTC with milliseconds.
-    @ISO8601MillisCoded public var at: Date
+    @ISO8601MillisCoded public var at: Date = ISO8601Millis.now()
     /// The `NODE_ID` of the node that wrote it; stamped by the catalog when `nil`.
     public var node: String?
     public var projectID: String
@@ -36,35 +36,6 @@ public struct IngestEvent: Codable, Sendable, Equatable {
     /// A human sentence with more context.
     public var detail: String?
 
-    /// A new event; `id` stays `0` until `Catalog.appendEvent` stores it.
-    public init(
-        id: Int64 = 0,
-        type: EventType,
-        at: Date = ISO8601Millis.now(),
-        node: String? = nil,
-        projectID: String,
-        assetID: String? = nil,
-        filename: String? = nil,
-        step: String? = nil,
-        rendition: String? = nil,
-        reason: String? = nil,
-        error: String? = nil,
-        detail: String? = nil
-    ) {
-        self.id = id
-        self.type = type
-        self.at = at
-        self.node = node
-        self.projectID = projectID
-        self.assetID = assetID
-        self.filename = filename
-        self.step = step
-        self.rendition = rendition
-        self.reason = reason
-        self.error = error
-        self.detail = detail
-    }
-
     /// The JSON keys, in the order they are written; `nil` fields are left out.
     enum CodingKeys: String, SnakeCaseCodingKey {
         case id, type, at, node, projectID, assetID, filename, step, rendition, reason, error, detail
@@ -72,8 +43,46 @@ public struct IngestEvent: Codable, Sendable, Equatable {
 }
 
 extension IngestEvent {
+    /// A new event about `asset` (its project, id and stored name), not yet stored (`id` 0); `rendition` names the
+    /// rendition of a `rendition_ready` event, `step`, `rendition` and `error` tell what failed in a `failed` one.
+    public init(
+        _ type: EventType,
+        about asset: Asset,
+        step: String? = nil,
+        rendition: String? = nil,
+        error: String? = nil
+    ) {
+        self.init(
+            type: type,
+            projectID: asset.projectID,
+            assetID: asset.id,
+            filename: asset.filename,
+            step: step,
+            rendition: rendition,
+            error: error
+        )
+    }
+
+    /// A new event about a project rather than one asset (a rejected file, the project's storage deleted), not
+    /// yet stored (`id` 0).
+    public init(
+        _ type: EventType,
+        project: String,
+        filename: String? = nil,
+        reason: String? = nil,
+        detail: String? = nil
+    ) {
+        self.init(type: type, projectID: project, filename: filename, reason: reason, detail: detail)
+    }
+
     /// The `ingested` event of an asset that just became `ready`.
     public static func ingested(_ asset: Asset) -> IngestEvent {
-        IngestEvent(type: .ingested, projectID: asset.projectID, assetID: asset.id, filename: asset.filename)
+        IngestEvent(.ingested, about: asset)
+    }
+
+    /// The `failed` event of `asset`'s `step` (`thumbnail`, `sprite`, `rendition`), with the rendition's name when
+    /// one rendition failed; `error` speaks of the file as the user named it, never of internal paths.
+    public static func failed(_ asset: Asset, step: String, rendition: String? = nil, error: String) -> IngestEvent {
+        IngestEvent(.failed, about: asset, step: step, rendition: rendition, error: error)
     }
 }

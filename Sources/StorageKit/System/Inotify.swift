@@ -23,6 +23,8 @@ public final class Inotify: Sendable {
         public static let movedFrom = Mask(rawValue: UInt32(IN_MOVED_FROM))
         public static let movedTo = Mask(rawValue: UInt32(IN_MOVED_TO))
         public static let watchedFolderDeleted = Mask(rawValue: UInt32(IN_DELETE_SELF))
+        /// `IN_MOVE_SELF`: the watched folder itself was renamed (its watch follows it to its new name).
+        public static let watchedFolderMoved = Mask(rawValue: UInt32(IN_MOVE_SELF))
         /// `IN_ONLYDIR`: the watch is only added if the path is a folder (not a file that replaced one).
         public static let onlyFolders = Mask(rawValue: 0x0100_0000)
         /// In an event: its name is a folder.

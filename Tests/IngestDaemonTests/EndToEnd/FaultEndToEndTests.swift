@@ -153,4 +153,34 @@ struct FaultEndToEndTests {
         #expect(try await h.request("GET", "/health").object()["status"] as? String == "ok")
         #expect(try await h.stop() == 0)
     }
+
+    /// Audit: the drop folder renamed away (`mv drop drop.old`) and a new one made at its path. The watch
+    /// followed the old folder, so files put into the new one waited forever while `/health` said ok. Now the
+    /// rename is seen as the folder going: a log line, `/health` degraded, the new folder watched and scanned.
+    /// What is in the renamed folder is no longer the drop's and is left alone.
+    @Test func aDropFolderRenamedAwayAndMadeAgainIsWatchedAgain() async throws {
+        let h = try DaemonHarness()
+        defer { h.remove() }
+        try await h.start()
+        let old = h.drop + ".old"
+        defer { try? FileManager.default.removeItem(atPath: old) }
+        try FileManager.default.moveItem(atPath: h.drop, toPath: old)
+        try await waitUntil("/health says the drop folder is missing") {
+            let health = try await h.request("GET", "/health").object()
+            return ((health["reasons"] as? [String]) ?? []).contains { $0.contains("drop folder") }
+        }
+        #expect(h.log.contains("the drop folder is gone"))
+        let clip = try await TestClips.mp4
+        try FileManager.default.createDirectory(atPath: old + "/gone", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: clip, toPath: old + "/gone/left.mp4")
+        try FileManager.default.createDirectory(atPath: h.drop, withIntermediateDirectories: true)
+        try h.drop(clip, as: "back/a.mp4")
+        try await waitUntil("the file in the new drop folder is stored") {
+            try await h.assets("back").first?["status"] as? String == "ready"
+        }
+        #expect(try await h.request("GET", "/health").object()["status"] as? String == "ok")
+        #expect(FileManager.default.fileExists(atPath: old + "/gone/left.mp4"))
+        #expect(try await h.assets("gone").isEmpty)
+        #expect(try await h.stop() == 0)
+    }
 }

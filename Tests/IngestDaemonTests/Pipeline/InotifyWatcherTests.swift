@@ -92,6 +92,34 @@ struct InotifyWatcherTests {
         #expect(Self.candidates(later) == [drop + "/p/later/c.mp4"])
     }
 
+    /// Audit of 2026-12-08: the drop folder renamed away is missing (its watches go with it: a file written
+    /// into the renamed folder is not reported under the drop's path), and a folder made again at the path is
+    /// watched and scanned.
+    @Test func theDropFolderRenamedAwayIsMissingUntilMadeAgain() async throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let drop = dir.path + "/drop"
+        try FileManager.default.createDirectory(atPath: drop + "/p", withIntermediateDirectories: true)
+        let watcher = try InotifyWatcher(root: drop, logger: Logger(label: "test"))
+        watcher.start()
+        defer { watcher.stop() }
+        _ = await collect(watcher) { events in
+            events.contains { if case .scanFinished = $0 { true } else { false } }
+        }
+
+        #expect(rename(drop, dir.path + "/old") == 0)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !watcher.dropMissing, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(watcher.dropMissing)
+        _ = FileManager.default.createFile(atPath: dir.path + "/old/p/stale.mp4", contents: Data("s".utf8))
+
+        try FileManager.default.createDirectory(atPath: drop + "/q", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: drop + "/q/new.mp4", contents: Data("n".utf8))
+        let later = await collect(watcher) { Self.candidates($0).contains(drop + "/q/new.mp4") }
+        #expect(Self.candidates(later) == [drop + "/q/new.mp4"])
+        #expect(!watcher.dropMissing)
+    }
+
     @Test func stopEndsTheStream() async throws {
         let dir = TempDir()
         defer { dir.cleanup() }
