@@ -5,7 +5,7 @@ import Glibc
 
 /// Why a call to the daemon failed, with the exit code it maps to.
 struct CtlFailure: Error, CustomStringConvertible {
-    /// 1: the daemon refused; 3: the daemon cannot be reached.
+    /// 1: the daemon refused; 2: a usage error (the command line must change); 3: the daemon cannot be reached.
     var exitCode: Int32
     var message: String
     var description: String { message }

@@ -18,7 +18,8 @@ extension IngestCtl {
             abstract: "Download an asset's stored file, or one of its renditions.",
             discussion: """
                 Without -o the file is saved in the current folder under its original name (a rendition as \
-                <name>-<rendition>.<ext>); -o - writes to standard output. An interrupted download leaves \
+                <name>-<rendition>.<ext>), never over an existing file (exit 2: pick a name with -o FILE, which \
+                replaces a file of that name); -o - writes to standard output. An interrupted download leaves \
                 FILE.part; running the same command again resumes it if the file on the daemon has not changed.
                 """
         )
@@ -71,7 +72,10 @@ extension IngestCtl {
                 return
             }
             let path = DownloadNaming.outputPath(output, defaultName: defaultName)
-            let result = try Transfer(socket: socket, target: target, label: defaultName).toFile(path)
+            // `-o FILE` names the file and may replace it; a name ingestctl chose (no -o, or -o a folder) may not.
+            let replace = output == path
+            try DownloadNaming.checkTarget(path, replace: replace)
+            let result = try Transfer(socket: socket, target: target, label: defaultName).toFile(path, replace: replace)
             if global.json {
                 print(
                     "{\"project_id\":\"\(project)\",\"asset_id\":\(JSONText.quoted(asset)),\"path\":\(JSONText.quoted(path)),"
@@ -107,6 +111,32 @@ enum DownloadNaming {
         let last = path.split(separator: "/").last.map(String.init) ?? ""
         guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return "" }
         return String(last[dot...])
+    }
+
+    /// Refuses, before anything is written, a `path` whose folder does not exist, and an existing `path` unless
+    /// `replace`: without `-o FILE` the name is ingestctl's choice, and a file of that name is someone's. A cut
+    /// download is not in the way: it is `path.part` (with `path.part.etag`), and `path` appears only at its end.
+    ///
+    /// Both are exit code 2, a usage error: the daemon refused nothing (1) and was reached (3); the command line
+    /// has to change (another `-o`), as for the other checks of the arguments against this machine.
+    static func checkTarget(_ path: String, replace: Bool) throws {
+        let folder = path.contains("/") ? String(path[...path.lastIndex(of: "/")!]) : "."
+        var st = stat()
+        if stat(folder, &st) != 0 {
+            let why = errno == ENOENT ? "does not exist" : "cannot be read (\(String(cString: strerror(errno))))"
+            throw CtlFailure(exitCode: 2, message: "ingestctl: cannot save \(path): the folder \(folder) \(why)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw CtlFailure(exitCode: 2, message: "ingestctl: cannot save \(path): \(folder) is not a folder")
+        }
+        if !replace, lstat(path, &st) == 0 {
+            throw CtlFailure(exitCode: 2, message: alreadyExists(path))
+        }
+    }
+
+    static func alreadyExists(_ path: String) -> String {
+        "ingestctl: \(path) already exists and is left as it is; nothing was downloaded. Save under another name "
+            + "with -o FILE, or remove \(path) first (-o \(path) replaces it)"
     }
 
     /// `-o` as given (inside it when it is a folder), or `defaultName` in the current folder.

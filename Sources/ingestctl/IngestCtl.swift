@@ -49,6 +49,10 @@ struct IngestCtl: ParsableCommand {
 /// The SPEC's form is `ingestctl [--socket S] [--json] COMMAND …`: global options may come before the
 /// subcommand. ArgumentParser reads a subcommand's options only after its name, so those given first are
 /// moved behind it (`--socket S list p` → `list --socket S p`).
+///
+/// They are declared once, in ``GlobalOptions``, which each subcommand pulls in with `@OptionGroup`; the root
+/// command has none. So before a word that is not a subcommand (`--socket S bogus`, or `help`) they are left out:
+/// the root would otherwise report them ("Unknown option '--socket'") instead of the unknown command itself.
 func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
     var globals: [String] = []
     var index = 0
@@ -71,7 +75,15 @@ func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
     // Global options and nothing else: no command, as if none were given.
     if !globals.isEmpty, index >= arguments.count { return [] }
     guard !globals.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
+    guard IngestCtl.commandNames.contains(arguments[index]) else { return Array(arguments[index...]) }
     return [arguments[index]] + globals + arguments[(index + 1)...]
+}
+
+extension IngestCtl {
+    /// The subcommands' names and aliases.
+    static let commandNames: Set<String> = Set(
+        configuration.subcommands.flatMap { [$0._commandName] + $0.configuration.aliases }
+    )
 }
 
 /// Options every subcommand takes.

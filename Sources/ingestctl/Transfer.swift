@@ -34,7 +34,8 @@ struct Transfer {
     }
 
     /// Downloads into `path` through `path.part` (resuming it when `path.part.etag` says which version it holds).
-    func toFile(_ path: String) throws -> Result {
+    /// Unless `replace`, a `path` that appeared meanwhile is kept (the part is then left as it is).
+    func toFile(_ path: String, replace: Bool = true) throws -> Result {
         let part = path + ".part"
         let tagPath = part + ".etag"
         for attempt in 0..<2 {
@@ -52,7 +53,7 @@ struct Transfer {
             case 416 where saved != nil:
                 // Nothing left to fetch: complete if the daemon's file is the one the part holds.
                 if let range = head.header("content-range"), range == "bytes */\(offset)", etag == saved {
-                    try Self.finish(part: part, tag: tagPath, path: path, fd: nil, total: offset)
+                    try Self.finish(part: part, tag: tagPath, path: path, replace: replace, fd: nil, total: offset)
                     return Result(total: offset, resumedFrom: offset)
                 }
             case 206 where saved != nil:
@@ -65,7 +66,7 @@ struct Transfer {
                     throw Self.writeFailure(part)
                 }
                 try receive(client, into: fd, part: part, from: offset, length: length, total: range.total)
-                try Self.finish(part: part, tag: tagPath, path: path, fd: fd, total: range.total)
+                try Self.finish(part: part, tag: tagPath, path: path, replace: replace, fd: fd, total: range.total)
                 return Result(total: range.total, resumedFrom: offset)
             case 200:
                 guard let length else { break }
@@ -73,7 +74,7 @@ struct Transfer {
                 // The tag goes down before any byte, so a cut download can be resumed.
                 if let etag { try Self.writeTag(etag, to: tagPath) } else { unlink(tagPath) }
                 try receive(client, into: fd, part: part, from: 0, length: length, total: length)
-                try Self.finish(part: part, tag: tagPath, path: path, fd: fd, total: length)
+                try Self.finish(part: part, tag: tagPath, path: path, replace: replace, fd: fd, total: length)
                 return Result(total: length, resumedFrom: 0)
             default:
                 throw CtlFailure(exitCode: 1, message: "ingestctl: unexpected answer \(head.status) for \(label)")
@@ -137,14 +138,37 @@ struct Transfer {
         )
     }
 
-    /// Syncs and closes the part, checks its size, renames it to `path` and drops the tag.
-    private static func finish(part: String, tag: String, path: String, fd: CInt?, total: Int64) throws {
+    /// Syncs and closes the part, checks its size, renames it to `path` and drops the tag. Unless `replace`, the
+    /// part is linked to `path`, which fails on a file that appeared there meanwhile (a rename would replace it).
+    private static func finish(
+        part: String,
+        tag: String,
+        path: String,
+        replace: Bool,
+        fd: CInt?,
+        total: Int64
+    ) throws {
         if let fd {
             _ = fsync(fd)
             close(fd)
         }
         guard regularFileSize(part) == total else {
             throw CtlFailure(exitCode: 1, message: "ingestctl: \(part) does not have the expected \(total) bytes")
+        }
+        if !replace {
+            if link(part, path) == 0 {
+                unlink(part)
+                unlink(tag)
+                return
+            }
+            if errno == EEXIST {
+                throw CtlFailure(
+                    exitCode: 2,
+                    message: "ingestctl: \(path) appeared while downloading and is left as it is; the download is "
+                        + "kept in \(part). Save under another name with -o FILE, or remove \(path) first"
+                )
+            }
+            // No hard links on this filesystem: the check before the download has to do.
         }
         guard rename(part, path) == 0 else {
             throw CtlFailure(
@@ -160,12 +184,13 @@ struct Transfer {
     private static func openPart(_ part: String, truncate: Bool) throws -> CInt {
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (truncate ? O_TRUNC : 0)
         let fd = open(part, flags, 0o644)
-        guard fd >= 0 else { throw writeFailure(part) }
+        // Where the file goes is the command line's choice: a place it cannot be made is a usage error (2).
+        guard fd >= 0 else { throw writeFailure(part, exitCode: 2) }
         return fd
     }
 
-    private static func writeFailure(_ path: String) -> CtlFailure {
-        CtlFailure(exitCode: 1, message: "ingestctl: cannot write \(path): \(String(cString: strerror(errno)))")
+    private static func writeFailure(_ path: String, exitCode: Int32 = 1) -> CtlFailure {
+        CtlFailure(exitCode: exitCode, message: "ingestctl: cannot write \(path): \(String(cString: strerror(errno)))")
     }
 
     static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer, what: String) throws {

@@ -108,6 +108,60 @@ struct ControlCtlDownloadTests {
         try check(try await Self.ctl(["download", "demo", "d1", "-o", target] + s), resumedFrom: 0)
     }
 
+    /// Without `-o` (or with `-o` a folder) the name is ingestctl's choice, and an existing file of that name was
+    /// silently replaced (audit: `echo precious > f4.mp4; ingestctl download default <id>` → "saved f4.mp4"). It
+    /// is refused untouched, exit 2 (the command line must change: `-o`), naming the file and the ways on; a cut
+    /// download of the same name still resumes, and `-o FILE` naming the file replaces it as asked.
+    @Test(.enabled(if: ControlCtlTests.binary != nil)) func anExistingFileIsNotReplacedUnasked() async throws {
+        let (t, contents) = try await ControlDeliveryTests.start(contentSize: 2 << 20)
+        defer { Task { await t.stop() } }
+        let bytes = contents["/content"]!
+        let out = t.dir.path + "/here"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let s = ["--socket", t.socket]
+        let precious = Data("precious\n".utf8)
+        try precious.write(to: URL(fileURLWithPath: out + "/clip.mp4"))
+        try precious.write(to: URL(fileURLWithPath: out + "/clip-360p.webm"))
+        for (args, name) in [
+            (["download", "demo", "d1"], "clip.mp4"), (["download", "demo", "d1", "-o", out], "clip.mp4"),
+            (["download", "demo", "d1", "--rendition", "360p", "-o", out + "/"], "clip-360p.webm"),
+        ] {
+            let refused = try await Self.ctl(args + s, in: out)
+            #expect(refused.code == 2, "\(args): \(refused.err)")
+            #expect(refused.err.contains(name) && refused.err.contains("already exists"), "\(refused.err)")
+            #expect(refused.err.contains("-o FILE") && refused.err.contains("remove"), "\(refused.err)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/" + name)) == precious)
+            #expect(!FileManager.default.fileExists(atPath: out + "/" + name + ".part"))
+            #expect(!FileManager.default.fileExists(atPath: out + "/" + name + ".part.etag"))
+        }
+        // -o naming the file: replaced, as asked.
+        let named = try await Self.ctl(["download", "demo", "d1", "-o", out + "/clip.mp4"] + s)
+        #expect(named.code == 0, "\(named.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/clip.mp4")) == Data(bytes))
+
+        // A cut download under the default name resumes without -o.
+        let fresh = t.dir.path + "/fresh"
+        try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        try Data(bytes.prefix(700_001)).write(to: URL(fileURLWithPath: fresh + "/clip.mp4.part"))
+        try Data("\"\(sha256Hex(bytes))\"\n".utf8).write(to: URL(fileURLWithPath: fresh + "/clip.mp4.part.etag"))
+        let resumed = try await Self.ctl(["download", "demo", "d1", "--json"] + s, in: fresh)
+        #expect(resumed.code == 0, "\(resumed.err)")
+        #expect(String(decoding: resumed.out, as: UTF8.self).contains("\"resumed_from\":700001"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fresh + "/clip.mp4")) == Data(bytes))
+        #expect(!FileManager.default.fileExists(atPath: fresh + "/clip.mp4.part"))
+    }
+
+    /// A folder that does not exist is a local problem with `-o`, not the daemon refusing (audit: exit 1).
+    @Test(.enabled(if: ControlCtlTests.binary != nil)) func anOutputInAMissingFolderIsAUsageError() async throws {
+        let (t, _) = try await ControlDeliveryTests.start()
+        defer { Task { await t.stop() } }
+        let missing = t.dir.path + "/no-such-dir"
+        let run = try await Self.ctl(["download", "demo", "d1", "-o", missing + "/x.mp4", "--socket", t.socket])
+        #expect(run.code == 2, "\(run.err)")
+        #expect(run.err.contains(missing) && run.err.contains("does not exist"), "\(run.err)")
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
     @Test(.enabled(if: ControlCtlTests.binary != nil)) func exitCodes() async throws {
         let (t, _) = try await ControlDeliveryTests.start()
         defer { Task { await t.stop() } }

@@ -229,6 +229,46 @@ struct ControlDeliveryTests {
         }
     }
 
+    /// If-Match and If-Unmodified-Since (audit: both were ignored, `If-Match: "nope"` got 200): a false one is a
+    /// 412 with the JSON error and the validators, on GET and HEAD, before If-None-Match and Range are looked at.
+    @Test func preconditionsOnEveryRoute() async throws {
+        let (t, contents) = try await Self.start()
+        defer { Task { await t.stop() } }
+        let longAgo = "Sat, 01 Jan 2000 00:00:00 GMT"
+        for route in Self.routes {
+            let path = Self.base + route.path
+            let first = try await fetch(t.socket, "GET", path)
+            let etag = try #require(first.header("etag"))
+            let lastModified = try #require(first.header("last-modified"))
+            for headers in [
+                ["If-Match": "\"nope\""], ["If-Match": "W/" + etag], ["If-Unmodified-Since": longAgo],
+                ["If-Match": "\"nope\"", "If-None-Match": etag], ["If-Match": "\"nope\"", "Range": "bytes=0-3"],
+                ["If-Unmodified-Since": longAgo, "If-None-Match": etag],
+            ] {
+                let r = try await fetch(t.socket, "GET", path, headers: headers)
+                #expect(r.status == 412, "\(route.path) \(headers)")
+                #expect(r.header("etag") == etag && r.header("content-type") == "application/json")
+                let body = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: String]
+                #expect(body?["error"] == "precondition_failed", "\(route.path) \(headers)")
+                #expect(body?["detail"]?.isEmpty == false)
+                let head = try await fetchHead(t.socket, path, headers: headers)
+                #expect(head.status == 412, "HEAD \(route.path) \(headers)")
+            }
+            for headers in [
+                ["If-Match": etag], ["If-Match": "*"], ["If-Match": "\"nope\", " + etag],
+                ["If-Unmodified-Since": lastModified], ["If-Unmodified-Since": "not a date"],
+                ["If-Match": etag, "If-Unmodified-Since": longAgo],
+            ] {
+                let r = try await fetch(t.socket, "GET", path, headers: headers)
+                #expect(r.status == 200 && r.body == contents[route.path]!, "\(route.path) \(headers)")
+            }
+            let ranged = try await fetch(t.socket, "GET", path, headers: ["If-Match": etag, "Range": "bytes=0-3"])
+            #expect(ranged.status == 206 && ranged.body == Array(contents[route.path]!.prefix(4)))
+            let notModified = try await fetch(t.socket, "GET", path, headers: ["If-Match": "*", "If-None-Match": etag])
+            #expect(notModified.status == 304)
+        }
+    }
+
     @Test func derivedETagChangesWhenTheFileIsReplaced() async throws {
         let (t, _) = try await Self.start()
         defer { Task { await t.stop() } }

@@ -89,6 +89,76 @@ struct ControlHTTPEdgeTests {
         #expect(answer.object["error"] as? String == "too_many_connections")
     }
 
+    /// RFC 9110 §6.6.1: an origin server with a clock sends `Date` (audit: no answer had one). Every kind of
+    /// answer: complete ones, errors from the router, from the HTTP parser and from the raw-byte guards, a file,
+    /// a 304, a 412, and the head of an `/events` stream.
+    @Test func everyAnswerCarriesADate() async throws {
+        func check(_ headers: [(String, String)], _ what: String) {
+            let date = headers.first { $0.0.lowercased() == "date" }?.1
+            let now = Int64(time(nil))
+            guard let date, let seconds = HTTPDate.parse(date) else {
+                Issue.record("\(what): no IMF-fixdate Date header (\(date ?? "none"))")
+                return
+            }
+            #expect(abs(seconds - now) <= 5, "\(what): \(date)")
+            #expect(headers.filter { $0.0.lowercased() == "date" }.count == 1, "\(what)")
+        }
+        let (t, _) = try await ControlDeliveryTests.start()
+        defer { Task { await t.stop() } }
+        let content = ControlDeliveryTests.base + "/content"
+        let etag = try #require(try await fetch(t.socket, "GET", content).header("etag"))
+        let requests: [(String, String, [String: String], Int)] = [
+            ("GET", "/health", [:], 200), ("HEAD", "/health", [:], 200), ("GET", "/nowhere", [:], 404),
+            ("POST", "/health", [:], 405), ("GET", content, [:], 200), ("HEAD", content, [:], 200),
+            ("GET", content, ["Range": "bytes=0-3"], 206), ("GET", content, ["If-None-Match": etag], 304),
+            ("GET", content, ["If-Match": "\"nope\""], 412), ("GET", content, ["Range": "bytes=999999999-"], 416),
+            ("DELETE", "/projects/demo/videos/none", [:], 404), ("POST", "/rescan", [:], 202),
+        ]
+        for (method, target, headers, status) in requests {
+            let r: RawResponse
+            if method == "HEAD" {
+                r = try await fetchHead(t.socket, target, headers: headers)
+            } else {
+                r = try await fetch(t.socket, method, target, headers: headers)
+            }
+            #expect(r.status == status, "\(method) \(target) \(headers)")
+            check(r.headers, "\(method) \(target) \(headers)")
+        }
+        let events = try await onThread { () -> (Int, [(String, String)]) in
+            let c = try RawClient(path: t.socket)
+            try c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            return try c.readHead()
+        }
+        #expect(events.0 == 200)
+        check(events.1, "GET /events")
+        let malformed = try await onThread { () -> RawResponse in
+            let c = try RawClient(path: t.socket)
+            try c.send("GET /health HTTP/1.1\r\nHost x\r\n\r\n")
+            return try c.readResponse()
+        }
+        #expect(malformed.status == 400)
+        check(malformed.headers, "malformed request")
+        let huge = try await onThread { () -> RawResponse in
+            let c = try RawClient(path: t.socket)
+            try? c.send("GET /" + String(repeating: "a", count: 200_000))
+            return try c.readResponse()
+        }
+        #expect(huge.status == 431)
+        check(huge.headers, "request head too large")
+
+        let full = try await TestServer.start { $0.maxConnections = 1 }
+        defer { Task { await full.stop() } }
+        let refused = try await onThread { () -> RawResponse in
+            let first = try RawClient(path: full.socket)
+            _ = try first.request("GET", "/health")
+            let second = try RawClient(path: full.socket)
+            try second.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            return try second.readResponse()
+        }
+        #expect(refused.status == 503)
+        check(refused.headers, "over capacity")
+    }
+
     /// A JSON body asking for a dry run was ignored and a real repair ran.
     @Test func repairReadsADryRunFromItsBodyAndRefusesABodyItDoesNotUnderstand() throws {
         #expect(try RepairRequestBody.dryRun(Array(#"{"dry_run": true}"#.utf8)))

@@ -73,6 +73,51 @@ struct DeliveryPlanTests {
         #expect(plan([("If-None-Match", "\"x\""), ("If-Modified-Since", same)]) == .whole)
     }
 
+    /// If-Match (audit: it was ignored): strong comparison, `*` for any file, a list; a weak tag never matches.
+    @Test(arguments: [
+        ("\"abc\"", true), ("*", true), ("\"x\", \"abc\"", true), ("\"x\" , , \"abc\"", true),
+        ("W/\"abc\"", false), ("\"x\", W/\"abc\"", false), ("\"nope\"", false), ("\"abcd\"", false),
+        ("abc", false), ("", false),
+    ])
+    func ifMatch(_ value: String, _ matches: Bool) {
+        let expected = matches ? DeliveryPlan.whole : .preconditionFailed(.ifMatch)
+        #expect(plan([("If-Match", value)]) == expected, "\(value)")
+    }
+
+    @Test func ifMatchLinesCombineAndItWinsOverEverythingElse() {
+        #expect(plan([("If-Match", "\"x\""), ("If-Match", "\"abc\"")]) == .whole)
+        #expect(plan([("If-Match", "\"abc\""), ("Range", "bytes=0-1")]) == .partial(first: 0, last: 1))
+        let failed = DeliveryPlan.preconditionFailed(.ifMatch)
+        #expect(plan([("If-Match", "\"x\""), ("If-None-Match", "\"abc\"")]) == failed)
+        #expect(plan([("If-Match", "\"x\""), ("If-Modified-Since", HTTPDate.format(1_800_000_000))]) == failed)
+        #expect(plan([("If-Match", "\"x\""), ("Range", "bytes=0-1")]) == failed)
+        #expect(plan([("If-Match", "\"x\""), ("Range", "bytes=5000-")]) == failed)
+        // A matching If-Match, then If-None-Match is still evaluated.
+        #expect(plan([("If-Match", "*"), ("If-None-Match", "\"abc\"")]) == .notModified)
+    }
+
+    @Test func ifUnmodifiedSince() {
+        let failed = DeliveryPlan.preconditionFailed(.ifUnmodifiedSince)
+        #expect(plan([("If-Unmodified-Since", HTTPDate.format(1_800_000_000))]) == .whole)
+        #expect(plan([("If-Unmodified-Since", HTTPDate.format(1_800_000_001))]) == .whole)
+        #expect(plan([("If-Unmodified-Since", HTTPDate.format(1_799_999_999))]) == failed)
+        #expect(plan([("If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")]) == failed)
+        // An unparseable date, or two of them, is ignored.
+        #expect(plan([("If-Unmodified-Since", "yesterday")]) == .whole)
+        let old = HTTPDate.format(1_000_000_000)
+        #expect(plan([("If-Unmodified-Since", old), ("If-Unmodified-Since", old)]) == .whole)
+        // Only without If-Match: a matching If-Match makes it ignored, a failing one answers first.
+        #expect(plan([("If-Match", "\"abc\""), ("If-Unmodified-Since", old)]) == .whole)
+        #expect(plan([("If-Match", "\"x\""), ("If-Unmodified-Since", old)]) == .preconditionFailed(.ifMatch))
+        // It comes before If-None-Match and Range.
+        #expect(plan([("If-Unmodified-Since", old), ("If-None-Match", "\"abc\"")]) == failed)
+        #expect(plan([("If-Unmodified-Since", old), ("Range", "bytes=0-1")]) == failed)
+        #expect(
+            plan([("If-Unmodified-Since", HTTPDate.format(1_800_000_000)), ("If-None-Match", "\"abc\"")])
+                == .notModified
+        )
+    }
+
     @Test func ifRange() {
         let range = ("Range", "bytes=10-19")
         #expect(plan([range, ("If-Range", "\"abc\"")]) == .partial(first: 10, last: 19))

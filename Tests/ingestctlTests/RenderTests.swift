@@ -65,6 +65,30 @@ struct RenderTests {
     }
 }
 
+/// `ingestctl --socket S bogus` said "Unknown option '--socket'" (audit) while `ingestctl bogus` names the real
+/// problem: global options before an unknown command are not moved behind it.
+struct GlobalOptionTests {
+    @Test(arguments: [
+        ["bogus"], ["--socket", "/s", "bogus"], ["--json", "bogus", "x"], ["--socket=/s", "--config", "c", "bogus"],
+    ])
+    func anUnknownCommandIsWhatIsReported(_ arguments: [String]) {
+        do {
+            _ = try IngestCtl.parseAsRoot(hoistingGlobalOptions(arguments))
+            Issue.record("\(arguments) parsed")
+        } catch {
+            let message = IngestCtl.message(for: error)
+            #expect(message.contains("'bogus'"), "\(arguments): \(message)")
+            #expect(!message.contains("--socket") && !message.contains("--json"), "\(arguments): \(message)")
+        }
+    }
+
+    @Test func globalOptionsStillGoBehindAKnownCommand() throws {
+        #expect(hoistingGlobalOptions(["--socket", "/s", "list", "p"]) == ["list", "--socket", "/s", "p"])
+        #expect(hoistingGlobalOptions(["--json", "--config=c", "health"]) == ["health", "--json", "--config=c"])
+        _ = try IngestCtl.parseAsRoot(hoistingGlobalOptions(["--socket", "/s", "--json", "list", "demo"]))
+    }
+}
+
 /// `ingestctl events` in text names the node and the rendition an event carries (audit: they were left out, so
 /// a several-node site could not tell who did what).
 struct EventTextTests {

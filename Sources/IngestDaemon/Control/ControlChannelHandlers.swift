@@ -64,6 +64,28 @@ final class ControlProtocolErrorHandler: ControlHTTPPartsHandler {
     }
 }
 
+/// Gives every final answer that goes through the HTTP encoder a `Date` header (RFC 9110 §6.6.1: an origin server
+/// with a clock sends one), in the IMF-fixdate form `Last-Modified` uses; informational (1xx) heads go as they are.
+///
+/// One place for the complete answers, the file deliveries, the head of an `/events` stream and the errors of
+/// ``ControlProtocolErrorHandler`` (which sits behind it); the answers written below the codec as raw bytes get
+/// theirs from ``ControlAPIError/closingResponseBytes()``.
+final class ControlDateHandler: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .head(var head) = unwrapOutboundIn(data), head.status.code >= 200,
+            !head.headers.contains(name: "date")
+        else {
+            context.write(data, promise: promise)
+            return
+        }
+        head.headers.add(name: "Date", value: HTTPDate.now())
+        context.write(wrapOutboundOut(.head(head)), promise: promise)
+    }
+}
+
 /// Closes a connection whose reads went idle (an `IdleStateHandler` read event) unless a response is being
 /// produced: a long backend call or an `/events` stream never times out, a silent client does.
 ///
@@ -188,11 +210,12 @@ final class OverCapacityAnswer: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 extension ControlAPIError {
-    /// The whole HTTP/1.1 answer (status line, headers, JSON body, `Connection: close`) as bytes, for the handlers
-    /// that answer below the HTTP codec and then close.
+    /// The whole HTTP/1.1 answer (status line, `Date` and the other headers, JSON body, `Connection: close`) as
+    /// bytes, for the handlers that answer below the HTTP codec and then close.
     func closingResponseBytes() -> ByteBuffer {
         let body = ControlResponse.errorBody(self)
-        var head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: application/json\r\n"
+        var head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nDate: \(HTTPDate.now())\r\n"
+        head += "Content-Type: application/json\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"
         var out = ByteBuffer(string: head)

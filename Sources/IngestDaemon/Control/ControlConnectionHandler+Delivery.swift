@@ -9,7 +9,8 @@ import StorageKit
 /// so memory stays flat whatever its size. Headers: `Content-Type`, `Content-Length`, `Accept-Ranges: bytes`,
 /// `ETag` (the upload's checksum for `content`, ``StoredFile/derivedETag`` for derived files), `Last-Modified`
 /// (the file's mtime), `Content-Range` on 206 and 416, and for `content` a `Content-Disposition` with the
-/// original file name. ``DeliveryPlan`` says which status answers.
+/// original file name. ``DeliveryPlan`` says which status answers; a 412 (a false `If-Match` or
+/// `If-Unmodified-Since`) is the JSON error with the validators.
 extension ControlConnectionHandler {
     func deliver(
         project: ProjectID,
@@ -61,6 +62,21 @@ extension ControlConnectionHandler {
                 detail: "the requested range is outside the \(deliverable.description) (\(file.size) bytes)"
             )
             error.headers = headers.map { ($0.name, $0.value) } + [("Content-Range", "bytes */\(file.size)")]
+            try await send(.error(error), to: outbound, for: head, keepAlive: true)
+            return
+        case .preconditionFailed(let precondition):
+            file.close()
+            let detail: String
+            switch precondition {
+            case .ifMatch:
+                detail = "If-Match lists no tag of the \(deliverable.description), whose ETag is \(etag)"
+            case .ifUnmodifiedSince:
+                detail =
+                    "the \(deliverable.description) was modified (\(HTTPDate.format(file.mtimeSeconds))) after "
+                    + "If-Unmodified-Since"
+            }
+            var error = ControlAPIError(status: .preconditionFailed, error: "precondition_failed", detail: detail)
+            error.headers = headers.map { ($0.name, $0.value) }
             try await send(.error(error), to: outbound, for: head, keepAlive: true)
             return
         case .whole:

@@ -280,6 +280,7 @@ final class ControlServer: Sendable {
                             withEncoderConfiguration: .init(),
                             withDecoderLimitConfiguration: decoderLimits
                         )
+                        try sync.addHandler(ControlDateHandler())
                         try sync.addHandler(ControlProtocolErrorHandler())
                         try sync.addHandler(ControlIdleHandler(headGuard: headGuard))
                         let files = DeliveredFiles()

@@ -3,7 +3,10 @@ import NIOHTTP1
 /// How a `GET` or `HEAD` of a stored file is answered, decided from the request's conditional and range headers
 /// (RFC 9110 §13 and §14) and the file's validators.
 ///
-/// Rules, in RFC 9110's order of evaluation:
+/// Rules, in RFC 9110's order of evaluation (§13.2.2):
+/// - `If-Match` (a list of entity tags or `*`, strong comparison: a weak `W/` tag never matches) that does not
+///   match → 412. When it is absent, `If-Unmodified-Since` (an IMF-fixdate; anything else is ignored) earlier than
+///   the file's mtime → 412.
 /// - `If-None-Match` (a list of entity tags or `*`, weak comparison) that matches → 304. When it is present,
 ///   `If-Modified-Since` is ignored; otherwise a file not modified after that IMF-fixdate → 304.
 /// - `Range`, only as one `bytes=` range: `a-b`, `a-` or `-n` (the last `n` bytes) → 206 with that part; a range
@@ -19,6 +22,14 @@ enum DeliveryPlan: Equatable, Sendable {
     /// Bytes `first...last` of the file (inclusive, as `Content-Range` writes them).
     case partial(first: Int64, last: Int64)
     case unsatisfiable
+    /// 412: a precondition of the request (`If-Match`, `If-Unmodified-Since`) is false.
+    case preconditionFailed(Precondition)
+
+    /// The request's precondition that is false.
+    enum Precondition: Equatable, Sendable {
+        case ifMatch
+        case ifUnmodifiedSince
+    }
 
     /// The validators of the file being answered.
     struct Validators: Equatable, Sendable {
@@ -30,6 +41,16 @@ enum DeliveryPlan: Equatable, Sendable {
 
     /// Decides the answer for a request with `headers` about a file of `size` bytes.
     static func decide(headers: HTTPHeaders, size: Int64, validators: Validators) -> DeliveryPlan {
+        let match = headers["if-match"]
+        if !match.isEmpty {
+            if !EntityTags.matches(match.joined(separator: ","), etag: validators.etag, weak: false) {
+                return .preconditionFailed(.ifMatch)
+            }
+        } else if let since = single(headers, "if-unmodified-since").flatMap(HTTPDate.parse),
+            validators.lastModified > since
+        {
+            return .preconditionFailed(.ifUnmodifiedSince)
+        }
         let noneMatch = headers["if-none-match"]
         if !noneMatch.isEmpty {
             if EntityTags.matches(noneMatch.joined(separator: ","), etag: validators.etag, weak: true) {
@@ -103,7 +124,7 @@ enum DeliveryPlan: Equatable, Sendable {
     }
 }
 
-/// Entity-tag lists (`If-None-Match`, `If-Range`).
+/// Entity-tag lists (`If-Match`, `If-None-Match`, `If-Range`).
 enum EntityTags {
     /// Whether `list` (`*`, or comma-separated tags such as `"a", W/"b"`) matches `etag`. Weak comparison ignores
     /// `W/` on both sides; strong comparison never matches a weak tag.

@@ -7,6 +7,9 @@ enum HTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
+    /// The current time as an IMF-fixdate: the `Date` header of an answer (RFC 9110 §6.6.1).
+    static func now() -> String { format(Int64(time(nil))) }
+
     /// `seconds` since the epoch as an IMF-fixdate.
     static func format(_ seconds: Int64) -> String {
         var t = time_t(seconds)
