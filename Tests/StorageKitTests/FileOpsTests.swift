@@ -195,7 +195,7 @@ struct FileOpsTests {
         let path = try writeFile(dir.path + "/x", [1])
         let a = try #require(try FileOps.lstat(path))
         #expect(a.isUnchanged(comparedTo: a))
-        let fd = open(path, O_WRONLY | O_APPEND)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         _ = [UInt8(2)].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
         close(fd)
         let b = try #require(try FileOps.lstat(path))

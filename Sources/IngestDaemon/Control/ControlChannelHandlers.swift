@@ -18,6 +18,10 @@ extension ControlHTTPPartsHandler {
 /// control API sends has the `{"error","detail"}` shape.
 final class ControlProtocolErrorHandler: ControlHTTPPartsHandler {
     private var hasUnterminatedResponse = false
+    /// Set once this handler has answered a malformed request itself: the request's own handler may still answer
+    /// it (an upload whose body was cut answers `incomplete_body`), and that second answer is dropped — NIO's
+    /// pipeline handler refuses a second response to one request.
+    private var answeredOnItsOwn = false
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parserError = error as? HTTPParserError else {
@@ -41,6 +45,7 @@ final class ControlProtocolErrorHandler: ControlHTTPPartsHandler {
             headers.add(name: "Content-Length", value: String(body.readableBytes))
             headers.add(name: "Connection", value: "close")
             let head = HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers)
+            answeredOnItsOwn = true
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -54,6 +59,10 @@ final class ControlProtocolErrorHandler: ControlHTTPPartsHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if answeredOnItsOwn {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         switch unwrapOutboundIn(data) {
         case .head(let head) where head.status.code < 200: break
         case .head: hasUnterminatedResponse = true

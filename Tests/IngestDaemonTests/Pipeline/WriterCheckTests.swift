@@ -18,7 +18,7 @@ struct WriterCheckTests {
         defer { dir.cleanup() }
         let path = dir.path + "/a.mp4"
         _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8))
-        let fd = open(path, O_WRONLY | O_APPEND)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         #expect(fd >= 0)
         #expect(WriterCheck.check(RawPath(path), status: try status(path)) == .writing)
         close(fd)
