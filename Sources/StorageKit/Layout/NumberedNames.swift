@@ -38,10 +38,16 @@ public struct NumberedNames: Sequence, IteratorProtocol, Sendable {
 
     /// `bytes` cut to at most `count` bytes, never inside a character of a UTF-8 name.
     private func cut(_ bytes: [UInt8], to count: Int) -> [UInt8] {
-        guard bytes.count > count else { return bytes }
-        var end = Swift.max(count, 0)
+        Self.prefix(of: bytes, maxBytes: count, keepingCharacters: isUTF8)
+    }
+
+    /// The first `maxBytes` bytes of `bytes` (all of them when they fit); with `keepingCharacters` (UTF-8 text),
+    /// fewer rather than a character cut in two.
+    static func prefix(of bytes: [UInt8], maxBytes: Int, keepingCharacters: Bool) -> [UInt8] {
+        guard bytes.count > maxBytes else { return bytes }
+        var end = Swift.max(maxBytes, 0)
         // A continuation byte (10xxxxxx) at the cut belongs to the character before it.
-        while isUTF8, end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        while keepingCharacters, end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
         return Array(bytes[..<end])
     }
 

@@ -263,9 +263,12 @@ public enum FileOps {
     public static func temporaryName(for path: String, owner: String? = nil) -> String {
         let head =
             temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + (owner.map { $0 + "~" } ?? "")
-        var final = lastComponent(path).unicodeScalars[...]
-        while head.utf8.count + String(final).utf8.count > 255, !final.isEmpty { final.removeLast() }
-        return head + String(final)
+        let final = NumberedNames.prefix(
+            of: Array(lastComponent(path).utf8),
+            maxBytes: 255 - head.utf8.count,
+            keepingCharacters: true
+        )
+        return head + String(decoding: final, as: UTF8.self)
     }
 
     /// The owner a ``temporaryName(for:owner:)`` names, if any.
